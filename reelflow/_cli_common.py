@@ -1,0 +1,83 @@
+"""Shared CLI plumbing: error → exit-code mapping, console, environment defaults.
+
+Exit codes: 0 success, 2 bad input/configuration (``InputError``, ``ConfigurationError``,
+``AssetError``, pydantic ``ValidationError``), 1 a failed run.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+
+from core.errors import ReelFlowError
+
+console = Console(stderr=True)
+out = Console()
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def format_validation_error(exc: ValidationError, source: str) -> str:
+    """One line per invalid field: ``source: field: message``."""
+    lines = []
+    for err in exc.errors():
+        loc = ".".join(str(p) for p in err["loc"]) or "(root)"
+        lines.append(f"{source}: {loc}: {err['msg']}")
+    return "\n".join(lines)
+
+
+def handle_errors(fn: F) -> F:
+    """Decorator for CLI commands: typed errors become a red message and the right exit code."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except ReelFlowError as exc:
+            console.print(f"[bold red]error:[/] {exc.message}")
+            if exc.hint:
+                console.print(f"[yellow]hint:[/] {exc.hint}")
+            raise typer.Exit(exc.exit_code) from None
+        except ValidationError as exc:
+            console.print(f"[bold red]invalid input:[/]\n{format_validation_error(exc, 'input')}")
+            raise typer.Exit(2) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def prepare_environment() -> None:
+    """Process-wide defaults set before Prefect or the encoder are imported.
+
+    - ``HF_HUB_OFFLINE=1``: models load from installed packages, never from a hub.
+    - Prefect: analytics off; if no ``PREFECT_API_URL`` is set and a local server answers on
+      127.0.0.1:4200, runs are sent there so they show in its UI; otherwise Prefect runs an
+      ephemeral in-process server (nothing to start).
+    """
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    if "PREFECT_API_URL" not in os.environ and _local_server_up():
+        os.environ["PREFECT_API_URL"] = "http://127.0.0.1:4200/api"
+
+
+def _local_server_up() -> bool:
+    import httpx
+
+    try:
+        return httpx.get("http://127.0.0.1:4200/api/health", timeout=0.5).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def is_tty() -> bool:
+    """True when stderr is an interactive terminal (progress bars render)."""
+    return sys.stderr.isatty()

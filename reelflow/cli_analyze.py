@@ -1,0 +1,5 @@
+"""CLI commands: analyze (being built)."""
+
+import typer
+
+app = typer.Typer(no_args_is_help=True, help="analyze commands")

@@ -1,0 +1,59 @@
+"""Shared test fixtures.
+
+- ``shared_data``: ``../shared/data`` (real media and ground truth; tests may read it).
+- ``test_settings``: Settings whose cache lives in ``.reelflow/test-cache`` (kept between runs so
+  the catalogue index is built once per machine) and whose outputs go to a temp folder.
+- ``prefect_harness``: one ``prefect_test_harness`` for the session (~14 s to start).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+for _var in ("OPENAI_API_KEY", "HUME_API_KEY", "RUNWARE_API_KEY", "SPOTIFY_CLIENT_ID", "SPOTIFY_CLIENT_SECRET",
+             "PREFECT_API_URL", "REELFLOW_STORAGE__URI"):
+    os.environ.pop(_var, None)
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED = REPO.parent / "shared" / "data"
+TEST_CACHE = REPO / ".reelflow" / "test-cache"
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """Path of the shared real test data (``../shared/data``)."""
+    if not SHARED.is_dir():
+        pytest.skip("../shared/data is not present")
+    return SHARED
+
+
+@pytest.fixture(scope="session")
+def test_settings(tmp_path_factory: pytest.TempPathFactory):
+    """Settings for tests: persistent test cache, temp outputs, embedded defaults only."""
+    from core.settings import PathsSettings, Settings
+
+    TEST_CACHE.mkdir(parents=True, exist_ok=True)
+    return Settings(
+        paths=PathsSettings(
+            cache_dir=TEST_CACHE,
+            outputs_dir=tmp_path_factory.mktemp("outputs"),
+        ),
+        _env_file=None,
+    )
+
+
+@pytest.fixture(scope="session")
+def prefect_harness(tmp_path_factory: pytest.TempPathFactory):
+    """A temporary Prefect server/database for the whole session."""
+    os.environ["PREFECT_HOME"] = str(tmp_path_factory.mktemp("prefect-home"))
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=120):
+        yield

@@ -18,6 +18,21 @@ app = typer.Typer(
 )
 
 
+def _version(value: bool) -> None:
+    if value:
+        from reelflow import __version__
+
+        typer.echo(f"reelflow {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version."),
+) -> None:
+    """ReelFlow: brief in, publish-ready short video out."""
+
+
 def _register() -> None:
     from reelflow import cli_analyze, cli_make, cli_ops, cli_services, cli_songs
 

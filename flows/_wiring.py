@@ -1,0 +1,124 @@
+"""Composition root: turns :class:`core.settings.Settings` into concrete port implementations.
+
+This is the only place that decides "local or remote": a service is used remotely exactly
+when its key is set (``OPENAI_API_KEY``, ``HUME_API_KEY``, ``RUNWARE_API_KEY``); otherwise the
+embedded local default runs (template planner, Piper TTS, footage renderer). Flows and tasks
+get their adapters from :func:`get_runtime`, which caches one runtime per process and settings
+(the encoder and indexes are loaded once, not per task).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+from core.ports import ClipGenerator, ScriptWriter, SpeechSynthesizer
+from core.settings import Settings, load_settings
+
+
+def make_script_writer(settings: Settings) -> ScriptWriter:
+    """OpenAI (Structured Outputs) when ``OPENAI_API_KEY`` is set, else the template planner."""
+    if settings.openai_api_key is not None:
+        from clients.openai.adapter import OpenAIScriptWriter
+
+        return OpenAIScriptWriter.from_settings(settings)
+    from processors.planner import TemplatePlanner
+
+    return TemplatePlanner()
+
+
+def make_speech_synthesizer(settings: Settings) -> SpeechSynthesizer:
+    """Hume Octave TTS when ``HUME_API_KEY`` is set, else local Piper."""
+    if settings.hume_api_key is not None:
+        from clients.hume.adapter import HumeSynthesizer
+
+        return HumeSynthesizer.from_settings(settings)
+    from processors.local_tts import PiperSynthesizer
+
+    return PiperSynthesizer()
+
+
+def make_clip_generator(settings: Settings) -> ClipGenerator:
+    """Runware videoInference when ``RUNWARE_API_KEY`` is set, else the local footage renderer."""
+    if settings.runware_api_key is not None:
+        from clients.runware.adapter import RunwareClipGenerator
+
+        return RunwareClipGenerator.from_settings(settings)
+    from processors.clip_renderer import LocalClipRenderer
+    from processors.embeddings import encode
+
+    return LocalClipRenderer(
+        footage_dir=settings.assets / "footage",
+        embed=encode,
+        cache_dir=settings.cache / "footage",
+    )
+
+
+@dataclass
+class Runtime:
+    """The adapters one process uses for one configuration."""
+
+    settings: Settings
+    writer: ScriptWriter
+    tts: SpeechSynthesizer
+    clips: ClipGenerator
+    _lazy: dict[str, Any] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def song_index(self) -> Any:
+        """The catalogue :class:`processors.song_index.SongIndex` (built on first use, cached on disk)."""
+        with self._lock:
+            if "songs" not in self._lazy:
+                from processors.song_index import load_or_build_default
+
+                self._lazy["songs"] = load_or_build_default(self.settings)
+            return self._lazy["songs"]
+
+    def bed_library(self) -> Any:
+        """The CC0 :class:`processors.bed_library.BedLibrary` of renderable music beds."""
+        with self._lock:
+            if "beds" not in self._lazy:
+                from processors.bed_library import BedLibrary
+
+                self._lazy["beds"] = BedLibrary.load(self.settings)
+            return self._lazy["beds"]
+
+    def providers(self) -> dict[str, str]:
+        """Provider name per part, for metadata."""
+        return {"plan": self.writer.provider, "narration": self.tts.provider, "clips": self.clips.provider}
+
+
+_RUNTIMES: dict[str, Runtime] = {}
+_RUNTIMES_LOCK = threading.Lock()
+
+
+def _settings_key(settings: Settings) -> str:
+    secrets = [
+        s.get_secret_value() if s is not None else ""
+        for s in (settings.openai_api_key, settings.hume_api_key, settings.runware_api_key)
+    ]
+    raw = settings.model_dump_json() + "|" + "|".join(secrets)
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def get_runtime(settings: Settings | None = None) -> Runtime:
+    """Return the process-wide :class:`Runtime` for ``settings`` (default: from the environment).
+
+    Raises:
+        core.errors.ConfigurationError: a remote adapter rejects its configuration.
+    """
+    settings = settings or load_settings()
+    key = _settings_key(settings)
+    with _RUNTIMES_LOCK:
+        rt = _RUNTIMES.get(key)
+        if rt is None:
+            rt = Runtime(
+                settings=settings,
+                writer=make_script_writer(settings),
+                tts=make_speech_synthesizer(settings),
+                clips=make_clip_generator(settings),
+            )
+            _RUNTIMES[key] = rt
+        return rt

@@ -1,0 +1,192 @@
+"""Prefect tasks of ``create_video``: thin adapters around one port or processor call each.
+
+Contracts (habit 2 of STYLE.md):
+- Caching: ``INPUTS + TASK_SOURCE`` plus :data:`WORK_DIR_PRESENT` (a re-run with the same brief
+  and providers reuses finished steps; deleting the work folder invalidates them). Results are
+  persisted so a crashed run resumes. Tasks that publish outputs use ``NO_CACHE``.
+- Retries: local processing errors and retryable remote errors are retried by Prefect;
+  permanent errors (bad input, configuration, auth, credits) are not (``retry_condition_fn``).
+  Remote clients retry transport errors/429/5xx themselves; a Prefect retry re-runs the whole
+  step on top of that (product of the two is bounded: 2 step retries x the client's deadline).
+- Only pydantic records and paths cross task boundaries.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from pathlib import Path
+from typing import Any
+
+from prefect import task
+from prefect.cache_policies import INPUTS, NO_CACHE, TASK_SOURCE, CacheKeyFnPolicy
+from prefect.context import TaskRunContext
+
+from core.models import Brief, Clip, ClipRequest, MusicBed, QAReport, Scene, ScriptPlan, SongMatch, Utterance
+from flows._wiring import get_runtime
+
+
+def _work_dir_present(ctx: TaskRunContext, inputs: dict[str, Any]) -> str:
+    """Cache-key part that is stable only while the task's ``work_dir`` still exists."""
+    work_dir = inputs.get("work_dir")
+    if work_dir and Path(work_dir).is_dir():
+        return "work-dir-present"
+    return uuid.uuid4().hex  # forces a miss: the cached result would point at deleted files
+
+
+WORK_DIR_PRESENT = CacheKeyFnPolicy(cache_key_fn=_work_dir_present)
+CACHED = INPUTS + TASK_SOURCE + WORK_DIR_PRESENT
+
+
+def _retryable(task: Any, task_run: Any, state: Any) -> bool:
+    """Retry unless the failure is permanent (``retryable`` False on a ReelFlow/client error)."""
+    try:
+        state.result()
+    except Exception as exc:  # noqa: BLE001 - we classify, not swallow
+        return bool(getattr(exc, "retryable", True))
+    return True
+
+
+def content_key(*parts: Any) -> str:
+    """Short stable hash of JSON-able parts (used to name work folders)."""
+    raw = json.dumps(parts, sort_keys=True, default=str).encode()
+    return hashlib.sha256(raw).hexdigest()[:16]
+
+
+@task(
+    name="plan-script",
+    cache_policy=CACHED,
+    persist_result=True,
+    retries=2,
+    retry_delay_seconds=2,
+    retry_condition_fn=_retryable,
+    tags=["plan"],
+    task_run_name="plan-script[{provider}]",
+)
+async def plan_script(brief: Brief, provider: str, work_dir: str) -> ScriptPlan:
+    """Write the script plan through the configured ``ScriptWriter``."""
+    return await get_runtime().writer.write_plan(brief)
+
+
+@task(
+    name="narrate-scene",
+    cache_policy=CACHED,
+    persist_result=True,
+    retries=2,
+    retry_delay_seconds=2,
+    retry_condition_fn=_retryable,
+    tags=["tts"],
+    task_run_name="narrate-scene-{scene.index}[{provider}]",
+)
+async def narrate_scene(
+    scene: Scene, voice: str | None, language: str, provider: str, context_key: str, work_dir: str
+) -> Utterance:
+    """Speak one scene into ``work_dir/narration/scene-NN.wav``."""
+    out = Path(work_dir) / "narration" / f"scene-{scene.index:02d}.wav"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    return await get_runtime().tts.synthesize(scene, out, voice=voice, language=language, context_key=context_key)
+
+
+@task(
+    name="generate-clip",
+    cache_policy=CACHED,
+    persist_result=True,
+    retries=2,
+    retry_delay_seconds=2,
+    retry_condition_fn=_retryable,
+    tags=["clips"],
+    task_run_name="generate-clip-{request.scene_index}[{provider}]",
+)
+async def generate_clip(request: ClipRequest, provider: str, work_dir: str) -> Clip:
+    """Render/generate one scene clip into ``work_dir/clips/scene-NN.mp4``."""
+    out = Path(work_dir) / "clips" / f"scene-{request.scene_index:02d}.mp4"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    return await get_runtime().clips.generate(request, out)
+
+
+@task(
+    name="match-music",
+    cache_policy=CACHED,
+    persist_result=True,
+    retries=1,
+    retry_condition_fn=_retryable,
+    tags=["music"],
+    task_run_name="match-music",
+)
+def match_music(query: str, work_dir: str) -> tuple[list[SongMatch], MusicBed]:
+    """Catalogue recommendations (top 5) and the CC0 bed to mix, for the plan's music mood."""
+    rt = get_runtime()
+    return rt.song_index().search(query, k=5), rt.bed_library().best(query)
+
+
+@task(name="write-captions", cache_policy=CACHED, persist_result=True, tags=["captions"])
+def write_captions(
+    utterances: list[Utterance], narration_starts_s: list[float], width: int, height: int, platform: str, work_dir: str
+) -> tuple[str, str, int]:
+    """Phrase-level captions as SRT and ASS; returns ``(srt_path, ass_path, count)``."""
+    from processors.captions import build_captions, default_font, write_ass, write_srt
+
+    captions = build_captions(utterances, narration_starts_s)
+    font_path, font_name = default_font()
+    srt = write_srt(captions, Path(work_dir) / "captions.srt")
+    ass = write_ass(captions, Path(work_dir) / "captions.ass", width, height, platform, font_path, font_name)
+    return str(srt), str(ass), len(captions)
+
+
+@task(
+    name="assemble-video",
+    cache_policy=CACHED,
+    persist_result=True,
+    retries=1,
+    retry_condition_fn=_retryable,
+    tags=["assembly"],
+    task_run_name="assemble-video",
+)
+def assemble_video(spec: Any, work_dir: str) -> Any:
+    """One ffmpeg filter graph: scenes + transitions + narration + ducked bed + captions + loudness."""
+    from processors.assembly import assemble
+
+    return assemble(spec, Path(work_dir) / "video.mp4")
+
+
+@task(name="qa-video", cache_policy=CACHED, persist_result=True, tags=["qa"], task_run_name="qa-video")
+def qa_video(video: str, expected_cuts_s: list[float], work_dir: str) -> QAReport:
+    """Shot detection on the final video: cuts vs scene boundaries, black/frozen stretches."""
+    from processors.qa import qa_video as run_qa
+
+    return run_qa(Path(video), expected_cuts_s)
+
+
+@task(name="keyframes", cache_policy=CACHED, persist_result=True, tags=["qa"], task_run_name="keyframes")
+def scene_keyframes(video: str, times_s: list[float], work_dir: str) -> tuple[list[str], int]:
+    """One keyframe per scene (JPEG) and the index of the best one for the thumbnail."""
+    from processors.keyframes import best_frame_index, extract_frames_at
+
+    paths = extract_frames_at(Path(video), times_s, Path(work_dir) / "keyframes")
+    return [str(p) for p in paths], best_frame_index(paths)
+
+
+@task(name="measure-loudness", cache_policy=CACHED, persist_result=True, tags=["qa"])
+def measure_loudness(video: str, work_dir: str) -> tuple[float, float]:
+    """Integrated loudness (LUFS) and true peak (dBTP) of the encoded file (ITU-R BS.1770-4)."""
+    from processors.loudness import measure
+
+    report = measure(Path(video))
+    return report.integrated_lufs, report.true_peak_dbtp
+
+
+@task(name="publish-outputs", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=2, tags=["publish"])
+def publish_outputs(files: dict[str, str], out_dir: str, storage_uri: str) -> dict[str, str]:
+    """Copy finished files into ``out_dir`` atomically (and to S3 when configured); name → URI."""
+    from core.storage import LocalStorage
+
+    local = LocalStorage(out_dir)
+    uris = {name: local.publish(Path(src), name) for name, src in files.items()}
+    if storage_uri:
+        from core.storage_factory import make_storage  # S3 backend (operations)
+
+        remote = make_storage(get_runtime().settings)
+        prefix = Path(out_dir).name
+        uris = {name: remote.publish(Path(out_dir) / name, f"{prefix}/{name}") for name in files}
+    return uris

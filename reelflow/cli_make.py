@@ -1,0 +1,195 @@
+"""``reelflow make`` and ``reelflow demo``: run the ``create_video`` flow from the terminal.
+
+Exit codes: 0 all videos made; 2 bad input (nothing runs for an invalid brief; with ``--all``
+the good lines still run and the bad ones are listed with their line numbers); 1 a run failed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+from core.briefs import BriefLine, brief_from_mapping, load_brief_file
+from core.errors import InputError, ReelFlowError
+from core.models import Brief
+from core.settings import REPO_ROOT
+from reelflow._cli_common import console, handle_errors, out
+
+DEMO_BRIEFS = REPO_ROOT / "assets" / "briefs" / "examples.jsonl"
+DEMO_DEFAULT_ID = "good-odds"
+
+
+class _TaskProgress(logging.Handler):
+    """Advances a rich progress bar when Prefect reports a task run finished."""
+
+    def __init__(self, progress: Progress, task_id: Any) -> None:
+        super().__init__(level=logging.INFO)
+        self.progress = progress
+        self.task_id = task_id
+
+    def emit(self, record: logging.LogRecord) -> None:
+        msg = record.getMessage()
+        if "Finished in state" in msg:
+            name = getattr(record, "task_run_name", "") or record.name
+            self.progress.update(self.task_id, advance=1, description=f"[cyan]{name}")
+            task = self.progress.tasks[0]
+            if task.total is not None and task.completed >= task.total:
+                self.progress.update(self.task_id, total=task.completed + 1)
+
+
+def _estimated_tasks(brief: Brief) -> int:
+    scenes = max(3, min(8, round(brief.duration_s / 6)))
+    return 2 * scenes + 8
+
+
+def run_one(brief: Brief, out_dir: Path | None) -> tuple[bool, str | None, Any]:
+    """Run ``create_video`` for one brief with a progress bar; return (ok, flow_run_id, result|error)."""
+    from flows.create_video import create_video
+
+    task_logger = logging.getLogger("prefect.task_runs")
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total} steps"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=False,
+    ) as progress:
+        tid = progress.add_task(f"[cyan]{brief.id or 'video'}: planning", total=_estimated_tasks(brief))
+        handler = _TaskProgress(progress, tid)
+        task_logger.addHandler(handler)
+        try:
+            state = asyncio.run(
+                create_video(brief=brief, out_dir=str(out_dir) if out_dir else None, return_state=True)
+            )
+        finally:
+            task_logger.removeHandler(handler)
+        run_id = str(state.state_details.flow_run_id) if state.state_details.flow_run_id else None
+        if state.is_completed():
+            progress.update(tid, completed=progress.tasks[0].total, description="[green]done")
+            return True, run_id, state.result()
+        try:
+            state.result()
+        except Exception as exc:  # noqa: BLE001 - reported to the user below
+            return False, run_id, exc
+        return False, run_id, RuntimeError(f"flow run ended in state {state.type.value}")
+
+
+def _report(brief: Brief, ok: bool, run_id: str | None, result: Any) -> int:
+    if ok:
+        out.print(f"[bold green]video ready:[/] {result.out_dir}")
+        out.print(f"  video.mp4 {result.duration_s:.1f} s, {result.loudness_lufs:.1f} LUFS, "
+                  f"{result.true_peak_dbtp:.1f} dBTP true peak")
+        out.print(f"  flow run id: {run_id} (Completed)")
+        return 0
+    console.print(f"[bold red]run failed[/] for brief {brief.id or brief.text[:40]!r}: {result}")
+    if isinstance(result, ReelFlowError) and result.hint:
+        console.print(f"[yellow]hint:[/] {result.hint}")
+    console.print(f"  flow run id: {run_id}")
+    return result.exit_code if isinstance(result, ReelFlowError) and result.exit_code == 2 else 1
+
+
+def _select(lines: list[BriefLine], brief_id: str | None, run_all: bool, path: Path) -> tuple[list[Brief], list[BriefLine]]:
+    bad = [ln for ln in lines if ln.error]
+    good = [ln.brief for ln in lines if ln.brief is not None]
+    if brief_id:
+        picked = [b for b in good if b.id == brief_id]
+        if not picked:
+            ids = ", ".join(b.id or f"line {ln.line}" for ln, b in ((ln, ln.brief) for ln in lines if ln.brief))
+            raise InputError(f"no valid brief with id {brief_id!r} in {path}", hint=f"available ids: {ids}")
+        return picked[:1], []
+    if run_all:
+        return good, bad
+    if len(lines) > 1:
+        raise InputError(f"{path} holds {len(lines)} briefs", hint="pick one with --id ID, or run them all with --all")
+    if bad:
+        raise InputError(bad[0].error or "invalid brief")
+    return good, []
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``make`` and ``demo`` to the main app."""
+
+    @app.command()
+    @handle_errors
+    def make(
+        text: str = typer.Argument(None, help="The brief, e.g. \"30-second vertical video for our new trail shoe\"."),
+        brief_file: Path = typer.Option(None, "--brief-file", "-f", help="JSON or JSONL file of briefs."),
+        brief_id: str = typer.Option(None, "--id", help="Pick the brief with this id from --brief-file."),
+        run_all: bool = typer.Option(False, "--all", help="Run every valid brief of a JSONL file in turn."),
+        duration: float = typer.Option(None, "--duration", "-d", help="Target length in seconds (6-90)."),
+        aspect: str = typer.Option(None, "--aspect", help="9:16 (default), 16:9 or 1:1."),
+        platform: str = typer.Option(None, "--platform", help="tiktok (default), reels, shorts or youtube."),
+        tone: str = typer.Option(None, "--tone"),
+        audience: str = typer.Option(None, "--audience"),
+        brand: str = typer.Option(None, "--brand"),
+        voice: str = typer.Option(None, "--voice", help="Voice name or id (remote TTS) / ignored locally."),
+        music: str = typer.Option(None, "--music", help="Music preference, e.g. 'chill lo-fi'."),
+        language: str = typer.Option(None, "--language"),
+        out_dir: Path = typer.Option(None, "--out", "-o", help="Output folder (default outputs/<date>-<slug>-<id>/)."),
+    ) -> None:
+        """Turn a brief into a publish-ready video (video.mp4, thumbnail.jpg, captions.srt, plan.json, metadata.json)."""
+        options = {
+            "duration_s": duration, "aspect": aspect, "platform": platform, "tone": tone, "audience": audience,
+            "brand": brand, "voice": voice, "music": music, "language": language,
+        }
+        options = {k: v for k, v in options.items() if v is not None}
+        if (text is None) == (brief_file is None):
+            raise InputError("give either a brief TEXT or --brief-file FILE (not both, not neither)",
+                             hint='reelflow make "30-second vertical video for our new trail shoe, upbeat"')
+        if text is not None:
+            briefs, bad = [brief_from_mapping({"text": text, **options}, source="brief")], []
+        else:
+            briefs, bad = _select(load_brief_file(brief_file, defaults=options), brief_id, run_all, brief_file)
+        for ln in bad:
+            console.print(f"[bold red]skipped line {ln.line}:[/] {ln.error}")
+        if len(briefs) > 1 and out_dir is not None:
+            raise InputError("--out names one folder but several briefs will run",
+                             hint="omit --out (each video gets its own folder under outputs/)")
+        codes = []
+        for brief in briefs:
+            if out_dir is not None:
+                _check_out_dir(out_dir)
+            start = time.perf_counter()
+            ok, run_id, result = run_one(brief, out_dir)
+            codes.append(_report(brief, ok, run_id, result))
+            console.print(f"  wall time {time.perf_counter() - start:.1f} s")
+        if bad:
+            console.print(f"[yellow]{len(bad)} bad line(s) in {brief_file} were skipped (see above)[/]")
+        if any(c == 1 for c in codes):
+            raise typer.Exit(1)
+        if bad or any(c == 2 for c in codes):
+            raise typer.Exit(2)
+
+    @app.command()
+    @handle_errors
+    def demo(
+        brief_id: str = typer.Option(DEMO_DEFAULT_ID, "--id", help="Which bundled brief (assets/briefs/examples.jsonl)."),
+        duration: float = typer.Option(None, "--duration", "-d", help="Override the brief's length (6-90 s)."),
+        out_dir: Path = typer.Option(None, "--out", "-o", help="Output folder."),
+    ) -> None:
+        """Make a video from one bundled real brief on the embedded defaults (no keys needed)."""
+        briefs, _ = _select(load_brief_file(DEMO_BRIEFS), brief_id, False, DEMO_BRIEFS)
+        brief = briefs[0]
+        if duration is not None:
+            brief = brief_from_mapping({**brief.model_dump(), "duration_s": duration}, source="--duration")
+        console.print(f"[bold]demo brief[/] ({brief.id}): {brief.text}")
+        if out_dir is not None:
+            _check_out_dir(out_dir)
+        ok, run_id, result = run_one(brief, out_dir)
+        code = _report(brief, ok, run_id, result)
+        if code:
+            raise typer.Exit(code)
+
+
+def _check_out_dir(path: Path) -> None:
+    from core.storage import ensure_writable_dir
+
+    ensure_writable_dir(path)

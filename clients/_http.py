@@ -41,12 +41,14 @@ import statistics
 import threading
 import time
 from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from dataclasses import field as dc_field
 from typing import Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
-from tenacity import AsyncRetrying, RetryCallState, RetryError, retry_if_exception, stop_base, wait_random_exponential
+from tenacity import AsyncRetrying, RetryCallState, RetryError, retry_if_exception, wait_random_exponential
+from tenacity.stop import stop_base
 
 from clients.errors import (
     DeadlineExceeded,
@@ -205,7 +207,7 @@ def request_hooks(service: str, metrics: MetricsRecorder) -> dict[str, list[Call
         req = response.request
         t0 = req.extensions.get("reelflow_t0", time.perf_counter())
         ms = (time.perf_counter() - t0) * 1000
-        attempt = int(req.extensions.get("reelflow_attempt", 1))
+        attempt = int(req.extensions.get("reelflow_attempt") or req.headers.get("x-reelflow-attempt") or 1)
         url = redact_url(req.url)
         metrics.record_request(service, req.method, url, response.status_code, ms, attempt)
         log.info(
@@ -343,7 +345,7 @@ class ErrorInfo:
     message: str = ""
     code: str | None = None
     field: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
+    extra: dict[str, Any] = dc_field(default_factory=dict)
 
 
 def error_for_status(service: str, status: int, info: ErrorInfo, *, request_id: str | None = None,
@@ -352,7 +354,7 @@ def error_for_status(service: str, status: int, info: ErrorInfo, *, request_id: 
     msg = redact(info.message or f"HTTP {status}")
     kw: dict[str, Any] = {"service": service, "status_code": status, "request_id": request_id, "code": info.code}
     if status == 401:
-        return auth_error(service, msg, **kw)
+        return auth_error(service, msg, **{k: v for k, v in kw.items() if k != "service"})
     if status == 402:
         return OutOfCredits(f"{service}: out of credits: {msg}", hint=f"top up the {service} account", **kw)
     if status == 403:
@@ -426,7 +428,7 @@ class ServiceClient:
         self.metrics = metrics or METRICS
         for s in secrets:
             register_secret(s)
-        self.http = httpx.AsyncClient(
+        self.http: httpx.AsyncClient = httpx.AsyncClient(
             base_url=self.base_url,
             transport=transport,
             headers=headers or {},
@@ -672,3 +674,15 @@ def _is_ip(host: str) -> bool:
 async def _resolve(host: str) -> list[str]:
     infos = await asyncio.get_running_loop().getaddrinfo(host, None, type=socket.SOCK_STREAM)
     return sorted({i[4][0] for i in infos})
+
+
+def policy_from_settings(settings: Any) -> RetryPolicy:
+    """A :class:`RetryPolicy` from :class:`core.settings.Settings` (``REELFLOW_SERVICE_*``)."""
+    return RetryPolicy(
+        max_attempts=settings.service_max_attempts,
+        deadline_s=settings.service_deadline_s,
+        backoff_max_s=settings.service_backoff_max_s,
+        backoff_initial_s=min(0.5, settings.service_backoff_max_s),
+        retry_after_cap_s=settings.retry_after_cap_s,
+        attempt_timeout_s=min(60.0, settings.service_deadline_s),
+    )

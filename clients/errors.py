@@ -180,9 +180,8 @@ class ModelRefused(ServiceError):
 
 
 class OutputTruncated(ServiceError):
-    """The LLM stopped at its token limit (``finish_reason == "length"``)."""
-
-    retryable = True
+    """The LLM stopped at its token limit (``finish_reason == "length"``); the same request
+    would stop there again, so it is not retried."""
 
 
 class InvalidOutput(ServiceError):
@@ -194,6 +193,7 @@ class InvalidOutput(ServiceError):
 def auth_error(service: str, detail: str, **kw) -> AuthError:  # type: ignore[no-untyped-def]
     """Build the 401 error for ``service``, naming its environment variable."""
     var = KEY_VARIABLES.get(service, service.upper() + "_API_KEY")
+    kw.pop("service", None)
     return AuthError(
         f"{service}: the API key was rejected ({detail}); check {var}",
         service=service,

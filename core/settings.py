@@ -105,6 +105,17 @@ class Settings(BaseSettings):
         "(empty = the providers' own media hosts).",
     )
     allow_private_media: bool = Field(default=False, validation_alias=_alias("REELFLOW_ALLOW_PRIVATE_MEDIA"))
+    # --- service client behaviour (clients/_http.py; one retry layer per call) ---
+    hume_voice: str | None = Field(default=None, validation_alias=_alias("HUME_VOICE", "REELFLOW_HUME_VOICE"),
+                                   description="Default Hume voice name or id when the brief names none.")
+    hume_requests_per_minute: int = Field(default=100, ge=1, description="Client-side Hume rate limit.")
+    service_deadline_s: float = Field(default=120.0, gt=0, description="Overall budget of one service call, retries included.")
+    service_max_attempts: int = Field(default=6, ge=1, description="Tries per service call (first + retries).")
+    service_backoff_max_s: float = Field(default=8.0, gt=0, description="Cap of the random-exponential backoff.")
+    retry_after_cap_s: float = Field(default=60.0, ge=0, description="Longer Retry-After values fail fast.")
+    runware_job_deadline_s: float = Field(default=900.0, gt=0, description="Poll deadline of one Runware job.")
+    runware_poll_initial_s: float = Field(default=2.0, gt=0, description="First Runware poll interval (grows x1.5).")
+    runware_max_jobs_per_clip: int = Field(default=3, ge=1, description="New jobs after failed/stuck ones, per clip.")
 
     @property
     def assets(self) -> Path:

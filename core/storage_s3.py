@@ -173,10 +173,18 @@ class S3Storage:
     # ----------------------------------------------------------------- error mapping
     @contextmanager
     def _errors(self, action: str) -> Iterator[None]:
+        from boto3.exceptions import S3UploadFailedError
         from botocore.exceptions import ClientError, EndpointConnectionError, NoCredentialsError
 
         try:
-            yield
+            try:
+                yield
+            except S3UploadFailedError as exc:
+                # The transfer manager wraps the ClientError (and aborts any multipart upload).
+                cause = exc.__cause__ or exc.__context__
+                if isinstance(cause, ClientError | EndpointConnectionError | NoCredentialsError):
+                    raise cause from exc
+                raise ProcessingError(f"S3 {action} failed: {exc}") from exc
         except NoCredentialsError as exc:
             raise ConfigurationError(
                 f"S3 {action} failed: no AWS credentials found",

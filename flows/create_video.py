@@ -133,17 +133,20 @@ async def create_video(brief: Brief, out_dir: str | None = None) -> VideoResult:
         utterances, narration_starts, width, height, brief.platform.value, work_dir
     )
 
-    from processors.assembly import AssemblySpec
+    from processors.assembly import AssemblySpec, ClipInput, NarrationInput
 
-    spec = AssemblySpec.from_parts(
-        clips=[(c.path, length) for c, length in zip(clips, lengths, strict=True)],
-        narration=[(u.audio_path, s) for u, s in zip(utterances, narration_starts, strict=True)],
-        music=bed.path,
-        captions_ass=ass,
+    spec = AssemblySpec.from_settings(
+        settings.render,
+        clips=[ClipInput(path=c.path, duration_s=length) for c, length in zip(clips, lengths, strict=True)],
+        narration=[
+            NarrationInput(path=u.audio_path, start_s=s, duration_s=u.duration_s)
+            for u, s in zip(utterances, narration_starts, strict=True)
+        ],
+        music_path=bed.path,
+        captions_path=ass,
         fonts_dir=str(settings.assets / "fonts"),
         width=width,
         height=height,
-        render=settings.render,
     )
     assembled = tasks.assemble_video(spec, work_dir)
     video = assembled.path

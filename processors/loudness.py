@@ -36,11 +36,12 @@ class LoudnessReport(BaseModel):
     lra: float | None = None
 
 
-def decode_audio(path: Path | str) -> tuple[np.ndarray, int]:
+def decode_audio(path: Path | str, max_seconds: float | None = None) -> tuple[np.ndarray, int]:
     """Decode the first audio stream of ``path`` to float32 PCM.
 
     Args:
         path: any file with an audio stream (WAV, MP3, OGG, MP4/AAC ...).
+        max_seconds: stop after this much audio (``None`` = all of it).
 
     Returns:
         ``(samples, sample_rate)``; samples are float32 ``[n_samples, n_channels]`` in [-1, 1].
@@ -64,17 +65,25 @@ def decode_audio(path: Path | str) -> tuple[np.ndarray, int]:
         rate = stream.codec_context.sample_rate
         resampler = av.AudioResampler(format="fltp")
         chunks: list[np.ndarray] = []
+        limit = None if max_seconds is None else int(max_seconds * rate)
+        got = 0
         try:
             for frame in container.decode(stream):
                 for out in resampler.resample(frame):
                     chunks.append(out.to_ndarray())
-            for out in resampler.resample(None):
-                chunks.append(out.to_ndarray())
+                    got += chunks[-1].shape[1]
+                if limit is not None and got >= limit:
+                    break
+            else:
+                for out in resampler.resample(None):
+                    chunks.append(out.to_ndarray())
         except av.FFmpegError as exc:
             raise InputError(f"cannot decode audio of {path} ({exc})", hint="re-export the file") from exc
     if not chunks:
         raise InputError(f"{path} has an empty audio stream", hint="pass a file with audible content")
     data = np.concatenate(chunks, axis=1).T.astype(np.float32, copy=False)
+    if limit is not None:
+        data = data[:limit]
     return np.ascontiguousarray(data), int(rate)
 
 
@@ -118,23 +127,28 @@ def integrated_lufs(samples: np.ndarray, sample_rate: int) -> float:
     return float(value) if math.isfinite(value) else SILENCE_LUFS
 
 
-def measure_array(samples: np.ndarray, sample_rate: int) -> LoudnessReport:
-    """Measure float PCM ``[n_samples, n_channels]`` (see :func:`measure`)."""
+def measure_array(samples: np.ndarray, sample_rate: int, *, true_peak: bool = True) -> LoudnessReport:
+    """Measure float PCM ``[n_samples, n_channels]`` (see :func:`measure`).
+
+    With ``true_peak=False`` the (costlier) oversampled peak is skipped and ``true_peak_dbtp``
+    holds the sample peak instead.
+    """
     x = np.asarray(samples)
     if x.ndim == 1:
         x = x[:, None]
     peak = float(np.max(np.abs(x))) if x.size else 0.0
+    sample_peak = 20 * math.log10(peak) if peak > 0 else SILENCE_DBTP
     return LoudnessReport(
         integrated_lufs=integrated_lufs(x, sample_rate),
-        true_peak_dbtp=true_peak_dbtp(x, sample_rate),
-        sample_peak_dbfs=20 * math.log10(peak) if peak > 0 else SILENCE_DBTP,
+        true_peak_dbtp=true_peak_dbtp(x, sample_rate) if true_peak else sample_peak,
+        sample_peak_dbfs=sample_peak,
         duration_s=x.shape[0] / sample_rate,
         sample_rate=sample_rate,
         channels=x.shape[1],
     )
 
 
-def measure(path: Path | str) -> LoudnessReport:
+def measure(path: Path | str, *, true_peak: bool = True, max_seconds: float | None = None) -> LoudnessReport:
     """Integrated loudness (LUFS) and true peak (dBTP) of a file's first audio stream.
 
     Measures the decoded audio as it will be heard, so run it on the encoded output (e.g. the
@@ -142,6 +156,8 @@ def measure(path: Path | str) -> LoudnessReport:
 
     Args:
         path: audio or video file.
+        true_peak: compute the 4×-oversampled true peak (else report the sample peak).
+        max_seconds: measure only the first ``max_seconds`` of audio.
 
     Returns:
         :class:`LoudnessReport` (``lra`` is not computed: ``None``).
@@ -149,5 +165,5 @@ def measure(path: Path | str) -> LoudnessReport:
     Raises:
         InputError: the file is missing, unreadable or has no audio.
     """
-    samples, rate = decode_audio(path)
-    return measure_array(samples, rate)
+    samples, rate = decode_audio(path, max_seconds=max_seconds)
+    return measure_array(samples, rate, true_peak=true_peak)

@@ -54,6 +54,9 @@ THUMB_WIDTH = 256
 #: Width of the tiny thumbnails kept for every frame (dissolves, keyframe medoids).
 TINY_WIDTH = 32
 
+#: Lag (seconds) of the frozen-picture statistic ``ShotDetection.drift``.
+DRIFT_LAG_S = 0.5
+
 TransitionKind = Literal["cut", "fade", "dissolve"]
 
 
@@ -85,9 +88,15 @@ class DetectorParams:
         fade_threshold: ThresholdDetector threshold on the mean pixel value (0-255).
         detect_fades: also split shots at fades through black.
         detect_dissolves: also split shots at cross-dissolves.
-        dissolve_threshold: long-range HSV difference that makes a dissolve.
-        dissolve_ratio: long-range difference / stability of the stretches either side.
+        dissolve_max_corr: the two ends of a dissolve window correlate (NCC of grey thumbnails)
+            less than this.
+        dissolve_min_stable: each end correlates at least this much with the frame ``k``
+            further out (the shots either side are steady).
         dissolve_spans: half-widths ``k`` (frames) of the dissolve windows tried.
+        dark_value: pixels whose HSV value (max of B, G, R) is below this count as black: their
+            hue and saturation are scaled by ``V / dark_value`` before scoring. Near black, 8-bit HSV hue/saturation
+            is quantisation noise that makes ContentDetector fire on the first frames of a
+            fade-in (PySceneDetect's testvideo "cut" at frame 394). 0 = PySceneDetect behaviour.
         fast: skip the in-loop deblocking filter while decoding (``skip_loop_filter=all``).
         skip_nonref: decode only reference frames (``skip_frame=nonref``): much faster on
             B-frame video but drops frames, so cuts land up to a few frames late. Off by default.
@@ -102,9 +111,10 @@ class DetectorParams:
     fade_threshold: float = 12.0
     detect_fades: bool = True
     detect_dissolves: bool = True
-    dissolve_threshold: float = 24.0
-    dissolve_ratio: float = 3.0
+    dissolve_max_corr: float = 0.5
+    dissolve_min_stable: float = 0.85
     dissolve_spans: tuple[int, ...] = (4, 12)
+    dark_value: int = 48
     fast: bool = True
     skip_nonref: bool = False
     thumb_width: int = THUMB_WIDTH
@@ -133,6 +143,12 @@ class ShotDetection:
         brightness: float32 ``[frame_count]`` mean pixel value (0-255) of each frame.
         sharpness: float32 ``[frame_count]`` variance of the Laplacian of the grey thumbnail.
         tiny: uint8 ``[frame_count, h, 32, 3]`` HSV thumbnails (for keyframes and features).
+        drift: float32 ``[frame_count]`` mean absolute grey-level difference (0-255) between
+            each frame and the frame ``drift_lag`` frames (:data:`DRIFT_LAG_S` s) earlier at
+            thumbnail size (NaN for the first ``drift_lag``): ~0 only when the picture is frozen,
+            while a slow Ken Burns zoom accumulates visible change over that lag.
+        drift_lag: the lag in decoded frames.
+        rotation: display rotation of the first frame in degrees (PyAV ``VideoFrame.rotation``).
     """
 
     path: str
@@ -152,6 +168,9 @@ class ShotDetection:
     brightness: np.ndarray = field(repr=False)
     sharpness: np.ndarray = field(repr=False)
     tiny: np.ndarray = field(repr=False)
+    drift: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.float32), repr=False)
+    drift_lag: int = 1
+    rotation: int = 0
 
     @property
     def cut_times_s(self) -> list[float]:
@@ -180,6 +199,10 @@ def open_video(path: Path | str, *, fast: bool = True, skip_nonref: bool = False
 
     Args:
         path: video file.
+        dark_value: pixels whose HSV value (max of B, G, R) is below this count as black: their
+            hue and saturation are scaled by ``V / dark_value`` before scoring. Near black, 8-bit HSV hue/saturation
+            is quantisation noise that makes ContentDetector fire on the first frames of a
+            fade-in (PySceneDetect's testvideo "cut" at frame 394). 0 = PySceneDetect behaviour.
         fast: skip the in-loop deblocking filter (``skip_loop_filter=all``).
         skip_nonref: skip non-reference frames (``skip_frame=NONREF``).
         threads: decoder threads (0 = automatic).
@@ -198,10 +221,11 @@ def open_video(path: Path | str, *, fast: bool = True, skip_nonref: bool = False
         container = av.open(str(path))
     except (av.FFmpegError, UnicodeDecodeError, ValueError) as exc:
         raise _bad_video(path, str(exc).strip() or type(exc).__name__) from exc
-    if not container.streams.video:
+    streams = [v for v in container.streams.video if not (v.disposition & av.stream.Disposition.attached_pic)]
+    if not streams:
         container.close()
-        raise _bad_video(path, "it has no video stream")
-    stream = container.streams.video[0]
+        raise _bad_video(path, "it has no video stream (audio only or cover art only)")
+    stream = streams[0]
     stream.thread_type = "AUTO"
     if threads:
         stream.thread_count = threads
@@ -222,9 +246,35 @@ def nominal_fps(stream) -> float:
 
 
 def _thumb_size(width: int, height: int, target: int) -> tuple[int, int]:
-    if width <= target:
-        return width, height
-    return target, max(2, round(height * target / width))
+    """Even-sized thumbnail dimensions (I420 needs even sides)."""
+    if width > target:
+        height = height * target / width
+        width = target
+    return max(2, int(width) // 2 * 2), max(2, int(round(height)) // 2 * 2)
+
+
+def _plane(frame, i: int, w: int, h: int) -> np.ndarray:
+    """Zero-copy ``uint8 [h, w]`` view of plane ``i`` of a PyAV frame."""
+    plane = frame.planes[i]
+    return np.frombuffer(plane, np.uint8).reshape(-1, plane.line_size)[:h, :w]
+
+
+def _thumbnail(frame, tw: int, th: int) -> np.ndarray:
+    """BGR ``uint8 [th, tw, 3]`` thumbnail of a PyAV video frame.
+
+    For 8-bit 4:2:0 video (nearly all H.264/HEVC/VP9/AV1 delivery files) each plane is
+    area-averaged with OpenCV straight from the decoder's buffers and converted to BGR at
+    thumbnail size (BT.601 limited range, ``COLOR_YUV2BGR_I420``) — ~2x cheaper than swscale
+    scaling+conversion in one call. Other pixel formats go through swscale.
+    """
+    if frame.format.name in ("yuv420p", "yuvj420p") and frame.width >= 2 and frame.height >= 2:
+        w, h = frame.width, frame.height
+        y = cv2.resize(_plane(frame, 0, w, h), (tw, th), interpolation=cv2.INTER_AREA)
+        u = cv2.resize(_plane(frame, 1, (w + 1) // 2, (h + 1) // 2), (tw // 2, th // 2), interpolation=cv2.INTER_AREA)
+        v = cv2.resize(_plane(frame, 2, (w + 1) // 2, (h + 1) // 2), (tw // 2, th // 2), interpolation=cv2.INTER_AREA)
+        buf = np.concatenate([y.reshape(-1), u.reshape(-1), v.reshape(-1)]).reshape(th * 3 // 2, tw)
+        return cv2.cvtColor(buf, cv2.COLOR_YUV2BGR_I420)
+    return frame.reformat(width=tw, height=th, format="bgr24", interpolation="AREA").to_ndarray()
 
 
 def detect_shots(
@@ -261,27 +311,49 @@ def detect_shots(
     bright: list[float] = []
     sharp: list[float] = []
     tiny: list[np.ndarray] = []
+    drift: list[float] = []
+    greys: list[np.ndarray] = []
+    lag = max(1, round(fps * DRIFT_LAG_S))
     prev_hsv: np.ndarray | None = None
     tw = th = tiny_h = 0
     width = height = 0
     first_pts: float | None = None
+    rotation = 0
     try:
         with container:
             for frame in container.decode(stream):
                 if not tw:
                     width, height = frame.width, frame.height
+                    rotation = int(getattr(frame, "rotation", 0) or 0) % 360
                     tw, th = _thumb_size(width, height, p.thumb_width)
                     tiny_h = max(2, round(th * TINY_WIDTH / tw))
-                bgr = frame.reformat(width=tw, height=th, format="bgr24", interpolation="AREA").to_ndarray()
+                bgr = _thumbnail(frame, tw, th)
                 hsv = cv2.cvtColor(bgr, cv2.COLOR_BGR2HSV)
+                if p.dark_value > 0:
+                    # Hue/saturation of near-black pixels is quantisation noise: fade them out
+                    # smoothly below dark_value (a hard mask would itself make jumps).
+                    w = np.minimum(hsv[:, :, 2], p.dark_value).astype(np.float32) * (1.0 / p.dark_value)
+                    scored = hsv.astype(np.float32)
+                    scored[:, :, 0] *= w
+                    scored[:, :, 1] *= w
+                else:
+                    scored = hsv.astype(np.float32)
                 if prev_hsv is None:
                     scores.append(0.0)
                 else:
-                    scores.append(float(cv2.absdiff(hsv, prev_hsv).mean()))
-                prev_hsv = hsv
+                    scores.append(float(cv2.absdiff(scored, prev_hsv).mean()))
+                prev_hsv = scored
                 bright.append(float(bgr.mean()))
                 grey = hsv[:, :, 2]
-                sharp.append(float(cv2.Laplacian(grey, cv2.CV_32F).var()))
+                if len(times) % 2 == 0:  # every other frame is plenty for keyframe choice
+                    sharp.append(float(cv2.Laplacian(grey, cv2.CV_32F).var()))
+                else:
+                    sharp.append(sharp[-1] if sharp else 0.0)
+                greys.append(grey)
+                if len(greys) > lag:
+                    drift.append(float(cv2.absdiff(grey, greys.pop(0)).mean()))
+                else:
+                    drift.append(math.nan)
                 tiny.append(cv2.resize(hsv, (TINY_WIDTH, tiny_h), interpolation=cv2.INTER_AREA))
                 t = frame.time
                 if t is None:
@@ -298,7 +370,11 @@ def detect_shots(
         raise _bad_video(path, f"decoding failed after {len(times)} frames: {str(exc).strip()}") from exc
     if not times:
         raise _bad_video(path, "no frame could be decoded")
-    return _finish(path, p, fps, width, height, times, durs, scores, bright, sharp, tiny)
+    det = _finish(path, p, fps, width, height, times, durs, scores, bright, sharp, tiny)
+    det.drift = np.asarray(drift, dtype=np.float32)
+    det.drift_lag = lag
+    det.rotation = rotation
+    return det
 
 
 def _finish(path, p, fps, width, height, times, durs, scores, bright, sharp, tiny) -> ShotDetection:
@@ -317,6 +393,10 @@ def _finish(path, p, fps, width, height, times, durs, scores, bright, sharp, tin
     cut_idx = _hard_cuts(s, p)
     fade_idx, fade_spans = _fades(b, p) if p.detect_fades else ([], [])
     diss_idx, diss_spans = _dissolves(tiny_arr, s, b, p, cut_idx) if p.detect_dissolves else ([], [])
+    # A fade through black also looks like a blend at its edges: the fade wins.
+    reach = 2 * max(p.dissolve_spans, default=0)
+    keep = [j for j, c in enumerate(diss_idx) if not any(a - reach <= c <= z + reach for a, z in fade_spans)]
+    diss_idx, diss_spans = [diss_idx[j] for j in keep], [diss_spans[j] for j in keep]
 
     def frame_of(i: int) -> int:
         return int(fnum[i])
@@ -386,36 +466,33 @@ def _hard_cuts(s: np.ndarray, p: DetectorParams) -> list[int]:
 
 
 def _flash_merge(above: np.ndarray, length: int) -> list[int]:
-    """PySceneDetect ``FlashFilter`` MERGE mode over a boolean series (indices of cuts)."""
-    cuts: list[int] = []
+    """PySceneDetect ``FlashFilter`` MERGE mode over a boolean series (indices of cuts).
+
+    Port of ``scenedetect.detector.FlashFilter._filter_merge`` (frame-count lengths).
+    """
     if length <= 0:
         return [int(i) for i in np.flatnonzero(above)]
+    cuts: list[int] = []
     last_above = 0
     merge_enabled = merge_triggered = False
     merge_start = 0
-    for i in np.flatnonzero(above).tolist() + [len(above) + length + 1]:
-        # Frames below threshold between events only matter for releasing a merge.
+    for i, is_above in enumerate(above.tolist()):
+        min_length_met = i - last_above >= length
+        if is_above:
+            last_above = i
         if merge_triggered:
-            # The first frame below the threshold after last_above releases the merge when
-            # both lengths are met: that happens at last_above + 1 .. i - 1 if any exist.
-            release_at = max(last_above + length, last_above + 1)
-            if release_at < i and last_above - merge_start >= length:
-                cuts.append(last_above)
+            if min_length_met and not is_above and last_above - merge_start >= length:
                 merge_triggered = False
-            elif i > len(above):
-                break
-            else:
-                last_above = i
-                continue
-        if i > len(above):
-            break
-        if i - last_above >= length:
+                cuts.append(last_above)
+            continue
+        if not is_above:
+            continue
+        if min_length_met:
             merge_enabled = True
             cuts.append(i)
         elif merge_enabled:
             merge_triggered = True
             merge_start = i
-        last_above = i
     return cuts
 
 
@@ -441,32 +518,45 @@ def _fades(b: np.ndarray, p: DetectorParams) -> tuple[list[int], list[tuple[int,
     return out, spans
 
 
-def _hsv_distance(x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    return np.abs(x.astype(np.int16) - y.astype(np.int16)).mean(axis=(1, 2, 3))
+def _ncc(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Row-wise normalised cross-correlation of two ``[n, d]`` float arrays (flat → 1)."""
+    x = x - x.mean(axis=1, keepdims=True)
+    y = y - y.mean(axis=1, keepdims=True)
+    nx = np.sqrt((x * x).sum(axis=1))
+    ny = np.sqrt((y * y).sum(axis=1))
+    denom = nx * ny
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r = np.where(denom > 1e-6, (x * y).sum(axis=1) / denom, 1.0)
+    return r
 
 
 def _dissolves(tiny: np.ndarray, s: np.ndarray, b: np.ndarray, p: DetectorParams,
                cut_idx: list[int]) -> tuple[list[int], list[tuple[int, int]]]:
-    """Sustained-change windows: stable → gradual change → stable, with no single-step cut."""
+    """Cross-dissolves: stable → blend → stable, with no single-step cut.
+
+    For a window half-width ``k`` and centre ``i``: the grey (V) thumbnails at ``i - k`` and
+    ``i + k`` are unlike (NCC < ``1 - dissolve_ratio/10``), each is like its own neighbour ``k``
+    further out (stable shots, not camera motion), the centre frame correlates better with the
+    average of the two ends than with either end (a blend, not a fade or a pan), no single step
+    in the window reaches the cut threshold and neither end is dark (fades are handled apart).
+    """
     n = len(tiny)
+    v = tiny[:, :, :, 2].reshape(n, -1).astype(np.float32)
     hits: set[int] = set()
     for k in p.dissolve_spans:
         if n < 4 * k + 1:
             continue
         idx = np.arange(2 * k, n - 2 * k)
-        far = _hsv_distance(tiny[idx - k], tiny[idx + k])
-        before = _hsv_distance(tiny[idx - 2 * k], tiny[idx - k])
-        after = _hsv_distance(tiny[idx + k], tiny[idx + 2 * k])
-        stable = np.maximum(np.maximum(before, after), 1.0)
-        # Largest single step inside the window must stay under the cut threshold.
+        a, z, mid = v[idx - k], v[idx + k], v[idx]
+        far = _ncc(a, z)
+        stable = np.minimum(_ncc(v[idx - 2 * k], a), _ncc(z, v[idx + 2 * k]))
+        blend = _ncc(mid, 0.5 * (a + z)) - np.maximum(_ncc(mid, a), _ncc(mid, z))
         win = np.lib.stride_tricks.sliding_window_view(s, 2 * k)[idx - k + 1]
         step_max = win.max(axis=1)
         dark = (b[idx - k] < p.fade_threshold) | (b[idx + k] < p.fade_threshold)
-        ok = (far >= p.dissolve_threshold) & (far >= p.dissolve_ratio * stable) & (step_max < p.threshold) & ~dark
-        # The change must be spread out: no step carries more than half of it.
-        ok &= step_max < 0.5 * far
-        for i in idx[ok].tolist():
-            hits.add(i)
+        ok = (far < p.dissolve_max_corr) & (stable > p.dissolve_min_stable) & (blend > 0.02)
+        ok &= (step_max < p.threshold) & ~dark
+        hits.update(idx[ok].tolist())
     if not hits:
         return [], []
     centres: list[int] = []

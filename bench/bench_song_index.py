@@ -1,0 +1,299 @@
+"""Benchmark of the song index hot paths (issue 5 "Must show"), ratios against baselines run here.
+
+1. Encode throughput (texts/s) of real catalogue descriptions: the baseline (sentence-transformers
+   default torch path, batch 32), tuned torch (batch 128; sbert already length-sorts), torch
+   ``quantize_dynamic`` int8 (measured, rejected on quality), and the chosen ONNX Runtime int8 path;
+   ratio to the baseline and mean/min cosine to the baseline's vectors (goal ≥ 2× at ≥ 0.99).
+2. The real catalogue (bundled CSV, 32,833 rows): embedding time of the whole catalogue on the
+   chosen path, FAISS build time, memory, single-query k=10 latency p50/p99 (unfiltered and with a
+   genre + tempo filter), HNSW recall@10 on the real vectors for reference.
+3. ``--n-synthetic`` clustered 384-d vectors (default 1,000,000): a Gaussian mixture around 1,000
+   centroids, each cluster spread along its own low-rank (24-d) subspace plus isotropic noise, then
+   L2-normalised (uniform random vectors make recall meaningless). Exact ``IndexFlatIP`` vs
+   ``IndexHNSWFlat`` (M=32, efConstruction=80) over an efSearch sweep: build time, memory,
+   single-query p50/p99, recall@10 vs exact (goal p99 < 5 ms at recall@10 ≥ 0.95).
+4. ``--reindex``: the ``index_songs`` flow on the full catalogue into a temporary folder, twice:
+   first build vs unchanged re-index (goal ≥ 10×).
+
+Run: ``.venv/bin/python bench/bench_song_index.py [--n-encode 2000] [--n-synthetic 1000000]
+[--reindex] [--skip-synthetic]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import numpy as np  # noqa: E402
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def rss_mb() -> float:
+    """Current resident set size of this process in MiB (``/proc/self/status``)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def pct(xs: list[float], p: float) -> float:
+    return float(np.percentile(np.asarray(xs), p))
+
+
+def timed_queries(index, queries: np.ndarray, k: int = 10, **kw) -> list[float]:
+    out = []
+    for q in queries:
+        t = time.perf_counter()
+        index.search(q.reshape(1, -1), k, **kw)
+        out.append((time.perf_counter() - t) * 1000)
+    return out
+
+
+def bench_encoders(texts: list[str]) -> None:
+    import torch
+    from sentence_transformers import SentenceTransformer
+
+    from processors.embeddings import get_encoder, model_dir
+
+    print(f"\n== 1. encode throughput: {len(texts)} real catalogue descriptions, torch threads "
+          f"{torch.get_num_threads()}, {os.cpu_count()} cores ==")
+    model = SentenceTransformer(str(model_dir()), device="cpu")
+    model.encode(texts[:64], batch_size=32)
+
+    def run(fn, reps: int = 1):
+        best, vec = float("inf"), None
+        for _ in range(reps):
+            t = time.perf_counter()
+            vec = fn()
+            best = min(best, time.perf_counter() - t)
+        return len(texts) / best, np.asarray(vec, dtype=np.float32)
+
+    base_rate, base = run(lambda: model.encode(texts, batch_size=32, normalize_embeddings=True))
+    rows = [("baseline torch fp32, batch 32", base_rate, base)]
+    rows.append(("torch fp32, batch 128", *run(lambda: model.encode(texts, batch_size=128, normalize_embeddings=True))))
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        qmodel = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
+    rows.append(("torch quantize_dynamic int8, batch 32",
+                 *run(lambda: qmodel.encode(texts, batch_size=32, normalize_embeddings=True))))
+    enc = get_encoder("onnx-qint8")
+    enc.encode(texts[:64])
+    for bs in (32, 64, 128):
+        rows.append((f"ONNX Runtime int8 (per-channel), batch {bs}", *run(lambda bs=bs: enc.encode(texts, batch_size=bs))))
+    print(f"{'path':45s} {'texts/s':>9s} {'ratio':>6s} {'mean cos':>9s} {'min cos':>8s}")
+    for name, rate, vec in rows:
+        cos = (vec * base).sum(axis=1)
+        print(f"{name:45s} {rate:9.1f} {rate / base_rate:6.2f} {cos.mean():9.4f} {cos.min():8.4f}")
+    chosen = [r for r in rows if r[0].startswith("ONNX") and r[0].endswith("batch 64")][0]
+    cos = (chosen[2] * base).sum(axis=1)
+    print(f"CHOSEN {enc.backend} (batch 64): {chosen[1]:.1f} texts/s = {chosen[1] / base_rate:.2f}x baseline "
+          f"{base_rate:.1f} texts/s, mean cosine {cos.mean():.4f} (goal >= 2x at >= 0.99)")
+
+
+def bench_catalogue(cache_dir: Path, n_queries: int) -> None:
+    import faiss
+
+    from core.settings import PathsSettings, Settings
+    from processors.embeddings import get_encoder
+    from processors.song_index import SongIndex, choose_index_spec, load_or_build_default, make_faiss_index, \
+        read_catalogue_csv
+
+    print("\n== 2. real catalogue (assets/catalogue/spotify_songs.csv) ==")
+    settings = Settings(paths=PathsSettings(cache_dir=cache_dir), _env_file=None)
+    enc = get_encoder(cache_dir=cache_dir / "models")
+    t = time.perf_counter()
+    cat = read_catalogue_csv(REPO / "assets" / "catalogue" / "spotify_songs.csv")
+    print(f"read + normalise + dedupe: {time.perf_counter() - t:.2f} s -> {len(cat.tracks)} unique tracks "
+          f"({cat.duplicates} duplicates, {len(cat.skipped)} skipped)")
+    t = time.perf_counter()
+    idx = load_or_build_default(settings, progress=False)
+    took = time.perf_counter() - t
+    m = idx.manifest
+    print(f"load_or_build_default: {took:.2f} s (index built {m.get('built_at')}; full-catalogue embedding took "
+          f"{m.get('embed_s')} s = {m.get('texts_per_s')} texts/s on {m.get('encoder_backend')})")
+    from processors import song_index
+
+    song_index._DEFAULT.clear()
+    t = time.perf_counter()
+    SongIndex.load(song_index.default_index_dir(settings), encoder=enc)
+    print(f"cold load from disk (checksums verified): {time.perf_counter() - t:.3f} s")
+    vectors = idx.vectors
+    rng = np.random.default_rng(0)
+    qtexts = [song_index.describe(cat.tracks[i]).split(".", 1)[1] for i in rng.choice(len(cat.tracks), n_queries)]
+    queries = enc.encode(qtexts)
+    before = rss_mb()
+    t = time.perf_counter()
+    flat = make_faiss_index(vectors, choose_index_spec(len(vectors)))
+    build = time.perf_counter() - t
+    lat = timed_queries(flat, queries)
+    print(f"IndexFlatIP n={len(vectors)}: build {build * 1000:.1f} ms, memory {vectors.nbytes / 2**20:.1f} MiB "
+          f"(RSS +{rss_mb() - before:.0f} MiB), single-query k=10 p50 {pct(lat, 50):.2f} ms p99 {pct(lat, 99):.2f} ms")
+    lat_q = []
+    for text in qtexts[:200]:
+        t = time.perf_counter()
+        idx.search(text, k=10)
+        lat_q.append((time.perf_counter() - t) * 1000)
+    print(f"end-to-end SongIndex.search(text) incl. encoding: p50 {pct(lat_q, 50):.2f} ms p99 {pct(lat_q, 99):.2f} ms")
+    lat_f = []
+    for q in queries:
+        t = time.perf_counter()
+        idx.search_vector(q, 10, genre="rock", min_tempo=110, max_tempo=140)
+        lat_f.append((time.perf_counter() - t) * 1000)
+    print(f"filtered (genre=rock, 110-140 BPM; filter-then-rank exact): p50 {pct(lat_f, 50):.2f} ms "
+          f"p99 {pct(lat_f, 99):.2f} ms")
+    spec = choose_index_spec(10**9)
+    t = time.perf_counter()
+    hnsw = make_faiss_index(vectors, spec)
+    hb = time.perf_counter() - t
+    _, truth = flat.search(queries, 10)
+    for ef in (32, 64, 128):
+        hnsw.hnsw.efSearch = ef
+        _, got = hnsw.search(queries, 10)
+        rec = np.mean([len(set(a) & set(b)) / 10 for a, b in zip(got, truth, strict=True)])
+        lat = timed_queries(hnsw, queries)
+        print(f"  (reference) HNSW M={spec['M']} on real vectors: build {hb:.1f} s, efSearch {ef}: recall@10 "
+              f"{rec:.3f}, p50 {pct(lat, 50):.3f} ms p99 {pct(lat, 99):.3f} ms")
+    del flat, hnsw
+    faiss.omp_set_num_threads(os.cpu_count() or 1)
+
+
+def synthetic(n: int, d: int = 384, centres: int = 1000, rank: int = 24, spread: float = 0.5, noise: float = 0.1,
+              seed: int = 0, chunk: int = 10_000) -> np.ndarray:
+    """Clustered unit vectors ``[n, d]``: unit-norm centroid + low-rank spread (norm ~ ``spread``)
+    + isotropic noise (norm ~ ``noise``), L2-normalised. Queries use another seed, same centroids."""
+    rng = np.random.default_rng(0)
+    c = rng.standard_normal((centres, d)).astype(np.float32) / np.sqrt(d)
+    basis = rng.standard_normal((centres, rank, d)).astype(np.float32) / np.sqrt(d) * (spread / np.sqrt(rank))
+    rng = np.random.default_rng(seed + 1)
+    out = np.empty((n, d), np.float32)
+    for s in range(0, n, chunk):
+        m = min(chunk, n - s)
+        lab = rng.integers(0, centres, m)
+        z = rng.standard_normal((m, rank)).astype(np.float32)
+        x = c[lab] + np.einsum("mr,mrd->md", z, basis[lab]) + rng.standard_normal((m, d)).astype(np.float32) * (
+            noise / np.sqrt(d))
+        out[s : s + m] = x / np.linalg.norm(x, axis=1, keepdims=True)
+    return out
+
+
+def bench_synthetic(n: int, n_queries: int) -> None:
+    import faiss
+
+    from processors.song_index import HNSW_EF_CONSTRUCTION, HNSW_M
+
+    print(f"\n== 3. synthetic: {n:,} clustered 384-d unit vectors (1,000 centroids, rank-24 spread + noise) ==")
+    r0 = rss_mb()
+    t = time.perf_counter()
+    x = synthetic(n)
+    q = synthetic(n_queries, seed=123)
+    print(f"generated in {time.perf_counter() - t:.1f} s, data {x.nbytes / 2**30:.2f} GiB")
+    t = time.perf_counter()
+    flat = faiss.IndexFlatIP(x.shape[1])
+    flat.add(x)
+    fb = time.perf_counter() - t
+    t = time.perf_counter()
+    _, truth = flat.search(q, 10)
+    batched = (time.perf_counter() - t) / len(q) * 1000
+    lat = timed_queries(flat, q[:100])
+    print(f"exact IndexFlatIP: build {fb:.1f} s, memory {n * x.shape[1] * 4 / 2**30:.2f} GiB, single-query k=10 "
+          f"p50 {pct(lat, 50):.1f} ms p99 {pct(lat, 99):.1f} ms (batched {batched:.2f} ms/query)")
+    exact_p99 = pct(lat, 99)
+    del flat
+    gc.collect()
+    r1 = rss_mb()
+    t = time.perf_counter()
+    hnsw = faiss.IndexHNSWFlat(x.shape[1], HNSW_M, faiss.METRIC_INNER_PRODUCT)
+    hnsw.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
+    hnsw.add(x)
+    hb = time.perf_counter() - t
+    links = hnsw.hnsw.neighbors.size() * 4 + hnsw.hnsw.offsets.size() * 8 + hnsw.hnsw.levels.size() * 4
+    print(f"HNSW M={HNSW_M} efConstruction={HNSW_EF_CONSTRUCTION}: build {hb:.1f} s, memory "
+          f"{(n * x.shape[1] * 4 + links) / 2**30:.2f} GiB (vectors + {links / 2**20:.0f} MiB links; RSS +"
+          f"{rss_mb() - r1:.0f} MiB; process RSS {rss_mb():.0f} MiB, start {r0:.0f} MiB)")
+    for ef in (32, 64, 96, 128, 192, 256):
+        hnsw.hnsw.efSearch = ef
+        _, got = hnsw.search(q, 10)
+        rec = np.mean([len(set(a) & set(b)) / 10 for a, b in zip(got, truth, strict=True)])
+        lat = timed_queries(hnsw, q)
+        ok = "OK" if rec >= 0.95 and pct(lat, 99) < 5 else "  "
+        print(f"  {ok} efSearch {ef:4d}: recall@10 {rec:.3f}  single-query p50 {pct(lat, 50):.3f} ms "
+              f"p99 {pct(lat, 99):.3f} ms  ({exact_p99 / max(pct(lat, 99), 1e-9):.0f}x faster p99 than exact)")
+    # Filtered search through an IDSelectorBitmap (half the rows allowed).
+    mask = np.zeros(n, bool)
+    mask[::2] = True
+    bitmap = np.packbits(mask, bitorder="little")
+    sel = faiss.IDSelectorBitmap(n, faiss.swig_ptr(bitmap))
+    params = faiss.SearchParametersHNSW(sel=sel, efSearch=128)
+    lat = timed_queries(hnsw, q[:200], params=params)
+    print(f"  filtered (IDSelectorBitmap, 50% of rows) efSearch 128: p50 {pct(lat, 50):.3f} ms p99 {pct(lat, 99):.3f} ms")
+    del hnsw, x
+    gc.collect()
+
+
+def bench_reindex() -> None:
+    print("\n== 4. index_songs flow: first build vs unchanged re-index (full catalogue, temp folders) ==")
+    with tempfile.TemporaryDirectory() as tmp:
+        os.environ["PREFECT_HOME"] = str(Path(tmp) / "prefect")
+        os.environ["PREFECT_API_URL"] = ""
+        os.environ.pop("PREFECT_API_URL")
+        os.environ["PREFECT_LOGGING_LEVEL"] = "WARNING"
+        from flows.index_songs import index_songs
+
+        index_dir = Path(tmp) / "song_index"
+        t = time.perf_counter()
+        first = index_songs(index_dir=str(index_dir))
+        t1 = time.perf_counter() - t
+        t = time.perf_counter()
+        second = index_songs(index_dir=str(index_dir))
+        t2 = time.perf_counter() - t
+        print(f"first build: {t1:.1f} s ({first['action']}, {first['count']} tracks, {first['batches']} batches, "
+              f"{first['clusters']} clusters)")
+        print(f"re-index unchanged: {t2:.1f} s ({second['action']}, {second['cached_batches']}/{second['batches']} "
+              f"batches Cached) -> {t1 / t2:.1f}x faster (goal >= 10x)")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--n-encode", type=int, default=2000, help="catalogue descriptions for the encoder benchmark")
+    ap.add_argument("--n-synthetic", type=int, default=1_000_000, help="synthetic vectors (shrink for quick runs)")
+    ap.add_argument("--n-queries", type=int, default=1000, help="queries for latency/recall")
+    ap.add_argument("--skip-encode", action="store_true")
+    ap.add_argument("--skip-catalogue", action="store_true")
+    ap.add_argument("--skip-synthetic", action="store_true")
+    ap.add_argument("--reindex", action="store_true", help="also time the index_songs flow (about 2-4 min)")
+    ap.add_argument("--cache-dir", type=Path, default=REPO / ".reelflow" / "cache",
+                    help="cache holding the catalogue index (built once if absent)")
+    args = ap.parse_args()
+    import faiss
+
+    print(f"machine: {os.cpu_count()} cores, faiss {faiss.__version__} (omp threads {faiss.omp_get_max_threads()})")
+    from processors.song_index import describe, read_catalogue_csv
+
+    if not args.skip_encode:
+        cat = read_catalogue_csv(REPO / "assets" / "catalogue" / "spotify_songs.csv")
+        rng = np.random.default_rng(1)
+        texts = [describe(cat.tracks[i]) for i in rng.choice(len(cat.tracks), args.n_encode, replace=False)]
+        bench_encoders(texts)
+    if not args.skip_catalogue:
+        bench_catalogue(args.cache_dir, args.n_queries)
+    if not args.skip_synthetic:
+        bench_synthetic(args.n_synthetic, args.n_queries)
+    if args.reindex:
+        bench_reindex()
+
+
+if __name__ == "__main__":
+    main()

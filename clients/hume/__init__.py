@@ -1,0 +1,1 @@
+"""hume service client (see client.py)."""

@@ -1,0 +1,176 @@
+"""``SpeechSynthesizer`` port adapter over Hume Octave TTS (:mod:`clients.hume.client`).
+
+One scene → one WAV: the narration is split at sentence boundaries into ≤ 5,000-character
+requests, each asking for WAV (and word timestamps when a voice is set, Octave 2). Continuity:
+every request carries ``context.generation_id`` of the latest generation made for the same
+``context_key`` (one video), so the delivery stays consistent across scenes; when scenes are
+narrated in parallel the earliest ones may start without context (best effort). Leading and
+trailing silence is trimmed (same threshold as the local Piper engine) and word timings are
+shifted to match. Pricing: Hume sells characters per plan; no per-character price is
+documented, so ``cost_usd`` is ``usd_per_1k_chars`` × characters (default 0) and the character
+count is recorded in :attr:`HumeSynthesizer.costs`.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import threading
+import wave
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from clients._http import Clock, MetricsRecorder, RateLimiter, RetryPolicy, policy_from_settings
+from clients.errors import MalformedResponse
+from clients.hume.client import HumeClient, split_text, voice_ref
+from clients.hume.types import REQUESTS_PER_MINUTE, PostedUtterance
+from core.models import CostEntry, Scene, Utterance, WordTiming
+from core.storage import atomic_path
+
+
+def decode_wav(data: bytes) -> tuple[np.ndarray, int]:
+    """WAV bytes → (float32 mono samples in [-1, 1], sample rate).
+
+    Raises:
+        MalformedResponse: not a 16-bit PCM WAV.
+    """
+    try:
+        with wave.open(io.BytesIO(data), "rb") as w:
+            sr, ch, width = w.getframerate(), w.getnchannels(), w.getsampwidth()
+            frames = w.readframes(w.getnframes())
+    except (wave.Error, EOFError) as exc:
+        raise MalformedResponse(f"hume: audio is not a WAV file ({exc})", service="hume") from None
+    if width != 2:
+        raise MalformedResponse(f"hume: expected 16-bit WAV, got {8 * width}-bit", service="hume")
+    pcm = np.frombuffer(frames, dtype="<i2").astype(np.float32) / 32768.0
+    if ch > 1:
+        pcm = pcm.reshape(-1, ch).mean(axis=1)
+    return pcm, sr
+
+
+def trim_bounds(audio: np.ndarray, sample_rate: int) -> tuple[int, int]:
+    """First/last sample to keep after silence trimming (the local TTS engine's rule)."""
+    try:
+        from processors.local_tts import _trim_bounds
+
+        return _trim_bounds(audio, sample_rate)
+    except ImportError:  # pragma: no cover - processors missing in a stripped install
+        loud = np.flatnonzero(np.abs(audio) > 10 ** (-45 / 20))
+        if loud.size == 0:
+            return 0, len(audio)
+        pad = int(0.05 * sample_rate)
+        return max(0, int(loud[0]) - pad), min(len(audio), int(loud[-1]) + 1 + pad)
+
+
+def acting_description(scene: Scene) -> str | None:
+    """Acting instructions from the scene (``voice_instruction`` + ``emotion``), ≤ 1,000 chars."""
+    parts = [p for p in (scene.voice_instruction.strip(), scene.emotion.strip() if scene.emotion != "neutral" else "")
+             if p]
+    return "; ".join(parts)[:1000] or None
+
+
+class HumeSynthesizer:
+    """Narrates scenes with Hume Octave TTS.
+
+    Args:
+        api_key / base_url: ``HUME_API_KEY`` / ``HUME_BASE_URL``.
+        default_voice: voice name or id when the caller gives none (``HUME_VOICE``); None lets
+            Hume design a voice from the acting description.
+        requests_per_minute: client-side limit shared by all calls of this adapter (100).
+        usd_per_1k_chars: price to record (0 = unknown; characters are recorded regardless).
+        transport / policy / clock / metrics: see :class:`clients._http.ServiceClient`.
+    """
+
+    provider = "hume"
+
+    def __init__(self, api_key: str, base_url: str = "https://api.hume.ai", *, default_voice: str | None = None,
+                 requests_per_minute: int = REQUESTS_PER_MINUTE, usd_per_1k_chars: float = 0.0,
+                 transport: Any = None, policy: RetryPolicy | None = None, clock: Clock | None = None,
+                 metrics: MetricsRecorder | None = None) -> None:
+        self._key, self._base = api_key, base_url
+        self.default_voice = default_voice
+        self.usd_per_1k_chars = usd_per_1k_chars
+        self._transport, self._policy, self._clock, self._metrics = transport, policy, clock, metrics
+        self.limiter = RateLimiter(requests_per_minute, 60.0, clock=clock)
+        self._contexts: dict[str, str] = {}
+        self._lock = threading.Lock()
+        self.costs: list[CostEntry] = []
+
+    @classmethod
+    def from_settings(cls, settings: Any) -> HumeSynthesizer:
+        """Build from :class:`core.settings.Settings` (``HUME_*`` and ``REELFLOW_SERVICE_*``)."""
+        return cls(settings.hume_api_key.get_secret_value(), settings.hume_base_url,
+                   default_voice=settings.hume_voice, requests_per_minute=settings.hume_requests_per_minute,
+                   policy=policy_from_settings(settings))
+
+    def _client(self) -> HumeClient:
+        return HumeClient(self._key, self._base, transport=self._transport, policy=self._policy, clock=self._clock,
+                          limiter=self.limiter, metrics=self._metrics)
+
+    async def synthesize(self, scene: Scene, out_path: Path, *, voice: str | None = None, language: str = "en",
+                         context_key: str | None = None) -> Utterance:
+        """Speak ``scene.narration`` into ``out_path`` (16-bit mono WAV, silence trimmed).
+
+        Returns:
+            :class:`core.models.Utterance` with word timings (seconds from the trimmed start)
+            when Hume returns them.
+
+        Raises:
+            clients.errors.ServiceError subclasses (AuthError names HUME_API_KEY; RequestInvalid
+            names the field, e.g. an unknown voice; DeadlineExceeded).
+        """
+        voice = voice or self.default_voice
+        ref = voice_ref(voice)
+        desc = acting_description(scene)
+        chunks = split_text(scene.narration)
+        pieces: list[np.ndarray] = []
+        words: list[WordTiming] = []
+        sr = 48000
+        offset = 0.0
+        async with self._client() as client:
+            for text in chunks:
+                with self._lock:
+                    ctx = self._contexts.get(context_key) if context_key else None
+                result = await client.tts(
+                    [PostedUtterance(text=text, description=desc, voice=ref)],
+                    context_generation_id=ctx, audio_format="wav", version="2" if ref else None,
+                    timestamps=ref is not None,
+                )
+                gen = result.generations[0]
+                if context_key:
+                    with self._lock:
+                        self._contexts[context_key] = gen.generation_id
+                pcm, sr = decode_wav(base64.b64decode(gen.audio))
+                for snippet in (s for group in gen.snippets for s in group):
+                    for ts in snippet.timestamps:
+                        if ts.type == "word":
+                            words.append(WordTiming(text=ts.text, start_s=offset + ts.time.begin / 1000,
+                                                    end_s=offset + ts.time.end / 1000))
+                pieces.append(pcm)
+                offset += len(pcm) / sr
+        audio = np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.float32)
+        first, last = trim_bounds(audio, sr)
+        audio = audio[first:last]
+        if audio.size == 0:
+            raise MalformedResponse("hume: the generated audio is silent", service="hume")
+        duration = len(audio) / sr
+        shift = first / sr
+        words = [WordTiming(text=w.text, start_s=round(min(duration, max(0.0, w.start_s - shift)), 3),
+                            end_s=round(min(duration, max(0.0, w.end_s - shift)), 3)) for w in words]
+        out_path = Path(out_path)
+        with atomic_path(out_path, suffix=".wav") as tmp:
+            with wave.open(str(tmp), "wb") as w:
+                w.setnchannels(1)
+                w.setsampwidth(2)
+                w.setframerate(sr)
+                w.writeframes(np.clip(audio * 32767.0, -32767, 32767).astype("<i2").tobytes())
+        chars = len(scene.narration)
+        cost = round(chars / 1000 * self.usd_per_1k_chars, 6)
+        with self._lock:
+            self.costs.append(CostEntry(provider=self.provider, model="octave-2" if ref else "octave",
+                                        units=chars, unit="characters", cost_usd=cost))
+        return Utterance(scene_index=scene.index, text=scene.narration, audio_path=str(out_path),
+                         duration_s=round(duration, 4), sample_rate=sr, words=words, provider=self.provider,
+                         voice=voice or "hume:designed-voice", cost_usd=cost)

@@ -1,0 +1,1 @@
+"""openai service client (see client.py)."""

@@ -1,0 +1,1 @@
+"""runware service client (see client.py)."""

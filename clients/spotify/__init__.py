@@ -1,0 +1,1 @@
+"""spotify service client (see client.py)."""

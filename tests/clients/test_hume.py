@@ -1,0 +1,173 @@
+"""Hume client and HumeSynthesizer against the Hume emulator (ASGI and real loopback HTTP)."""
+
+from __future__ import annotations
+
+import base64
+import io
+import wave
+
+import av
+import httpx
+import numpy as np
+import pytest
+
+from clients.errors import MalformedResponse, NotFound, RequestInvalid
+from clients.hume.adapter import HumeSynthesizer, decode_wav
+from clients.hume.client import HumeClient, split_text
+from clients.hume.types import PostedUtterance, VoiceRef
+from core.models import Scene
+from tests.clients.conftest import add_fault
+from tests.emulators import hume_app
+
+KEY = "hume-test-key"
+
+
+@pytest.fixture
+def app():
+    return hume_app.create_app(KEY)
+
+
+def client(app, clock, policy, metrics=None) -> HumeClient:
+    return HumeClient(KEY, "http://hume.test", transport=httpx.ASGITransport(app), clock=clock, policy=policy,
+                      metrics=metrics)
+
+
+def scene(text="Welcome back. Today we break down three songs that owned the summer.", i=0) -> Scene:
+    return Scene(index=i, narration=text, visual_prompt="city", duration_s=4, voice_instruction="warm radio host",
+                 emotion="excited")
+
+
+async def test_tts_returns_real_wav_with_word_timestamps(app, clock, policy):
+    async with client(app, clock, policy) as c:
+        res = await c.tts([PostedUtterance(text="Hello there, this is ReelFlow.",
+                                           voice=VoiceRef(name="Ava Song", provider="HUME_AI"))],
+                          audio_format="wav", version="2", timestamps=True)
+    gen = res.generations[0]
+    pcm, sr = decode_wav(base64.b64decode(gen.audio))
+    assert sr == 48000 and abs(len(pcm) / sr - gen.duration) < 0.01
+    words = gen.snippets[0][0].timestamps
+    assert [w.text for w in words] == "Hello there, this is ReelFlow.".split()
+    assert all(w.time.end > w.time.begin for w in words)
+
+
+async def test_tts_mp3_and_file_endpoint_are_decodable(app, clock, policy, tmp_path):
+    async with client(app, clock, policy) as c:
+        res = await c.tts([PostedUtterance(text="An mp3 take.")], audio_format="mp3")
+        data, ctype = await c.tts_file([PostedUtterance(text="A file take.")], audio_format="mp3")
+    assert ctype == "audio/mpeg"
+    for blob in (base64.b64decode(res.generations[0].audio), data):
+        p = tmp_path / "a.mp3"
+        p.write_bytes(blob)
+        with av.open(str(p)) as cont:
+            assert cont.streams.audio and next(cont.decode(audio=0)) is not None
+
+
+async def test_voices_paged_across_pages_both_providers(app, clock, policy):
+    async with client(app, clock, policy) as c:
+        voices = await c.list_voices(page_size=5)
+        found = await c.find_voice("calm explainer")
+        with pytest.raises(NotFound) as ei:
+            await c.find_voice("No Such Voice")
+    providers = {v.provider for v in voices}
+    assert len(voices) >= 10 and providers == {"HUME_AI", "CUSTOM_VOICE"}
+    assert app.emu.stats()["voices_requests"] >= 5 + 1 + 2  # 24/5 → 5 pages + empty page ...
+    assert found.provider == "CUSTOM_VOICE"
+    assert "reelflow voices" in str(ei.value)
+
+
+def test_split_text_keeps_sentences_under_limit():
+    text = " ".join(f"Sentence number {i} is here." for i in range(400))
+    chunks = split_text(text, 5000)
+    assert len(chunks) > 1 and all(len(c) <= 5000 for c in chunks)
+    assert " ".join(chunks) == text
+    assert all(c.endswith(".") for c in chunks)
+    long_word_run = "word " * 3000
+    assert all(len(c) <= 5000 for c in split_text(long_word_run))
+
+
+async def test_limits_enforced_before_sending(app, clock, policy):
+    async with client(app, clock, policy) as c:
+        with pytest.raises(RequestInvalid) as ei:
+            await c.tts([PostedUtterance.model_construct(text="x" * 5001)])
+        assert ei.value.field == "utterances.0.text"
+        with pytest.raises(RequestInvalid) as ei:
+            await c.tts([PostedUtterance(text="hi")], num_generations=6)
+        assert ei.value.field == "num_generations"
+        with pytest.raises(RequestInvalid) as ei:
+            await c.tts([PostedUtterance(text="hi")], version="2")
+        assert ei.value.field == "version"
+    assert app.emu.stats()["tts_requests"] == 0
+
+
+async def test_server_400_and_422_name_the_field(app, clock, policy):
+    async with client(app, clock, policy) as c:
+        with pytest.raises(RequestInvalid) as ei:
+            await c.tts([PostedUtterance(text="hi", voice=VoiceRef(name="Nobody", provider="HUME_AI"))])
+        assert ei.value.status_code == 400 and "Voice not found" in str(ei.value)
+        # a raw request missing `text` gets FastAPI's 422 shape
+        with pytest.raises(RequestInvalid) as ei:
+            await c.send("POST", "/v0/tts", json={"utterances": [{"description": "x"}]})
+        assert ei.value.status_code == 422 and ei.value.field == "utterances.0.text"
+
+
+async def test_malformed_json_is_retried(app, clock, policy, metrics):
+    add_fault(app, route="POST /v0/tts", kind="malformed", times=1)
+    async with client(app, clock, policy, metrics) as c:
+        res = await c.tts([PostedUtterance(text="Retry me.")])
+    assert res.generations and metrics.calls[-1]["attempts"] == 2
+
+
+async def test_synthesizer_writes_trimmed_wav_with_continuity(app, clock, policy, tmp_path):
+    synth = HumeSynthesizer(KEY, "http://hume.test", default_voice="Ava Song", transport=httpx.ASGITransport(app),
+                            clock=clock, policy=policy)
+    u1 = await synth.synthesize(scene(), tmp_path / "s0.wav", context_key="video-1")
+    u2 = await synth.synthesize(scene("Number three might surprise you.", 1), tmp_path / "s1.wav",
+                                context_key="video-1")
+    stats = app.emu.stats()
+    # the second request carried the first generation's id as context
+    assert len(stats["contexts_used"]) == 1
+    assert stats["requests"][1]["context"]["generation_id"] == stats["contexts_used"][0]
+    assert stats["requests"][0]["utterances"][0]["description"] == "warm radio host; excited"
+    with wave.open(str(tmp_path / "s0.wav")) as w:
+        n, sr = w.getnframes(), w.getframerate()
+        pcm = np.frombuffer(w.readframes(n), dtype="<i2")
+    assert sr == 48000 and u1.duration_s == pytest.approx(n / sr, abs=1e-3)
+    # emulator audio has 0.12 s lead + 0.2 s tail silence: trimmed (pad ≤ 0.05 s each side remains)
+    untrimmed = 0.12 + 0.2 + len(scene().narration.split()) / 2.5
+    assert u1.duration_s < untrimmed - 0.15
+    assert np.abs(pcm[: int(0.01 * sr)]).max() < 2000 or u1.words[0].start_s < 0.1
+    assert len(u1.words) == len(scene().narration.split()) and u1.words[0].start_s < 0.1
+    assert all(0 <= w.start_s <= w.end_s <= u1.duration_s for w in u1.words)
+    assert u1.provider == "hume" and u1.voice == "Ava Song" and u2.scene_index == 1
+    assert synth.costs[0].unit == "characters" and synth.costs[0].units == len(scene().narration)
+
+
+async def test_synthesizer_without_voice_uses_voice_design(app, clock, policy, tmp_path):
+    synth = HumeSynthesizer(KEY, "http://hume.test", transport=httpx.ASGITransport(app), clock=clock, policy=policy)
+    u = await synth.synthesize(scene(), tmp_path / "s.wav")
+    assert u.words == [] and u.voice == "hume:designed-voice"
+    assert "version" not in app.emu.stats()["requests"][0]
+
+
+def test_decode_wav_rejects_garbage():
+    with pytest.raises(MalformedResponse):
+        decode_wav(b"not a wav")
+    buf = io.BytesIO()
+    with wave.open(buf, "wb") as w:
+        w.setnchannels(2)
+        w.setsampwidth(2)
+        w.setframerate(8000)
+        w.writeframes(np.ones(200, dtype="<i2").tobytes())
+    pcm, sr = decode_wav(buf.getvalue())
+    assert sr == 8000 and len(pcm) == 100
+
+
+async def test_connection_reset_is_retried_over_real_http(live_env, policy, clock, metrics):
+    app = live_env["app"].state.services["hume"]
+    add_fault(app, route="POST /v0/tts", kind="reset", times=1)
+    async with HumeClient(KEY, live_env["HUME_BASE_URL"], clock=clock, policy=policy, metrics=metrics) as c:
+        res = await c.tts([PostedUtterance(text="Survive a reset.")])
+    assert res.generations
+    errs = [r for r in metrics.requests if r["error"]]
+    assert errs and errs[0]["error"] in ("RemoteProtocolError", "ReadError")
+    assert metrics.calls[-1]["attempts"] == 2

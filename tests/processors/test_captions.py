@@ -1,0 +1,133 @@
+"""Captions from real Piper utterances: limits, timing, SRT/ASS output and a real libass burn-in."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import av
+import imageio_ffmpeg
+import numpy as np
+import pysubs2
+import pytest
+
+from core.errors import InputError
+from core.models import Scene
+from processors.captions import (
+    build_captions,
+    default_font,
+    safe_margins,
+    write_ass,
+    write_srt,
+)
+from processors.local_tts import PiperSynthesizer
+
+NARRATIONS = [
+    "Meet the new TrailFox Grip trail running shoe.",
+    "Sticky grip on gravel and wet rock, light enough for race day, and built to last eight hundred kilometres.",
+    "TrailFox Grip. Find your trail.",
+]
+GAP_S = 0.4
+
+
+@pytest.fixture(scope="session")
+def utterances(tmp_path_factory):
+    synth = PiperSynthesizer()
+    out = tmp_path_factory.mktemp("captions")
+    return [synth.synthesize_sync(Scene(index=i, narration=t, visual_prompt="trail", duration_s=5), out / f"{i}.wav")
+            for i, t in enumerate(NARRATIONS)]
+
+
+@pytest.fixture(scope="session")
+def starts(utterances) -> list[float]:
+    t, out = 0.25, []
+    for u in utterances:
+        out.append(t)
+        t += u.duration_s + GAP_S
+    return out
+
+
+@pytest.fixture(scope="session")
+def captions(utterances, starts):
+    return build_captions(utterances, starts)
+
+
+def test_line_limits_and_complete_text(captions) -> None:
+    assert len(captions) >= 4
+    for c in captions:
+        lines = c.text.split("\n")
+        assert 1 <= len(lines) <= 2
+        assert all(0 < len(line) <= 42 for line in lines)
+    spoken = " ".join(NARRATIONS).split()
+    assert " ".join(c.text.replace("\n", " ") for c in captions).split() == spoken
+
+
+def test_timing_follows_narration_without_overlap(captions, utterances, starts) -> None:
+    assert [c.index for c in captions] == list(range(len(captions)))
+    for a, b in zip(captions, captions[1:]):
+        assert a.end_s <= b.start_s + 1e-6
+    for c in captions:
+        assert c.end_s - c.start_s >= 0.3
+    assert captions[0].start_s >= starts[0]
+    assert captions[-1].end_s <= starts[-1] + utterances[-1].duration_s + 0.7 + 1e-6
+    # each scene's first caption starts when its first word is spoken
+    for u, s in zip(utterances, starts):
+        first = next(c for c in captions if c.text.split()[0] == u.words[0].text and c.start_s >= s - 1e-6)
+        assert abs(first.start_s - (s + u.words[0].start_s)) < 0.05
+
+
+def test_srt_parses_back(captions, tmp_path) -> None:
+    path = write_srt(captions, tmp_path / "captions.srt")
+    subs = pysubs2.load(str(path))
+    assert len(subs) == len(captions)
+    for ev, c in zip(subs, captions):
+        assert abs(ev.start / 1000 - c.start_s) < 0.002 and abs(ev.end / 1000 - c.end_s) < 0.002
+        assert ev.plaintext == c.text
+
+
+def test_ass_sits_in_the_platform_safe_zone(captions, tmp_path) -> None:
+    font_path, family = default_font()
+    assert font_path.name == "NotoSans-Bold.ttf" and family == "Noto Sans"
+    path = write_ass(captions, tmp_path / "captions.ass", 1080, 1920, "tiktok", font_path, family)
+    subs = pysubs2.load(str(path))
+    assert subs.info["PlayResX"] == "1080" and subs.info["PlayResY"] == "1920"
+    style = subs.styles["Default"]
+    assert style.marginv >= 0.20 * 1920 and style.marginr >= 0.12 * 1080 and style.marginl > 0
+    assert style.bold and style.fontname == "Noto Sans" and 30 <= style.fontsize <= 0.045 * 1920
+    ml, mr, mv = safe_margins(1920, 1080, "youtube")
+    assert mv >= 0.10 * 1080 and ml == mr
+
+
+def test_bad_inputs_are_input_errors(utterances) -> None:
+    with pytest.raises(InputError, match="scene start"):
+        build_captions(utterances, [0.0])
+
+
+def _frame_at(path: Path, t: float) -> np.ndarray:
+    with av.open(str(path)) as c:
+        for frame in c.decode(video=0):
+            if frame.time is not None and frame.time >= t:
+                return frame.to_ndarray(format="rgb24").astype(np.int16)
+    raise AssertionError(f"no frame at {t}s in {path}")
+
+
+def test_ffmpeg_burns_the_ass_with_the_shipped_font(captions, tmp_path) -> None:
+    font_path, family = default_font()
+    ass = write_ass(captions, tmp_path / "c.ass", 1080, 1920, "reels", font_path, family)
+    ffmpeg = imageio_ffmpeg.get_ffmpeg_exe()
+    plain, burnt = tmp_path / "plain.mp4", tmp_path / "burnt.mp4"
+    src = ["-f", "lavfi", "-i", "color=c=0x2040a0:s=1080x1920:d=2:r=30"]
+    enc = ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p"]
+    subprocess.run([ffmpeg, "-v", "error", "-y", *src, *enc, str(plain)], check=True)
+    proc = subprocess.run(
+        [ffmpeg, "-v", "verbose", "-y", *src, "-vf", f"subtitles={ass.name}:fontsdir={font_path.parent}", *enc, str(burnt)],
+        cwd=tmp_path, capture_output=True, text=True,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "NotoSans-Bold.ttf" in proc.stderr  # libass loaded the shipped font
+    t = captions[0].start_s + 0.2
+    diff = np.abs(_frame_at(burnt, t) - _frame_at(plain, t)).sum(axis=2)
+    rows, cols = np.nonzero(diff > 60)
+    assert rows.size > 2000  # text was drawn
+    assert rows.max() < 0.80 * 1920 and cols.max() < 0.88 * 1080  # inside the safe zone
+    assert rows.min() > 0.5 * 1920

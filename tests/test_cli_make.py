@@ -1,0 +1,60 @@
+"""``reelflow make`` bad-input handling, run as a real subprocess: exit 2, clear message, no output."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+EXE = Path(sys.executable).parent / "reelflow"
+
+
+def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([str(EXE), *args], capture_output=True, text=True, timeout=120, cwd=cwd or REPO)
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["make", ""], "text"),
+        (["make", "x" * 2001], "text"),
+        (["make", "A launch video for our trail shoe", "--duration", "200"], "duration_s"),
+        (["make", "A launch video for our trail shoe", "--platform", "myspace"], "platform"),
+        (["make", "A launch video for our trail shoe", "--aspect", "4:3"], "aspect"),
+        (["make"], "either a brief TEXT or --brief-file"),
+        (["make", "--brief-file", "/nonexistent/briefs.jsonl"], "not found"),
+    ],
+)
+def test_bad_input_exits_2(args, needle):
+    proc = run_cli(*args)
+    assert proc.returncode == 2, proc.stderr
+    assert needle in proc.stderr
+
+
+def test_jsonl_needs_id_or_all(tmp_path):
+    path = tmp_path / "b.jsonl"
+    rows = [{"id": "a", "text": "A product video for a shoe"}, {"id": "b", "text": "A product video for a coffee"}]
+    path.write_text("\n".join(json.dumps(r) for r in rows))
+    proc = run_cli("make", "--brief-file", str(path))
+    assert proc.returncode == 2 and "--id" in proc.stderr and "--all" in proc.stderr
+    proc = run_cli("make", "--brief-file", str(path), "--id", "zzz")
+    assert proc.returncode == 2 and "available ids: a, b" in proc.stderr
+
+
+def test_non_utf8_brief_file(tmp_path):
+    path = tmp_path / "b.json"
+    path.write_bytes(b'{"text": "Caf\xe9 culture video for a new espresso"}')
+    proc = run_cli("make", "--brief-file", str(path))
+    assert proc.returncode == 2 and "not UTF-8" in proc.stderr
+
+
+def test_unwritable_out_dir(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    proc = run_cli("make", "A launch video for our trail shoe", "--out", str(blocker / "out"))
+    assert proc.returncode == 2 and "not writable" in proc.stderr
+    assert not (blocker.parent / "out").exists()

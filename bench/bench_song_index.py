@@ -52,11 +52,19 @@ def pct(xs: list[float], p: float) -> float:
 
 
 def timed_queries(index, queries: np.ndarray, k: int = 10, **kw) -> list[float]:
+    """Single-query latencies in ms, one query at a time on one thread (as SongIndex searches)."""
+    import faiss
+
+    before = faiss.omp_get_max_threads()
+    faiss.omp_set_num_threads(1)
     out = []
-    for q in queries:
-        t = time.perf_counter()
-        index.search(q.reshape(1, -1), k, **kw)
-        out.append((time.perf_counter() - t) * 1000)
+    try:
+        for q in queries:
+            t = time.perf_counter()
+            index.search(q.reshape(1, -1), k, **kw)
+            out.append((time.perf_counter() - t) * 1000)
+    finally:
+        faiss.omp_set_num_threads(before)
     return out
 
 

@@ -20,6 +20,9 @@ from typing import Any
 
 from core.errors import InputError
 
+_UMASK = os.umask(0)
+os.umask(_UMASK)
+
 
 @contextlib.contextmanager
 def atomic_path(dest: Path | str, suffix: str | None = None) -> Iterator[Path]:
@@ -43,6 +46,7 @@ def atomic_path(dest: Path | str, suffix: str | None = None) -> Iterator[Path]:
         ) from exc
     os.close(fd)
     tmp_path = Path(tmp)
+    os.chmod(tmp_path, 0o666 & ~_UMASK)  # mkstemp creates 0600; outputs get the usual mode
     try:
         yield tmp_path
         os.replace(tmp_path, dest)

@@ -6,8 +6,9 @@
    raises :class:`core.errors.InputError` before any work.
 2. One ``analyze-file`` task per file, submitted to a thread pool bounded by
    ``settings.runner.max_concurrency`` (default 2 = the cores here). Each task is cached by the
-   file's **content hash** (SHA-256) + its output name + the task source, and only while its
-   outputs still exist on disk — re-analysing an unchanged library is a cache hit per file.
+   file's **content hash** (SHA-256) + its output folder/name + the task source; when a file's
+   outputs are no longer on disk the task runs with ``refresh_cache`` — re-analysing an
+   unchanged library is a cache hit per file.
    A bad file (empty, truncated, not media, no video stream, unsupported) returns an ``error``
    record; the other files are still analysed.
 3. ``cluster-library``: HDBSCAN over all keyframe and image feature vectors
@@ -51,16 +52,18 @@ class LibraryReport(BaseModel):
     files: list[FileAnalysis]
 
 
-def _outputs_present(ctx: TaskRunContext, inputs: dict[str, Any]) -> str:
-    """Cache key: content hash + output location + whether the outputs are still on disk."""
-    out_root, name, sha = inputs["out_root"], inputs["name"], inputs["sha256"]
-    kind = kind_of(Path(inputs["path"]))
-    marker = Path(out_root) / "images" / f"{name}.json" if kind == "image" else Path(out_root) / name / "metadata.json"
-    present = "present" if marker.exists() or kind == "unknown" else "missing"
-    return f"{sha}:{Path(out_root).resolve()}:{name}:{present}"
+def _marker(path: Path, out_root: Path, name: str) -> Path:
+    """The file whose presence means this input's outputs are on disk."""
+    kind = kind_of(path)
+    return out_root / "images" / f"{name}.json" if kind == "image" else out_root / name / "metadata.json"
 
 
-FILE_CACHE = CacheKeyFnPolicy(cache_key_fn=_outputs_present) + TASK_SOURCE
+def _content_key(ctx: TaskRunContext, inputs: dict[str, Any]) -> str:
+    """Cache key: the file's content hash + where its outputs go (not its path or mtime)."""
+    return f"{inputs['sha256']}:{Path(inputs['out_root']).resolve()}:{inputs['name']}"
+
+
+FILE_CACHE = CacheKeyFnPolicy(cache_key_fn=_content_key) + TASK_SOURCE
 
 
 @task(name="analyze-file", cache_policy=FILE_CACHE, persist_result=True, retries=1, retry_delay_seconds=1,
@@ -113,10 +116,12 @@ def analyze_library(paths: list[str], out_dir: str | None = None) -> LibraryRepo
     names = _names(files, shas)
     runner = ThreadPoolTaskRunner(max_workers=max(1, settings.runner.max_concurrency))
     with runner:
-        futures = [
-            runner.submit(analyze_file_task, {"path": str(f), "out_root": str(out_root), "name": n, "sha256": h})
-            for f, n, h in zip(files, names, shas, strict=True)
-        ]
+        futures = []
+        for f, n, h in zip(files, names, shas, strict=True):
+            # Outputs deleted (or never written, e.g. an error entry) → recompute and re-cache.
+            fresh = kind_of(f) != "unknown" and not _marker(f, out_root, n).exists()
+            t = analyze_file_task.with_options(refresh_cache=True) if fresh else analyze_file_task
+            futures.append(runner.submit(t, {"path": str(f), "out_root": str(out_root), "name": n, "sha256": h}))
         records: list[FileAnalysis] = []
         for f, n, h, fut in zip(files, names, shas, futures, strict=True):
             try:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from prefect.artifacts import acreate_markdown_artifact, acreate_table_artifact, create_table_artifact
+from prefect.artifacts import acreate_table_artifact, create_markdown_artifact, create_table_artifact
 
 
 def _key(*parts: str) -> str:
@@ -81,24 +81,26 @@ async def publish_cost_summary(summary: dict[str, Any], key: str = "cost-summary
     return str(await acreate_table_artifact(key=_key(key), table=rows, description="Cost ledger summary (USD)."))
 
 
-async def publish_campaign_report(
+def publish_campaign_report(
     name: str, rows: list[dict[str, Any]], summary_md: str
 ) -> tuple[str, str]:
     """Create the campaign report: a table artifact (one row per video) and a markdown summary.
 
+    Synchronous (the ``campaign`` flow is a sync flow).
+
     Args:
         name: campaign name (keys become ``campaign-<name>`` and ``campaign-<name>-summary``).
         rows: one dict per video (brief, variant, status, duration, cost, providers, output, thumbnail).
-        summary_md: markdown headline (counts, budget, why anything was skipped).
+        summary_md: markdown headline (counts, budget, why anything was not made).
 
     Returns:
         ``(table artifact id, markdown artifact id)``.
     """
-    table_id = await acreate_table_artifact(
+    table_id = create_table_artifact(
         key=_key("campaign", name),
         table=rows,
-        description=f"Campaign {name}: one row per video (brief × variant).",
+        description=f"Campaign {name}: one row per video (brief × variant × platform).",
     )
-    md_id = await acreate_markdown_artifact(key=_key("campaign", name, "summary"), markdown=summary_md,
-                                            description=f"Campaign {name} summary.")
+    md_id = create_markdown_artifact(key=_key("campaign", name, "summary"), markdown=summary_md,
+                                     description=f"Campaign {name} summary.")
     return str(table_id), str(md_id)

@@ -5,9 +5,9 @@ with music matching alongside → captions → assembly (one ffmpeg graph) → l
 keyframes → outputs published atomically (``video.mp4``, ``thumbnail.jpg``, ``captions.srt``,
 ``plan.json``, ``metadata.json`` last) → run report artifacts.
 
-Scene timing: each scene lasts ``lead_in + narration + tail`` where the narration's real
-(silence-trimmed) duration drives it; a scene may hold up to :data:`MAX_HOLD_S` longer to
-honour the planned duration.
+Scene timing: each scene lasts its planned duration, or ``lead_in + narration + tail`` when the
+narration's real (silence-trimmed) duration needs more, so the video meets the brief's length
+and speech is never cut.
 """
 
 from __future__ import annotations
@@ -29,7 +29,6 @@ from flows.artifacts import publish_run_report
 
 LEAD_IN_S = 0.15  # silence before each scene's narration
 TAIL_S = 0.35  # breathing room after it
-MAX_HOLD_S = 1.2  # most a scene may outlast its narration to honour the plan
 
 
 def slugify(text: str, max_len: int = 40) -> str:
@@ -50,7 +49,7 @@ def scene_lengths(planned: list[float], narration: list[float]) -> list[float]:
     out = []
     for plan_s, narr_s in zip(planned, narration, strict=True):
         spoken = LEAD_IN_S + narr_s + TAIL_S
-        out.append(round(min(max(spoken, plan_s), narr_s + LEAD_IN_S + MAX_HOLD_S), 3))
+        out.append(round(max(spoken, plan_s), 3))
     return out
 
 

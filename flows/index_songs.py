@@ -152,7 +152,7 @@ def persist_index(
 ) -> dict[str, Any]:
     """Reuse, extend (incremental add) or build the index, then save it atomically."""
     from processors.embeddings import get_encoder
-    from processors.song_index import IndexMismatchError, SongIndex, Track
+    from processors.song_index import IndexMismatchError, SongIndex, Track, describe
 
     tracks = [Track(**r) for r in json.loads(Path(tracks_path).read_text(encoding="utf-8"))]
     vectors = np.vstack([np.load(p) for p in batch_paths])
@@ -172,7 +172,7 @@ def persist_index(
         existing is not None
         and 0 < n_old <= len(tracks)
         and [t.track_id for t in existing.tracks] == [t.track_id for t in tracks[:n_old]]
-        and np.allclose(existing.vectors, vectors[:n_old], atol=1e-5)
+        and [describe(t) for t in existing.tracks] == [describe(t) for t in tracks[:n_old]]
     )
     if prefix_ok:
         added = existing.add(tracks[n_old:], vectors[n_old:])

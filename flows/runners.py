@@ -12,6 +12,9 @@
   - ``dask_address`` unset: a temporary ``distributed.LocalCluster`` with ``dask_workers``
     single-threaded worker *processes* is started for the flow run and closed after it.
 
+Dask needs a real Prefect API server (``PREFECT_API_URL``, e.g. from ``reelflow server``): the
+worker processes report their task and subflow runs to it.
+
 Environment: ``REELFLOW_RUNNER__TASK_RUNNER=dask``, ``REELFLOW_RUNNER__DASK_ADDRESS=tcp://host:8786``,
 ``REELFLOW_RUNNER__DASK_WORKERS=2``. Apply to a flow with :func:`with_runner`.
 
@@ -39,7 +42,8 @@ def make_task_runner(settings: Settings | RunnerSettings) -> Any:
 
     Raises:
         ConfigurationError: unknown ``task_runner`` value (names ``REELFLOW_RUNNER__TASK_RUNNER``),
-            or ``dask`` chosen but ``prefect-dask`` is not installed.
+            or ``dask`` chosen but ``prefect-dask`` is not installed, or ``dask`` chosen without a
+            Prefect API server (``PREFECT_API_URL``) for the worker processes to report to.
     """
     runner = settings.runner if isinstance(settings, Settings) else settings
     kind = runner.task_runner.strip().lower()
@@ -55,6 +59,7 @@ def make_task_runner(settings: Settings | RunnerSettings) -> Any:
                 "REELFLOW_RUNNER__TASK_RUNNER=dask but prefect-dask is not installed",
                 hint="pip install 'prefect-dask>=0.3,<0.4'",
             ) from exc
+        _require_api_server()
         if runner.dask_address:
             return DaskTaskRunner(address=runner.dask_address)
         return DaskTaskRunner(
@@ -71,6 +76,22 @@ def make_task_runner(settings: Settings | RunnerSettings) -> Any:
         f"REELFLOW_RUNNER__TASK_RUNNER={runner.task_runner!r} is not a known task runner",
         hint='use "thread" (default) or "dask"',
     )
+
+
+def _require_api_server() -> None:
+    """Dask workers are separate processes: they must reach a real Prefect API server.
+
+    Without ``PREFECT_API_URL`` each worker would try to start its own ephemeral server against
+    the same database and time out (measured here).
+    """
+    from prefect.settings import get_current_settings
+
+    if not get_current_settings().api.url:
+        raise ConfigurationError(
+            "the Dask task runner needs a running Prefect server, but PREFECT_API_URL is not set",
+            hint="start one with `reelflow server` (or `prefect server start`) and set "
+            "PREFECT_API_URL=http://127.0.0.1:4200/api",
+        )
 
 
 def with_runner(flow_obj: Any, settings: Settings) -> Any:

@@ -127,7 +127,9 @@ def write_captions(
     """Phrase-level captions as SRT and ASS; returns ``(srt_path, ass_path, count)``."""
     from processors.captions import build_captions, default_font, write_ass, write_srt
 
-    captions = build_captions(utterances, narration_starts_s)
+    # Vertical video gets shorter lines (bigger text); 42 characters is the hard limit everywhere.
+    max_chars = 24 if height > width else 32 if height == width else 42
+    captions = build_captions(utterances, narration_starts_s, max_chars_per_line=max_chars)
     font_path, font_name = default_font()
     srt = write_srt(captions, Path(work_dir) / "captions.srt")
     ass = write_ass(captions, Path(work_dir) / "captions.ass", width, height, platform, font_path, font_name)

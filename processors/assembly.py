@@ -43,7 +43,7 @@ from core.errors import InputError
 from core.settings import RenderSettings
 from core.storage import atomic_path
 from processors import loudness
-from processors.media import audio_duration, run_ffmpeg
+from processors.media import audio_duration, probe, run_ffmpeg
 
 SAMPLE_RATE = 48_000
 #: Duck envelope ramp (attack before / release after each narration interval), seconds.
@@ -200,15 +200,17 @@ def _level_gains(spec: AssemblySpec, narr_paths: list[Path], music: Path | None)
     if narr_paths:
         import numpy as np
 
-        chunks, rates = [], set()
+        # Measure the narration as it will sound in the mix: ffmpeg upmixes mono to stereo
+        # at -3 dB per channel (libswresample's default matrix), which BS.1770 reads as equal.
+        parts: list[tuple[np.ndarray, int]] = []
         for p in narr_paths:
             x, sr = loudness.decode_audio(p)
-            chunks.append(x.mean(axis=1))
-            rates.add(sr)
-        if len(rates) == 1:
-            ref = loudness.integrated_lufs(np.concatenate(chunks), rates.pop())
-        else:
-            ref = float(np.mean([loudness.measure(p).integrated_lufs for p in narr_paths]))
+            parts.append((np.repeat(x[:, :1], 2, axis=1) * np.sqrt(0.5) if x.shape[1] == 1 else x[:, :2], sr))
+        if len({sr for _, sr in parts}) == 1:
+            ref = loudness.integrated_lufs(np.concatenate([x for x, _ in parts]), parts[0][1])
+        else:  # mixed rates: energy-average of the per-file loudness
+            levels = [loudness.integrated_lufs(x, sr) for x, sr in parts]
+            ref = 10 * float(np.log10(np.mean([10 ** (v / 10) for v in levels])))
     else:
         ref = spec.target_lufs
     return 0.0, (ref + spec.music_level_db) - music_l
@@ -370,14 +372,28 @@ def build_video_args(spec: AssemblySpec, audio_path: Path, out_path: Path, *, ca
     n = len(spec.clips)
     args: list[str] = ["-loglevel", "error"]
     chains: list[str] = []
+    frame = 1.0 / fps
     for i, c in enumerate(spec.clips):
-        args += ["-i", str(_check_file(c.path, f"clip of scene {i}"))]
+        path = _check_file(c.path, f"clip of scene {i}")
+        args += ["-i", str(path)]
         need = c.duration_s + (x if i < n - 1 else 0.0)
-        chains.append(
-            f"[{i}:v]fps={fps},scale={w}:{h}:force_original_aspect_ratio=increase:out_range=tv,crop={w}:{h},setsar=1,"
-            f"format=yuv420p,tpad=stop_mode=clone:stop_duration={_f(need)},trim=duration={_f(need)},"
-            f"setpts=PTS-STARTPTS[c{i}]"
-        )
+        info = probe(path)
+        if not info.has_video:
+            raise InputError(f"clip of scene {i} has no video stream: {path}", hint="pass an MP4 with video")
+        steps = [f"fps={fps}"]  # also gives every input the same time base, as xfade requires
+        if (info.width, info.height, info.pix_fmt) != (w, h, "yuv420p") or info.color_range == "pc":
+            # Foreign clip: crop to fill the frame, limited range yuv420p. Clips that already
+            # match skip this (a no-op scale still costs a frame copy at 1080x1920).
+            steps += [
+                f"scale={w}:{h}:force_original_aspect_ratio=increase:out_range=tv",
+                f"crop={w}:{h}",
+                "setsar=1",
+                "format=yuv420p",
+            ]
+        if info.duration_s < need - frame / 2:  # too short: hold the last frame
+            steps.append(f"tpad=stop_mode=clone:stop_duration={_f(need - info.duration_s + frame)}")
+        steps += [f"trim=duration={_f(need)}", "setpts=PTS-STARTPTS"]
+        chains.append(f"[{i}:v]{','.join(steps)}[c{i}]")
     if n == 1:
         last = "[c0]"
     elif x > 0:
@@ -437,8 +453,14 @@ def assemble(spec: AssemblySpec, out_path: Path | str) -> AssemblyResult:
     if fonts is not None and not fonts.is_dir():
         raise InputError(f"fonts folder not found: {fonts}", hint="pass the folder holding the caption font (assets/fonts)")
 
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=".assemble-", dir=out_path.parent))
+    try:
+        out_path.parent.mkdir(parents=True, exist_ok=True)
+        work = Path(tempfile.mkdtemp(prefix=".assemble-", dir=out_path.parent))
+    except OSError as exc:
+        raise InputError(
+            f"cannot write to output folder {out_path.parent}: {exc.strerror or exc}",
+            hint="choose a writable folder with --out, or fix its permissions",
+        ) from exc
     try:
         t0 = time.perf_counter()
         mix_wav, music_gain = mix_audio(spec, work / "mix.wav")

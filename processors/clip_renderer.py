@@ -175,6 +175,9 @@ def video_fill_filter(width: int, height: int, fps: int) -> str:
 class LocalClipRenderer:
     """``ClipGenerator`` that animates bundled CC0/PD footage (see module docstring).
 
+    The Ken Burns move is ``MOVES[(scene_index + seed) % 6]``. ``negative_prompt`` is not used
+    (the library is small and curated; only the positive prompt is matched).
+
     Args:
         footage_dir: folder holding ``footage.json`` and the media it lists.
         embed: text encoder ``list[str] -> float32 [n, d]`` with L2-normalised rows

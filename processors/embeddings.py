@@ -209,11 +209,25 @@ def export_onnx_int8(dest_dir: Path) -> Path:
                     opset_version=17,
                     dynamo=False,
                 )
-            with atomic_path(final) as tmp:
-                quantize_dynamic(str(fp32), str(tmp), weight_type=QuantType.QInt8, per_channel=True)
+            import logging
+
+            quiet = _DropPreprocessHint()
+            logging.getLogger().addFilter(quiet)
+            try:
+                with atomic_path(final) as tmp:
+                    quantize_dynamic(str(fp32), str(tmp), weight_type=QuantType.QInt8, per_channel=True)
+            finally:
+                logging.getLogger().removeFilter(quiet)
     except Exception as exc:  # noqa: BLE001 - any exporter failure means "use torch"
         raise ProcessingError(f"ONNX int8 export of {MODEL_NAME} failed: {exc}") from exc
     return final
+
+
+class _DropPreprocessHint:
+    """Logging filter for ONNX Runtime's generic "consider pre-processing" hint (not actionable)."""
+
+    def filter(self, record: object) -> bool:
+        return "pre-processing before quantization" not in getattr(record, "getMessage", lambda: "")()
 
 
 class OnnxInt8Encoder:

@@ -145,7 +145,9 @@ def analyze_video(path: Path | str, out_dir: Path | str, name: str | None = None
         "fps": det.fps,
         "frame_count": det.frame_count,
         "shots": [
-            {**s.model_dump(), "keyframe": str(Path(kf.path).relative_to(out)), "keyframe_time_s": kf.time_s}
+            {**s.model_dump(), "keyframe": str(Path(kf.path).relative_to(out)), "keyframe_time_s": kf.time_s,
+             "black": bool(np.median(det.brightness[det.index_of_frame(s.start_frame):
+                                                    det.index_of_frame(s.end_frame) + 1]) < 12)}
             for s, kf in zip(det.shots, kfs, strict=True)
         ],
         "transitions": [t.model_dump() for t in det.transitions],
@@ -261,6 +263,8 @@ def build_library_clusters(records: list[FileAnalysis], out_root: Path) -> tuple
         if r.status != "ok" or not r.features_path:
             continue
         for k, f in enumerate(load_features(r.features_path)):
+            if f.brightness < 12:  # black leader/gap "shots" say nothing about the content
+                continue
             items.append({"id": f"{r.name}#{k}" if r.kind == "video" else r.name, "kind": r.kind, "source": r.path,
                           "image": rel(f.path), "phash": f.phash})
             vecs.append(feature_vector(f))

@@ -34,7 +34,7 @@ def ffmpeg_exe() -> str:
         Absolute path of an executable ffmpeg (9.x, with libx264 and libass).
 
     Raises:
-        AssetError-like ProcessingError: the binary is missing (reinstall ``imageio-ffmpeg``).
+        ProcessingError: the binary is missing (reinstall ``imageio-ffmpeg``).
     """
     try:
         import imageio_ffmpeg
@@ -97,6 +97,7 @@ class MediaInfo(BaseModel):
     video_codec: str | None = None
     profile: str | None = Field(default=None, description='Video codec profile, e.g. "High".')
     pix_fmt: str | None = None
+    color_range: str | None = Field(default=None, description='"tv" (limited), "pc" (full) or None (unspecified).')
     rotation: int = Field(default=0, description="Display rotation in degrees (0, 90, 180, 270).")
     frame_count: int | None = Field(default=None, description="From the container index; None if unknown.")
     video_bitrate: int | None = None
@@ -178,6 +179,7 @@ def probe(path: Path | str) -> MediaInfo:
                 video_codec=cc.name,
                 profile=v.profile or cc.profile,
                 pix_fmt=cc.pix_fmt,
+                color_range={1: "tv", 2: "pc"}.get(int(cc.color_range or 0)),
                 rotation=rotation,
                 frame_count=v.frames or None,
                 video_bitrate=cc.bit_rate or None,

@@ -2,9 +2,10 @@
 
 One scene → one WAV: the narration is split at sentence boundaries into ≤ 5,000-character
 requests, each asking for WAV (and word timestamps when a voice is set, Octave 2). Continuity:
-every request carries ``context.generation_id`` of the latest generation made for the same
-``context_key`` (one video), so the delivery stays consistent across scenes; when scenes are
-narrated in parallel the earliest ones may start without context (best effort). Leading and
+scene *i* of a ``context_key`` (one video) waits (up to ``context_wait_s``) for scene *i−1* and
+sends its ``generation_id`` as ``context``, so the delivery stays consistent across scenes even
+when the flow narrates scenes concurrently; if the previous scene never arrives (it failed), the
+latest generation of the video is used, or none. Leading and
 trailing silence is trimmed (same threshold as the local Piper engine) and word timings are
 shifted to match. Pricing: Hume sells characters per plan; no per-character price is
 documented, so ``cost_usd`` is ``usd_per_1k_chars`` × characters (default 0) and the character
@@ -87,6 +88,7 @@ class HumeSynthesizer:
 
     def __init__(self, api_key: str, base_url: str = "https://api.hume.ai", *, default_voice: str | None = None,
                  requests_per_minute: int = REQUESTS_PER_MINUTE, usd_per_1k_chars: float = 0.0,
+                 context_wait_s: float = 60.0,
                  transport: Any = None, policy: RetryPolicy | None = None, clock: Clock | None = None,
                  metrics: MetricsRecorder | None = None) -> None:
         self._key, self._base = api_key, base_url
@@ -95,6 +97,8 @@ class HumeSynthesizer:
         self._transport, self._policy, self._clock, self._metrics = transport, policy, clock, metrics
         self.limiter = RateLimiter(requests_per_minute, 60.0, clock=clock)
         self._contexts: dict[str, str] = {}
+        self._scene_gens: dict[str, dict[int, str]] = {}
+        self.context_wait_s = context_wait_s
         self._lock = threading.Lock()
         self.costs: list[CostEntry] = []
 
@@ -108,6 +112,18 @@ class HumeSynthesizer:
     def _client(self) -> HumeClient:
         return HumeClient(self._key, self._base, transport=self._transport, policy=self._policy, clock=self._clock,
                           limiter=self.limiter, metrics=self._metrics)
+
+    async def _wait_for_previous(self, context_key: str, index: int) -> None:
+        """Wait (without blocking the loop) until scene ``index - 1`` of ``context_key`` is done."""
+        from clients._http import Clock
+
+        clock = self._clock or Clock()
+        start = clock.now()
+        while index > 0 and clock.now() - start < self.context_wait_s:
+            with self._lock:
+                if index - 1 in self._scene_gens.get(context_key, {}):
+                    return
+            await clock.sleep(0.05)
 
     async def synthesize(self, scene: Scene, out_path: Path, *, voice: str | None = None, language: str = "en",
                          context_key: str | None = None) -> Utterance:
@@ -125,6 +141,8 @@ class HumeSynthesizer:
         ref = voice_ref(voice)
         desc = acting_description(scene)
         chunks = split_text(scene.narration)
+        if context_key:
+            await self._wait_for_previous(context_key, scene.index)
         pieces: list[np.ndarray] = []
         words: list[WordTiming] = []
         sr = 48000
@@ -132,7 +150,8 @@ class HumeSynthesizer:
         async with self._client() as client:
             for text in chunks:
                 with self._lock:
-                    ctx = self._contexts.get(context_key) if context_key else None
+                    prev = self._scene_gens.get(context_key or "", {}).get(scene.index - 1)
+                    ctx = (prev if not pieces and prev else self._contexts.get(context_key)) if context_key else None
                 result = await client.tts(
                     [PostedUtterance(text=text, description=desc, voice=ref)],
                     context_generation_id=ctx, audio_format="wav", version="2" if ref else None,
@@ -150,6 +169,9 @@ class HumeSynthesizer:
                                                     end_s=offset + ts.time.end / 1000))
                 pieces.append(pcm)
                 offset += len(pcm) / sr
+        if context_key:
+            with self._lock:
+                self._scene_gens.setdefault(context_key, {})[scene.index] = self._contexts[context_key]
         audio = np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.float32)
         first, last = trim_bounds(audio, sr)
         audio = audio[first:last]

@@ -209,6 +209,8 @@ class OpenAIClient(ServiceClient):
                 resp = await self.sdk.chat.completions.create(**kwargs, extra_headers={"x-reelflow-attempt": str(n)})
             except openai.OpenAIError as exc:
                 raise self._translate(exc) from None
+            except ValueError as exc:  # a 2xx body that is not JSON (the SDK lets JSONDecodeError through)
+                raise MalformedResponse(f"openai: response body is not JSON: {redact(exc)}", service="openai") from None
             if isinstance(resp, str) or not getattr(resp, "choices", None):
                 raise MalformedResponse("openai: completion has no choices", service="openai")
             rid = getattr(resp, "_request_id", None)

@@ -121,7 +121,7 @@ class RunwareClient(ServiceClient):
         self.media_http = httpx.AsyncClient(
             transport=transport, follow_redirects=False, trust_env=False,
             timeout=httpx.Timeout(self.policy.attempt_timeout_s, connect=10.0),
-            event_hooks=request_hooks("runware-media", self.metrics),
+            event_hooks=request_hooks("runware", self.metrics),
         )
 
     async def aclose(self) -> None:

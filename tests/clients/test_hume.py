@@ -171,3 +171,19 @@ async def test_connection_reset_is_retried_over_real_http(live_env, policy, cloc
     errs = [r for r in metrics.requests if r["error"]]
     assert errs and errs[0]["error"] in ("RemoteProtocolError", "ReadError")
     assert metrics.calls[-1]["attempts"] == 2
+
+
+async def test_concurrent_scenes_chain_context_in_scene_order(app, clock, policy, tmp_path):
+    import asyncio
+
+    # real clock: the wait for the previous scene must span real request time
+    synth = HumeSynthesizer(KEY, "http://hume.test", default_voice="Kora", transport=httpx.ASGITransport(app),
+                            policy=policy)
+    texts = ["First scene here.", "Second scene follows.", "Third scene ends."]
+    # start them in reverse order, all at once (as the flow's parallel scene chains do)
+    await asyncio.gather(*(synth.synthesize(scene(texts[i], i), tmp_path / f"{i}.wav", context_key="v")
+                           for i in (2, 1, 0)))
+    reqs = app.emu.stats()["requests"]
+    assert [r["utterances"][0]["text"] for r in reqs] == texts  # spoken in scene order
+    assert "context" not in reqs[0] and all("context" in r for r in reqs[1:])
+    assert len(set(app.emu.stats()["contexts_used"])) == 2

@@ -198,11 +198,12 @@ async def test_adapter_generates_exact_size_and_never_pays_twice(app, clock, pol
     gen = RunwareClipGenerator(KEY, BASE, model="klingai:1@1", ledger_path=tmp_path / "ledger.json",
                                media_hosts=["runware.test"], allow_private_media=True, poll_initial_s=1,
                                transport=httpx.ASGITransport(app), clock=clock, policy=policy)
-    req = ClipRequest(scene_index=2, prompt="sunrise over a running track", duration_s=4.2, width=1080,
-                      height=1920, fps=30, seed=7)
+    # 720x1280 is generated (the model's 9:16 size) and cropped/scaled to the exact 360x640 asked for
+    req = ClipRequest(scene_index=2, prompt="sunrise over a running track", duration_s=4.2, width=360,
+                      height=640, fps=30, seed=7)
     clip = await gen.generate(req, tmp_path / "scene2.mp4")
     w, h, dur, fps = probe_video(clip.path)
-    assert (w, h) == (1080, 1920) and fps == pytest.approx(30) and dur >= 4.2
+    assert (w, h) == (360, 640) and fps == pytest.approx(30) and dur >= 4.2
     assert clip.provider == "runware" and clip.cost_usd == pytest.approx(0.14) and clip.request_id
     # a re-run (Prefect retry / flow re-run) reuses the persisted taskUUID: no second job
     clip2 = await gen.generate(req, tmp_path / "scene2-again.mp4")
@@ -215,13 +216,14 @@ async def test_adapter_generates_exact_size_and_never_pays_twice(app, clock, pol
 async def test_adapter_replaces_failed_and_stuck_jobs(app, clock, tmp_path):
     add_fault(app, route="POST /v1", body_contains="videoInference", kind="job_failed", times=1)
     add_fault(app, route="POST /v1", body_contains="videoInference", kind="job_stuck", times=1)
-    gen = RunwareClipGenerator(KEY, BASE, ledger_path=tmp_path / "ledger.json", media_hosts=["runware.test"],
+    gen = RunwareClipGenerator(KEY, BASE, model="bytedance:1@1", ledger_path=tmp_path / "ledger.json",
+                               media_hosts=["runware.test"],
                                allow_private_media=True, poll_initial_s=1, job_deadline_s=20,
                                transport=httpx.ASGITransport(app), clock=clock, policy=RetryPolicy())
-    req = ClipRequest(scene_index=0, prompt="a trail runner at dawn", duration_s=12, width=1920, height=1080, fps=30)
+    req = ClipRequest(scene_index=0, prompt="a trail runner at dawn", duration_s=12, width=640, height=360, fps=24)
     clip = await gen.generate(req, tmp_path / "c.mp4")
     w, h, dur, _ = probe_video(clip.path)
-    assert (w, h) == (1920, 1080) and dur >= 12  # 10 s model maximum, looped to the scene
+    assert (w, h) == (640, 360) and dur >= 12  # 10 s model maximum, looped to the scene
     fp = gen.task_for(req)[1]
     jobs = JobLedger(tmp_path / "ledger.json").jobs(fp)
     assert [j["status"] for j in jobs] == ["failed", "stuck", "success"]

@@ -65,8 +65,11 @@ def combined_app(keys: dict[str, str] | None = None) -> Any:
                 s.faults.clear()
         else:
             payload = await request.json()
-            for s in services.values():
-                s.faults.configure(json.loads(json.dumps(payload)))
+            for i, s in enumerate(services.values()):
+                body = json.loads(json.dumps(payload))
+                if isinstance(body, dict) and "seed" in body:
+                    body["seed"] = int(body["seed"]) * 7919 + i  # independent draws per service
+                s.faults.configure(body)
         return JSONResponse({"ok": True})
 
     async def reset(request: Request) -> JSONResponse:
@@ -118,6 +121,13 @@ class EmulatorServer:
         self.url = ""
 
     def _run(self) -> None:
+        import logging
+
+        from tests.emulators._common import EmulatedReset
+
+        # scripted connection resets are expected: keep their tracebacks out of the logs
+        logging.getLogger("uvicorn.error").addFilter(
+            lambda r: not (r.exc_info and isinstance(r.exc_info[1], EmulatedReset)))
         asyncio.run(self.server.serve())
 
     def __enter__(self) -> EmulatorServer:

@@ -35,8 +35,9 @@ async def _task_states(flow_run_id) -> dict[str, list[str]]:
         runs = await client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id])))
     out: dict[str, list[str]] = {}
     for r in runs:
-        out.setdefault(r.name.rsplit("-", 1)[0] if r.name.startswith("embed-batch") else r.name, []).append(
-            r.state.name)
+        name = next((p for p in ("load-catalogue", "embed-batch", "cluster-catalogue", "persist-index")
+                     if r.name.startswith(p)), r.name)
+        out.setdefault(name, []).append(r.state.name)
     return out
 
 

@@ -322,3 +322,34 @@ def test_index_dir_path_is_independent_of_cwd(test_settings):
 
     assert default_index_dir(test_settings) == Path(test_settings.cache) / "song_index"
     assert default_catalogue_path(test_settings).is_file()
+
+
+# ---------------------------------------------------------------- CLI (`reelflow songs ...`)
+
+
+def test_cli_search_like_json_and_exit_codes(small_index, tmp_path):
+    from typer.testing import CliRunner
+
+    from reelflow.cli_songs import app
+
+    small_index.save(tmp_path / "idx")
+    runner = CliRunner()
+    res = runner.invoke(app, ["search", "dance pop party", "-k", "4", "--json", "--index-dir", str(tmp_path / "idx")])
+    assert res.exit_code == 0, res.output
+    rows = json.loads(res.stdout)
+    assert len(rows) == 4 and [r["score"] for r in rows] == sorted((r["score"] for r in rows), reverse=True)
+    assert set(rows[0]) == {"track_id", "track_name", "track_artist", "playlist_genre", "playlist_subgenre",
+                            "tempo", "energy", "valence", "score"}
+    res = runner.invoke(app, ["search", "party", "--genre", "pop", "--min-tempo", "120", "--json",
+                              "--index-dir", str(tmp_path / "idx")])
+    assert res.exit_code == 0 and all(r["playlist_genre"] == "pop" and r["tempo"] >= 120 for r in json.loads(res.stdout))
+    seed = small_index.tracks[0].track_id
+    res = runner.invoke(app, ["like", seed, "-k", "3", "--json", "--index-dir", str(tmp_path / "idx")])
+    assert res.exit_code == 0 and seed not in {r["track_id"] for r in json.loads(res.stdout)}
+    for bad in (["search", "", "--index-dir", str(tmp_path / "idx")],
+                ["search", "x" * 1001, "--index-dir", str(tmp_path / "idx")],
+                ["search", "party", "--genre", "polka", "--index-dir", str(tmp_path / "idx")],
+                ["like", "nope", "--index-dir", str(tmp_path / "idx")],
+                ["search", "party", "--index-dir", str(tmp_path / "missing")]):
+        res = runner.invoke(app, bad)
+        assert res.exit_code == 2, (bad, res.output)

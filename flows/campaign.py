@@ -1,0 +1,770 @@
+"""``campaign``: many briefs × variants × platforms → many videos, within a budget (Prefect 3).
+
+Campaign file (YAML or JSON; see ``assets/campaigns/example.yaml``)::
+
+    name: spring-launch                 # slug: lowercase letters, digits, dashes
+    description: Spring trail-shoe push
+    briefs:                             # inline Brief objects (same fields as create_video's brief) ...
+      - {id: grip, text: "...", duration_s: 8}
+    briefs_file: briefs.jsonl           # ... and/or a JSONL of briefs, relative to this file
+    variants:                           # A/B variants applied to every brief (default: one, "a")
+      - {name: a}
+      - {name: b, hook: "Ever run on wet rock?", voice: "...", music: "calm acoustic", tone: "..."}
+    platforms: [tiktok, shorts]         # presets; each brief×variant is made once per platform
+    budget_usd: 5.0                     # max spend across paid providers (0 = local providers only)
+    max_concurrency: 2                  # videos in flight at once
+    schedule: {cron: "0 9 * * MON", timezone: Europe/Berlin}   # used by `campaign schedule`
+    out_dir: outputs/campaigns/spring   # default <outputs>/campaigns/<name>-<run>
+
+Validation happens before any run: a structural error (unknown field, bad cron or timezone,
+negative budget, missing ``briefs_file``, no briefs) raises :class:`core.errors.InputError`
+naming ``file:line: field``. A *brief* that does not validate is not fatal: it becomes an
+``invalid`` row of the report (naming its file and line) and the other briefs still run —
+unless ``strict: true``.
+
+Execution: each video is one ``render-video`` task that runs ``create_video`` as a subflow,
+submitted through the configured task runner (:mod:`flows.runners`: threads, or Dask worker
+processes) with at most ``max_concurrency`` in flight. Before each submission the video's cost
+is estimated from the configured providers (:func:`estimate_video_cost`; the embedded local
+providers cost 0); paid work that would take spent + reserved over ``budget_usd`` is not
+submitted, and from then on no further paid work is. One video's failure never fails the
+others. The flow ends with a ``campaign-<name>`` table artifact (brief, variant, platform,
+status, duration, cost, provider per part, output URI, thumbnail, reason) and a markdown
+summary, records every video's costs in the ledger (:mod:`core.ledger`), and finishes
+``Completed("N of M completed")`` when at least one video was made, else ``Failed``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+import zoneinfo
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from prefect import flow, get_run_logger, task
+from prefect.cache_policies import NO_CACHE
+from prefect.futures import as_completed
+from prefect.runtime import flow_run
+from prefect.states import Completed, Failed
+from prefect.task_runners import ThreadPoolTaskRunner
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from core.errors import InputError
+from core.models import Aspect, Brief, Platform
+from core.settings import Settings, load_settings
+
+SLUG = r"^[a-z0-9][a-z0-9-]{0,62}$"
+
+#: Platform presets: aspect and the longest video the platform's short format takes (seconds).
+PLATFORM_PRESETS: dict[Platform, dict[str, Any]] = {
+    Platform.TIKTOK: {"aspect": Aspect.VERTICAL, "max_duration_s": 60},
+    Platform.REELS: {"aspect": Aspect.VERTICAL, "max_duration_s": 90},
+    Platform.SHORTS: {"aspect": Aspect.VERTICAL, "max_duration_s": 60},
+    Platform.YOUTUBE: {"aspect": Aspect.LANDSCAPE, "max_duration_s": 90},
+}
+
+# Cost estimates for budget decisions before a run (USD). [estimate]: list prices at the time of
+# writing, deliberately on the high side; the real cost comes back from the providers (Runware
+# ``includeCost``) and is what the ledger records.
+OPENAI_PLAN_USD = 0.002  # [estimate] one structured plan, ~2k tokens on gpt-4o-mini
+HUME_USD_PER_1K_CHARS = 0.24  # [estimate] Octave TTS, pay-as-you-go
+CHARS_PER_SECOND = 15.0  # WORDS_PER_SECOND (2.5) × ~6 characters per word incl. space
+
+
+# --------------------------------------------------------------------------- the file's schema
+class Variant(BaseModel):
+    """One A/B variant, applied to every brief. Unset fields keep the brief's own value."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(pattern=SLUG, description="Slug naming the variant (a, b, calm-voice ...).")
+    hook: str | None = Field(default=None, max_length=200, description="Opening line the video must start with.")
+    voice: str | None = Field(default=None, max_length=200, description="Voice name/id or description.")
+    music: str | None = Field(default=None, max_length=300, description="Music mood/preference.")
+    tone: str | None = Field(default=None, max_length=200, description="Tone override.")
+
+
+class Schedule(BaseModel):
+    """When ``reelflow campaign schedule`` runs the campaign: a cron string in a timezone."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    cron: str = Field(description='Five-field cron, e.g. "0 9 * * MON" (09:00 every Monday).')
+    timezone: str = Field(default="UTC", description="IANA timezone, e.g. Europe/Berlin.")
+
+    @field_validator("cron")
+    @classmethod
+    def _cron(cls, v: str) -> str:
+        from prefect._internal.schemas.validators import validate_cron_string
+
+        v = " ".join(v.split())
+        if len(v.split()) not in (5, 6):
+            raise ValueError(f'cron "{v}" must have 5 fields (minute hour day-of-month month day-of-week)')
+        try:
+            return validate_cron_string(v)
+        except ValueError as exc:
+            raise ValueError(f'cron "{v}" does not parse ({exc}); e.g. "0 9 * * MON"') from None
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, v: str) -> str:
+        try:
+            zoneinfo.ZoneInfo(v)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown timezone {v!r}; use an IANA name such as Europe/Berlin or UTC") from None
+        return v
+
+
+class CampaignSpec(BaseModel):
+    """A campaign: briefs × variants × platforms, a budget and an optional schedule."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(pattern=SLUG, description="Slug naming the campaign (artifact keys, output folder).")
+    description: str = Field(default="", max_length=2000)
+    briefs: list[dict[str, Any]] = Field(
+        default_factory=list, description="Brief objects (fields of create_video's brief)."
+    )
+    briefs_file: str | None = Field(default=None, description="JSONL of briefs, relative to the campaign file.")
+    variants: list[Variant] = Field(default_factory=lambda: [Variant(name="a")], min_length=1, max_length=10)
+    platforms: list[Platform] = Field(default_factory=list, description="Empty = each brief's own platform.")
+    budget_usd: float | None = Field(default=None, ge=0, description="Max spend in USD; 0 = local providers only.")
+    max_concurrency: int = Field(default=2, ge=1, le=16, description="Videos in flight at once.")
+    schedule: Schedule | None = None
+    out_dir: str | None = Field(default=None, description="Output folder (default <outputs>/campaigns/...).")
+    strict: bool = Field(default=False, description="Treat any invalid brief as a campaign error.")
+
+    @field_validator("variants")
+    @classmethod
+    def _unique_variants(cls, v: list[Variant]) -> list[Variant]:
+        names = [x.name for x in v]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"variant names must be unique; repeated: {', '.join(dupes)}")
+        return v
+
+    @field_validator("platforms")
+    @classmethod
+    def _unique_platforms(cls, v: list[Platform]) -> list[Platform]:
+        return list(dict.fromkeys(v))
+
+    @model_validator(mode="after")
+    def _has_briefs(self) -> CampaignSpec:
+        if not self.briefs and not self.briefs_file:
+            raise ValueError("the campaign has no briefs: add `briefs:` (a list) or `briefs_file:` (a JSONL path)")
+        return self
+
+
+class CampaignItem(BaseModel):
+    """One video to make (or one invalid brief to report)."""
+
+    index: int
+    brief_id: str
+    variant: str
+    platform: str
+    source: str = Field(description="Where the brief came from: file:line.")
+    brief: Brief | None = None
+    error: str | None = None
+
+
+class LoadedCampaign(BaseModel):
+    """A validated campaign: the spec, where it came from and the expanded items."""
+
+    spec: CampaignSpec
+    source: str
+    items: list[CampaignItem]
+
+    @property
+    def invalid(self) -> list[CampaignItem]:
+        """Items whose brief did not validate."""
+        return [i for i in self.items if i.error]
+
+
+class VideoOutcome(BaseModel):
+    """What happened to one item; one row of the campaign report."""
+
+    index: int
+    brief: str
+    variant: str
+    platform: str
+    status: Literal["completed", "failed", "invalid", "skipped"]
+    duration_s: float | None = None
+    cost_usd: float = 0.0
+    estimated_usd: float = 0.0
+    providers: str = ""
+    output: str = ""
+    thumbnail: str = ""
+    flow_run_id: str | None = None
+    seconds: float = 0.0
+    reason: str = ""
+    costs: list[dict[str, Any]] = Field(default_factory=list, description="(part, CostEntry) from metadata.")
+
+
+class CampaignReport(BaseModel):
+    """What the ``campaign`` flow returns."""
+
+    name: str
+    flow_run_id: str | None
+    total: int
+    completed: int
+    failed: int
+    invalid: int
+    skipped: int
+    cost_usd: float
+    budget_usd: float | None
+    out_dir: str
+    rows: list[VideoOutcome]
+    message: str
+
+
+# --------------------------------------------------------------------------- loading with lines
+def _yaml_with_lines(text: str, source: str) -> tuple[Any, dict[tuple, int]]:
+    """Parse YAML/JSON text; return the data and a map from key path → 1-based line."""
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None, {}
+        data = loader.construct_document(node)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{source}:{mark.line + 1}" if mark else source
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise InputError(f"{where}: not valid YAML/JSON: {problem}", hint="fix the syntax at that line") from None
+    finally:
+        loader.dispose()
+    lines: dict[tuple, int] = {}
+
+    def walk(n: yaml.Node, path: tuple) -> None:
+        lines.setdefault(path, n.start_mark.line + 1)
+        if isinstance(n, yaml.MappingNode):
+            for k, v in n.value:
+                key = k.value if isinstance(k, yaml.ScalarNode) else str(k)
+                lines[path + (key,)] = k.start_mark.line + 1
+                walk_child(v, path + (key,))
+        elif isinstance(n, yaml.SequenceNode):
+            for i, v in enumerate(n.value):
+                lines[path + (i,)] = v.start_mark.line + 1
+                walk_child(v, path + (i,))
+
+    def walk_child(n: yaml.Node, path: tuple) -> None:
+        if isinstance(n, yaml.MappingNode | yaml.SequenceNode):
+            first = lines.get(path)
+            walk(n, path)
+            if first is not None:
+                lines[path] = first
+        else:
+            lines.setdefault(path, n.start_mark.line + 1)
+
+    walk(node, ())
+    return data, lines
+
+
+def _line_for(loc: tuple, lines: dict[tuple, int]) -> int | None:
+    for n in range(len(loc), -1, -1):
+        if tuple(loc[:n]) in lines:
+            return lines[tuple(loc[:n])]
+    return None
+
+
+def _fmt_loc(loc: tuple) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "(top level)"
+
+
+def _validation_lines(exc: ValidationError, source: str, lines: dict[tuple, int], prefix: tuple = ()) -> list[str]:
+    msgs = []
+    for err in exc.errors():
+        loc = prefix + tuple(p for p in err["loc"] if p not in ("function-after",))
+        line = _line_for(loc, lines)
+        msg = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "string_pattern_mismatch" and err.get("ctx", {}).get("pattern") == SLUG:
+            msg = f"{err['input']!r} is not a slug: use lowercase letters, digits and dashes (e.g. spring-launch)"
+        msgs.append(f"{source}:{line}: {_fmt_loc(loc)}: {msg}" if line else f"{source}: {_fmt_loc(loc)}: {msg}")
+    return msgs
+
+
+def load_campaign(path: Path | str) -> LoadedCampaign:
+    """Read and validate a campaign file (YAML or JSON) and expand it into items.
+
+    Args:
+        path: the campaign file; ``briefs_file`` inside it is resolved relative to its folder.
+
+    Returns:
+        The spec, the source and one :class:`CampaignItem` per brief × variant × platform (one
+        ``error`` item per brief that does not validate).
+
+    Raises:
+        InputError: unreadable file, invalid YAML/JSON, or a structural error; every message
+            line reads ``file:line: field: problem``.
+    """
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"cannot read campaign file {path}: {exc}", hint="pass a YAML or JSON campaign file") from None
+    data, lines = _yaml_with_lines(text, str(path))
+    if not isinstance(data, dict):
+        raise InputError(f"{path}:1: the campaign file must be a mapping (name:, briefs: ...), not {type(data).__name__}")
+    return validate_campaign(data, source=str(path), lines=lines, base_dir=path.parent)
+
+
+def validate_campaign(
+    data: dict[str, Any] | CampaignSpec,
+    *,
+    source: str = "campaign",
+    lines: dict[tuple, int] | None = None,
+    base_dir: Path | None = None,
+) -> LoadedCampaign:
+    """Validate a campaign mapping (or spec) and expand it; see :func:`load_campaign`.
+
+    Raises:
+        InputError: structural errors (``source:line: field: problem`` per line).
+    """
+    lines = lines or {}
+    if isinstance(data, CampaignSpec):
+        spec = data
+    else:
+        try:
+            spec = CampaignSpec.model_validate(data)
+        except ValidationError as exc:
+            raise InputError(
+                f"invalid campaign {source}:\n  " + "\n  ".join(_validation_lines(exc, source, lines)),
+                hint="fix the fields named above; see assets/campaigns/example.yaml",
+            ) from None
+    raw: list[tuple[str, Any, tuple]] = []
+    for i, b in enumerate(spec.briefs):
+        line = lines.get(("briefs", i))
+        raw.append((f"{source}:{line}" if line else f"{source}: briefs[{i}]", b, ("briefs", i)))
+    if spec.briefs_file:
+        bpath = Path(spec.briefs_file)
+        if not bpath.is_absolute():
+            bpath = (base_dir or Path.cwd()) / bpath
+        try:
+            blines = bpath.read_text(encoding="utf-8").splitlines()
+        except (OSError, UnicodeDecodeError) as exc:
+            line = lines.get(("briefs_file",))
+            where = f"{source}:{line}" if line else source
+            raise InputError(
+                f"{where}: briefs_file: cannot read {bpath}: {getattr(exc, 'strerror', None) or exc}",
+                hint="briefs_file is resolved relative to the campaign file's folder",
+            ) from None
+        for n, text in enumerate(blines, start=1):
+            if not text.strip() or text.lstrip().startswith("#"):
+                continue
+            try:
+                obj = json.loads(text)
+            except json.JSONDecodeError as exc:
+                raw.append((f"{bpath}:{n}", exc, ()))
+                continue
+            raw.append((f"{bpath}:{n}", obj, ()))
+    if not raw:
+        raise InputError(f"{source}: the campaign has no briefs (briefs_file is empty)")
+    items: list[CampaignItem] = []
+    invalid: list[str] = []
+    seen: dict[str, int] = {}
+    platforms = [p.value for p in spec.platforms] or [None]
+    for n, (where, obj, loc) in enumerate(raw):
+        brief, error = None, None
+        if isinstance(obj, json.JSONDecodeError):
+            error = f"{where}: not valid JSON: {obj.msg}"
+        elif not isinstance(obj, dict):
+            error = f"{where}: a brief must be an object, not {type(obj).__name__}"
+        else:
+            try:
+                brief = Brief.model_validate(obj)
+            except ValidationError as exc:
+                file_part = where.rsplit(":", 1)[0] if loc else where
+                msgs = _validation_lines(exc, file_part if loc else where, lines if loc else {}, loc)
+                error = "; ".join(msgs if loc else [m.replace(f"{where}: ", f"{where}: ", 1) for m in msgs])
+        base_id = _slug((brief.id if brief else None) or (obj.get("id") if isinstance(obj, dict) else None)
+                        or f"brief-{n + 1}")
+        if base_id in seen:
+            seen[base_id] += 1
+            base_id = f"{base_id}-{seen[base_id]}"
+        else:
+            seen[base_id] = 1
+        if error:
+            invalid.append(error)
+            items.append(CampaignItem(index=len(items), brief_id=base_id, variant="(all)", platform="",
+                                      source=where, error=error))
+            continue
+        assert brief is not None
+        for variant in spec.variants:
+            for platform in platforms:
+                made = apply_variant(brief, variant, platform, base_id)
+                items.append(CampaignItem(index=len(items), brief_id=base_id, variant=variant.name,
+                                          platform=made.platform.value, source=where, brief=made))
+    if spec.strict and invalid:
+        raise InputError(f"invalid briefs in {source} (strict: true):\n  " + "\n  ".join(invalid))
+    return LoadedCampaign(spec=spec, source=source, items=items)
+
+
+def _slug(text: str, n: int = 60) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", str(text).lower()).strip("-")[:n].rstrip("-") or "brief"
+
+
+def apply_variant(brief: Brief, variant: Variant, platform: str | None, base_id: str | None = None) -> Brief:
+    """The brief as this variant on this platform.
+
+    The hook becomes the brief's first sentence (the OpenAI planner reads it as the opening; the
+    template planner opens with it when it is a question or "Imagine …" line), voice,
+    music and tone replace the brief's when set; a platform preset sets platform and aspect and
+    caps the duration at the platform's maximum. The id becomes ``<brief>--<variant>[--<platform>]``.
+    """
+    update: dict[str, Any] = {}
+    if variant.hook:
+        hook = variant.hook.strip()
+        hook = hook if hook[-1:] in ".!?" else hook + "."
+        update["text"] = f"{hook} {brief.text}"[:2000]
+    for field in ("voice", "music", "tone"):
+        if getattr(variant, field):
+            update[field] = getattr(variant, field)
+    vid = f"{base_id or _slug(brief.id or 'brief')}--{variant.name}"
+    if platform:
+        preset = PLATFORM_PRESETS[Platform(platform)]
+        update["platform"] = Platform(platform)
+        update["aspect"] = preset["aspect"]
+        update["duration_s"] = min(brief.duration_s, preset["max_duration_s"])
+        vid += f"--{platform}"
+    update["id"] = vid[:120]
+    return Brief.model_validate({**brief.model_dump(), **update})
+
+
+# --------------------------------------------------------------------------- cost estimate
+def estimate_video_cost(brief: Brief, settings: Settings) -> dict[str, float]:
+    """Estimated USD per paid part of one video, from which providers the settings select.
+
+    A part is remote exactly when its key is set (same rule as ``flows/_wiring.py``); local
+    parts cost 0 and are omitted. Runware uses the model's USD/second
+    (``clients.runware.types.MODELS``) × the video's seconds; Hume uses characters at
+    :data:`HUME_USD_PER_1K_CHARS`; OpenAI a flat :data:`OPENAI_PLAN_USD` per plan.
+
+    Returns:
+        ``{"plan": usd, "narration": usd, "clips": usd}`` for the paid parts only.
+    """
+    est: dict[str, float] = {}
+    if settings.openai_api_key is not None:
+        est["plan"] = OPENAI_PLAN_USD
+    if settings.hume_api_key is not None:
+        est["narration"] = round(brief.duration_s * CHARS_PER_SECOND / 1000 * HUME_USD_PER_1K_CHARS, 4)
+    if settings.runware_api_key is not None:
+        from clients.runware.types import MODELS
+
+        spec = MODELS.get(settings.runware_model)
+        per_s = spec.usd_per_second if spec and spec.usd_per_second else 0.10
+        # clips come in the model's fixed durations: round each scene up (≈ 5 s scenes).
+        seconds = brief.duration_s * 1.3
+        est["clips"] = round(seconds * per_s, 4)
+    return est
+
+
+# --------------------------------------------------------------------------- the work
+def _providers_text(meta: dict[str, Any]) -> str:
+    prov = (meta.get("provenance") or {}).get("providers") or {}
+    parts = []
+    for part in ("plan", "narration", "clips", "music_bed", "catalogue"):
+        v = prov.get(part)
+        if v is None:
+            continue
+        if isinstance(v, dict):
+            v = v.get("provider", "")
+        elif isinstance(v, list):
+            v = "+".join(map(str, v))
+        parts.append(f"{part}={v}")
+    return ", ".join(parts)
+
+
+@task(
+    name="render-video",
+    task_run_name="render-{item.brief_id}-{item.variant}",
+    cache_policy=NO_CACHE,
+    retries=0,
+)
+async def render_video(item: CampaignItem, out_dir: str, campaign_name: str) -> VideoOutcome:
+    """Run ``create_video`` for one item as a subflow; never raises for a failed video.
+
+    Returns:
+        A :class:`VideoOutcome` (``completed`` with outputs, or ``failed`` with the reason).
+    """
+    from core.ledger import entries_from_metadata
+    from core.storage_factory import make_storage
+    from flows.create_video import create_video
+
+    assert item.brief is not None
+    t0 = time.perf_counter()
+    run_name = f"{campaign_name}-{item.brief_id}-{item.variant}"
+    state = await create_video.with_options(flow_run_name=run_name[:100])(
+        brief=item.brief, out_dir=out_dir, return_state=True
+    )
+    seconds = round(time.perf_counter() - t0, 2)
+    child_id = str(state.state_details.flow_run_id) if state.state_details.flow_run_id else None
+    base = VideoOutcome(index=item.index, brief=item.brief_id, variant=item.variant, platform=item.platform,
+                        status="failed", flow_run_id=child_id, seconds=seconds)
+    if not state.is_completed():
+        return base.model_copy(update={"reason": (state.message or state.name or "failed")[:500]})
+    try:
+        result = await state.result()
+    except Exception as exc:  # noqa: BLE001 - a failed result read is one failed video
+        return base.model_copy(update={"reason": f"result unreadable: {exc}"[:500]})
+    meta: dict[str, Any] = {}
+    try:
+        meta = json.loads(Path(result.metadata).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        pass
+    settings = load_settings()
+    output, thumb = result.video, result.thumbnail
+    if settings.storage.uri:
+        store = make_storage(settings)
+        output = store.uri(f"{Path(result.out_dir).name}/video.mp4")
+        thumb = store.uri(f"{Path(result.out_dir).name}/thumbnail.jpg")
+    return base.model_copy(update={
+        "status": "completed",
+        "duration_s": result.duration_s,
+        "cost_usd": result.cost_usd,
+        "providers": _providers_text(meta),
+        "output": output,
+        "thumbnail": thumb,
+        "flow_run_id": result.flow_run_id or child_id,
+        "costs": [{"part": part, **entry.model_dump()} for part, entry in entries_from_metadata(meta)],
+    })
+
+
+def _report_rows(rows: list[VideoOutcome]) -> list[dict[str, Any]]:
+    return [
+        {
+            "brief": r.brief, "variant": r.variant, "platform": r.platform, "status": r.status,
+            "duration_s": r.duration_s, "cost_usd": round(r.cost_usd, 4), "providers": r.providers,
+            "output": r.output, "thumbnail": r.thumbnail, "seconds": r.seconds, "reason": r.reason,
+        }
+        for r in sorted(rows, key=lambda r: r.index)
+    ]
+
+
+def _summary_md(report: CampaignReport, spec: CampaignSpec, runner: str, ledger_total: float | None) -> str:
+    lines = [
+        f"# Campaign {report.name}",
+        "",
+        f"**{report.message}**",
+        "",
+        "| | |",
+        "|---|---|",
+        f"| videos | {report.total} (completed {report.completed}, failed {report.failed}, "
+        f"invalid {report.invalid}, skipped {report.skipped}) |",
+        f"| cost | {report.cost_usd:.4f} USD" + (f" (ledger {ledger_total:.4f})" if ledger_total is not None else "") + " |",
+        f"| budget | {'unlimited' if spec.budget_usd is None else f'{spec.budget_usd:.2f} USD'} |",
+        f"| task runner | {runner} |",
+        f"| outputs | `{report.out_dir}` |",
+    ]
+    problems = [r for r in report.rows if r.status != "completed"]
+    if problems:
+        lines += ["", "## Not made", "", "| brief | variant | status | reason |", "|---|---|---|---|"]
+        lines += [f"| {r.brief} | {r.variant} | {r.status} | {r.reason.replace('|', '/')} |" for r in problems]
+    done = [r for r in report.rows if r.status == "completed"]
+    if done:
+        lines += ["", "## Videos", ""]
+        lines += [f"- **{r.brief} / {r.variant}** ({r.duration_s:.1f} s): `{r.output}` — thumbnail `{r.thumbnail}`"
+                  for r in done]
+    return "\n".join(lines) + "\n"
+
+
+def _default_out(settings: Settings, name: str, run_id: str | None) -> Path:
+    short = (run_id or "local").replace("-", "")[:8]
+    return settings.paths.outputs_dir / "campaigns" / f"{name}-{datetime.now(UTC):%Y%m%d-%H%M%S}-{short}"
+
+
+def _campaign_run_name() -> str:
+    params = flow_run.parameters or {}
+    spec = params.get("spec")
+    name = getattr(spec, "name", None) or (spec.get("name") if isinstance(spec, dict) else None)
+    if not name and params.get("campaign_file"):
+        name = Path(str(params["campaign_file"])).stem
+    return f"campaign-{_slug(str(name or 'campaign'), 80)}"
+
+
+@flow(
+    name="campaign",
+    flow_run_name=_campaign_run_name,
+    description="Fan out create_video over a campaign's briefs × variants × platforms within a budget; "
+    "ends with a campaign report artifact.",
+    log_prints=True,
+    validate_parameters=True,
+    task_runner=ThreadPoolTaskRunner(max_workers=16),  # the submission window (max_concurrency) bounds it
+)
+def campaign(
+    spec: CampaignSpec | None = None,
+    campaign_file: str | None = None,
+    base_dir: str | None = None,
+) -> CampaignReport:
+    """Make every video of a campaign; one failure never fails the others.
+
+    Give exactly one of ``spec`` and ``campaign_file``.
+
+    Args:
+        spec: the campaign as an object (a deployment run takes it as JSON).
+        campaign_file: path of a YAML/JSON campaign file on the machine running the flow
+            (errors then name the file's lines; ``reelflow campaign run FILE`` validates it
+            before starting the run).
+        base_dir: folder that ``spec.briefs_file`` is relative to (default: working directory).
+
+    Returns:
+        The :class:`CampaignReport` (also as the ``campaign-<name>`` artifacts). The run's final
+        state is ``Completed("N of M completed")`` when at least one video was made, else
+        ``Failed`` with the same counts.
+
+    Raises:
+        InputError: the spec does not validate (before any video starts).
+    """
+    from core.ledger import CostLedger
+    from core.models import CostEntry
+    from flows.artifacts_ops import publish_campaign_report
+    from flows.runners import describe_runner
+
+    logger = get_run_logger()
+    settings = load_settings()
+    if (spec is None) == (campaign_file is None):
+        raise InputError("give exactly one of `spec` (a campaign object) and `campaign_file` (a path)")
+    if campaign_file is not None:
+        loaded = load_campaign(campaign_file)
+    else:
+        assert spec is not None
+        loaded = validate_campaign(spec, source=f"campaign {spec.name}", base_dir=Path(base_dir) if base_dir else None)
+    spec = loaded.spec
+    run_id = flow_run.id
+    out_root = Path(spec.out_dir) if spec.out_dir else _default_out(settings, spec.name, run_id)
+    out_root.mkdir(parents=True, exist_ok=True)
+    ledger = CostLedger.from_settings(settings)
+
+    rows: list[VideoOutcome] = []
+    for item in loaded.invalid:
+        rows.append(VideoOutcome(index=item.index, brief=item.brief_id, variant=item.variant, platform=item.platform,
+                                 status="invalid", reason=item.error or "invalid brief"))
+    todo = [i for i in loaded.items if not i.error]
+    logger.info("campaign %s: %d videos to make, %d invalid briefs; budget %s; runner %s", spec.name, len(todo),
+                len(rows), spec.budget_usd, describe_runner(settings))
+
+    budget = spec.budget_usd
+    spent = 0.0
+    reserved: dict[int, float] = {}
+    paid_stopped: str | None = None
+    inflight: dict[Any, CampaignItem] = {}
+    queue = list(todo)
+
+    def admit(item: CampaignItem) -> str | None:
+        """Return a refusal reason, or None when the item may be submitted."""
+        nonlocal paid_stopped
+        assert item.brief is not None
+        est = estimate_video_cost(item.brief, settings)
+        total = round(sum(est.values()), 4)
+        if total <= 0:
+            reserved[item.index] = 0.0
+            return None
+        paid = ", ".join(f"{k} ≈ {v:.4f} USD" for k, v in est.items())
+        if budget is None:
+            reserved[item.index] = total
+            return None
+        if budget == 0:
+            return (f"budget_usd is 0, so only local providers may run; this video would use paid providers "
+                    f"({paid}). Unset the provider keys or raise budget_usd.")
+        if paid_stopped:
+            return f"not submitted: paid work stopped after the budget was reached ({paid_stopped})"
+        remaining = budget - spent - sum(reserved.values())
+        if total > remaining + 1e-9:
+            paid_stopped = f"estimate {total:.4f} USD > remaining {max(remaining, 0):.4f} of {budget:.2f} USD"
+            return f"budget: {paid_stopped} ({paid})"
+        reserved[item.index] = total
+        return None
+
+    def submit_next() -> None:
+        while queue and len(inflight) < spec.max_concurrency:
+            item = queue.pop(0)
+            reason = admit(item)
+            if reason:
+                rows.append(VideoOutcome(index=item.index, brief=item.brief_id, variant=item.variant,
+                                         platform=item.platform, status="skipped", reason=reason))
+                logger.warning("%s/%s skipped: %s", item.brief_id, item.variant, reason)
+                continue
+            assert item.brief is not None and item.brief.id
+            folder = out_root / item.brief.id  # <brief>--<variant>[--<platform>]
+            fut = render_video.submit(item, str(folder), spec.name)
+            inflight[fut] = item
+
+    submit_next()
+    while inflight:
+        fut = next(as_completed(list(inflight)))
+        item = inflight.pop(fut)
+        est = reserved.pop(item.index, 0.0)
+        try:
+            outcome = fut.result()
+        except Exception as exc:  # noqa: BLE001 - the task itself crashed: one failed video
+            outcome = VideoOutcome(index=item.index, brief=item.brief_id, variant=item.variant,
+                                   platform=item.platform, status="failed", reason=f"{type(exc).__name__}: {exc}"[:500])
+        outcome = outcome.model_copy(update={"estimated_usd": est})
+        spent += outcome.cost_usd
+        if outcome.status == "completed" and outcome.flow_run_id:
+            if not ledger.entries(flow_run_id=outcome.flow_run_id):
+                for c in outcome.costs:
+                    part = c.pop("part", "")
+                    ledger.record(CostEntry(**c), outcome.flow_run_id, campaign=spec.name, campaign_run_id=run_id,
+                                  brief_id=item.brief_id, variant=item.variant, part=part,
+                                  key=f"{outcome.flow_run_id}:{part}:{c.get('provider')}")
+        logger.info("%s/%s %s in %.1f s (%s)", item.brief_id, item.variant, outcome.status, outcome.seconds,
+                    outcome.reason or outcome.output)
+        rows.append(outcome)
+        submit_next()
+
+    rows.sort(key=lambda r: r.index)
+    counts = {s: sum(1 for r in rows if r.status == s) for s in ("completed", "failed", "invalid", "skipped")}
+    total = len(rows)
+    message = f"{counts['completed']} of {total} completed"
+    extra = [f"{counts[s]} {s}" for s in ("failed", "invalid", "skipped") if counts[s]]
+    if extra:
+        message += " (" + ", ".join(extra) + ")"
+    child_ids = [r.flow_run_id for r in rows if r.flow_run_id]
+    ledger_total = ledger.summarise(flow_run_ids=child_ids)["total_usd"] if child_ids else None
+    report = CampaignReport(
+        name=spec.name, flow_run_id=run_id, total=total, cost_usd=round(sum(r.cost_usd for r in rows), 4),
+        budget_usd=budget, out_dir=str(out_root), rows=rows, message=message, **counts,
+    )
+    publish_campaign_report(spec.name, _report_rows(rows), _summary_md(report, spec, describe_runner(settings), ledger_total))
+    from core.storage import atomic_write_json
+
+    atomic_write_json(out_root / "campaign-report.json", report.model_dump(mode="json"))
+    logger.info("campaign %s: %s", spec.name, message)
+    if counts["completed"] == 0:
+        return Failed(message=message, data=report)
+    return Completed(message=message, data=report)
+
+
+def campaign_for(spec: CampaignSpec, settings: Settings) -> Any:
+    """The ``campaign`` flow with the configured task runner (threads sized to the campaign, or Dask).
+
+    Raises:
+        ConfigurationError: see :func:`flows.runners.make_task_runner`.
+    """
+    from flows.runners import make_task_runner
+
+    if settings.runner.task_runner.strip().lower() == "dask":
+        return campaign.with_options(task_runner=make_task_runner(settings))
+    return campaign.with_options(task_runner=ThreadPoolTaskRunner(max_workers=spec.max_concurrency))
+
+
+def run_campaign_file(path: Path | str, settings: Settings | None = None) -> Any:
+    """Validate ``path`` (before anything runs) and run the campaign in this process.
+
+    Returns:
+        The flow run's final Prefect state (``state.result()`` is the :class:`CampaignReport`).
+
+    Raises:
+        InputError: the campaign file is invalid (``file:line: field: problem``).
+    """
+    settings = settings or load_settings()
+    loaded = load_campaign(path)
+    flow_obj = campaign_for(loaded.spec, settings)
+    return flow_obj(campaign_file=str(Path(path).resolve()), return_state=True)

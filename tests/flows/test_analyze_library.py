@@ -1,0 +1,103 @@
+"""``analyze_library`` under a real (temporary) Prefect server on real videos and images."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+
+from core.errors import InputError
+
+
+@pytest.fixture(scope="module")
+def library(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    lib = tmp_path_factory.mktemp("library")
+    for name in ("testvideo.mp4", "goldeneye-vfr-drop3.mp4", "fades.mp4"):
+        shutil.copy(shared_data / "videos" / name, lib / name)
+    shutil.copy(shared_data / "footage" / "videos" / "squirrel.mp4", lib / "squirrel.mp4")
+    (lib / "photos").mkdir()
+    for name in ("coffee.png", "rocket.jpg", "chelsea.png", "brick.png", "grass.png", "gravel.png"):
+        shutil.copy(shared_data / "footage" / "images" / name, lib / "photos" / name)
+    (lib / "empty.mp4").write_bytes(b"")
+    (lib / "notes.mp4").write_text("meeting notes, not a video\n" * 20)
+    return lib
+
+
+def test_analyze_library_end_to_end(prefect_harness, library: Path, tmp_path: Path) -> None:
+    from flows.analyze_library import analyze_library
+
+    out = tmp_path / "out"
+    t0 = time.perf_counter()
+    report = analyze_library([str(library)], str(out))
+    first_s = time.perf_counter() - t0
+    assert report.n_files == 12
+    assert report.n_videos == 4 and report.n_images == 6
+    assert report.n_errors == 2
+    errors = {Path(r.path).name: r.error for r in report.files if r.status == "error"}
+    assert set(errors) == {"empty.mp4", "notes.mp4"}
+    assert "empty" in errors["empty.mp4"] and "not a readable video" in errors["notes.mp4"]
+
+    shots = json.loads((out / "testvideo" / "shots.json").read_text())
+    assert set(shots) >= {"video", "fps", "frame_count", "shots"}
+    assert shots["frame_count"] == 720
+    first = shots["shots"][0]
+    assert set(first) >= {"index", "start_frame", "end_frame", "start_s", "end_s", "keyframe"}
+    assert [s["start_frame"] for s in shots["shots"]][:4] == [0, 15, 30, 180]
+    for s in shots["shots"]:
+        assert (out / "testvideo" / s["keyframe"]).is_file()
+    assert (out / "testvideo" / "contact_sheet.jpg").stat().st_size > 10_000
+
+    vfr = json.loads((out / "goldeneye-vfr-drop3" / "shots.json").read_text())
+    assert [s["start_frame"] for s in vfr["shots"]] == [0, 90, 210]
+    meta = json.loads((out / "goldeneye-vfr-drop3" / "metadata.json").read_text())
+    assert meta["vfr"] is True and meta["width"] == 1280 and meta["height"] == 544 and meta["codec"] == "h264"
+    sq = json.loads((out / "squirrel" / "metadata.json").read_text())
+    assert sq["audio"]["codec"] == "aac" and sq["shots"]["count"] == 1 and sq["qa"]["flags"] == []
+    assert sq["duration_s"] == pytest.approx(10.0, abs=0.05) and sq["fps"] == 25.0
+
+    clusters = json.loads((out / "clusters.json").read_text())
+    assert clusters["n_items"] >= 10 and clusters["n_clusters"] == report.n_clusters >= 1
+    ids = {it["id"] for it in clusters["items"]}
+    assert {"coffee", "rocket", "brick"} <= ids
+    assert all(it["cluster"] >= -1 for it in clusters["items"])
+    assert (out / "cluster_report.md").read_text().startswith("# Library clusters")
+    rep = json.loads((out / "report.json").read_text())
+    assert rep["n_errors"] == 2
+
+    # unchanged library: every file is a cache hit (content hash) and nothing is recomputed
+    mtime = (out / "testvideo" / "shots.json").stat().st_mtime_ns
+    t0 = time.perf_counter()
+    again = analyze_library([str(library)], str(out))
+    second_s = time.perf_counter() - t0
+    assert again.n_errors == 2 and again.n_videos == 4
+    assert (out / "testvideo" / "shots.json").stat().st_mtime_ns == mtime
+    print(f"\nfirst run {first_s:.1f} s, cached re-run {second_s:.1f} s")
+    assert second_s < first_s
+
+
+def test_missing_path_is_an_input_error_before_work(prefect_harness, tmp_path: Path) -> None:
+    from flows.analyze_library import analyze_library
+
+    with pytest.raises(InputError, match="does not exist"):
+        analyze_library([str(tmp_path / "nope"), str(tmp_path)], str(tmp_path / "out"))
+    assert not (tmp_path / "out").exists()
+
+
+def test_cli_analyze_exit_codes(prefect_harness, shared_data: Path, tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from reelflow import cli
+
+    cli._register()
+    runner = CliRunner()
+    res = runner.invoke(cli.app, ["analyze", str(tmp_path / "missing.mp4")])
+    assert res.exit_code == 2
+    res = runner.invoke(cli.app, ["analyze", str(shared_data / "videos" / "counter.mp4"),
+                                  str(shared_data / "footage" / "images" / "coffee.png"),
+                                  "--out", str(tmp_path / "o"), "--json"])
+    assert res.exit_code == 0, res.output
+    doc = json.loads(res.stdout[res.stdout.index("{"):])
+    assert doc["n_videos"] == 1 and doc["n_images"] == 1 and doc["n_errors"] == 0

@@ -149,8 +149,9 @@ def start_server(
     cmd = [str(prefect) if prefect.exists() else "prefect", "server", "start",
            "--host", host, "--port", str(port), "--analytics-off"]
     log = open(log_path, "ab")  # noqa: SIM115 - handed to the child process
-    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=server_env(home),
-                            start_new_session=True)
+    env = server_env(home)
+    env["PREFECT_UI_API_URL"] = f"{base}/api"  # the bundled UI calls this (default assumes port 4200)
+    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
     log.close()
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:

@@ -39,6 +39,9 @@ def render_report(plan: ScriptPlan, metadata: dict[str, Any], result: VideoResul
         f"| codecs | {metadata['video_codec']} ({metadata.get('video_profile')}) + {metadata['audio_codec']} |",
         f"| loudness | {result.loudness_lufs:.2f} LUFS integrated, {result.true_peak_dbtp:.2f} dBTP true peak |",
         f"| captions | {metadata['captions']['count']} |",
+        f"| clip QA | {sum(c['passed'] for c in qa.get('clips', []))}/{len(qa.get('clips', []))} clips passed"
+        + "".join(f"; scene {c['scene']}: {', '.join(c['flags'])}" for c in qa.get("clips", []) if c["flags"])
+        + " |",
         f"| QA | {'passed' if qa['passed'] else 'FLAGGED: ' + '; '.join(qa['flags'])} |",
         f"| cost | {result.cost_usd:.4f} USD |",
         f"| sha256 | `{result.sha256}` |",

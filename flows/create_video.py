@@ -20,7 +20,7 @@ from pathlib import Path
 from prefect import flow, get_run_logger
 from prefect.runtime import flow_run
 
-from core.models import Brief, ClipRequest, SceneRecord, VideoResult
+from core.models import Brief, ClipRequest, CostEntry, SceneRecord, VideoResult
 from core.settings import load_settings
 from core.storage import atomic_write_json, ensure_writable_dir, sha256_file
 from flows import tasks
@@ -95,7 +95,7 @@ async def create_video(brief: Brief, out_dir: str | None = None) -> VideoResult:
     work_dir = str(work)
     logger.info("brief %r -> %s (providers %s)", brief.id or brief.text[:40], out, providers)
 
-    plan = await tasks.plan_script(brief, providers["plan"], work_dir)
+    plan, plan_costs = await tasks.plan_script(brief, providers["plan"], work_dir)
     prompts = [s.visual_prompt for s in plan.scenes]
     context_key = tasks.content_key(plan.model_dump(mode="json"))
 
@@ -115,8 +115,22 @@ async def create_video(brief: Brief, out_dir: str | None = None) -> VideoResult:
             sibling_prompts=prompts,
         )
         clip = await tasks.generate_clip(request, providers["clips"], work_dir)
-        return utt, length, clip
+        qa = await asyncio.to_thread(tasks.qa_clip, clip.path, request.duration_s, i, work_dir)
+        if not qa.passed and _is_paid(clip.provider):
+            # Regenerate once as a new request (new seed → new taskUUID): the flawed job is not
+            # resubmitted, so nothing is paid twice for the same request.
+            logger.warning("scene %d clip flagged (%s); regenerating once", i, "; ".join(qa.flags))
+            retry = request.model_copy(update={"seed": request.seed + 104729})
+            clip2 = await tasks.generate_clip(retry, providers["clips"], work_dir)
+            qa2 = await asyncio.to_thread(tasks.qa_clip, clip2.path, retry.duration_s, i, work_dir)
+            extra_cost.append(clip.cost_usd)
+            replaced.append(clip)
+            if qa2.passed or len(qa2.flags) < len(qa.flags):
+                clip, qa = clip2, qa2
+        return utt, length, clip, qa
 
+    extra_cost: list[float] = []  # paid clips replaced after QA (still billed)
+    replaced: list = []
     music_query = brief.music or plan.music_mood
     music_task = asyncio.to_thread(tasks.match_music, music_query, work_dir)
     results, (songs, bed) = await asyncio.gather(
@@ -125,6 +139,7 @@ async def create_video(brief: Brief, out_dir: str | None = None) -> VideoResult:
     utterances = [r[0] for r in results]
     lengths = [r[1] for r in results]
     clips = [r[2] for r in results]
+    clip_qa = [r[3] for r in results]
     starts = [round(sum(lengths[:i]), 3) for i in range(len(lengths))]
     narration_starts = [s + LEAD_IN_S for s in starts]
 
@@ -162,7 +177,8 @@ async def create_video(brief: Brief, out_dir: str | None = None) -> VideoResult:
 
     digest = sha256_file(video)
     created = datetime.now(UTC)
-    total_cost = sum(u.cost_usd for u in utterances) + sum(c.cost_usd for c in clips)
+    cost_entries = _cost_entries(plan_costs, utterances, clips + replaced, rt.writer)
+    total_cost = sum(e.cost_usd for _, e in cost_entries)
     from processors.media import probe
 
     info = probe(Path(video))
@@ -212,7 +228,13 @@ async def create_video(brief: Brief, out_dir: str | None = None) -> VideoResult:
             "query": music_query,
         },
         "credits": sorted({c.credit for c in clips if c.credit} | ({bed.credit} if bed.credit else set())),
-        "qa": qa.model_dump(),
+        "qa": {
+            **qa.model_dump(),
+            "clips": [
+                {"scene": i, "passed": q.passed, "flags": q.flags, "provider": clips[i].provider}
+                for i, q in enumerate(clip_qa)
+            ],
+        },
         "provenance": {
             "reelflow_version": __version__,
             "flow_run_id": run_id,
@@ -226,7 +248,11 @@ async def create_video(brief: Brief, out_dir: str | None = None) -> VideoResult:
             "prompts": [{"scene": c.scene_index, "prompt": c.prompt, "model": c.model, "seed": c.seed} for c in clips],
             "brief": brief.model_dump(mode="json"),
         },
-        "costs": _costs(utterances, clips, rt.writer.provider),
+        "costs": {
+            "per_provider_usd": _per_provider(cost_entries),
+            "total_usd": round(total_cost, 4),
+            "entries": [{"part": part, **e.model_dump()} for part, e in cost_entries],
+        },
         "sha256": digest,
         "video_file": "video.mp4",
         "created_at": created.isoformat(),
@@ -261,13 +287,31 @@ async def create_video(brief: Brief, out_dir: str | None = None) -> VideoResult:
         created_at=created,
     )
     await publish_run_report(plan, metadata, result, uris)
+    tasks.record_costs(cost_entries, run_id, brief.id)
     return result
 
 
-def _costs(utterances, clips, plan_provider: str) -> dict:
-    per: dict[str, float] = {plan_provider: 0.0}
+def _is_paid(provider: str) -> bool:
+    """True for remote (billed) providers; local ones are named ``local-*``."""
+    return not provider.startswith("local")
+
+
+def _cost_entries(plan_costs, utterances, clips, writer) -> list[tuple[str, CostEntry]]:
+    """One (part, CostEntry) per billable unit of this run; local providers appear at 0 USD."""
+    entries: list[tuple[str, CostEntry]] = [("plan", e) for e in plan_costs]
+    if not plan_costs:
+        entries.append(("plan", CostEntry(provider=writer.provider, model=writer.model)))
     for u in utterances:
-        per[u.provider] = per.get(u.provider, 0.0) + u.cost_usd
+        entries.append(("narration", CostEntry(provider=u.provider, model=u.voice, units=len(u.text),
+                                               unit="characters", cost_usd=u.cost_usd)))
     for c in clips:
-        per[c.provider] = per.get(c.provider, 0.0) + c.cost_usd
-    return {"per_provider_usd": {k: round(v, 4) for k, v in per.items()}, "total_usd": round(sum(per.values()), 4)}
+        entries.append(("clips", CostEntry(provider=c.provider, model=c.model, units=round(c.duration_s, 3),
+                                           unit="seconds", cost_usd=c.cost_usd, request_id=c.request_id)))
+    return entries
+
+
+def _per_provider(entries: list[tuple[str, CostEntry]]) -> dict[str, float]:
+    per: dict[str, float] = {}
+    for _, e in entries:
+        per[e.provider] = round(per.get(e.provider, 0.0) + e.cost_usd, 4)
+    return per

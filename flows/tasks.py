@@ -23,7 +23,7 @@ from prefect import task
 from prefect.cache_policies import INPUTS, NO_CACHE, TASK_SOURCE, CacheKeyFnPolicy
 from prefect.context import TaskRunContext
 
-from core.models import Brief, Clip, ClipRequest, MusicBed, QAReport, Scene, ScriptPlan, SongMatch, Utterance
+from core.models import Brief, Clip, ClipRequest, CostEntry, MusicBed, QAReport, Scene, ScriptPlan, SongMatch, Utterance
 from flows._wiring import get_runtime
 
 
@@ -64,9 +64,13 @@ def content_key(*parts: Any) -> str:
     tags=["plan"],
     task_run_name="plan-script[{provider}]",
 )
-async def plan_script(brief: Brief, provider: str, work_dir: str) -> ScriptPlan:
-    """Write the script plan through the configured ``ScriptWriter``."""
-    return await get_runtime().writer.write_plan(brief)
+async def plan_script(brief: Brief, provider: str, work_dir: str) -> tuple[ScriptPlan, list[CostEntry]]:
+    """Write the script plan through the configured ``ScriptWriter``; also its cost entries."""
+    writer = get_runtime().writer
+    costs = getattr(writer, "costs", None)
+    before = len(costs) if costs is not None else 0
+    plan = await writer.write_plan(brief)
+    return plan, list(costs[before:]) if costs is not None else []
 
 
 @task(
@@ -100,9 +104,17 @@ async def narrate_scene(
 )
 async def generate_clip(request: ClipRequest, provider: str, work_dir: str) -> Clip:
     """Render/generate one scene clip into ``work_dir/clips/scene-NN.mp4``."""
-    out = Path(work_dir) / "clips" / f"scene-{request.scene_index:02d}.mp4"
+    out = Path(work_dir) / "clips" / f"scene-{request.scene_index:02d}-{content_key(request.model_dump())[:8]}.mp4"
     out.parent.mkdir(parents=True, exist_ok=True)
     return await get_runtime().clips.generate(request, out)
+
+
+@task(name="qa-clip", cache_policy=CACHED, persist_result=True, tags=["qa"], task_run_name="qa-clip-{scene_index}")
+def qa_clip(clip_path: str, expected_duration_s: float, scene_index: int, work_dir: str) -> QAReport:
+    """Check one scene clip: one shot, expected length, no black/frozen stretch over 1 s."""
+    from processors.qa import qa_clip as run_qa_clip
+
+    return run_qa_clip(Path(clip_path), expected_duration_s)
 
 
 @task(
@@ -192,3 +204,12 @@ def publish_outputs(files: dict[str, str], out_dir: str, storage_uri: str) -> di
         prefix = Path(out_dir).name
         uris = {name: remote.publish(Path(out_dir) / name, f"{prefix}/{name}") for name in files}
     return uris
+
+
+@task(name="record-costs", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=1, tags=["ledger"])
+def record_costs(entries: list[tuple[str, CostEntry]], flow_run_id: str | None, brief_id: str | None) -> int:
+    """Append this run's cost entries (part, entry) to the cost ledger; returns rows written."""
+    from core.ledger import CostLedger
+
+    ledger = CostLedger.from_settings(get_runtime().settings)
+    return sum(ledger.record(entry, flow_run_id, brief_id=brief_id, part=part) for part, entry in entries)

@@ -64,7 +64,13 @@ def prepare_environment() -> None:
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    # INFO logs still reach the Prefect API (the UI's run logs); the terminal shows warnings and
+    # the progress bar instead of one line per task.
+    os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "WARNING")
+    # The ephemeral server needs ~14 s cold and far longer on a loaded machine (measured > 60 s).
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "240")
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
     if "PREFECT_API_URL" not in os.environ and _local_server_up():
         os.environ["PREFECT_API_URL"] = "http://127.0.0.1:4200/api"
 

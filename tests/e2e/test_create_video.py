@@ -108,6 +108,9 @@ def test_metadata_fields_and_sha(made):
     assert meta["provenance"]["flow_run_id"] == result.flow_run_id
     assert meta["provenance"]["providers"]["plan"]["provider"] == "local-template"
     assert meta["costs"]["total_usd"] == 0
+    parts = {e["part"] for e in meta["costs"]["entries"]}
+    assert parts == {"plan", "narration", "clips"}
+    assert len(meta["qa"]["clips"]) == len(meta["scenes"])
     assert meta["music"]["catalogue_recommendation"]["track_id"]
     assert meta["music"]["bed"]["licence"].startswith("CC0")
     for s in meta["scenes"]:
@@ -152,6 +155,12 @@ def test_flow_run_completed_and_rerun_is_cached(made, test_settings):
             assert "video-report-e2e-trail-shoe" in keys and "video-scenes-e2e-trail-shoe" in keys
 
     asyncio.run(check())
+    from core.ledger import CostLedger
+    from core.settings import load_settings
+
+    rows = CostLedger.from_settings(load_settings()).entries(flow_run_id=result.flow_run_id)
+    assert {r["part"] for r in rows} == {"plan", "narration", "clips"}
+    assert sum(r["cost_usd"] for r in rows) == 0
     out2 = out.parent / "second"
     state = asyncio.run(create_video(brief=BRIEF, out_dir=str(out2), return_state=True))
     assert state.is_completed()

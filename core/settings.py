@@ -80,6 +80,11 @@ class Settings(BaseSettings):
     render: RenderSettings = Field(default_factory=RenderSettings)
     runner: RunnerSettings = Field(default_factory=RunnerSettings)
     log_json: bool = Field(default=False, description="Structured JSON-lines logs.")
+    prefect_secrets: bool = Field(
+        default=False,
+        description="Fill unset service keys from Prefect Secret blocks (openai-api-key, hume-api-key, "
+        "runware-api-key, spotify-client-secret) when flows run.",
+    )
 
     # --- remote services (conventional variable names) ---
     openai_api_key: SecretStr | None = Field(default=None, validation_alias=_alias("OPENAI_API_KEY"))

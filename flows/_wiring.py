@@ -18,6 +18,38 @@ from core.ports import ClipGenerator, ScriptWriter, SpeechSynthesizer
 from core.settings import Settings, load_settings
 
 
+#: Settings field → Prefect Secret block name (``prefect block create secret`` / the UI's Blocks page).
+SECRET_BLOCKS = {
+    "openai_api_key": "openai-api-key",
+    "hume_api_key": "hume-api-key",
+    "runware_api_key": "runware-api-key",
+    "spotify_client_secret": "spotify-client-secret",
+}
+
+
+def apply_prefect_secrets(settings: Settings) -> Settings:
+    """Fill unset service keys from Prefect Secret blocks when ``REELFLOW_PREFECT_SECRETS=true``.
+
+    Environment variables win; a missing block is skipped (that service stays local).
+    Source: Prefect ``prefect.blocks.system.Secret``.
+    """
+    if not settings.prefect_secrets:
+        return settings
+    from prefect.blocks.system import Secret
+    from pydantic import SecretStr
+
+    updates = {}
+    for field_name, block in SECRET_BLOCKS.items():
+        if getattr(settings, field_name) is not None:
+            continue
+        try:
+            value = Secret.load(block, _sync=True).get()
+        except ValueError:  # no such block
+            continue
+        updates[field_name] = SecretStr(str(value))
+    return settings.model_copy(update=updates) if updates else settings
+
+
 def make_script_writer(settings: Settings) -> ScriptWriter:
     """OpenAI (Structured Outputs) when ``OPENAI_API_KEY`` is set, else the template planner."""
     if settings.openai_api_key is not None:
@@ -109,7 +141,7 @@ def get_runtime(settings: Settings | None = None) -> Runtime:
     Raises:
         core.errors.ConfigurationError: a remote adapter rejects its configuration.
     """
-    settings = settings or load_settings()
+    settings = settings or apply_prefect_secrets(load_settings())
     key = _settings_key(settings)
     with _RUNTIMES_LOCK:
         rt = _RUNTIMES.get(key)

@@ -24,7 +24,7 @@ from core.models import Brief, ClipRequest, CostEntry, SceneRecord, VideoResult
 from core.settings import load_settings
 from core.storage import atomic_write_json, ensure_writable_dir, sha256_file
 from flows import tasks
-from flows._wiring import get_runtime
+from flows._wiring import apply_prefect_secrets, get_runtime
 from flows.artifacts import publish_run_report
 
 LEAD_IN_S = 0.15  # silence before each scene's narration
@@ -82,7 +82,7 @@ async def create_video(brief: Brief, out_dir: str | None = None) -> VideoResult:
         core.errors.ReelFlowError: a step failed after its retries.
     """
     logger = get_run_logger()
-    settings = load_settings()
+    settings = apply_prefect_secrets(load_settings())
     rt = get_runtime(settings)
     run_id = flow_run.id
     out = Path(out_dir) if out_dir else default_out_dir(settings.paths.outputs_dir, brief, run_id)

@@ -4,23 +4,26 @@ The whole picture is ONE ffmpeg filter graph (plain argument lists, the static f
 ``imageio-ffmpeg``). moviepy is not used: measured here it was 7.6× slower than plain ffmpeg
 for the same composite (see ``../shared/docs/env-notes.md``).
 
-Stages (timed in :attr:`AssemblyResult.timings_s`):
+Stages (timed in :attr:`AssemblyResult.timings_s`); the soundtrack (1-2) runs in a worker
+thread while the video (3) encodes, then 4-5 follow:
 
 1. ``mix`` — an audio-only ffmpeg graph renders the soundtrack to a float WAV: each scene's
    narration placed at its start (``adelay``), the music bed looped (``-stream_loop``),
-   trimmed to the video length, levelled to ``music_level_db`` below the narration, **ducked
-   by ``music_duck_db`` under every narration interval** with a smooth volume envelope built
-   from the known intervals (``volume=...:eval=frame``; 0.2 s ramps), and faded in/out.
-2. ``measure`` — BS.1770-4 integrated loudness and true peak of the mix
-   (:mod:`processors.loudness`, pyloudnorm + 4× oversampling).
-3. ``audio`` — gain to ``target_lufs`` and a true-peak limiter (``alimiter`` run at 4× the
-   sample rate), encoded to AAC-LC 48 kHz stereo; the *encoded* AAC is measured again and
-   re-encoded with a corrected gain/limit if it misses the target (±0.5 LU, ≤ TP − 0.1 dB).
-4. ``video`` — the single composition graph: clips normalised to the output size/fps, joined
-   in order with ``xfade`` cross-fades, captions burned in with libass (``subtitles`` filter,
-   ``fontsdir``), encoded with libx264 High yuv420p; the finished AAC is stream-copied in;
-   ``-movflags +faststart``.
-5. ``verify`` — the final file's decoded audio is measured (:func:`processors.loudness.measure`).
+   trimmed to the video length, levelled to ``music_level_db`` below the narration's
+   integrated loudness, **ducked by ``music_duck_db`` under every narration interval** with a
+   smooth volume envelope built from the known intervals (``volume=...:eval=frame``, 0.2 s
+   ramps), and faded in/out.
+2. ``audio`` — loudness normalisation: gain + a true-peak limiter (``alimiter`` run at 4× the
+   sample rate); since limiting lowers the loudness, the gain is found by a short secant
+   search measured with BS.1770-4 (:mod:`processors.loudness`: pyloudnorm + 4× oversampled
+   true peak); then AAC-LC 48 kHz stereo is encoded once and the *encoded* audio measured
+   (re-done with a lower ceiling if AAC overshoots the true-peak target).
+3. ``video`` — the single composition graph: clips normalised to the output size/fps (only
+   when they differ), joined in order with ``xfade`` cross-fades, captions burned in with
+   libass (``subtitles`` filter with ``fontsdir``), libx264 High yuv420p.
+4. ``mux`` — video and AAC stream-copied into the MP4 with ``-movflags +faststart``.
+5. ``verify`` — the final file's decoded audio is measured (:func:`processors.loudness.measure`):
+   ``AssemblyResult.loudness_lufs`` / ``true_peak_dbtp`` are measured after encoding.
 
 Timing: scene *i* starts at the sum of the previous scenes' durations. A cross-fade of
 ``transition_s`` into scene *i+1* starts exactly at that scene's start and uses the last
@@ -35,6 +38,7 @@ import os
 import shutil
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from pydantic import BaseModel, Field, model_validator
@@ -382,9 +386,12 @@ def normalise_audio(
     return gain, passes, report
 
 
-def build_video_args(spec: AssemblySpec, audio_path: Path, out_path: Path, *, captions: str | None,
+def build_video_args(spec: AssemblySpec, audio_path: Path | None, out_path: Path, *, captions: str | None,
                      fonts: str | None) -> list[str]:
     """ffmpeg arguments of the single composition graph (clips → xfade chain → captions → x264).
+
+    With ``audio_path`` its first audio stream is stream-copied in; with ``None`` the output
+    has video only.
 
     ``captions`` / ``fonts`` are paths as the filter should see them (relative to the working
     directory ffmpeg runs in, so no filter-graph escaping is needed).
@@ -436,13 +443,15 @@ def build_video_args(spec: AssemblySpec, audio_path: Path, out_path: Path, *, ca
         post.append(sub)
     post.append("format=yuv420p")
     chains.append(f"{last}{','.join(post)}[vout]")
-    args += ["-i", str(audio_path)]
+    audio = ["-map", f"{n}:a:0", "-c:a", "copy"] if audio_path is not None else ["-an"]
+    if audio_path is not None:
+        args += ["-i", str(audio_path)]
     args += [
         "-filter_complex", ";".join(chains),
-        "-map", "[vout]", "-map", f"{n}:a",
+        "-map", "[vout]", *audio,
         "-c:v", "libx264", "-preset", spec.x264_preset, "-crf", str(spec.crf),
         "-profile:v", "high", "-pix_fmt", "yuv420p", "-color_range", "tv", "-r", str(fps),
-        "-c:a", "copy", "-t", _f(spec.duration_s), "-movflags", "+faststart", str(out_path),
+        "-t", _f(spec.duration_s), "-movflags", "+faststart", str(out_path),
     ]
     return args
 
@@ -482,16 +491,17 @@ def assemble(spec: AssemblySpec, out_path: Path | str) -> AssemblyResult:
             f"cannot write to output folder {out_path.parent}: {exc.strerror or exc}",
             hint="choose a writable folder with --out, or fix its permissions",
         ) from exc
-    try:
+    def audio_stage() -> tuple[Path, float | None, float, int]:
         t0 = time.perf_counter()
         mix_wav, music_gain = mix_audio(spec, work / "mix.wav")
         timings["mix"] = time.perf_counter() - t0
-
         t0 = time.perf_counter()
         audio = work / "audio.m4a"
         gain, passes, _ = normalise_audio(spec, mix_wav, audio)
         timings["audio"] = time.perf_counter() - t0
+        return audio, music_gain, gain, passes
 
+    try:
         # Captions/fonts are linked into the work folder and given to libass by relative name,
         # so no path ever needs filter-graph escaping.
         cap_rel = fonts_rel = None
@@ -505,15 +515,30 @@ def assemble(spec: AssemblySpec, out_path: Path | str) -> AssemblyResult:
             except OSError:
                 shutil.copytree(fonts, work / fonts_rel)
 
-        t0 = time.perf_counter()
-        with atomic_path(out_path, suffix=".mp4") as tmp:
+        # The soundtrack (mix, loudness search, AAC) runs beside the video encode; the finished
+        # streams are then muxed without re-encoding.
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="assemble-audio") as pool:
+            audio_future = pool.submit(audio_stage)
+            t0 = time.perf_counter()
+            video_only = work / "video.mp4"
             run_ffmpeg(
-                build_video_args(spec, audio, tmp.resolve(), captions=cap_rel, fonts=fonts_rel),
+                build_video_args(spec, None, video_only, captions=cap_rel, fonts=fonts_rel),
                 what="assemble the final video",
                 timeout_s=spec.timeout_s,
                 cwd=work,
             )
-        timings["video"] = time.perf_counter() - t0
+            timings["video"] = time.perf_counter() - t0
+            audio, music_gain, gain, passes = audio_future.result()
+
+        t0 = time.perf_counter()
+        with atomic_path(out_path, suffix=".mp4") as tmp:
+            run_ffmpeg(
+                ["-loglevel", "error", "-i", str(video_only), "-i", str(audio), "-map", "0:v:0", "-map", "1:a:0",
+                 "-c", "copy", "-t", _f(spec.duration_s), "-movflags", "+faststart", str(tmp)],
+                what="mux the final video",
+                timeout_s=spec.timeout_s,
+            )
+        timings["mux"] = time.perf_counter() - t0
 
         t0 = time.perf_counter()
         final = loudness.measure(out_path)

@@ -163,7 +163,7 @@ def trigger_cmd(
     final = _wait_for_run(str(run.id), timeout)
     out.print(f"final state: [bold]{final['type']}[/] {final.get('message') or ''}")
     for art in _run_artifacts(api, str(run.id)):
-        out.print(f"  artifact {art.get('key') or '(unkeyed)'} [{art.get('type')}]")
+        out.print(f"  artifact {art.get('key') or '(unkeyed)'} ({art.get('type')})")
     if final["type"] != "COMPLETED":
         raise typer.Exit(1)
 

@@ -157,7 +157,7 @@ def test_cli_trigger_waits_and_lists_artifacts(served_run) -> None:
     )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert "final state: COMPLETED" in proc.stdout
-    assert "artifact video-report-api-trigger-cli [markdown]" in proc.stdout, proc.stdout
+    assert "artifact video-report-api-trigger-cli (markdown)" in proc.stdout, proc.stdout
 
 
 def test_cli_trigger_without_server_says_how_to_start_one() -> None:

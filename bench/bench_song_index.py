@@ -68,39 +68,43 @@ def timed_queries(index, queries: np.ndarray, k: int = 10, **kw) -> list[float]:
     return out
 
 
-def bench_encoders(texts: list[str]) -> None:
+def bench_encoders(texts: list[str], reps: int = 3) -> None:
     import torch
     from sentence_transformers import SentenceTransformer
 
     from processors.embeddings import get_encoder, model_dir
 
     print(f"\n== 1. encode throughput: {len(texts)} real catalogue descriptions, torch threads "
-          f"{torch.get_num_threads()}, {os.cpu_count()} cores ==")
+          f"{torch.get_num_threads()}, {os.cpu_count()} cores, best of {reps} interleaved rounds ==")
     model = SentenceTransformer(str(model_dir()), device="cpu")
     model.encode(texts[:64], batch_size=32)
 
-    def run(fn, reps: int = 1):
-        best, vec = float("inf"), None
-        for _ in range(reps):
-            t = time.perf_counter()
-            vec = fn()
-            best = min(best, time.perf_counter() - t)
-        return len(texts) / best, np.asarray(vec, dtype=np.float32)
-
-    base_rate, base = run(lambda: model.encode(texts, batch_size=32, normalize_embeddings=True))
-    rows = [("baseline torch fp32, batch 32", base_rate, base)]
-    rows.append(("torch fp32, batch 128", *run(lambda: model.encode(texts, batch_size=128, normalize_embeddings=True))))
     import warnings
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         qmodel = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
-    rows.append(("torch quantize_dynamic int8, batch 32",
-                 *run(lambda: qmodel.encode(texts, batch_size=32, normalize_embeddings=True))))
     enc = get_encoder("onnx-qint8")
     enc.encode(texts[:64])
-    for bs in (32, 64, 128):
-        rows.append((f"ONNX Runtime int8 (per-channel), batch {bs}", *run(lambda bs=bs: enc.encode(texts, batch_size=bs))))
+    paths = {
+        "baseline torch fp32, batch 32": lambda: model.encode(texts, batch_size=32, normalize_embeddings=True),
+        "torch fp32, batch 128": lambda: model.encode(texts, batch_size=128, normalize_embeddings=True),
+        "torch quantize_dynamic int8, batch 32": lambda: qmodel.encode(texts, batch_size=32, normalize_embeddings=True),
+        "ONNX Runtime int8 (per-channel), batch 32": lambda: enc.encode(texts, batch_size=32),
+        "ONNX Runtime int8 (per-channel), batch 64": lambda: enc.encode(texts, batch_size=64),
+        "ONNX Runtime int8 (per-channel), batch 128": lambda: enc.encode(texts, batch_size=128),
+    }
+    # Interleaved rounds, best of each: the machine is shared, so every path sees the same noise.
+    best: dict[str, float] = dict.fromkeys(paths, float("inf"))
+    vecs: dict[str, np.ndarray] = {}
+    for _ in range(reps):
+        for name, fn in paths.items():
+            t = time.perf_counter()
+            vecs[name] = np.asarray(fn(), dtype=np.float32)
+            best[name] = min(best[name], time.perf_counter() - t)
+    base_name = "baseline torch fp32, batch 32"
+    base_rate, base = len(texts) / best[base_name], vecs[base_name]
+    rows = [(name, len(texts) / best[name], vecs[name]) for name in paths]
     print(f"{'path':45s} {'texts/s':>9s} {'ratio':>6s} {'mean cos':>9s} {'min cos':>8s}")
     for name, rate, vec in rows:
         cos = (vec * base).sum(axis=1)
@@ -275,7 +279,8 @@ def bench_reindex() -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--n-encode", type=int, default=2000, help="catalogue descriptions for the encoder benchmark")
+    ap.add_argument("--encode-rounds", type=int, default=3, help="interleaved timing rounds per encoder path")
+    ap.add_argument("--n-encode", type=int, default=1000, help="catalogue descriptions for the encoder benchmark")
     ap.add_argument("--n-synthetic", type=int, default=1_000_000, help="synthetic vectors (shrink for quick runs)")
     ap.add_argument("--n-queries", type=int, default=1000, help="queries for latency/recall")
     ap.add_argument("--skip-encode", action="store_true")
@@ -294,7 +299,7 @@ def main() -> None:
         cat = read_catalogue_csv(REPO / "assets" / "catalogue" / "spotify_songs.csv")
         rng = np.random.default_rng(1)
         texts = [describe(cat.tracks[i]) for i in rng.choice(len(cat.tracks), args.n_encode, replace=False)]
-        bench_encoders(texts)
+        bench_encoders(texts, args.encode_rounds)
     if not args.skip_catalogue:
         bench_catalogue(args.cache_dir, args.n_queries)
     if not args.skip_synthetic:

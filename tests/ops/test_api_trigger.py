@@ -23,6 +23,8 @@ import pytest
 
 from deployments.local_server import stop_process
 
+pytestmark = pytest.mark.slow  # real videos under a real Prefect server (~2-3 min)
+
 REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS_DIR = REPO / "test-artifacts"
 BRIEF = {

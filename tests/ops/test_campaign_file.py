@@ -131,3 +131,21 @@ def test_cost_estimate_is_zero_on_embedded_defaults_and_positive_with_keys() -> 
     est = estimate_video_cost(brief, paid)
     assert set(est) == {"plan", "narration", "clips"}
     assert est["clips"] == pytest.approx(6 * 1.3 * 0.0574, rel=1e-3)  # klingai:5@3 list price per second
+
+
+def test_cli_campaign_check_and_invalid_file_exit_codes(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    exe = str(Path(sys.executable).parent / "reelflow")
+    env = dict(os.environ, PYTHONPATH=str(REPO), COLUMNS="200")
+    ok = subprocess.run([exe, "campaign", "run", str(REPO / "assets/campaigns/example.yaml"), "--check"],
+                        capture_output=True, text=True, env=env, timeout=120)
+    assert ok.returncode == 0, ok.stderr
+    assert "campaign spring-shorts: 12 videos, 0 invalid briefs" in ok.stderr
+    bad = _write(tmp_path, "bad.yaml", "name: x\nbriefs: [{text: \"A fine brief about coffee mornings.\"}]\n"
+                                       "schedule: {cron: \"not a cron\"}\n")
+    res = subprocess.run([exe, "campaign", "run", str(bad)], capture_output=True, text=True, env=env, timeout=120)
+    assert res.returncode == 2
+    assert f"{bad}:3: schedule.cron:" in " ".join(res.stderr.split())

@@ -15,6 +15,8 @@ import pytest
 
 from core.ledger import CostLedger
 
+pytestmark = pytest.mark.slow  # real videos under a real Prefect server (~2-3 min)
+
 CAMPAIGN = """\
 name: ops-test
 briefs:

@@ -115,8 +115,11 @@ async def create_video(brief: Brief, out_dir: str | None = None) -> VideoResult:
             sibling_prompts=prompts,
         )
         clip = await tasks.generate_clip(request, providers["clips"], work_dir)
+        if not _is_paid(clip.provider):
+            # Local renders are checked while the video assembles (nothing to regenerate).
+            return utt, length, clip, None
         qa = await asyncio.to_thread(tasks.qa_clip, clip.path, request.duration_s, i, work_dir)
-        if not qa.passed and _is_paid(clip.provider):
+        if not qa.passed:
             # Regenerate once as a new request (new seed → new taskUUID): the flawed job is not
             # resubmitted, so nothing is paid twice for the same request.
             logger.warning("scene %d clip flagged (%s); regenerating once", i, "; ".join(qa.flags))
@@ -139,7 +142,7 @@ async def create_video(brief: Brief, out_dir: str | None = None) -> VideoResult:
     utterances = [r[0] for r in results]
     lengths = [r[1] for r in results]
     clips = [r[2] for r in results]
-    clip_qa = [r[3] for r in results]
+    clip_qa_done = {i: r[3] for i, r in enumerate(results) if r[3] is not None}
     starts = [round(sum(lengths[:i]), 3) for i in range(len(lengths))]
     narration_starts = [s + LEAD_IN_S for s in starts]
 
@@ -162,7 +165,17 @@ async def create_video(brief: Brief, out_dir: str | None = None) -> VideoResult:
         width=width,
         height=height,
     )
-    assembled = tasks.assemble_video(spec, work_dir)
+    pending_qa = [i for i in range(len(clips)) if i not in clip_qa_done]
+    assembled, *late_qa = await asyncio.gather(
+        asyncio.to_thread(tasks.assemble_video, spec, work_dir),
+        *(asyncio.to_thread(tasks.qa_clip, clips[i].path, clips[i].duration_s, i, work_dir) for i in pending_qa),
+    )
+    clip_qa = [clip_qa_done.get(i) for i in range(len(clips))]
+    for i, q in zip(pending_qa, late_qa, strict=True):
+        clip_qa[i] = q
+    for i, q in enumerate(clip_qa):
+        if not q.passed:
+            logger.warning("scene %d clip QA flags: %s", i, "; ".join(q.flags))
     video = assembled.path
     duration = assembled.duration_s
 

@@ -60,6 +60,7 @@ def make_task_runner(settings: Settings | RunnerSettings) -> Any:
                 hint="pip install 'prefect-dask>=0.3,<0.4'",
             ) from exc
         _require_api_server()
+        _scrub_nanny_environ()
         if runner.dask_address:
             return DaskTaskRunner(address=runner.dask_address)
         return DaskTaskRunner(
@@ -76,6 +77,24 @@ def make_task_runner(settings: Settings | RunnerSettings) -> Any:
         f"REELFLOW_RUNNER__TASK_RUNNER={runner.task_runner!r} is not a known task runner",
         hint='use "thread" (default) or "dask"',
     )
+
+
+def _scrub_nanny_environ() -> None:
+    """Stop Dask's nanny from giving worker processes ``MALLOC_TRIM_THRESHOLD_``.
+
+    distributed sets ``MALLOC_TRIM_THRESHOLD_=65536`` in every worker's environment
+    (``distributed.nanny.pre-spawn-environ``); ffmpeg subprocesses inherit it and the bundled
+    static ffmpeg then segfaults (exit -11) on some Ken Burns filter graphs — reproduced here
+    with the same command outside Dask. Workers of an existing cluster (``dask_address``) must
+    be started without that variable too.
+    """
+    import dask
+    import distributed  # noqa: F401 - loads distributed's config defaults
+
+    env = dict(dask.config.get("distributed.nanny.pre-spawn-environ", default={}) or {})
+    if "MALLOC_TRIM_THRESHOLD_" in env:
+        env.pop("MALLOC_TRIM_THRESHOLD_")
+        dask.config.set({"distributed.nanny.pre-spawn-environ": env})
 
 
 def _require_api_server() -> None:

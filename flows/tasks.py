@@ -132,7 +132,7 @@ def match_music(query: str, work_dir: str) -> tuple[list[SongMatch], MusicBed]:
     return rt.song_index().search(query, k=5), rt.bed_library().best(query)
 
 
-@task(name="write-captions", cache_policy=CACHED, persist_result=True, tags=["captions"])
+@task(name="write-captions", cache_policy=CACHED, persist_result=True, tags=["captions"], task_run_name="write-captions")
 def write_captions(
     utterances: list[Utterance], narration_starts_s: list[float], width: int, height: int, platform: str, work_dir: str
 ) -> tuple[str, str, int]:
@@ -181,7 +181,7 @@ def scene_keyframes(video: str, times_s: list[float], work_dir: str) -> tuple[li
     return [str(p) for p in paths], best_frame_index(paths)
 
 
-@task(name="measure-loudness", cache_policy=CACHED, persist_result=True, tags=["qa"])
+@task(name="measure-loudness", cache_policy=CACHED, persist_result=True, tags=["qa"], task_run_name="measure-loudness")
 def measure_loudness(video: str, work_dir: str) -> tuple[float, float]:
     """Integrated loudness (LUFS) and true peak (dBTP) of the encoded file (ITU-R BS.1770-4)."""
     from processors.loudness import measure
@@ -190,7 +190,8 @@ def measure_loudness(video: str, work_dir: str) -> tuple[float, float]:
     return report.integrated_lufs, report.true_peak_dbtp
 
 
-@task(name="publish-outputs", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=2, tags=["publish"])
+@task(name="publish-outputs", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=2, tags=["publish"],
+      task_run_name="publish-outputs")
 def publish_outputs(files: dict[str, str], out_dir: str, storage_uri: str) -> dict[str, str]:
     """Copy finished files into ``out_dir`` atomically (and to S3 when configured); name → URI."""
     from core.storage import LocalStorage
@@ -206,7 +207,8 @@ def publish_outputs(files: dict[str, str], out_dir: str, storage_uri: str) -> di
     return uris
 
 
-@task(name="record-costs", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=1, tags=["ledger"])
+@task(name="record-costs", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=1, tags=["ledger"],
+      task_run_name="record-costs")
 def record_costs(entries: list[tuple[str, CostEntry]], flow_run_id: str | None, brief_id: str | None) -> int:
     """Append this run's cost entries (part, entry) to the cost ledger; returns rows written."""
     from core.ledger import CostLedger

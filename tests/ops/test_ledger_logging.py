@@ -152,6 +152,10 @@ def test_runner_factory(monkeypatch: pytest.MonkeyPatch) -> None:
         local = make_task_runner(RunnerSettings(task_runner="dask", dask_workers=3))
         remote = make_task_runner(RunnerSettings(task_runner="dask", dask_address="tcp://10.0.0.5:8786"))
     assert isinstance(local, DaskTaskRunner) and local.cluster_kwargs["n_workers"] == 3
+    import dask
+
+    # the static ffmpeg segfaults under distributed's MALLOC_TRIM_THRESHOLD_ (see flows/runners.py)
+    assert "MALLOC_TRIM_THRESHOLD_" not in dask.config.get("distributed.nanny.pre-spawn-environ")
     assert remote.address == "tcp://10.0.0.5:8786"
     assert describe_runner(RunnerSettings(task_runner="dask")) == "dask (local cluster, 2 worker processes)"
 

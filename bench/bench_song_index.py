@@ -109,9 +109,11 @@ def bench_encoders(texts: list[str], reps: int = 3) -> None:
     for name, rate, vec in rows:
         cos = (vec * base).sum(axis=1)
         print(f"{name:45s} {rate:9.1f} {rate / base_rate:6.2f} {cos.mean():9.4f} {cos.min():8.4f}")
-    chosen = [r for r in rows if r[0].startswith("ONNX") and r[0].endswith("batch 64")][0]
+    from processors.embeddings import DEFAULT_BATCH_SIZE
+
+    chosen = [r for r in rows if r[0].startswith("ONNX") and r[0].endswith(f"batch {DEFAULT_BATCH_SIZE}")][0]
     cos = (chosen[2] * base).sum(axis=1)
-    print(f"CHOSEN {enc.backend} (batch 64): {chosen[1]:.1f} texts/s = {chosen[1] / base_rate:.2f}x baseline "
+    print(f"CHOSEN {enc.backend} (batch {DEFAULT_BATCH_SIZE}): {chosen[1]:.1f} texts/s = {chosen[1] / base_rate:.2f}x baseline "
           f"{base_rate:.1f} texts/s, mean cosine {cos.mean():.4f} (goal >= 2x at >= 0.99)")
 
 

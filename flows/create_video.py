@@ -300,6 +300,11 @@ async def create_video(brief: Brief, out_dir: str | None = None) -> VideoResult:
         created_at=created,
     )
     await publish_run_report(plan, metadata, result, uris)
+    if any(_is_paid(p) for p in providers.values()):
+        from clients._http import METRICS
+        from flows.artifacts_ops import publish_api_metrics
+
+        await publish_api_metrics(METRICS.snapshot())
     tasks.record_costs(cost_entries, run_id, brief.id)
     return result
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import functools
 import struct
+import os
 import subprocess
 from collections.abc import Sequence
 from pathlib import Path
@@ -72,8 +73,12 @@ def run_ffmpeg(
             ``what`` and carries the last :data:`STDERR_TAIL_CHARS` characters of stderr.
     """
     cmd = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-y", *map(str, args)]
+    # Dask's nanny sets MALLOC_TRIM_THRESHOLD_ in workers; the static ffmpeg build segfaults under
+    # it on some filter graphs (reproduced with Ken Burns graphs), so children never inherit it.
+    env = {k: v for k, v in os.environ.items() if k != "MALLOC_TRIM_THRESHOLD_"}
     try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout_s, cwd=cwd, errors="replace")
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout_s, cwd=cwd, errors="replace",
+                              env=env)
     except subprocess.TimeoutExpired as exc:
         raise ProcessingError(f"ffmpeg timed out after {timeout_s} s while trying to {what}") from exc
     if proc.returncode != 0:

@@ -60,7 +60,10 @@ log = logging.getLogger(__name__)
 
 #: Largest catalogue indexed exactly (``IndexFlatIP``); above it HNSW is used.
 FLAT_MAX_TRACKS = 200_000
-#: HNSW parameters (measured: ``bench/bench_song_index.py``).
+#: HNSW parameters, measured by ``bench/bench_song_index.py`` on 1,000,000 clustered 384-d vectors
+#: (2 shared cores): build 419 s, 1.68 GiB; efSearch 96 → recall@10 0.961, 128 → 0.975 (p99
+#: 0.72 ms single query vs 124 ms exact), 256 → 0.990. On the real 26k catalogue vectors efSearch 64
+#: already gives 0.994. 128 keeps recall ≥ 0.95 with margin.
 HNSW_M = 32
 HNSW_EF_CONSTRUCTION = 80
 HNSW_EF_SEARCH = 128
@@ -587,7 +590,7 @@ class SongIndex:
         tracks: list[Track] | Catalogue,
         encoder: Any = None,
         *,
-        batch_size: int = 64,
+        batch_size: int = 32,
         progress: bool | None = None,
         catalogue_sha256: str = "",
     ) -> SongIndex:
@@ -1036,7 +1039,7 @@ def _check_k(k: int) -> int:
     return k
 
 
-def embed_with_progress(encoder: Any, texts: Sequence[str], batch_size: int = 64, progress: bool | None = None,
+def embed_with_progress(encoder: Any, texts: Sequence[str], batch_size: int = 32, progress: bool | None = None,
                         chunk: int = 1024) -> np.ndarray:
     """Embed ``texts`` in chunks, showing a rich progress bar when ``progress`` (default: tty).
 

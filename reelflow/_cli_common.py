@@ -71,6 +71,9 @@ def prepare_environment() -> None:
     os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "240")
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    from core.logging import apply_log_settings
+
+    apply_log_settings()  # REELFLOW_LOG_JSON=true → JSON-lines logs carrying the flow run id
     if "PREFECT_API_URL" not in os.environ and _local_server_up():
         os.environ["PREFECT_API_URL"] = "http://127.0.0.1:4200/api"
 

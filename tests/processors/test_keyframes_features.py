@@ -149,6 +149,11 @@ def test_qa_slow_ken_burns_is_not_frozen_but_a_still_is(images: Path, tmp_path: 
             "-frames:v", "120", "-c:v", "libx264", "-preset", "veryfast", str(kb))
     rep = qa_clip(kb, 4.0)
     assert rep.passed, rep.flags
+    # A clip longer than the scene is fine (assembly trims it; providers have minimum lengths) ...
+    assert qa_clip(kb, 3.0).passed
+    # ... a clip too short for the scene is flagged.
+    short = qa_clip(kb, 5.0)
+    assert not short.passed and "shorter" in short.flags[0]
     still = tmp_path / "still.mp4"
     _ffmpeg("-loop", "1", "-framerate", "30", "-t", "3", "-i", str(images / "rocket.jpg"), "-vf",
             "scale=640:428,format=yuv420p", "-c:v", "libx264", "-preset", "veryfast", str(still))

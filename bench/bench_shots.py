@@ -2,21 +2,24 @@
 
 Run from the repo root::
 
-    .venv/bin/python bench/bench_shots.py [--repeat 2] [--skip-long]
+    .venv/bin/python bench/bench_shots.py [--repeat 3] [--skip-long]
 
-For each file (the shared test videos plus a generated 60 s 1080p30 H.264 clip with 24 known
-hard cuts, cached in ``.reelflow/bench/``) it prints frames/s and hard-cut F1 (±1 frame) of:
+Files: the shared test videos, a generated 60 s 1080p30 H.264 clip with 24 known hard cuts
+(x264 defaults, so the encoder puts a key frame on most cuts), and the same clip re-encoded
+with a fixed 2 s GOP and scene-cut detection off (``scenecut=0``), so that most cuts fall on
+non-reference B-frames: the hard case for the fast mode's first pass. Both are cached in
+``.reelflow/bench/``. For each file it prints frames/s and hard-cut F1 (±1 frame) of:
 
 - ``ffmpeg -i X -f null -`` (decode only, the imageio-ffmpeg binary, default threads),
 - ``scenedetect.detect(X, ContentDetector())`` and ``AdaptiveDetector()`` (defaults),
-- ``processors.shots.detect_shots`` (defaults), and one row per speed trick switched off/on so
-  each trick's speed gain and accuracy cost show: deblocking kept (``fast=False``), 128-px
-  thumbnails, non-reference frames skipped (``skip_nonref=True``).
+- ``processors.shots.detect_shots`` in its default ``fast`` mode (two-pass: reference frames,
+  then exact windows) and in ``precise`` mode (every frame), and the raw trick the fast mode
+  builds on without its second pass (``skip_nonref=True``), to show that trick's accuracy cost.
 
-Ratios are against PySceneDetect ContentDetector measured in the same run. Timings are the best
-of ``--repeat`` runs (the machine is shared; best-of is the least noisy estimate).
+Runs are interleaved (method A, B, C, ... then again) and each timing is the best of
+``--repeat`` rounds: the machine is shared, and best-of interleaved rounds is the least noisy
+estimate. Ratios are against PySceneDetect ContentDetector measured in the same rounds.
 """
-
 from __future__ import annotations
 
 import argparse
@@ -62,13 +65,17 @@ def long_clip() -> tuple[Path, list[int]]:
     return path, cuts
 
 
-def timed(fn, repeat: int):
-    best, out = float("inf"), None
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        out = fn()
-        best = min(best, time.perf_counter() - t0)
-    return best, out
+def fixed_gop_clip(src: Path) -> Path:
+    """``src`` re-encoded with a fixed 2 s GOP, 3 B-frames and no scene-cut key frames (cached)."""
+    path = src.with_name(src.stem + "_fixedgop.mp4")
+    if not path.exists():
+        print("generating", path, "(one-time) ...", flush=True)
+        tmp = path.with_suffix(".tmp.mp4")
+        subprocess.run([ffmpeg_exe(), "-v", "error", "-y", "-i", str(src), "-c:v", "libx264", "-preset", "veryfast",
+                        "-crf", "21", "-x264-params", "scenecut=0:keyint=60:min-keyint=60:bframes=3",
+                        "-pix_fmt", "yuv420p", str(tmp)], check=True)
+        tmp.replace(path)
+    return path
 
 
 def decode_only(path: Path) -> None:
@@ -82,47 +89,52 @@ def psd(path: Path, kind: str) -> list[int]:
     return [s.frame_num for s, _ in detect(str(path), det)[1:]]
 
 
-VARIANTS = {
-    "reelflow (default)": {},
-    "  - deblocking kept (fast=False)": {"fast": False},
-    "  + 128-px thumbnails": {"thumb_width": 128},
-    "  + skip non-ref frames": {"skip_nonref": True},
+BASE = "PySceneDetect ContentDetector"
+METHODS = {
+    "decode only (ffmpeg -f null)": lambda p: (decode_only(p), None)[1],
+    BASE: lambda p: psd(p, "content"),
+    "PySceneDetect AdaptiveDetector": lambda p: psd(p, "adaptive"),
+    "reelflow fast (default)": lambda p: detect_shots(p).cuts,
+    "reelflow precise": lambda p: detect_shots(p, mode="precise").cuts,
+    "  skip non-ref only, no 2nd pass": lambda p: detect_shots(p, skip_nonref=True).cuts,
 }
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--repeat", type=int, default=2)
+    ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--skip-long", action="store_true", help="only the shared videos")
     args = ap.parse_args()
     files: list[tuple[Path, list[int]]] = [(SHARED / "videos" / n, HARD_CUTS[n]) for n in
                                            ("testvideo.mp4", "goldeneye-vfr-drop3.mp4", "fades.mp4", "counter.mp4")]
     if not args.skip_long:
-        files.append(long_clip())
-    totals: dict[str, list[float]] = {}
+        long_path, long_cuts = long_clip()
+        files += [(long_path, long_cuts), (fixed_gop_clip(long_path), long_cuts)]
+    totals: dict[str, float] = {}
+    frames = 0
     for path, truth in files:
-        n_frames = detect_shots(path).frame_count  # also warms the page cache
-        print(f"\n== {path.name}: {n_frames} frames, truth cuts {truth if len(truth) < 6 else f'{len(truth)} cuts'}")
-        rows: list[tuple[str, float, float | None]] = []
-        t, _ = timed(lambda p=path: decode_only(p), args.repeat)
-        rows.append(("decode only (ffmpeg -f null)", t, None))
-        for kind in ("content", "adaptive"):
-            t, cuts = timed(lambda p=path, k=kind: psd(p, k), args.repeat)
-            rows.append((f"PySceneDetect {kind.title()}Detector", t, prf1(cuts, truth, 1)[2]))
-        for name, opts in VARIANTS.items():
-            t, det = timed(lambda p=path, o=opts: detect_shots(p, **o), args.repeat)
-            rows.append((name, t, prf1(det.cuts, truth, 1)[2]))
-        base = rows[1][1]
+        det = detect_shots(path, mode="precise")  # also warms the page cache
+        n_frames = det.frame_count
+        frames += n_frames
+        fast = detect_shots(path)
+        print(f"\n== {path.name}: {n_frames} frames, {fast.decoded.sum()} decoded by the fast mode, truth cuts "
+              f"{truth if len(truth) < 6 else f'{len(truth)} cuts'}", flush=True)
+        best = {name: float("inf") for name in METHODS}
+        f1: dict[str, float | None] = {}
+        for _ in range(args.repeat):  # interleaved: A B C ... A B C ...
+            for name, fn in METHODS.items():
+                t0 = time.perf_counter()
+                cuts = fn(path)
+                best[name] = min(best[name], time.perf_counter() - t0)
+                f1[name] = None if cuts is None else prf1(cuts, truth, 1)[2]
         print(f"{'':34s} {'fps':>8s} {'x Content':>10s} {'F1':>6s}")
-        for name, t, f1 in rows:
-            print(f"{name:34s} {n_frames / t:8.0f} {base / t:10.2f} {'' if f1 is None else f'{f1:6.2f}'}")
-            totals.setdefault(name, []).append(t)
-        totals.setdefault("_frames", []).append(n_frames)
-    frames = sum(totals.pop("_frames"))
-    base = sum(totals["PySceneDetect ContentDetector"])
-    print(f"\n== all files ({frames} frames)")
-    for name, ts in totals.items():
-        print(f"{name:34s} {frames / sum(ts):8.0f} fps {base / sum(ts):6.2f}x ContentDetector")
+        for name, t in best.items():
+            score = f1[name]
+            print(f"{name:34s} {n_frames / t:8.0f} {best[BASE] / t:10.2f} {'' if score is None else f'{score:6.2f}'}")
+            totals[name] = totals.get(name, 0.0) + t
+    print(f"\n== all files ({frames} frames, best-of-{args.repeat} times summed)")
+    for name, t in totals.items():
+        print(f"{name:34s} {frames / t:8.0f} fps {totals[BASE] / t:6.2f}x ContentDetector")
 
 
 if __name__ == "__main__":

@@ -79,6 +79,12 @@ class Settings(BaseSettings):
     storage: StorageSettings = Field(default_factory=StorageSettings)
     render: RenderSettings = Field(default_factory=RenderSettings)
     runner: RunnerSettings = Field(default_factory=RunnerSettings)
+    song_index_uri: str = Field(
+        default="",
+        validation_alias=_alias("REELFLOW_SONG_INDEX_URI"),
+        description="s3://bucket/prefix of the published song index: `songs index` publishes there, "
+        "searches download it into the local cache (empty = local only).",
+    )
     log_json: bool = Field(default=False, description="Structured JSON-lines logs.")
     prefect_secrets: bool = Field(
         default=False,

@@ -3,8 +3,10 @@
 Steps (each a task; only paths and small dicts cross task boundaries):
 
 1. ``load-catalogue``: read + normalise + de-duplicate the CSV (cached on the file's SHA-256);
-   ``fetch-spotify-playlist`` per playlist id (Spotify Web API through ``clients.spotify``),
-   merged after the CSV (CSV wins on duplicates).
+   ``fetch-spotify-playlist`` per playlist id and ``fetch-spotify-search`` per query (Spotify Web
+   API through ``clients.spotify``; no audio features, which Spotify closed to new apps, so
+   descriptions use title, artist, album, artist genres, explicit and popularity), merged
+   after the CSV (CSV wins on duplicates: same ``track_id`` or same title + artist).
 2. ``embed-batch`` × ⌈n / 1,024⌉: descriptions of a fixed-size, in-order chunk of tracks →
    ``.npy`` of float32 ``[chunk, 384]``; cached on the chunk's texts and the encoder revision,
    so an unchanged catalogue is all cache hits (state ``Cached`` in the UI) and appending tracks
@@ -13,7 +15,11 @@ Steps (each a task; only paths and small dicts cross task boundaries):
    a table artifact ``song-clusters``.
 4. ``persist-index``: reuse the live index when its content key matches; append new tracks to it
    when the live index is a prefix of the new catalogue (incremental add); otherwise build a new
-   one; save atomically (``processors.song_index.SongIndex.save``).
+   one; save atomically (``processors.song_index.SongIndex.save``); the manifest records the
+   tracks per source.
+5. ``publish-index`` (when ``index_uri``/``REELFLOW_SONG_INDEX_URI`` is set): upload the saved
+   version to S3 through the storage layer, files then manifest then ``CURRENT`` last
+   (``processors.song_index.publish_index``).
 
 The skipped-row report (count + first examples) is a markdown artifact ``song-catalogue-report``.
 """
@@ -24,6 +30,7 @@ import asyncio
 import hashlib
 import json
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -69,19 +76,82 @@ def load_catalogue(csv_path: str, csv_sha256: str, work_dir: str) -> dict[str, A
     return _write_catalogue(cat, Path(work_dir), csv_sha256)
 
 
+#: Tracks taken from each ``--spotify-search`` query (pages of 10 in Spotify's dev mode).
+SEARCH_LIMIT = 50
+
+
+async def _spotify_rows(playlist_id: str | None = None, query: str | None = None,
+                        limit: int = SEARCH_LIMIT) -> list[dict[str, Any]]:
+    """Flattened Spotify track rows of a playlist or a search, with artist genres when known.
+
+    ``/audio-features`` is closed to new apps, so a row carries title, artist, album, explicit,
+    popularity (None in dev mode) and, from ``/artists/{id}``, the first artist's first two
+    genres as ``genre``/``subgenre`` (dev mode may return none). A failed genre lookup leaves
+    the genre unknown; it never fails the ingest. The client retries 429/5xx itself
+    (``Retry-After`` honoured), so the task's own retries only cover a whole failed listing.
+    """
+    from clients._http import policy_from_settings
+    from clients.errors import ServiceError
+    from clients.spotify.client import client_from_settings
+
+    settings = load_settings()
+    async with client_from_settings(settings, policy=policy_from_settings(settings)) as client:
+        if playlist_id is not None:
+            rows = [row async for row in client.iter_playlist_tracks(playlist_id)]
+        else:
+            rows = await client.search_tracks(query or "", limit)
+        artist_ids = sorted({r["artist_ids"][0] for r in rows if r.get("artist_ids") and r["artist_ids"][0]})
+        gate = asyncio.Semaphore(4)
+
+        async def genres(aid: str) -> tuple[str, list[str]]:
+            async with gate:
+                try:
+                    return aid, list((await client.artist(aid)).get("genres") or [])
+                except ServiceError:
+                    return aid, []
+
+        known = dict(await asyncio.gather(*(genres(a) for a in artist_ids)))
+    for r in rows:
+        g = known.get((r.get("artist_ids") or [None])[0]) or []
+        r["genre"], r["subgenre"] = (g[0] if g else ""), (g[1] if len(g) > 1 else "")
+    return rows
+
+
 @task(name="fetch-spotify-playlist", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=5,
       retry_condition_fn=_permanent, tags=["spotify"], task_run_name="spotify-playlist-{playlist_id}")
 def fetch_spotify_playlist(playlist_id: str, work_dir: str) -> dict[str, Any]:
     """Every track of a Spotify playlist, normalised (Spotify Web API ``/playlists/{id}/items``)."""
-    from clients.spotify.client import iter_playlist_tracks
     from processors.song_index import catalogue_from_records
 
-    async def collect() -> list[dict[str, Any]]:
-        return [row async for row in iter_playlist_tracks(playlist_id)]
-
-    rows = asyncio.run(collect())
+    rows = asyncio.run(_spotify_rows(playlist_id=playlist_id))
     cat = catalogue_from_records(rows, source=f"spotify:playlist:{playlist_id}")
     return _write_catalogue(cat, Path(work_dir), cat.source_sha256)
+
+
+@task(name="fetch-spotify-search", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=5,
+      retry_condition_fn=_permanent, tags=["spotify"], task_run_name="spotify-search-{query:.40}")
+def fetch_spotify_search(query: str, work_dir: str, limit: int = SEARCH_LIMIT) -> dict[str, Any]:
+    """Up to ``limit`` tracks of a Spotify search, normalised (Spotify Web API ``/search``)."""
+    from processors.song_index import catalogue_from_records
+
+    from processors.song_index import Catalogue
+
+    rows = asyncio.run(_spotify_rows(query=query, limit=limit))
+    if not rows:  # a search with no hits adds nothing; it does not fail the other sources
+        get_run_logger().warning("Spotify search %r found no tracks", query)
+        return _write_catalogue(Catalogue(tracks=[], source_sha256=hashlib.sha256(query.encode()).hexdigest()),
+                                Path(work_dir), hashlib.sha256(query.encode()).hexdigest())
+    cat = catalogue_from_records(rows, source=f"spotify:search:{query}")
+    return _write_catalogue(cat, Path(work_dir), cat.source_sha256)
+
+
+@task(name="publish-index", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=5,
+      retry_condition_fn=_permanent, tags=["storage"], task_run_name="publish-index")
+def publish_index_task(index_dir: str, index_uri: str) -> dict[str, Any]:
+    """Publish the saved index to ``index_uri`` (S3; files, manifest, then ``CURRENT`` last)."""
+    from processors.song_index import publish_index
+
+    return publish_index(index_dir, index_uri)
 
 
 def _write_catalogue(cat: Any, work_dir: Path, sha: str) -> dict[str, Any]:
@@ -149,8 +219,12 @@ def persist_index(
     has_explicit: bool,
     source_kind: str,
     rebuild: bool,
+    sources: dict[str, int] | None = None,
 ) -> dict[str, Any]:
-    """Reuse, extend (incremental add) or build the index, then save it atomically."""
+    """Reuse, extend (incremental add) or build the index, then save it atomically.
+
+    ``sources`` (tracks contributed per source after de-duplication) is recorded in the manifest.
+    """
     from processors.embeddings import get_encoder
     from processors.song_index import IndexMismatchError, SongIndex, Track, describe
 
@@ -184,7 +258,7 @@ def persist_index(
         )
         added, action = len(tracks), "built"
     idx.manifest.update(content_key=content_key, catalogue_sha256=catalogue_sha256, source_kind=source_kind,
-                        has_explicit=has_explicit)
+                        has_explicit=has_explicit, sources=sources or {})
     if labels is not None:
         idx.set_clusters(labels)
     final = idx.save(index_dir)
@@ -210,8 +284,10 @@ def index_songs(
     rebuild: bool = False,
     index_dir: str | None = None,
     cluster: bool = True,
+    spotify_searches: list[str] | None = None,
+    index_uri: str | None = None,
 ) -> dict[str, Any]:
-    """Build or refresh the song index from a CSV catalogue and/or Spotify playlists.
+    """Build or refresh the song index from a CSV catalogue and/or Spotify playlists/searches.
 
     Args:
         catalogue: CSV path (default: the bundled ``assets/catalogue/spotify_songs.csv`` when no
@@ -222,14 +298,21 @@ def index_songs(
         index_dir: where the index lives (default ``<cache>/song_index``, the one ``create_video``
             and ``reelflow songs search`` use).
         cluster: compute mood clusters and their artifact.
+        spotify_searches: Spotify search queries; up to :data:`SEARCH_LIMIT` tracks of each are
+            added (same credentials). Sources merge in order CSV, playlists, searches; the first
+            occurrence of a track (same id, or same title + artist) wins.
+        index_uri: ``s3://bucket/prefix`` to publish the saved index to (default:
+            ``REELFLOW_SONG_INDEX_URI``; empty = local only).
 
     Returns:
         Summary: ``index_dir``, ``action`` (built / incremental-add / unchanged), ``count``,
         ``added``, ``skipped``, ``duplicates``, ``batches``, ``cached_batches``, ``clusters``,
-        ``faiss``, ``seconds``.
+        ``faiss``, ``sources`` (tracks per source), ``published`` (``publish_index`` result or
+        None), ``seconds``.
 
     Raises:
-        InputError: bad CSV (missing columns, no valid rows) or nothing to index.
+        InputError: bad CSV (missing columns, no valid rows), a non-S3 ``index_uri``, or
+            nothing to index.
     """
     from processors.embeddings import get_encoder
     from processors.song_index import Track, default_catalogue_path, default_index_dir, describe, merge_catalogues
@@ -238,7 +321,12 @@ def index_songs(
     logger = get_run_logger()
     settings = load_settings()
     playlists = list(spotify_playlists or [])
-    if catalogue is None and not playlists:
+    searches = [q.strip() for q in (spotify_searches or []) if q and q.strip()]
+    remote = list(playlists) + searches
+    index_uri = (index_uri or settings.song_index_uri or "").strip() or None
+    if index_uri and not index_uri.startswith("s3://"):
+        raise InputError(f"--index-uri {index_uri!r} is not an S3 URI", hint="pass s3://bucket/prefix")
+    if catalogue is None and not remote:
         catalogue = str(default_catalogue_path(settings))
     out_dir = Path(index_dir) if index_dir else default_index_dir(settings)
     work_dir = out_dir.parent / f".{out_dir.name}-work"
@@ -253,7 +341,9 @@ def index_songs(
         loaded.append((f"csv:{Path(catalogue).name}",
                        load_catalogue.with_options(**refresh)(str(catalogue), sha, str(work_dir))))
     for pid in playlists:
-        loaded.append((f"spotify:{pid}", fetch_spotify_playlist(pid, str(work_dir))))
+        loaded.append((f"spotify:playlist:{pid}", fetch_spotify_playlist(pid, str(work_dir))))
+    for query in searches:
+        loaded.append((f"spotify:search:{query}", fetch_spotify_search(query, str(work_dir))))
 
     from processors.song_index import Catalogue
 
@@ -299,16 +389,20 @@ def index_songs(
             description=f"{clusters['n_clusters']} mood clusters over {len(texts)} tracks "
             f"(noise before assignment {clusters['noise_fraction']:.0%}; {clusters['params'].get('method')})",
         )
-    source_kind = "bundled" if catalogue and not playlists and Path(catalogue).resolve() == default_catalogue_path(
+    source_kind = "bundled" if catalogue and not remote and Path(catalogue).resolve() == default_catalogue_path(
         settings).resolve() else "custom"
+    sources = dict(Counter(t.source for t in merged.tracks))
     persisted = persist_index(
         str(tracks_path), batch_paths, clusters["labels_path"] if clusters else None, str(out_dir), content_key,
-        sha256_file(catalogue) if (catalogue and not playlists) else merged.source_sha256, merged.has_explicit,
-        source_kind, rebuild,
+        sha256_file(catalogue) if (catalogue and not remote) else merged.source_sha256, merged.has_explicit,
+        source_kind, rebuild, sources,
     )
+    published = publish_index_task(str(out_dir), index_uri) if index_uri else None
     return {
         "index_dir": str(out_dir),
         **persisted,
+        "sources": sources,
+        "published": published,
         "skipped": sum(r["skipped"] for r in reports),
         "duplicates": merged.duplicates,
         "batches": len(batch_paths),

@@ -1,7 +1,9 @@
 """``reelflow songs``: build the song index, search it by mood, find tracks like a track.
 
-- ``reelflow songs index [--catalogue CSV] [--spotify-playlist ID ...] [--rebuild]`` runs the
-  ``index-songs`` Prefect flow (:mod:`flows.index_songs`).
+- ``reelflow songs index [--catalogue CSV] [--spotify-playlist ID ...] [--spotify-search Q ...]
+  [--index-uri s3://bucket/prefix] [--rebuild]`` runs the ``index-songs`` Prefect flow
+  (:mod:`flows.index_songs`); with ``--index-uri`` (or ``REELFLOW_SONG_INDEX_URI``) the saved
+  index is published to S3.
 - ``reelflow songs search "QUERY" [-k 10] [--genre G] [--min-tempo X] [--max-tempo Y] [--json]``
 - ``reelflow songs like TRACK_ID [-k 10] [--json]``
 
@@ -13,8 +15,9 @@ with code 2 (:func:`reelflow._cli_common.handle_errors`).
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
@@ -32,6 +35,8 @@ KOpt = Annotated[int, typer.Option("-k", "--k", help="Number of results (1-1000)
 GenreOpt = Annotated[str | None, typer.Option("--genre", help="Keep only this playlist genre or subgenre.")]
 MinTempoOpt = Annotated[float | None, typer.Option("--min-tempo", help="Minimum tempo in BPM.")]
 MaxTempoOpt = Annotated[float | None, typer.Option("--max-tempo", help="Maximum tempo in BPM.")]
+#: The filters dict passed to ``SongIndex.search``/``like`` (``processors.song_index.SearchFilters``).
+SearchFiltersDict = dict[str, Any]
 ExplicitOpt = Annotated[
     bool | None, typer.Option("--explicit/--clean", help="Keep only explicit / only clean tracks (if known).")
 ]
@@ -75,8 +80,16 @@ def index_cmd(
     spotify_playlist: Annotated[
         list[str] | None, typer.Option("--spotify-playlist", help="Spotify playlist id to add (repeatable).")
     ] = None,
+    spotify_search: Annotated[
+        list[str] | None,
+        typer.Option("--spotify-search", help="Spotify search query whose top 50 tracks are added (repeatable)."),
+    ] = None,
     rebuild: Annotated[bool, typer.Option("--rebuild", help="Ignore caches; embed and build everything.")] = False,
     index_dir: IndexDirOpt = None,
+    index_uri: Annotated[
+        str | None,
+        typer.Option("--index-uri", help="Publish the index to s3://bucket/prefix (default: REELFLOW_SONG_INDEX_URI)."),
+    ] = None,
     no_cluster: Annotated[bool, typer.Option("--no-cluster", help="Skip mood clustering.")] = False,
     as_json: JsonOpt = False,
 ) -> None:
@@ -86,9 +99,11 @@ def index_cmd(
     summary = index_songs(
         catalogue=str(catalogue) if catalogue else None,
         spotify_playlists=list(spotify_playlist or []),
+        spotify_searches=list(spotify_search or []),
         rebuild=rebuild,
         index_dir=str(index_dir) if index_dir else None,
         cluster=not no_cluster,
+        index_uri=index_uri,
     )
     if as_json:
         out.print_json(json.dumps(summary, default=str))
@@ -99,47 +114,60 @@ def index_cmd(
         f"{summary['batches']} batches from cache, {summary['skipped']} rows skipped, "
         f"{summary['duplicates']} duplicates, {summary['clusters']} clusters) in {summary['seconds']} s"
     )
+    if summary.get("published"):
+        pub = summary["published"]
+        state = "published" if pub["published"] else "already published"
+        out.print(f"{state}: version {pub['version']} at {pub['uri']}")
 
 
-@app.command("search")
-@handle_errors
-def search_cmd(
-    query: Annotated[str, typer.Argument(help='Mood/genre description, e.g. "sunny latin summer party".')],
-    k: KOpt = 10,
-    genre: GenreOpt = None,
-    min_tempo: MinTempoOpt = None,
-    max_tempo: MaxTempoOpt = None,
-    explicit: ExplicitOpt = None,
-    as_json: JsonOpt = False,
-    index_dir: IndexDirOpt = None,
-) -> None:
-    """Songs whose descriptions best match QUERY (cosine similarity, best first)."""
-    from processors.song_index import _check_k, _check_query
+def _query_command(name: str, metavar: str, arg_help: str,
+                   run: Callable[[str, int, SearchFiltersDict, Path | None], tuple[list, str]], doc: str) -> None:
+    """Register ``reelflow songs <name>``: one argument, ``-k``, the metadata filters, ``--json``.
 
-    _check_query(query)
-    _check_k(k)
+    ``run(argument, k, filters, index_dir)`` returns ``(matches, table title)``; ``search`` and
+    ``like`` differ only there.
+    """
+
+    def command(
+        argument: str,
+        k: KOpt = 10,
+        genre: GenreOpt = None,
+        min_tempo: MinTempoOpt = None,
+        max_tempo: MaxTempoOpt = None,
+        explicit: ExplicitOpt = None,
+        as_json: JsonOpt = False,
+        index_dir: IndexDirOpt = None,
+    ) -> None:
+        from processors.song_index import _check_k
+
+        _check_k(k)
+        filters: SearchFiltersDict = {"genre": genre, "min_tempo": min_tempo, "max_tempo": max_tempo,
+                                      "explicit": explicit}
+        matches, title = run(argument, k, filters, index_dir)
+        _print(matches, as_json, title)
+
+    # set here, not in the signature: string annotations (PEP 563) cannot see this closure
+    command.__annotations__["argument"] = Annotated[str, typer.Argument(metavar=metavar, help=arg_help)]
+    command.__doc__ = doc
+    command.__name__ = f"{name}_cmd"
+    app.command(name)(handle_errors(command))
+
+
+def _run_search(query: str, k: int, filters: SearchFiltersDict, index_dir: Path | None) -> tuple[list, str]:
+    from processors.song_index import _check_query
+
+    _check_query(query)  # before opening (maybe building) the index
+    return _open_index(index_dir).search(query, k=k, **filters), f"songs like “{query}”"
+
+
+def _run_like(track_id: str, k: int, filters: SearchFiltersDict, index_dir: Path | None) -> tuple[list, str]:
     idx = _open_index(index_dir)
-    matches = idx.search(query, k=k, genre=genre, min_tempo=min_tempo, max_tempo=max_tempo, explicit=explicit)
-    _print(matches, as_json, f"songs like “{query}”")
-
-
-@app.command("like")
-@handle_errors
-def like_cmd(
-    track_id: Annotated[str, typer.Argument(help="A track_id from the index.")],
-    k: KOpt = 10,
-    genre: GenreOpt = None,
-    min_tempo: MinTempoOpt = None,
-    max_tempo: MaxTempoOpt = None,
-    explicit: ExplicitOpt = None,
-    as_json: JsonOpt = False,
-    index_dir: IndexDirOpt = None,
-) -> None:
-    """Nearest neighbours of a catalogue track (the track itself excluded)."""
-    from processors.song_index import _check_k
-
-    _check_k(k)
-    idx = _open_index(index_dir)
-    matches = idx.like(track_id, k=k, genre=genre, min_tempo=min_tempo, max_tempo=max_tempo, explicit=explicit)
+    matches = idx.like(track_id, k=k, **filters)
     seed = idx.track(track_id)
-    _print(matches, as_json, f"songs like {seed.track_name} — {seed.track_artist}" if seed else track_id)
+    return matches, (f"songs like {seed.track_name} — {seed.track_artist}" if seed else track_id)
+
+
+_query_command("search", "query", 'Mood/genre description, e.g. "sunny latin summer party".', _run_search,
+               "Songs whose descriptions best match QUERY (cosine similarity, best first).")
+_query_command("like", "track_id", "A track_id from the index.", _run_like,
+               "Nearest neighbours of a catalogue track (the track itself excluded).")

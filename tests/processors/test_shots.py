@@ -14,7 +14,10 @@ Ground truth per shared video (``../shared/data/videos/cuts.json``), decided as 
 - **Dissolve**: ``testvideo.mp4`` cross-dissolves from the leaf shot to the grille shot over
   frames ~535-560 (checked by eye); no PySceneDetect detector reports it.
 
-Scores use a ±1-frame tolerance; both lists empty counts as F1 = 1.
+Scores use a ±1-frame tolerance; both lists empty counts as F1 = 1. Every accuracy test runs
+in the default ``fast`` mode (two-pass); the ``fast`` vs ``precise`` tests below check that both
+modes give the same boundaries on every shared video and on generated clips whose cuts fall on
+non-reference B-frames (x264 with scene-cut key frames off), the case the second pass exists for.
 """
 
 from __future__ import annotations
@@ -48,12 +51,14 @@ def make_cut_video(
     fps: int = 30,
     preset: str = "ultrafast",
     crf: int = 23,
+    x264_params: str | None = None,
 ) -> list[int]:
     """Write an H.264 video made of ``segments`` joined by hard cuts; return the cut frames.
 
     Each segment is ``(source, n_frames)``: a lavfi source (``"testsrc2"``, ``"mandelbrot"``,
     ``"color=c=red"``...), an image path (animated with a slow zoompan, i.e. Ken Burns) or a
-    video path (its first frames). Cuts are at the cumulative frame counts.
+    video path (its first frames). Cuts are at the cumulative frame counts. ``x264_params``
+    (e.g. ``"scenecut=0:keyint=60"``) goes to libx264 as ``-x264-params``.
     """
     args: list[str] = []
     chains: list[str] = []
@@ -77,7 +82,8 @@ def make_cut_video(
     graph += f"concat=n={len(segments)}:v=1:a=0[out]"
     subprocess.run(
         [ffmpeg_exe(), "-v", "error", "-y", *args, "-filter_complex", graph, "-map", "[out]",
-         "-c:v", "libx264", "-preset", preset, "-crf", str(crf), "-pix_fmt", "yuv420p", str(path)],
+         "-c:v", "libx264", "-preset", preset, "-crf", str(crf), "-pix_fmt", "yuv420p",
+         *(["-x264-params", x264_params] if x264_params else []), str(path)],
         check=True,
     )
     cuts, acc = [], 0
@@ -219,3 +225,85 @@ def test_bad_inputs(tmp_path: Path, shared_data: Path) -> None:
                      (truncated, "not a readable video"), (tmp_path / "missing.mp4", "not found")]:
         with pytest.raises(InputError, match=why):
             detect_shots(bad)
+
+
+def _same_result(fast, precise) -> None:
+    assert fast.frame_count == precise.frame_count
+    assert fast.frame_times_s == pytest.approx(precise.frame_times_s)
+    assert fast.frame_numbers.tolist() == precise.frame_numbers.tolist()
+    assert fast.cuts == precise.cuts
+    assert fast.fade_frames == precise.fade_frames
+    assert fast.dissolve_frames == precise.dissolve_frames
+    assert [(s.start_frame, s.end_frame) for s in fast.shots] == [(s.start_frame, s.end_frame) for s in precise.shots]
+    assert [t for s in fast.shots for t in (s.start_s, s.end_s)] == pytest.approx(
+        [t for s in precise.shots for t in (s.start_s, s.end_s)])
+    assert fast.duration_s == pytest.approx(precise.duration_s)
+    for name in ("scores", "brightness", "sharpness", "drift", "tiny"):
+        assert getattr(fast, name).shape == getattr(precise, name).shape, name
+
+
+@pytest.mark.parametrize("name", sorted(HARD_CUTS))
+def test_fast_mode_equals_precise_on_shared_videos(videos: Path, name: str) -> None:
+    fast = detect_shots(videos / name)
+    precise = detect_shots(videos / name, mode="precise")
+    assert fast.mode == "fast" and precise.mode == "precise"
+    _same_result(fast, precise)
+    assert prf1(fast.cuts, HARD_CUTS[name], 1)[2] == prf1(precise.cuts, HARD_CUTS[name], 1)[2] == 1.0
+    m = fast.decoded
+    # decoded frames carry the precise values; H.264 with B-frames decodes well under all frames
+    assert fast.brightness[m] == pytest.approx(precise.brightness[m], abs=1e-3)
+    if name in ("testvideo.mp4", "goldeneye-vfr-drop3.mp4"):
+        assert m.mean() < 0.6, m.mean()
+
+
+@pytest.fixture(scope="session")
+def generated_cuts_on_b_frames(tmp_path_factory: pytest.TempPathFactory, shared_data: Path):
+    """Cuts that x264 does not turn into key frames: most land on non-reference B-frames."""
+    imgs = shared_data / "footage" / "images"
+    segs = [
+        ("testsrc2", 23), (str(imgs / "coffee.png"), 31), ("mandelbrot", 21),
+        (str(shared_data / "footage" / "videos" / "squirrel.mp4"), 41), (str(imgs / "rocket.jpg"), 17),
+        ("smptehdbars", 26), (str(imgs / "chelsea.png"), 30), (str(imgs / "astronaut.png"), 22),
+    ]
+    out = {}
+    for w, h in ((640, 360), (1920, 1080)):
+        path = tmp_path_factory.mktemp("gen") / f"cuts_b_{h}p.mp4"
+        out[h] = path, make_cut_video(path, segs, width=w, height=h, fps=30, crf=20,
+                                      x264_params="scenecut=0:keyint=60:bframes=5:b-adapt=0")
+    return out
+
+
+@pytest.mark.parametrize("height", [360, 1080])
+def test_fast_mode_finds_cuts_on_non_reference_frames(generated_cuts_on_b_frames, height: int) -> None:
+    import av
+
+    path, truth = generated_cuts_on_b_frames[height]
+    with av.open(str(path)) as c:  # the clip really has its cuts off the key frames
+        keys = sum(pk.is_keyframe for pk in c.demux(c.streams.video[0]) if pk.size)
+    assert keys <= 4
+    fast = detect_shots(path)
+    assert fast.cuts == truth
+    assert [s.start_frame for s in fast.shots] == [0, *truth]
+    assert fast.decoded.mean() < 0.75  # pass 1 skipped the non-reference frames
+    assert all(fast.decoded[c - 1: c + 1].all() for c in truth)  # each cut was located on decoded frames
+    _same_result(fast, detect_shots(path, mode="precise"))
+    # the raw trick without the second pass loses cuts that fall on skipped frames
+    assert prf1(detect_shots(path, skip_nonref=True).cuts, truth, 1)[2] < 1.0
+
+
+def test_fast_mode_vfr_is_frame_accurate(videos: Path) -> None:
+    det = detect_shots(videos / "goldeneye-vfr-drop3.mp4", mode="fast")
+    assert det.decoded.sum() < det.frame_count
+    assert det.cuts == [90, 210]
+    assert det.cut_times_s == pytest.approx([3.75375, 8.75875], abs=1e-4)
+    assert [det.index_of_frame(f) for f in det.cuts] == [60, 140]
+
+
+def test_generated_1080p_fast_equals_precise(generated_1080p: tuple[Path, list[int]]) -> None:
+    path, truth = generated_1080p
+    _same_result(detect_shots(path), detect_shots(path, mode="precise"))
+
+
+def test_unknown_mode_is_an_input_error(videos: Path) -> None:
+    with pytest.raises(InputError, match="mode"):
+        detect_shots(videos / "counter.mp4", mode="turbo")

@@ -105,15 +105,17 @@ class CostLedger:
             entry: provider, model, units, unit, cost (USD), request id.
             flow_run_id: the Prefect flow run that spent it (None → ``"local"``).
             campaign, campaign_run_id, brief_id, variant, part: optional attribution.
-            key: deduplication key (default: ``flow_run_id:provider:request_id`` when the entry
-                has a request id, else unique).
+            key: deduplication key (default: ``provider:request_id`` when the entry has a request
+                id, so one paid request is recorded once across runs; else unique).
 
         Returns:
             True when a row was added, False when it was a duplicate.
         """
         run = flow_run_id or "local"
         if key is None:
-            key = f"{run}:{entry.provider}:{entry.request_id}" if entry.request_id else uuid.uuid4().hex
+            # A provider's request id is billed once, whichever run reports it (a re-run that
+            # reuses a cached paid step reports the same request again).
+            key = f"{entry.provider}:{entry.request_id}" if entry.request_id else uuid.uuid4().hex
         row = (
             datetime.now(UTC).isoformat(), run, campaign, campaign_run_id, brief_id, variant, part,
             entry.provider, entry.model, float(entry.units), entry.unit, float(entry.cost_usd),

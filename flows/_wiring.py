@@ -97,6 +97,7 @@ class Runtime:
     tts: SpeechSynthesizer
     clips: ClipGenerator
     _lazy: dict[str, Any] = field(default_factory=dict)
+    _checked: set[str] = field(default_factory=set)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def song_index(self) -> Any:
@@ -116,6 +117,27 @@ class Runtime:
 
                 self._lazy["beds"] = BedLibrary.load(self.settings)
             return self._lazy["beds"]
+
+    async def check_access(self) -> list[str]:
+        """Check every remote adapter's key once per process (cheap, unbilled calls), concurrently.
+
+        Local adapters have nothing to check. A key that passed is not checked again by this
+        runtime, so a campaign pays the round trip once per worker process.
+
+        Returns:
+            The providers checked now (empty when all were checked before or all are local).
+
+        Raises:
+            clients.errors.AuthError: a key was rejected (the message names its variable); other
+                ``ServiceError`` subclasses when a service stays unreachable past its deadline.
+        """
+        import asyncio
+
+        todo = [p for p in (self.writer, self.tts, self.clips)
+                if hasattr(p, "check_access") and p.provider not in self._checked]
+        await asyncio.gather(*(p.check_access() for p in todo))
+        self._checked.update(p.provider for p in todo)
+        return [p.provider for p in todo]
 
     def providers(self) -> dict[str, str]:
         """Provider name per part, for metadata."""

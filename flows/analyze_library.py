@@ -15,13 +15,19 @@
    (:mod:`processors.image_clustering`), near-duplicate groups by pHash, written to
    ``DIR/clusters.json`` and ``DIR/cluster_report.md``, and published as Prefect artifacts (a
    markdown report with exemplar thumbnail paths and a table of clusters).
-4. ``DIR/report.json``: every file's record and the error count.
+4. ``DIR/report.json``: every file's record and the error count (written before clustering
+   too, so a clustering failure never loses the per-file results).
+
+The task runner: by default a thread pool bounded by ``settings.runner.max_concurrency``; a
+deployment given another runner (``REELFLOW_RUNNER__TASK_RUNNER=dask``, see
+:mod:`flows.runners`) fans the ``analyze-file`` tasks out on it instead.
 
 Only :class:`processors.library.FileAnalysis` records and paths cross task boundaries.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 from pathlib import Path
 from typing import Any
@@ -29,10 +35,11 @@ from typing import Any
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE, TASK_SOURCE, CacheKeyFnPolicy
-from prefect.context import TaskRunContext
+from prefect.context import FlowRunContext, TaskRunContext
 from prefect.task_runners import ThreadPoolTaskRunner
 from pydantic import BaseModel
 
+from core.errors import InputError
 from core.settings import load_settings
 from core.storage import atomic_write_json, atomic_write_text, ensure_writable_dir, sha256_file
 from processors.library import FileAnalysis, analyze_file, build_library_clusters, collect_inputs, kind_of
@@ -112,33 +119,54 @@ def analyze_library(paths: list[str], out_dir: str | None = None) -> LibraryRepo
     out_root = ensure_writable_dir(Path(out_dir) if out_dir else settings.paths.outputs_dir / "library")
     logger = get_run_logger()
     logger.info("analysing %d files into %s", len(files), out_root)
-    shas = [sha256_file(f) for f in files]
+    shas, unreadable = [], {}
+    for f in files:
+        try:
+            shas.append(sha256_file(f))
+        except OSError as exc:  # vanished or unreadable: an error entry, the rest goes on
+            shas.append("")
+            unreadable[f] = f"cannot read the file ({exc.strerror or exc}); check its permissions"
     names = _names(files, shas)
-    runner = ThreadPoolTaskRunner(max_workers=max(1, settings.runner.max_concurrency))
-    with runner:
+    ctx = FlowRunContext.get()
+    flow_runner = ctx.task_runner if ctx else None
+    # The default thread pool is replaced by one bounded by max_concurrency (one file per core);
+    # any other runner the flow was given (Dask: REELFLOW_RUNNER__TASK_RUNNER) is used as is.
+    own = ThreadPoolTaskRunner(max_workers=max(1, settings.runner.max_concurrency)) \
+        if flow_runner is None or isinstance(flow_runner, ThreadPoolTaskRunner) else None
+    records: list[FileAnalysis] = []
+    with own or contextlib.nullcontext():
         futures = []
         for f, n, h in zip(files, names, shas, strict=True):
+            if f in unreadable:
+                futures.append(None)
+                continue
             # Outputs deleted (or never written, e.g. an error entry) → recompute and re-cache.
             fresh = kind_of(f) != "unknown" and not _marker(f, out_root, n).exists()
             t = analyze_file_task.with_options(refresh_cache=True) if fresh else analyze_file_task
-            futures.append(runner.submit(t, {"path": str(f), "out_root": str(out_root), "name": n, "sha256": h}))
-        records: list[FileAnalysis] = []
+            params = {"path": str(f), "out_root": str(out_root), "name": n, "sha256": h}
+            futures.append(own.submit(t, params) if own else t.submit(**params))
         for f, n, h, fut in zip(files, names, shas, futures, strict=True):
             try:
+                if fut is None:
+                    raise InputError(unreadable[f])
                 records.append(fut.result())
             except Exception as exc:  # noqa: BLE001 - one file's crash must not lose the others
                 records.append(FileAnalysis(path=str(f), kind=kind_of(f), name=n, sha256=h, status="error",
                                             error=f"{type(exc).__name__}: {exc}"))
-    clusters_path, n_clusters = cluster_task(records, str(out_root))
     errors = [r for r in records if r.status == "error"]
     for r in errors:
         logger.warning("could not analyse %s: %s", r.path, r.error)
-    report = LibraryReport(
-        out_dir=str(out_root), n_files=len(records),
-        n_videos=sum(r.kind == "video" and r.status == "ok" for r in records),
-        n_images=sum(r.kind == "image" and r.status == "ok" for r in records),
-        n_errors=len(errors), n_clusters=n_clusters, clusters=clusters_path,
-        report=str(out_root / "report.json"), files=records,
-    )
-    atomic_write_json(out_root / "report.json", json.loads(report.model_dump_json()))
-    return report
+
+    def write_report(clusters_path: str, n_clusters: int) -> LibraryReport:
+        report = LibraryReport(
+            out_dir=str(out_root), n_files=len(records),
+            n_videos=sum(r.kind == "video" and r.status == "ok" for r in records),
+            n_images=sum(r.kind == "image" and r.status == "ok" for r in records),
+            n_errors=len(errors), n_clusters=n_clusters, clusters=clusters_path,
+            report=str(out_root / "report.json"), files=records,
+        )
+        atomic_write_json(out_root / "report.json", json.loads(report.model_dump_json()))
+        return report
+
+    write_report("", 0)  # every file's record is on disk even if clustering fails
+    return write_report(*cluster_task(records, str(out_root)))

@@ -370,10 +370,11 @@ def campaign(
         name=spec.name, flow_run_id=run_id, total=total, cost_usd=round(sum(r.cost_usd for r in rows), 4),
         budget_usd=budget, out_dir=str(out_root), rows=rows, message=message, **counts,
     )
-    publish_campaign_report(spec.name, _report_rows(rows), _summary_md(report, spec, describe_runner(settings), ledger_total))
     from core.storage import atomic_write_json
 
+    # the JSON report first: an API error while publishing the artifact must not lose it
     atomic_write_json(out_root / "campaign-report.json", report.model_dump(mode="json"))
+    publish_campaign_report(spec.name, _report_rows(rows), _summary_md(report, spec, describe_runner(settings), ledger_total))
     logger.info("campaign %s: %s", spec.name, message)
     if counts["completed"] == 0:
         return Failed(message=message, data=report)

@@ -95,6 +95,8 @@ async def create_video(brief: Brief, out_dir: str | None = None) -> VideoResult:
     work_dir = str(work)
     logger.info("brief %r -> %s (providers %s)", brief.id or brief.text[:40], out, providers)
 
+    if any(_is_paid(p) for p in providers.values()):
+        await tasks.check_service_keys(providers)  # a rejected key fails here, before anything is paid
     plan, plan_costs = await tasks.plan_script(brief, providers["plan"], work_dir)
     prompts = [s.visual_prompt for s in plan.scenes]
     context_key = tasks.content_key(plan.model_dump(mode="json"))
@@ -126,14 +128,14 @@ async def create_video(brief: Brief, out_dir: str | None = None) -> VideoResult:
             retry = request.model_copy(update={"seed": request.seed + 104729})
             clip2 = await tasks.generate_clip(retry, providers["clips"], work_dir)
             qa2 = await asyncio.to_thread(tasks.qa_clip, clip2.path, retry.duration_s, i, work_dir)
-            extra_cost.append(clip.cost_usd)
-            replaced.append(clip)
             if qa2.passed or len(qa2.flags) < len(qa.flags):
-                clip, qa = clip2, qa2
+                clip, qa, discarded = clip2, qa2, clip
+            else:
+                discarded = clip2
+            discarded_clips.append(discarded)  # billed all the same: its cost stays in the ledger
         return utt, length, clip, qa
 
-    extra_cost: list[float] = []  # paid clips replaced after QA (still billed)
-    replaced: list = []
+    discarded_clips: list = []  # paid clips not used after QA (still billed)
     music_query = brief.music or plan.music_mood
     music_task = asyncio.to_thread(tasks.match_music, music_query, work_dir)
     results, (songs, bed) = await asyncio.gather(
@@ -180,17 +182,19 @@ async def create_video(brief: Brief, out_dir: str | None = None) -> VideoResult:
     duration = assembled.duration_s
 
     mid_times = [s + length / 2 for s, length in zip(starts, lengths, strict=True)]
+    # The video's own digest keys the checks below: a re-render into the same path (e.g. other
+    # render settings) must never reuse loudness, QA or keyframes of the previous file.
+    digest = sha256_file(video)
     (lufs, peak), qa, (frames, best) = await asyncio.gather(
-        asyncio.to_thread(tasks.measure_loudness, video, work_dir),
-        asyncio.to_thread(tasks.qa_video, video, starts[1:], work_dir),
-        asyncio.to_thread(tasks.scene_keyframes, video, mid_times, work_dir),
+        asyncio.to_thread(tasks.measure_loudness, video, digest, work_dir),
+        asyncio.to_thread(tasks.qa_video, video, digest, starts[1:], work_dir),
+        asyncio.to_thread(tasks.scene_keyframes, video, digest, mid_times, work_dir),
     )
     if not qa.passed:
         logger.warning("QA flags on the final video: %s", "; ".join(qa.flags))
 
-    digest = sha256_file(video)
     created = datetime.now(UTC)
-    cost_entries = _cost_entries(plan_costs, utterances, clips + replaced, rt.writer)
+    cost_entries = _cost_entries(plan_costs, utterances, clips + discarded_clips, rt.writer)
     total_cost = sum(e.cost_usd for _, e in cost_entries)
     from processors.media import probe
 

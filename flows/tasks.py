@@ -54,6 +54,19 @@ def content_key(*parts: Any) -> str:
     return hashlib.sha256(raw).hexdigest()[:16]
 
 
+@task(name="check-service-keys", cache_policy=NO_CACHE, retries=0, tags=["preflight"],
+      task_run_name="check-service-keys")
+async def check_service_keys(providers: dict[str, str]) -> list[str]:
+    """Before anything is paid: one unbilled call per remote service to reject a bad key early.
+
+    ``providers`` (part → provider name) is for the UI only. Returns the providers checked.
+
+    Raises:
+        clients.errors.AuthError: naming the rejected key's environment variable.
+    """
+    return await get_runtime().check_access()
+
+
 @task(
     name="plan-script",
     cache_policy=CACHED,
@@ -165,16 +178,23 @@ def assemble_video(spec: Any, work_dir: str) -> Any:
 
 
 @task(name="qa-video", cache_policy=CACHED, persist_result=True, tags=["qa"], task_run_name="qa-video")
-def qa_video(video: str, expected_cuts_s: list[float], work_dir: str) -> QAReport:
-    """Shot detection on the final video: cuts vs scene boundaries, black/frozen stretches."""
+def qa_video(video: str, video_sha256: str, expected_cuts_s: list[float], work_dir: str) -> QAReport:
+    """Shot detection on the final video: cuts vs scene boundaries, black/frozen stretches.
+
+    ``video_sha256`` (the file's digest) is part of the cache key only: a different file at the
+    same path is checked again.
+    """
     from processors.qa import qa_video as run_qa
 
     return run_qa(Path(video), expected_cuts_s)
 
 
 @task(name="keyframes", cache_policy=CACHED, persist_result=True, tags=["qa"], task_run_name="keyframes")
-def scene_keyframes(video: str, times_s: list[float], work_dir: str) -> tuple[list[str], int]:
-    """One keyframe per scene (JPEG) and the index of the best one for the thumbnail."""
+def scene_keyframes(video: str, video_sha256: str, times_s: list[float], work_dir: str) -> tuple[list[str], int]:
+    """One keyframe per scene (JPEG) and the index of the best one for the thumbnail.
+
+    ``video_sha256`` keys the cache on the file's content, not its path.
+    """
     from processors.keyframes import best_frame_index, extract_frames_at
 
     paths = extract_frames_at(Path(video), times_s, Path(work_dir) / "keyframes")
@@ -182,8 +202,11 @@ def scene_keyframes(video: str, times_s: list[float], work_dir: str) -> tuple[li
 
 
 @task(name="measure-loudness", cache_policy=CACHED, persist_result=True, tags=["qa"], task_run_name="measure-loudness")
-def measure_loudness(video: str, work_dir: str) -> tuple[float, float]:
-    """Integrated loudness (LUFS) and true peak (dBTP) of the encoded file (ITU-R BS.1770-4)."""
+def measure_loudness(video: str, video_sha256: str, work_dir: str) -> tuple[float, float]:
+    """Integrated loudness (LUFS) and true peak (dBTP) of the encoded file (ITU-R BS.1770-4).
+
+    ``video_sha256`` keys the cache on the file's content, not its path.
+    """
     from processors.loudness import measure
 
     report = measure(Path(video))
@@ -214,4 +237,10 @@ def record_costs(entries: list[tuple[str, CostEntry]], flow_run_id: str | None, 
     from core.ledger import CostLedger
 
     ledger = CostLedger.from_settings(get_runtime().settings)
-    return sum(ledger.record(entry, flow_run_id, brief_id=brief_id, part=part) for part, entry in entries)
+    # Entries without a request id get a key from their place in this run, so a retry of this
+    # task never records them twice (entries with one dedupe on provider + request id).
+    return sum(
+        ledger.record(entry, flow_run_id, brief_id=brief_id, part=part,
+                      key=None if entry.request_id or not flow_run_id else f"{flow_run_id}:{part}:{i}")
+        for i, (part, entry) in enumerate(entries)
+    )

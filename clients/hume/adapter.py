@@ -4,7 +4,8 @@ One scene → one WAV: the narration is split at sentence boundaries into ≤ 5,
 requests, each asking for WAV (and word timestamps when a voice is set, Octave 2). Continuity:
 scene *i* of a ``context_key`` (one video) waits (up to ``context_wait_s``) for scene *i−1* and
 sends its ``generation_id`` as ``context``, so the delivery stays consistent across scenes even
-when the flow narrates scenes concurrently; if the previous scene never arrives (it failed), the
+when the flow narrates scenes concurrently; if the previous scene fails, or does not start in
+this process within ``START_GRACE_S`` (it came from the Prefect cache of a resumed run), the
 latest generation of the video is used, or none. Leading and
 trailing silence is trimmed (same threshold as the local Piper engine) and word timings are
 shifted to match. Pricing: Hume sells characters per plan; no per-character price is
@@ -17,6 +18,7 @@ from __future__ import annotations
 import base64
 import io
 import threading
+import uuid
 import wave
 from pathlib import Path
 from typing import Any
@@ -24,9 +26,9 @@ from typing import Any
 import numpy as np
 
 from clients._http import Clock, MetricsRecorder, RateLimiter, RetryPolicy, policy_from_settings
-from clients.errors import MalformedResponse
+from clients.errors import MalformedResponse, NotFound
 from clients.hume.client import HumeClient, split_text, voice_ref
-from clients.hume.types import REQUESTS_PER_MINUTE, PostedUtterance
+from clients.hume.types import REQUESTS_PER_MINUTE, PostedUtterance, VoiceRef
 from core.models import CostEntry, Scene, Utterance, WordTiming
 from core.storage import atomic_path
 
@@ -98,6 +100,9 @@ class HumeSynthesizer:
         self.limiter = RateLimiter(requests_per_minute, 60.0, clock=clock)
         self._contexts: dict[str, str] = {}
         self._scene_gens: dict[str, dict[int, str]] = {}
+        self._voices: dict[str, tuple[Any, str | None]] = {}  # voice text → (ref, design)
+        self._started: dict[str, set[int]] = {}  # scenes being (or been) spoken, per video
+        self._ended: dict[str, set[int]] = {}  # scenes done or failed, per video
         self.context_wait_s = context_wait_s
         self._lock = threading.Lock()
         self.costs: list[CostEntry] = []
@@ -113,16 +118,65 @@ class HumeSynthesizer:
         return HumeClient(self._key, self._base, transport=self._transport, policy=self._policy, clock=self._clock,
                           limiter=self.limiter, metrics=self._metrics)
 
+    async def check_access(self) -> None:
+        """Fail fast on a rejected ``HUME_API_KEY`` (one voices page of size 1, nothing billed).
+
+        Raises:
+            clients.errors.AuthError naming HUME_API_KEY, or another ServiceError.
+        """
+        async with self._client() as client:
+            await client.voices_page(page_size=1)
+
+    async def _resolve_voice(self, voice: str | None) -> tuple[Any, str | None]:
+        """``(VoiceRef | None, voice-design text | None)`` for a voice name, id or description.
+
+        A UUID is used as an id as it is. A name is looked up once per adapter in both voice
+        libraries (``GET /v0/tts/voices``, ``CUSTOM_VOICE`` then ``HUME_AI``), so a custom voice
+        is sent with its own provider. Text that names no voice (e.g. "warm female narrator")
+        becomes a voice-design description instead of a 400 from the API.
+        """
+        if not voice:
+            return None, None
+        try:
+            uuid.UUID(voice)
+            return voice_ref(voice), None
+        except ValueError:
+            pass
+        with self._lock:
+            if voice in self._voices:
+                return self._voices[voice]
+        try:
+            async with self._client() as client:
+                found = await client.find_voice(voice)
+            resolved: tuple[Any, str | None] = (VoiceRef(id=found.id, provider=found.provider or "HUME_AI"), None)
+        except NotFound:
+            resolved = (None, voice.strip()[:1000])
+        with self._lock:
+            self._voices[voice] = resolved
+        return resolved
+
+    #: How long scene *i* waits for scene *i−1* to start in this process. Past it, scene *i−1*
+    #: is taken to come from elsewhere (the Prefect cache of a resumed run, another worker) and
+    #: scene *i* goes ahead without waiting for its context.
+    START_GRACE_S = 2.0
+
     async def _wait_for_previous(self, context_key: str, index: int) -> None:
-        """Wait (without blocking the loop) until scene ``index - 1`` of ``context_key`` is done."""
+        """Wait (without blocking the loop) while scene ``index - 1`` of ``context_key`` is being spoken.
+
+        Returns at once when it is done or failed; waits at most :attr:`START_GRACE_S` for it to
+        start, and at most ``context_wait_s`` in all.
+        """
         from clients._http import Clock
 
         clock = self._clock or Clock()
         start = clock.now()
         while index > 0 and clock.now() - start < self.context_wait_s:
             with self._lock:
-                if index - 1 in self._scene_gens.get(context_key, {}):
+                if index - 1 in self._ended.get(context_key, set()):
                     return
+                started = index - 1 in self._started.get(context_key, set())
+            if not started and clock.now() - start >= self.START_GRACE_S:
+                return
             await clock.sleep(0.05)
 
     async def synthesize(self, scene: Scene, out_path: Path, *, voice: str | None = None, language: str = "en",
@@ -138,11 +192,25 @@ class HumeSynthesizer:
             names the field, e.g. an unknown voice; DeadlineExceeded).
         """
         voice = voice or self.default_voice
-        ref = voice_ref(voice)
+        ref, design = await self._resolve_voice(voice)
         desc = acting_description(scene)
+        if design:  # not a voice of the account: Octave designs one from the words
+            desc = "; ".join(p for p in (design, desc) if p)[:1000]
         chunks = split_text(scene.narration)
-        if context_key:
+        if not context_key:
+            return await self._synthesize(scene, out_path, voice, ref, desc, chunks, None)
+        with self._lock:
+            self._started.setdefault(context_key, set()).add(scene.index)
+        try:
             await self._wait_for_previous(context_key, scene.index)
+            return await self._synthesize(scene, out_path, voice, ref, desc, chunks, context_key)
+        finally:
+            with self._lock:
+                self._ended.setdefault(context_key, set()).add(scene.index)
+
+    async def _synthesize(self, scene: Scene, out_path: Path, voice: str | None, ref: Any, desc: str | None,
+                          chunks: list[str], context_key: str | None) -> Utterance:
+        """:meth:`synthesize` after the context wait: the requests, the WAV and the utterance."""
         pieces: list[np.ndarray] = []
         words: list[WordTiming] = []
         sr = 48000

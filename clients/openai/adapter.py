@@ -89,6 +89,16 @@ class OpenAIScriptWriter:
         return cls(settings.openai_api_key.get_secret_value(), settings.openai_base_url, settings.openai_model,
                    policy=policy_from_settings(settings))
 
+    async def check_access(self) -> None:
+        """Fail fast on a rejected ``OPENAI_API_KEY`` (``GET /models``, nothing billed).
+
+        Raises:
+            clients.errors.AuthError naming OPENAI_API_KEY, or another ServiceError.
+        """
+        async with OpenAIClient(self._key, self._base, model=self.model, transport=self._transport,
+                                policy=self._policy, clock=self._clock, metrics=self._metrics) as client:
+            await client.check_access()
+
     async def write_plan(self, brief: Brief) -> ScriptPlan:
         """Ask the model for a plan, validate it and fit it to ``brief.duration_s``.
 

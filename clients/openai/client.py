@@ -165,6 +165,21 @@ class OpenAIClient(ServiceClient):
             return MalformedResponse(f"openai: response did not validate: {redact(exc)}", service="openai")
         return MalformedResponse(f"openai: unexpected {type(exc).__name__}: {redact(exc)}", service="openai")
 
+    async def check_access(self) -> None:
+        """Check the key with ``GET /models`` (free; also served by vLLM, llama.cpp and Ollama).
+
+        Raises:
+            AuthError (names OPENAI_API_KEY), PermissionDenied, DeadlineExceeded after retries.
+        """
+
+        async def attempt(n: int) -> None:
+            try:
+                await self.sdk.models.list(extra_headers={"x-reelflow-attempt": str(n)})
+            except openai.OpenAIError as exc:
+                raise self._translate(exc) from None
+
+        await self.call("models", attempt)
+
     async def structured(
         self,
         messages: list[dict[str, str]],

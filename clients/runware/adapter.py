@@ -183,6 +183,17 @@ class RunwareClipGenerator:
         fingerprint = hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()
         return VideoInference(taskUUID=str(uuid.UUID(int=0, version=4)), **fields), fingerprint
 
+    async def check_access(self) -> None:
+        """Fail fast on a rejected ``RUNWARE_API_KEY`` (Runware's free ``ping`` task).
+
+        Raises:
+            clients.errors.AuthError naming RUNWARE_API_KEY, or another ServiceError.
+        """
+        async with RunwareClient(self._key, self._base, media_hosts=self.media_hosts,
+                                 allow_private_media=self.allow_private_media, transport=self._transport,
+                                 policy=self._policy, clock=self._clock, metrics=self._metrics) as client:
+            await client.ping()
+
     async def generate(self, request: ClipRequest, out_path: Path) -> Clip:
         """Generate, download and normalise one clip (see the module docstring).
 

@@ -183,6 +183,21 @@ class RunwareClient(ServiceClient):
 
         return await self.call("submit", attempt)
 
+    async def ping(self) -> None:
+        """Check the key with Runware's free ``ping`` task (``[{"taskType": "ping", "ping": true}]``).
+
+        Nothing is billed. Used before a run spends anything elsewhere.
+
+        Raises:
+            AuthError (names RUNWARE_API_KEY), OutOfCredits, DeadlineExceeded after retries.
+        """
+        body = [{"taskType": "ping", "ping": True}]
+
+        async def attempt(n: int) -> None:
+            self.json(await self.send("POST", self.endpoint, json=body, attempt=n))
+
+        await self.call("ping", attempt)
+
     # -- poll -----------------------------------------------------------------------------------
 
     async def get_response(self, task_uuid: str) -> TaskState:

@@ -187,3 +187,45 @@ async def test_concurrent_scenes_chain_context_in_scene_order(app, clock, policy
     assert [r["utterances"][0]["text"] for r in reqs] == texts  # spoken in scene order
     assert "context" not in reqs[0] and all("context" in r for r in reqs[1:])
     assert len(set(app.emu.stats()["contexts_used"])) == 2
+
+
+async def test_scene_after_a_cached_or_failed_scene_does_not_stall(app, policy, tmp_path):
+    """A resumed run narrates scene 2 alone (scenes 0-1 came from the Prefect cache): it waits only
+    ``START_GRACE_S`` for a scene that never starts here, and not at all after one that failed."""
+    import time
+
+    synth = HumeSynthesizer(KEY, "http://hume.test", default_voice="Kora", transport=httpx.ASGITransport(app),
+                            policy=policy, context_wait_s=60.0)
+    t0 = time.monotonic()
+    u = await synth.synthesize(scene("Third scene ends.", 2), tmp_path / "2.wav", context_key="resumed")
+    waited = time.monotonic() - t0
+    assert u.duration_s > 0 and waited < synth.START_GRACE_S + 5 < synth.context_wait_s
+
+    add_fault(app, route="POST /v0/tts", kind="status", status=400, times=1,
+              body={"message": "Invalid voice", "code": "E0000"})
+    with pytest.raises(RequestInvalid):  # scene 0 fails (a 400, not retried) ...
+        await synth.synthesize(scene("First scene here.", 0), tmp_path / "0.wav", context_key="failed")
+    t0 = time.monotonic()  # ... so scene 1 goes ahead at once
+    await synth.synthesize(scene("Second scene follows.", 1), tmp_path / "1.wav", context_key="failed")
+    assert time.monotonic() - t0 < synth.START_GRACE_S
+
+
+async def test_voice_by_custom_name_or_free_description(app, clock, policy, tmp_path):
+    """A custom voice's name is sent by id with provider CUSTOM_VOICE (found through the voices
+    listing, once); words that name no voice become an Octave voice-design description."""
+    from tests.emulators.hume_app import _CUSTOM
+
+    synth = HumeSynthesizer(KEY, "http://hume.test", transport=httpx.ASGITransport(app), clock=clock, policy=policy)
+    custom = _CUSTOM[0]
+    await synth.synthesize(scene(), tmp_path / "a.wav", voice=custom)
+    listed = app.emu.stats()["voices_requests"]
+    assert listed >= 1
+    await synth.synthesize(scene(i=1), tmp_path / "b.wav", voice=custom)
+    assert app.emu.stats()["voices_requests"] == listed  # the lookup is cached per adapter
+    await synth.synthesize(scene(i=2), tmp_path / "c.wav", voice="calm low male narrator")
+    reqs = app.emu.stats()["requests"]
+    assert reqs[0]["utterances"][0]["voice"]["provider"] == "CUSTOM_VOICE"
+    assert reqs[0]["utterances"][0]["voice"] == reqs[1]["utterances"][0]["voice"]
+    designed = reqs[2]["utterances"][0]
+    assert "voice" not in designed or designed["voice"] is None
+    assert designed["description"].startswith("calm low male narrator")

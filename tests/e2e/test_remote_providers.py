@@ -80,3 +80,28 @@ async def test_create_video_all_remote_under_faults(remote_env, prefect_harness,
         print({k: row[k] for k in ("service", "calls", "succeeded", "attempts", "retries", "latency_ms_p50")})
     assert {"openai", "hume", "runware", "spotify"} <= set(snap)
     assert all(snap[s]["failed"] == 0 or snap[s]["succeeded"] > 0 for s in snap)
+
+
+async def test_rejected_key_fails_the_run_before_anything_is_paid(monkeypatch, prefect_harness, tmp_path):
+    """A wrong RUNWARE_API_KEY fails ``create_video`` in its preflight, naming the variable:
+    no plan is written (OpenAI), nothing is spoken (Hume), no job is billed (Runware)."""
+    from clients.errors import AuthError
+    from core.models import Brief
+    from flows.create_video import create_video
+
+    app = combined_app()
+    with EmulatorServer(app) as server:
+        env = {**DEFAULT_KEYS, **base_urls(server.url), "RUNWARE_API_KEY": "rw-wrong-key-0000",
+               "REELFLOW_MEDIA_HOSTS": "127.0.0.1", "REELFLOW_ALLOW_PRIVATE_MEDIA": "true",
+               "REELFLOW_PATHS__CACHE_DIR": str(TEST_CACHE), "REELFLOW_SERVICE_MAX_ATTEMPTS": "2"}
+        for k, v in env.items():
+            monkeypatch.setenv(k, v)
+        brief = Brief(text=f"Teaser for a recycled trail shoe, run {uuid.uuid4().hex[:8]}", duration_s=8)
+        with pytest.raises(AuthError) as err:
+            await create_video(brief, str(tmp_path / "out"))
+        assert "RUNWARE_API_KEY" in str(err.value) and "rw-wrong-key-0000" not in str(err.value)
+        stats = httpx.get(f"{server.url}/__emulator__/stats").json()
+    assert stats["runware"]["auth_failures"] >= 1 and stats["runware"]["billed_jobs"] == 0
+    assert stats["hume"]["tts_requests"] == 0
+    assert stats["openai"]["completions"] == 0
+    assert not (tmp_path / "out" / "video.mp4").exists()

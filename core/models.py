@@ -209,6 +209,22 @@ class Clip(BaseModel):
     seed: int | None = None
     cost_usd: float = 0.0
     request_id: str | None = None
+    loop_seams_s: list[float] = Field(
+        default_factory=list,
+        description="Times (s) where a source shorter than the scene restarts (looped); clip QA does "
+        "not count a cut there as unexpected.",
+    )
+
+
+#: Licences whose media may appear in a rendered video (``../shared/data/README.md``): CC0,
+#: public domain, the Pexels licence and CC BY (with its credit in ``metadata.json``).
+RENDERABLE_LICENCES = ("cc0", "public domain", "pexels", "cc by", "cc-by")
+
+
+def is_renderable_licence(licence: str) -> bool:
+    """True when ``licence`` (free text, e.g. ``"CC0 1.0"``) is one of :data:`RENDERABLE_LICENCES`."""
+    text = licence.strip().lower()
+    return any(text.startswith(x) for x in RENDERABLE_LICENCES)
 
 
 class SongMatch(BaseModel):

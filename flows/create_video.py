@@ -120,14 +120,14 @@ async def create_video(brief: Brief, out_dir: str | None = None) -> VideoResult:
         if not _is_paid(clip.provider):
             # Local renders are checked while the video assembles (nothing to regenerate).
             return utt, length, clip, None
-        qa = await asyncio.to_thread(tasks.qa_clip, clip.path, request.duration_s, i, work_dir)
+        qa = await asyncio.to_thread(tasks.qa_clip, clip.path, request.duration_s, i, work_dir, clip.loop_seams_s)
         if not qa.passed:
             # Regenerate once as a new request (new seed → new taskUUID): the flawed job is not
             # resubmitted, so nothing is paid twice for the same request.
             logger.warning("scene %d clip flagged (%s); regenerating once", i, "; ".join(qa.flags))
             retry = request.model_copy(update={"seed": request.seed + 104729})
             clip2 = await tasks.generate_clip(retry, providers["clips"], work_dir)
-            qa2 = await asyncio.to_thread(tasks.qa_clip, clip2.path, retry.duration_s, i, work_dir)
+            qa2 = await asyncio.to_thread(tasks.qa_clip, clip2.path, retry.duration_s, i, work_dir, clip2.loop_seams_s)
             if qa2.passed or len(qa2.flags) < len(qa.flags):
                 clip, qa, discarded = clip2, qa2, clip
             else:
@@ -170,7 +170,8 @@ async def create_video(brief: Brief, out_dir: str | None = None) -> VideoResult:
     pending_qa = [i for i in range(len(clips)) if i not in clip_qa_done]
     assembled, *late_qa = await asyncio.gather(
         asyncio.to_thread(tasks.assemble_video, spec, work_dir),
-        *(asyncio.to_thread(tasks.qa_clip, clips[i].path, clips[i].duration_s, i, work_dir) for i in pending_qa),
+        *(asyncio.to_thread(tasks.qa_clip, clips[i].path, clips[i].duration_s, i, work_dir, clips[i].loop_seams_s)
+          for i in pending_qa),
     )
     clip_qa = [clip_qa_done.get(i) for i in range(len(clips))]
     for i, q in zip(pending_qa, late_qa, strict=True):

@@ -117,32 +117,36 @@ async def _spotify_rows(playlist_id: str | None = None, query: str | None = None
     return rows
 
 
+def _spotify_catalogue(rows: list[dict[str, Any]], source: str, work_dir: str) -> dict[str, Any]:
+    """Normalise Spotify rows of one source into a catalogue file; no rows → an empty one.
+
+    A playlist or search with no tracks adds nothing and is reported; it never fails the other
+    sources of the ingest.
+    """
+    from processors.song_index import Catalogue, catalogue_from_records
+
+    if not rows:
+        get_run_logger().warning("%s has no tracks; nothing added from it", source)
+        sha = hashlib.sha256(source.encode()).hexdigest()
+        return _write_catalogue(Catalogue(tracks=[], source_sha256=sha), Path(work_dir), sha)
+    cat = catalogue_from_records(rows, source=source)
+    return _write_catalogue(cat, Path(work_dir), cat.source_sha256)
+
+
 @task(name="fetch-spotify-playlist", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=5,
       retry_condition_fn=_permanent, tags=["spotify"], task_run_name="spotify-playlist-{playlist_id}")
 def fetch_spotify_playlist(playlist_id: str, work_dir: str) -> dict[str, Any]:
     """Every track of a Spotify playlist, normalised (Spotify Web API ``/playlists/{id}/items``)."""
-    from processors.song_index import catalogue_from_records
-
     rows = asyncio.run(_spotify_rows(playlist_id=playlist_id))
-    cat = catalogue_from_records(rows, source=f"spotify:playlist:{playlist_id}")
-    return _write_catalogue(cat, Path(work_dir), cat.source_sha256)
+    return _spotify_catalogue(rows, f"spotify:playlist:{playlist_id}", work_dir)
 
 
 @task(name="fetch-spotify-search", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=5,
       retry_condition_fn=_permanent, tags=["spotify"], task_run_name="spotify-search-{query:.40}")
 def fetch_spotify_search(query: str, work_dir: str, limit: int = SEARCH_LIMIT) -> dict[str, Any]:
     """Up to ``limit`` tracks of a Spotify search, normalised (Spotify Web API ``/search``)."""
-    from processors.song_index import catalogue_from_records
-
-    from processors.song_index import Catalogue
-
     rows = asyncio.run(_spotify_rows(query=query, limit=limit))
-    if not rows:  # a search with no hits adds nothing; it does not fail the other sources
-        get_run_logger().warning("Spotify search %r found no tracks", query)
-        return _write_catalogue(Catalogue(tracks=[], source_sha256=hashlib.sha256(query.encode()).hexdigest()),
-                                Path(work_dir), hashlib.sha256(query.encode()).hexdigest())
-    cat = catalogue_from_records(rows, source=f"spotify:search:{query}")
-    return _write_catalogue(cat, Path(work_dir), cat.source_sha256)
+    return _spotify_catalogue(rows, f"spotify:search:{query}", work_dir)
 
 
 @task(name="publish-index", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=5,

@@ -123,11 +123,12 @@ async def generate_clip(request: ClipRequest, provider: str, work_dir: str) -> C
 
 
 @task(name="qa-clip", cache_policy=CACHED, persist_result=True, tags=["qa"], task_run_name="qa-clip-{scene_index}")
-def qa_clip(clip_path: str, expected_duration_s: float, scene_index: int, work_dir: str) -> QAReport:
-    """Check one scene clip: one shot, expected length, no black/frozen stretch over 1 s."""
+def qa_clip(clip_path: str, expected_duration_s: float, scene_index: int, work_dir: str,
+            loop_seams_s: list[float] | None = None) -> QAReport:
+    """Check one scene clip: one shot (loop seams excepted), expected length, no black/frozen stretch over 1 s."""
     from processors.qa import qa_clip as run_qa_clip
 
-    return run_qa_clip(Path(clip_path), expected_duration_s)
+    return run_qa_clip(Path(clip_path), expected_duration_s, loop_seams_s=loop_seams_s or ())
 
 
 @task(

@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 
 from core.errors import AssetError, InputError
-from core.models import MusicBed
+from core.models import MusicBed, is_renderable_licence
 from core.storage import atomic_write_json, sha256_file
 
 log = logging.getLogger(__name__)
@@ -210,6 +210,9 @@ class BedLibrary:
                     path = (music_dir / item["path"]).resolve()
                     if not path.is_file():
                         raise InputError(f"file not found: {path}")
+                    if not is_renderable_licence(str(item["licence"])):
+                        raise InputError(f"licence {item['licence']!r} may not appear in a video "
+                                         "(only CC0, public domain, Pexels, CC BY)")
                     digest = sha256_file(path)
                     meas = cache.get(digest)
                     if meas is None:

@@ -35,9 +35,9 @@ import numpy as np
 from pydantic import BaseModel, Field, ValidationError
 
 from core.errors import AssetError, InputError
-from core.models import Clip, ClipRequest
+from core.models import Clip, ClipRequest, is_renderable_licence
 from core.storage import atomic_path
-from processors.media import run_ffmpeg
+from processors.media import loop_seams, probe, run_ffmpeg
 
 #: Text encoder: ``texts -> float32 [n, d]``, rows L2-normalised.
 Encoder = Callable[[list[str]], np.ndarray]
@@ -75,7 +75,8 @@ def load_footage(footage_dir: Path | str) -> list[FootageItem]:
         Items in file order; each ``path`` exists under ``footage_dir``.
 
     Raises:
-        AssetError: the manifest is missing/invalid, empty, or names a missing file.
+        AssetError: the manifest is missing/invalid, empty, names a missing file, or lists an
+            item whose licence is not renderable (:func:`core.models.is_renderable_licence`).
     """
     footage_dir = Path(footage_dir)
     manifest = footage_dir / "footage.json"
@@ -92,6 +93,11 @@ def load_footage(footage_dir: Path | str) -> list[FootageItem]:
     for it in items:
         if not (footage_dir / it.path).is_file():
             raise AssetError(f"footage file listed in {manifest} is missing: {footage_dir / it.path}", hint=hint)
+        if not is_renderable_licence(it.licence):
+            raise AssetError(
+                f"footage {it.id!r} in {manifest} has licence {it.licence!r}, which may not appear in a video",
+                hint="list only CC0, public-domain, Pexels or CC BY media in footage.json",
+            )
     return items
 
 
@@ -303,9 +309,11 @@ class LocalClipRenderer:
         if item.kind == "image":
             inputs = ["-i", str(src)]
             graph = ken_burns_filter(w, h, fps, frames, request.scene_index + request.seed)
+            seams: list[float] = []
         else:
             inputs = ["-stream_loop", "-1", "-i", str(src)]
             graph = video_fill_filter(w, h, fps)
+            seams = loop_seams(probe(src).duration_s, frames / fps)
         out_path = Path(out_path)
         with atomic_path(out_path) as tmp:
             run_ffmpeg(
@@ -333,6 +341,7 @@ class LocalClipRenderer:
             credit=item.credit,
             prompt=request.prompt,
             seed=request.seed,
+            loop_seams_s=seams,
         )
 
     async def generate(self, request: ClipRequest, out_path: Path) -> Clip:

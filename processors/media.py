@@ -12,6 +12,8 @@
 
 from __future__ import annotations
 
+import math
+
 import functools
 import struct
 import os
@@ -243,3 +245,15 @@ def mp4_top_level_atoms(path: Path | str) -> list[str]:
             atoms.append(kind.decode("ascii"))
             pos += size
     return atoms
+
+
+def loop_seams(source_s: float, output_s: float) -> list[float]:
+    """Where a source of ``source_s`` seconds restarts when looped to fill ``output_s`` seconds.
+
+    Returns:
+        ``[source_s, 2 * source_s, ...]`` below ``output_s`` (empty when no loop is needed or
+        the source length is unknown), rounded to the millisecond.
+    """
+    if source_s <= 0 or output_s <= source_s + 1e-3:
+        return []
+    return [round(k * source_s, 3) for k in range(1, math.ceil(output_s / source_s)) if k * source_s < output_s - 1e-3]

@@ -20,6 +20,7 @@ One decode through :func:`processors.shots.detect_shots` gives everything:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -112,7 +113,8 @@ def qa_video(path: Path | str, expected_cuts_s: list[float], tolerance_s: float 
 
 
 def qa_clip(path: Path | str, expected_duration_s: float, *, duration_tolerance_s: float = 0.25,
-            max_black_s: float = 1.0, max_frozen_s: float = 1.0) -> QAReport:
+            max_black_s: float = 1.0, max_frozen_s: float = 1.0,
+            loop_seams_s: Sequence[float] = ()) -> QAReport:
     """Check one generated scene clip: a single shot at least as long as needed, no black/frozen run.
 
     Args:
@@ -121,19 +123,24 @@ def qa_clip(path: Path | str, expected_duration_s: float, *, duration_tolerance_
         duration_tolerance_s: how much shorter than planned the clip may be, s (longer is fine).
         max_black_s: longest allowed black stretch, s.
         max_frozen_s: longest allowed frozen stretch, s.
+        loop_seams_s: where the clip's source restarts because it was looped to fill the scene
+            (:attr:`core.models.Clip.loop_seams_s`); a cut within 1.5 frames of one is expected.
 
     Returns:
-        :class:`core.models.QAReport` with ``expected_cuts_s`` empty; any detected boundary is
-        an unexpected cut.
+        :class:`core.models.QAReport` with ``expected_cuts_s`` = the loop seams; any other
+        detected boundary is an unexpected cut.
 
     Raises:
         InputError: the clip cannot be read.
     """
     det = detect_shots(path)
     detected = [round(t, 3) for t in det.boundary_times_s]
+    tol = 1.5 / det.fps if det.fps else 0.05
+    seams = [float(x) for x in loop_seams_s]
+    unexpected = [t for t in detected if not any(abs(t - x) <= tol for x in seams)]
     flags: list[str] = []
-    if detected:
-        flags.append("unexpected cut(s) inside the clip at " + ", ".join(f"{t:.2f} s" for t in detected))
+    if unexpected:
+        flags.append("unexpected cut(s) inside the clip at " + ", ".join(f"{t:.2f} s" for t in unexpected))
     if det.duration_s < expected_duration_s - duration_tolerance_s:
         # Longer is fine (assembly trims to the scene; providers have minimum durations).
         flags.append(f"duration {det.duration_s:.2f} s, shorter than the {expected_duration_s:.2f} s needed")
@@ -141,5 +148,6 @@ def qa_clip(path: Path | str, expected_duration_s: float, *, duration_tolerance_
     frozen = frozen_segments(det, max_frozen_s)
     flags += [f"black frames {a:.2f}-{z:.2f} s" for a, z in black]
     flags += [f"frozen picture {a:.2f}-{z:.2f} s" for a, z in frozen]
-    return QAReport(detected_cuts_s=detected, expected_cuts_s=[], cuts_matched=0, black_segments=black,
+    return QAReport(detected_cuts_s=detected, expected_cuts_s=seams, cuts_matched=len(detected) - len(unexpected),
+                    black_segments=black,
                     frozen_segments=frozen, flags=flags, passed=not flags)

@@ -41,6 +41,7 @@ from clients.runware.types import MODELS, VideoInference
 from core.errors import ConfigurationError, ProcessingError
 from core.models import Clip, ClipRequest, CostEntry
 from core.storage import atomic_path, atomic_write_text
+from processors.media import loop_seams
 
 
 def task_uuid_for(fingerprint: str, job_number: int) -> str:
@@ -101,9 +102,14 @@ class JobLedger:
                     job.update(status=status, **extra)
 
 
-def normalize_clip(src: Path, dest: Path, width: int, height: int, fps: int, duration_s: float) -> float:
+def normalize_clip(src: Path, dest: Path, width: int, height: int, fps: int,
+                   duration_s: float) -> tuple[float, list[float]]:
     """Scale+crop ``src`` to exactly ``width``×``height`` at ``fps`` (H.264, no audio), looping
-    it when shorter than ``duration_s``; written atomically. Returns the output duration (s).
+    it when shorter than ``duration_s``; written atomically.
+
+    Returns:
+        ``(output duration s, loop seams s)``: the seams are where the source restarts
+        (:func:`processors.media.loop_seams`), so clip QA does not take them for cuts.
 
     Raises:
         ProcessingError: ffmpeg failed (stderr tail in the message).
@@ -122,7 +128,7 @@ def normalize_clip(src: Path, dest: Path, width: int, height: int, fps: int, dur
         proc = subprocess.run(cmd, capture_output=True, text=True)
         if proc.returncode != 0:
             raise ProcessingError(f"ffmpeg could not normalise the Runware clip: {proc.stderr.strip()[-400:]}")
-    return out_dur
+    return out_dur, loop_seams(src_dur, out_dur)
 
 
 class RunwareClipGenerator:
@@ -235,13 +241,13 @@ class RunwareClipGenerator:
         try:
             import asyncio
 
-            duration = await asyncio.to_thread(normalize_clip, raw, out_path, request.width, request.height,
-                                               request.fps, request.duration_s)
+            duration, seams = await asyncio.to_thread(normalize_clip, raw, out_path, request.width, request.height,
+                                                      request.fps, request.duration_s)
         finally:
             raw.unlink(missing_ok=True)
         with self._lock:
             self.costs.append(CostEntry(provider=self.provider, model=self.model, units=task.duration, unit="seconds",
-                                        cost_usd=cost, request_id=task_uuid))
+                                        cost_usd=cost, request_id=task_uuid, loop_seams_s=seams))
         return Clip(scene_index=request.scene_index, path=str(out_path), duration_s=round(duration, 3),
                     width=request.width, height=request.height, fps=float(request.fps), provider=self.provider,
                     model=self.model, source=f"runware:{task_uuid}", licence="Runware generated (customer-owned)",

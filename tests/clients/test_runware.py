@@ -254,3 +254,27 @@ async def test_real_http_lost_response_no_duplicate_and_no_leaked_connections(li
     stats = app.emu.stats()
     assert stats["billed_jobs"] == 1 and stats["conflicts"] == 1
     assert probe_video(path)[:2] == (1080, 1920)
+
+
+def test_looped_clip_records_its_seams_and_qa_accepts_them(tmp_path):
+    """A generated clip shorter than its scene is looped; the restart is a real cut (a Mandelbrot
+    zoom jumps back to its start), which clip QA must not take for a flaw of the generation —
+    otherwise every long scene would pay for a regeneration that loops the same way."""
+    import subprocess
+
+    from clients.runware.adapter import normalize_clip
+    from processors.media import ffmpeg_exe, probe
+    from processors.qa import qa_clip
+
+    src = tmp_path / "gen.mp4"
+    subprocess.run([ffmpeg_exe(), "-v", "error", "-y", "-f", "lavfi", "-i", "mandelbrot=size=320x240:rate=24",
+                    "-t", "2", "-c:v", "libx264", "-pix_fmt", "yuv420p", str(src)], check=True)
+    out = tmp_path / "scene.mp4"
+    duration, seams = normalize_clip(src, out, 240, 320, 30, 5.0)
+    assert duration == pytest.approx(5.0) and probe(out).duration_s == pytest.approx(5.0, abs=0.05)
+    assert seams == [pytest.approx(2.0, abs=0.05), pytest.approx(4.0, abs=0.05)]
+    naive = qa_clip(out, 5.0)
+    assert any("unexpected cut" in f for f in naive.flags), naive.flags
+    aware = qa_clip(out, 5.0, loop_seams_s=seams)
+    assert not any("unexpected cut" in f for f in aware.flags), aware.flags
+    assert aware.cuts_matched == len(aware.detected_cuts_s) == 2

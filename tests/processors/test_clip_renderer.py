@@ -148,6 +148,12 @@ async def test_video_footage_loops_fills_and_drops_audio(renderer: LocalClipRend
     assert not info.has_audio and info.fps == pytest.approx(30)
     last = frames(Path(clip.path), [329])[0]
     assert last.mean() > 20  # the loop kept playing real frames
+    # the loop seam is recorded, and clip QA takes the cut there for what it is
+    from processors.qa import qa_clip
+
+    assert clip.loop_seams_s == [pytest.approx(10.047, abs=1e-3)]
+    aware = qa_clip(clip.path, 11.0, loop_seams_s=clip.loop_seams_s)
+    assert aware.passed, aware.flags
 
 
 async def test_bad_requests(renderer: LocalClipRenderer, tmp_path: Path):
@@ -168,4 +174,12 @@ def test_broken_library_is_an_asset_error(minilm, tmp_path: Path):
         LocalClipRenderer(tmp_path, CountingEncoder(minilm))
     (tmp_path / "footage.json").write_text(json.dumps({"items": []}))
     with pytest.raises(AssetError, match="no items"):
+        LocalClipRenderer(tmp_path, CountingEncoder(minilm))
+    # media under a licence that may not appear in a video is refused up front
+    (tmp_path / "images").mkdir()
+    shutil.copy(FOOTAGE / "images" / "coffee.png", tmp_path / "images" / "coffee.png")
+    (tmp_path / "footage.json").write_text(json.dumps({"items": [
+        {"id": "coffee", "path": "images/coffee.png", "kind": "image", "description": "coffee",
+         "licence": "Tests only (see ../shared/data/README.md)"}]}))
+    with pytest.raises(AssetError, match="licence"):
         LocalClipRenderer(tmp_path, CountingEncoder(minilm))

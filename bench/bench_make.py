@@ -266,7 +266,10 @@ def bench_full(work: Path) -> None:
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
 
+    from flows._wiring import start_warm_up
+
     t0 = time.perf_counter()
+    start_warm_up()  # as `reelflow make` does: model/index loads overlap the Prefect server start
     state = asyncio.run(create_video(brief=brief, out_dir=str(work / "out"), return_state=True))
     wall = time.perf_counter() - t0
     result = state.result()

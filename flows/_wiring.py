@@ -139,6 +139,19 @@ class Runtime:
         self._checked.update(p.provider for p in todo)
         return [p.provider for p in todo]
 
+    def warm_up(self) -> None:
+        """Load what a local run needs (encoder, song index, bed library, Piper voice, footage
+        embeddings) so the first tasks find it in memory. Remote adapters load nothing."""
+        from processors.clip_renderer import LocalClipRenderer
+        from processors.local_tts import PiperSynthesizer, load_voice
+
+        self.song_index()
+        self.bed_library()
+        if isinstance(self.clips, LocalClipRenderer):
+            self.clips.footage_embeddings()
+        if isinstance(self.tts, PiperSynthesizer):
+            load_voice()
+
     def providers(self) -> dict[str, str]:
         """Provider name per part, for metadata."""
         return {"plan": self.writer.provider, "narration": self.tts.provider, "clips": self.clips.provider}
@@ -176,3 +189,23 @@ def get_runtime(settings: Settings | None = None) -> Runtime:
             )
             _RUNTIMES[key] = rt
         return rt
+
+
+def start_warm_up(settings: Settings | None = None) -> threading.Thread:
+    """Warm the process-wide runtime in a daemon thread (:meth:`Runtime.warm_up`).
+
+    The CLI calls it just before starting a flow run, so model and index loads overlap the
+    Prefect (ephemeral) server start instead of following it. A failure here is ignored: the
+    flow's own tasks raise it again, with their retries and error handling.
+    """
+    import logging
+
+    def run() -> None:
+        try:
+            get_runtime(settings).warm_up()
+        except Exception as exc:  # noqa: BLE001 - reported by the flow's tasks
+            logging.getLogger(__name__).debug("warm-up failed (the flow will report it): %s", exc)
+
+    thread = threading.Thread(target=run, name="reelflow-warm-up", daemon=True)
+    thread.start()
+    return thread

@@ -344,7 +344,9 @@ def campaign(
             outcome = VideoOutcome(index=item.index, brief=item.brief_id, variant=item.variant,
                                    platform=item.platform, status="failed", reason=f"{type(exc).__name__}: {exc}"[:500])
         outcome = outcome.model_copy(update={"estimated_usd": est})
-        spent += outcome.cost_usd
+        # A video that failed may have paid for some parts first, and its costs are only known
+        # when a video completes: the budget guard charges a failed one its estimate.
+        spent += outcome.cost_usd if outcome.status == "completed" else max(outcome.cost_usd, est)
         if outcome.status == "completed" and outcome.flow_run_id:
             if not ledger.entries(flow_run_id=outcome.flow_run_id):
                 for c in outcome.costs:

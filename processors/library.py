@@ -122,7 +122,8 @@ def analyze_video(path: Path | str, out_dir: Path | str, name: str | None = None
     """Analyse one video into ``out_dir`` (see the module docstring for the files).
 
     Raises:
-        InputError: the file is missing, empty, not a video, has no video stream or is corrupt.
+        InputError: the file is missing, empty, not a video, has no video stream, is corrupt, or
+            is truncated (fewer frames decode than its container's index lists).
     """
     from processors.keyframes import contact_sheet, extract_keyframes
     from processors.media import probe
@@ -133,6 +134,13 @@ def analyze_video(path: Path | str, out_dir: Path | str, name: str | None = None
     out = Path(out_dir)
     det = detect_shots(path)
     info = probe(path)
+    if info.frame_count and det.frame_count < 0.98 * info.frame_count - 1:
+        # the container's index lists frames whose data is gone (a cut-off copy or download)
+        raise InputError(
+            f"{path} is truncated or corrupt: only {det.frame_count} of the {info.frame_count} frames its index "
+            f"lists could be decoded ({det.duration_s:.2f} of {info.duration_s:.2f} s)",
+            hint="copy or download the file again, or re-export it",
+        )
     kfs, imgs = extract_keyframes(det, out / "keyframes")
     feats: list[ImageFeatures] = []
     for shot, kf, rgb in zip(det.shots, kfs, imgs, strict=True):

@@ -78,6 +78,23 @@ def prepare_environment() -> None:
         os.environ["PREFECT_API_URL"] = "http://127.0.0.1:4200/api"
 
 
+def ensure_prefect_api() -> None:
+    """Before a command runs a flow: an explicitly set ``PREFECT_API_URL`` must answer.
+
+    Without it Prefect would retry for minutes and then fail with a transport traceback.
+    Unset, Prefect runs ephemerally in-process and there is nothing to check.
+
+    Raises:
+        ConfigurationError: nobody answers ``{PREFECT_API_URL}/health`` (names the variable and
+            how to start a server).
+    """
+    url = os.environ.get("PREFECT_API_URL", "").strip()
+    if url:
+        from reelflow.cli_ops import require_server
+
+        require_server(url)
+
+
 def _local_server_up() -> bool:
     import httpx
 

@@ -14,7 +14,7 @@ from typing import Annotated
 
 import typer
 
-from reelflow._cli_common import console, handle_errors, out
+from reelflow._cli_common import console, ensure_prefect_api, handle_errors, out
 
 
 def register(app: typer.Typer) -> None:
@@ -34,6 +34,7 @@ def analyze(
     from processors.library import collect_inputs
 
     files = collect_inputs([str(p) for p in paths])  # InputError (exit 2) before any work
+    ensure_prefect_api()
     from flows.analyze_library import analyze_library
 
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=console,

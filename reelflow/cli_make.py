@@ -19,7 +19,7 @@ from core.briefs import BriefLine, brief_from_mapping, load_brief_file
 from core.errors import InputError, ReelFlowError
 from core.models import Brief
 from core.settings import REPO_ROOT
-from reelflow._cli_common import console, handle_errors, out
+from reelflow._cli_common import console, ensure_prefect_api, handle_errors, out
 
 DEMO_BRIEFS = REPO_ROOT / "assets" / "briefs" / "examples.jsonl"
 DEMO_DEFAULT_ID = "good-odds"
@@ -50,8 +50,10 @@ def _estimated_tasks(brief: Brief) -> int:
 
 def run_one(brief: Brief, out_dir: Path | None) -> tuple[bool, str | None, Any]:
     """Run ``create_video`` for one brief with a progress bar; return (ok, flow_run_id, result|error)."""
+    from flows._wiring import start_warm_up
     from flows.create_video import create_video
 
+    start_warm_up()  # models and indexes load while Prefect starts its (ephemeral) server
     task_logger = logging.getLogger("prefect.task_runs")
     with Progress(
         SpinnerColumn(),
@@ -153,6 +155,7 @@ def register(app: typer.Typer) -> None:
         if len(briefs) > 1 and out_dir is not None:
             raise InputError("--out names one folder but several briefs will run",
                              hint="omit --out (each video gets its own folder under outputs/)")
+        ensure_prefect_api()
         codes = []
         for brief in briefs:
             if out_dir is not None:
@@ -183,6 +186,7 @@ def register(app: typer.Typer) -> None:
         console.print(f"[bold]demo brief[/] ({brief.id}): {brief.text}")
         if out_dir is not None:
             _check_out_dir(out_dir)
+        ensure_prefect_api()
         ok, run_id, result = run_one(brief, out_dir)
         code = _report(brief, ok, run_id, result)
         if code:

@@ -15,7 +15,7 @@ from typing import Any
 
 import typer
 
-from reelflow._cli_common import console, handle_errors, out
+from reelflow._cli_common import console, ensure_prefect_api, handle_errors, out
 
 campaign_app = typer.Typer(no_args_is_help=True, help="Campaigns: many briefs × variants within a budget.")
 
@@ -213,6 +213,7 @@ def campaign_run_cmd(
         console.print(f"[yellow]invalid brief:[/] {item.error}")
     if check:
         return
+    ensure_prefect_api()
     state = run_campaign_file(file, settings)
     report = state.result(raise_on_failure=False)
     table = Table(title=f"campaign {spec.name}: {state.message}")

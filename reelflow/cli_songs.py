@@ -22,7 +22,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from reelflow._cli_common import console, handle_errors, is_tty, out
+from reelflow._cli_common import console, ensure_prefect_api, handle_errors, is_tty, out
 
 app = typer.Typer(no_args_is_help=True, help="Song catalogue index: build, search, like.")
 
@@ -96,6 +96,7 @@ def index_cmd(
     """Build or refresh the song index (Prefect flow ``index-songs``)."""
     from flows.index_songs import index_songs
 
+    ensure_prefect_api()
     summary = index_songs(
         catalogue=str(catalogue) if catalogue else None,
         spotify_playlists=list(spotify_playlist or []),

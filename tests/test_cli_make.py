@@ -58,3 +58,29 @@ def test_unwritable_out_dir(tmp_path):
     proc = run_cli("make", "A launch video for our trail shoe", "--out", str(blocker / "out"))
     assert proc.returncode == 2 and "not writable" in proc.stderr
     assert not (blocker.parent / "out").exists()
+
+
+@pytest.mark.parametrize("command", [
+    ["make", "A launch video for our trail shoe", "--duration", "6"],
+    ["analyze", "assets/footage/videos/squirrel.mp4"],
+    ["campaign", "run", "assets/campaigns/example.yaml"],
+    ["songs", "index", "--no-cluster"],
+])
+def test_unreachable_prefect_server_is_named_with_how_to_start_one(command, tmp_path):
+    """PREFECT_API_URL pointing at nothing: exit 2 within seconds, naming the URL and `reelflow server`,
+    before any work (no outputs, no Prefect retry storm)."""
+    import os
+    import socket
+    import time
+
+    with socket.socket() as s:  # a loopback port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "PREFECT_API_URL": f"http://127.0.0.1:{port}/api",
+           "REELFLOW_PATHS__OUTPUTS_DIR": str(tmp_path / "outputs")}
+    t0 = time.monotonic()
+    proc = subprocess.run([str(EXE), *command], capture_output=True, text=True, timeout=120, cwd=REPO, env=env)
+    assert proc.returncode == 2, (proc.stdout, proc.stderr)
+    assert f"127.0.0.1:{port}" in proc.stderr and "reelflow server" in proc.stderr and "PREFECT_API_URL" in proc.stderr
+    assert time.monotonic() - t0 < 60
+    assert not (tmp_path / "outputs").exists()

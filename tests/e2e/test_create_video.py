@@ -81,7 +81,10 @@ def test_video_spec(made):
         assert a.codec_context.name == "aac" and a.codec_context.sample_rate == 48000
         assert a.codec_context.channels == 2
         duration = float(c.duration) / 1e6
-    assert 6.0 <= duration <= 13.0, duration
+    meta = json.loads((out / "metadata.json").read_text())
+    # the video lasts exactly its scenes: each its planned length, or longer when its narration needs it
+    assert abs(duration - meta["scenes"][-1]["end_s"]) <= 0.1, (duration, meta["scenes"][-1])
+    assert BRIEF.duration_s - 0.5 <= duration <= BRIEF.duration_s * 1.5, duration
     atoms = _atom_order(video)
     assert atoms.index("moov") < atoms.index("mdat"), atoms  # +faststart
 
@@ -133,6 +136,22 @@ def test_captions_follow_narration(made):
         assert ev.plaintext.replace("\n", " ").split()[0].lower().strip(".,!?'\"") in spoken
     ends = [s["end_s"] for s in meta["scenes"]]
     assert subs[-1].end / 1000 <= ends[-1] + 0.05
+    # every caption sits inside the narration of one scene and shows that scene's words
+    from flows.create_video import LEAD_IN_S
+
+    def words(text: str) -> list[str]:
+        return [w.lower().strip(".,!?;:'\"—-") for w in text.split() if w.strip(".,!?;:'\"—-")]
+
+    covered = {i: [] for i in range(len(meta["scenes"]))}
+    for ev in subs:
+        t0, t1 = ev.start / 1000, ev.end / 1000
+        scene = next(s for s in meta["scenes"] if s["start_s"] - 0.01 <= t0 < s["end_s"])
+        assert t0 >= scene["start_s"] + LEAD_IN_S - 0.05, (ev.plaintext, t0, scene)
+        assert t1 <= scene["end_s"] + 0.05, (ev.plaintext, t1, scene)
+        assert set(words(ev.plaintext)) <= set(words(scene["narration"])), (ev.plaintext, scene["narration"])
+        covered[scene["index"]] += words(ev.plaintext)
+    for s in meta["scenes"]:  # nothing spoken is left uncaptioned, in order
+        assert covered[s["index"]] == words(s["narration"]), s["index"]
     starts = [ev.start for ev in subs]
     assert starts == sorted(starts)
     for a, b in zip(subs, subs[1:]):

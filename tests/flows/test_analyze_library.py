@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import shutil
+import subprocess
 import time
 from pathlib import Path
 
 import pytest
 
 from core.errors import InputError
+from processors.media import ffmpeg_exe
 
 
 @pytest.fixture(scope="module")
@@ -23,7 +26,32 @@ def library(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path
         shutil.copy(shared_data / "footage" / "images" / name, lib / "photos" / name)
     (lib / "empty.mp4").write_bytes(b"")
     (lib / "notes.mp4").write_text("meeting notes, not a video\n" * 20)
+    # odd inputs: rotated (display matrix 90°) and very tall; bad ones: truncated, audio only
+    ff = ffmpeg_exe()
+    src = shared_data / "videos" / "testvideo.mp4"
+    run = [ff, "-v", "error", "-y"]
+    subprocess.run(run + ["-i", str(src), "-t", "2", "-vf", "scale=202:720,setsar=1", "-an", "-c:v", "libx264",
+                          "-preset", "ultrafast", str(lib / "tall.mp4")], check=True)
+    subprocess.run(run + ["-display_rotation", "90", "-i", str(lib / "tall.mp4"), "-c", "copy",
+                          str(lib / "rotated.mp4")], check=True)
+    full = tmp_path_factory.mktemp("src") / "full.mp4"
+    subprocess.run(run + ["-i", str(src), "-t", "4", "-an", "-c:v", "libx264", "-preset", "ultrafast",
+                          "-movflags", "+faststart", str(full)], check=True)
+    data = full.read_bytes()
+    (lib / "truncated.mp4").write_bytes(data[: len(data) // 2])
+    subprocess.run(run + ["-f", "lavfi", "-i", "sine=frequency=440:duration=2", "-c:a", "aac",
+                          str(lib / "voiceover.mp4")], check=True)
     return lib
+
+
+async def _task_states(flow_run_id) -> dict[str, str]:
+    """Task run name → state name for one flow run (from the Prefect API)."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+
+    async with get_client() as client:
+        runs = await client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id])))
+    return {r.name: r.state_name for r in runs}
 
 
 def test_analyze_library_end_to_end(prefect_harness, library: Path, tmp_path: Path) -> None:
@@ -33,12 +61,19 @@ def test_analyze_library_end_to_end(prefect_harness, library: Path, tmp_path: Pa
     t0 = time.perf_counter()
     report = analyze_library([str(library)], str(out))
     first_s = time.perf_counter() - t0
-    assert report.n_files == 12
-    assert report.n_videos == 4 and report.n_images == 6
-    assert report.n_errors == 2
+    assert report.n_files == 16
+    assert report.n_videos == 6 and report.n_images == 6
+    assert report.n_errors == 4
     errors = {Path(r.path).name: r.error for r in report.files if r.status == "error"}
-    assert set(errors) == {"empty.mp4", "notes.mp4"}
+    assert set(errors) == {"empty.mp4", "notes.mp4", "truncated.mp4", "voiceover.mp4"}
     assert "empty" in errors["empty.mp4"] and "not a readable video" in errors["notes.mp4"]
+    assert "truncated" in errors["truncated.mp4"] and "of the 120 frames" in errors["truncated.mp4"]
+    assert "no video stream" in errors["voiceover.mp4"]
+    rot = json.loads((out / "rotated" / "metadata.json").read_text())
+    tall = json.loads((out / "tall" / "metadata.json").read_text())
+    assert rot["rotation"] in (90, 270) and tall["rotation"] == 0
+    assert (rot["width"], rot["height"]) == (tall["width"], tall["height"]) == (202, 720)
+    assert rot["shots"] == tall["shots"]  # the display matrix changes nothing about the content
 
     shots = json.loads((out / "testvideo" / "shots.json").read_text())
     assert set(shots) >= {"video", "fps", "frame_count", "shots"}
@@ -65,16 +100,22 @@ def test_analyze_library_end_to_end(prefect_harness, library: Path, tmp_path: Pa
     assert all(it["cluster"] >= -1 for it in clusters["items"])
     assert (out / "cluster_report.md").read_text().startswith("# Library clusters")
     rep = json.loads((out / "report.json").read_text())
-    assert rep["n_errors"] == 2
+    assert rep["n_errors"] == 4
 
     # unchanged library: every file is a cache hit (content hash) and nothing is recomputed
     mtime = (out / "testvideo" / "shots.json").stat().st_mtime_ns
     t0 = time.perf_counter()
-    again = analyze_library([str(library)], str(out))
+    state = analyze_library([str(library)], str(out), return_state=True)
     second_s = time.perf_counter() - t0
-    assert again.n_errors == 2 and again.n_videos == 4
+    again = state.result()
+    assert again.n_errors == 4 and again.n_videos == 6
     assert (out / "testvideo" / "shots.json").stat().st_mtime_ns == mtime
     print(f"\nfirst run {first_s:.1f} s, cached re-run {second_s:.1f} s")
+    states = asyncio.run(_task_states(state.state_details.flow_run_id))
+    good = {r.name for r in report.files if r.status == "ok"}
+    assert len(good) == 12 and {n: states[f"analyze-{n}"] for n in good} == {n: "Cached" for n in good}
+    # files that gave an error entry are tried again (nothing of theirs is on disk to reuse)
+    assert {states[f"analyze-{r.name}"] for r in report.files if r.status == "error"} == {"Completed"}
     assert second_s < first_s
 
 

@@ -24,7 +24,9 @@ def test_ledger_records_sums_and_deduplicates(tmp_path: Path) -> None:
     hume = CostEntry(provider="hume", model="octave-2", units=420, unit="characters", cost_usd=0.1008, request_id="gen-1")
     assert ledger.record(hume, "run-a", campaign="c", campaign_run_id="camp-1", brief_id="b", variant="a", part="narration")
     assert not ledger.record(hume, "run-a")  # same request id in the same run: a retry, not new spend
-    assert ledger.record(hume, "run-b")  # another run paying for its own request
+    # a re-run that reuses the cached paid step reports the same request: billed once, not twice
+    assert not ledger.record(hume, "run-b")
+    assert ledger.record(hume.model_copy(update={"request_id": "gen-2"}), "run-b")  # run-b's own request
     clips = [CostEntry(provider="runware", model="klingai:5@3", units=5, unit="seconds", cost_usd=0.287,
                        request_id=f"task-{i}") for i in range(3)]
     assert ledger.record_many(clips, "run-a", campaign_run_id="camp-1") == 3

@@ -16,8 +16,8 @@ non-reference B-frames: the hard case for the fast mode's first pass. Both are c
   then exact windows) and in ``precise`` mode (every frame), and the raw trick the fast mode
   builds on without its second pass (``skip_nonref=True``), to show that trick's accuracy cost;
   and the default with one speed trick changed at a time — the in-loop deblocking filter kept
-  (``fast=False``) and 128-px instead of 256-px scoring thumbnails — so each trick's gain and
-  accuracy cost show.
+  (``fast=False``) and PySceneDetect's 256-px scoring thumbnails instead of the default 128 px —
+  so each trick's gain and accuracy cost show.
 
 Runs are interleaved (method A, B, C, ... then again) and each timing is the best of
 ``--repeat`` rounds: the machine is shared, and best-of interleaved rounds is the least noisy
@@ -103,7 +103,7 @@ METHODS = {
     "reelflow precise": lambda p: detect_shots(p, mode="precise").cuts,
     "  skip non-ref only, no 2nd pass": lambda p: detect_shots(p, skip_nonref=True).cuts,
     "  fast, deblocking kept": lambda p: detect_shots(p, fast=False).cuts,
-    "  fast, 128-px thumbnails": lambda p: detect_shots(p, thumb_width=128).cuts,
+    "  fast, 256-px thumbnails": lambda p: detect_shots(p, thumb_width=256).cuts,
 }
 
 

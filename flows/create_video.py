@@ -154,6 +154,8 @@ async def create_video(brief: Brief, out_dir: str | None = None) -> VideoResult:
 
     from processors.assembly import AssemblySpec, ClipInput, NarrationInput
 
+    # each scene's middle frame is a thumbnail candidate: encoded as a key frame, it decodes alone
+    mid_times = [s + length / 2 for s, length in zip(starts, lengths, strict=True)]
     spec = AssemblySpec.from_settings(
         settings.render,
         clips=[ClipInput(path=c.path, duration_s=length) for c, length in zip(clips, lengths, strict=True)],
@@ -166,6 +168,7 @@ async def create_video(brief: Brief, out_dir: str | None = None) -> VideoResult:
         fonts_dir=str(settings.assets / "fonts"),
         width=width,
         height=height,
+        keyframe_times_s=mid_times,
     )
     pending_qa = [i for i in range(len(clips)) if i not in clip_qa_done]
     assembled, *late_qa = await asyncio.gather(
@@ -182,7 +185,6 @@ async def create_video(brief: Brief, out_dir: str | None = None) -> VideoResult:
     video = assembled.path
     duration = assembled.duration_s
 
-    mid_times = [s + length / 2 for s, length in zip(starts, lengths, strict=True)]
     # The video's own digest keys the checks below: a re-render into the same path (e.g. other
     # render settings) must never reuse loudness, QA or keyframes of the previous file.
     digest = sha256_file(video)

@@ -91,6 +91,11 @@ class AssemblySpec(BaseModel):
     true_peak_dbtp: float = Field(default=-1.0, ge=-9, le=0)
     x264_preset: str = "veryfast"
     crf: int = Field(default=20, ge=0, le=51)
+    keyframe_times_s: list[float] = Field(
+        default_factory=list,
+        description="Times (s) to encode as key frames (``-force_key_frames``), e.g. each scene's "
+        "middle, where the thumbnail candidates are taken: a seek there decodes one frame.",
+    )
     audio_bitrate: str = "192k"
     timeout_s: float = Field(default=900, gt=0)
 
@@ -451,6 +456,7 @@ def build_video_args(spec: AssemblySpec, audio_path: Path | None, out_path: Path
         "-map", "[vout]", *audio,
         "-c:v", "libx264", "-preset", spec.x264_preset, "-crf", str(spec.crf),
         "-profile:v", "high", "-pix_fmt", "yuv420p", "-color_range", "tv", "-r", str(fps),
+        *(["-force_key_frames", ",".join(_f(t) for t in spec.keyframe_times_s)] if spec.keyframe_times_s else []),
         "-t", _f(spec.duration_s), "-movflags", "+faststart", str(out_path),
     ]
     return args

@@ -191,10 +191,16 @@ def test_simple_cut_without_music_or_captions(composition, tmp_path: Path):
         clips=[ClipInput(path=str(small[0]), duration_s=1.0), ClipInput(path=str(small[1]), duration_s=1.5)],
         narration=[NarrationInput(path=spec.narration[0].path, start_s=0.2)],
         width=320, height=320, transition_s=0.0, x264_preset="ultrafast",
+        keyframe_times_s=[0.5, 1.75],  # each scene's middle (thumbnail candidates)
     )
     result = assemble(plain, tmp_path / "square.mp4")
     info = probe(result.path)
     assert (info.width, info.height, info.frame_count) == (320, 320, 75)  # second clip frozen to fill 1.5 s
+    import av
+
+    with av.open(str(result.path)) as c:  # the requested times are key frames: a seek there decodes one frame
+        keys = [round(float(pk.pts * pk.time_base), 3) for pk in c.demux(c.streams.video[0]) if pk.is_keyframe]
+    assert keys == [0.0, 0.5, 1.767], keys  # the first frame at or after each time (30 fps)
     assert info.fps == pytest.approx(30)
     assert result.loudness_lufs == pytest.approx(-14.0, abs=1.0) and result.true_peak_dbtp <= -1.0
     assert result.music_gain_db is None

@@ -183,3 +183,18 @@ def test_broken_library_is_an_asset_error(minilm, tmp_path: Path):
          "licence": "Tests only (see ../shared/data/README.md)"}]}))
     with pytest.raises(AssetError, match="licence"):
         LocalClipRenderer(tmp_path, CountingEncoder(minilm))
+
+
+def test_ken_burns_pan_over_a_texture_is_one_shot(renderer: LocalClipRenderer, tmp_path: Path):
+    """Regression: a 1.87 s pan over the brick texture (move 2, as a real API-triggered run made it)
+    was taken for two cross-dissolves, so clip QA and the final-video QA flagged our own render.
+    A pan moves pixels but keeps the colours; a dissolve changes them."""
+    from processors.qa import qa_clip
+    from processors.shots import detect_shots
+
+    brick = next(it for it in renderer.items if it.id == "brick")
+    req = ClipRequest(scene_index=2, prompt="brick wall", duration_s=1.85, width=1080, height=1920, fps=30,
+                      seed=3976216518)
+    clip = renderer.render(brick, req, tmp_path / "brick.mp4")
+    assert detect_shots(clip.path).transitions == []
+    assert qa_clip(clip.path, 1.85).passed

@@ -40,6 +40,7 @@ from prefect.task_runners import ThreadPoolTaskRunner
 from pydantic import BaseModel
 
 from core.errors import InputError
+from flows._cache import code_version
 from core.settings import load_settings
 from core.storage import atomic_write_json, atomic_write_text, ensure_writable_dir, sha256_file
 from processors.library import FileAnalysis, analyze_file, build_library_clusters, collect_inputs, kind_of
@@ -70,7 +71,10 @@ def _content_key(ctx: TaskRunContext, inputs: dict[str, Any]) -> str:
     return f"{inputs['sha256']}:{Path(inputs['out_root']).resolve()}:{inputs['name']}"
 
 
-FILE_CACHE = CacheKeyFnPolicy(cache_key_fn=_content_key) + TASK_SOURCE
+#: Also keyed on the analysis code (detector, keyframes, features, QA, clustering inputs), so a
+#: fixed processor re-analyses instead of serving old results.
+FILE_CACHE = CacheKeyFnPolicy(cache_key_fn=_content_key) + TASK_SOURCE + code_version(
+    "processors.library", "processors.shots", "processors.keyframes", "processors.features", "processors.qa")
 
 
 @task(name="analyze-file", cache_policy=FILE_CACHE, persist_result=True, retries=1, retry_delay_seconds=1,

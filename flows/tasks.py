@@ -24,6 +24,7 @@ from prefect.cache_policies import INPUTS, NO_CACHE, TASK_SOURCE, CacheKeyFnPoli
 from prefect.context import TaskRunContext
 
 from core.models import Brief, Clip, ClipRequest, CostEntry, MusicBed, QAReport, Scene, ScriptPlan, SongMatch, Utterance
+from flows._cache import code_version
 from flows._wiring import get_runtime
 
 
@@ -37,6 +38,8 @@ def _work_dir_present(ctx: TaskRunContext, inputs: dict[str, Any]) -> str:
 
 WORK_DIR_PRESENT = CacheKeyFnPolicy(cache_key_fn=_work_dir_present)
 CACHED = INPUTS + TASK_SOURCE + WORK_DIR_PRESENT
+#: QA/keyframe tasks also miss their cache when the detector or the QA rules change.
+CACHED_QA = CACHED + code_version("processors.shots", "processors.qa", "processors.keyframes")
 
 
 def _retryable(task: Any, task_run: Any, state: Any) -> bool:
@@ -122,7 +125,7 @@ async def generate_clip(request: ClipRequest, provider: str, work_dir: str) -> C
     return await get_runtime().clips.generate(request, out)
 
 
-@task(name="qa-clip", cache_policy=CACHED, persist_result=True, tags=["qa"], task_run_name="qa-clip-{scene_index}")
+@task(name="qa-clip", cache_policy=CACHED_QA, persist_result=True, tags=["qa"], task_run_name="qa-clip-{scene_index}")
 def qa_clip(clip_path: str, expected_duration_s: float, scene_index: int, work_dir: str,
             loop_seams_s: list[float] | None = None) -> QAReport:
     """Check one scene clip: one shot (loop seams excepted), expected length, no black/frozen stretch over 1 s."""
@@ -178,7 +181,7 @@ def assemble_video(spec: Any, work_dir: str) -> Any:
     return assemble(spec, Path(work_dir) / "video.mp4")
 
 
-@task(name="qa-video", cache_policy=CACHED, persist_result=True, tags=["qa"], task_run_name="qa-video")
+@task(name="qa-video", cache_policy=CACHED_QA, persist_result=True, tags=["qa"], task_run_name="qa-video")
 def qa_video(video: str, video_sha256: str, expected_cuts_s: list[float], work_dir: str) -> QAReport:
     """Shot detection on the final video: cuts vs scene boundaries, black/frozen stretches.
 
@@ -190,7 +193,7 @@ def qa_video(video: str, video_sha256: str, expected_cuts_s: list[float], work_d
     return run_qa(Path(video), expected_cuts_s)
 
 
-@task(name="keyframes", cache_policy=CACHED, persist_result=True, tags=["qa"], task_run_name="keyframes")
+@task(name="keyframes", cache_policy=CACHED_QA, persist_result=True, tags=["qa"], task_run_name="keyframes")
 def scene_keyframes(video: str, video_sha256: str, times_s: list[float], work_dir: str) -> tuple[list[str], int]:
     """One keyframe per scene (JPEG) and the index of the best one for the thumbnail.
 

@@ -44,14 +44,24 @@ def library(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path
     return lib
 
 
-async def _task_states(flow_run_id) -> dict[str, str]:
-    """Task run name → state name for one flow run (from the Prefect API)."""
+async def _task_states(flow_run_id, settle_s: float = 30.0) -> dict[str, str]:
+    """Task run name → final state name for one flow run (from the Prefect API).
+
+    Task run states reach the API as events, a moment after the flow returns: read again until
+    no run is still Pending/Running (at most ``settle_s``).
+    """
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
 
+    deadline = time.monotonic() + settle_s
     async with get_client() as client:
-        runs = await client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id])))
-    return {r.name: r.state_name for r in runs}
+        while True:
+            runs = await client.read_task_runs(
+                flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id])))
+            states = {r.name: r.state_name for r in runs}
+            if not {"Pending", "Running"} & set(states.values()) or time.monotonic() > deadline:
+                return states
+            await asyncio.sleep(0.5)
 
 
 def test_analyze_library_end_to_end(prefect_harness, library: Path, tmp_path: Path) -> None:

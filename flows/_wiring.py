@@ -196,13 +196,17 @@ def start_warm_up(settings: Settings | None = None) -> threading.Thread:
 
     The CLI calls it just before starting a flow run, so model and index loads overlap the
     Prefect (ephemeral) server start instead of following it. A failure here is ignored: the
-    flow's own tasks raise it again, with their retries and error handling.
+    flow's own tasks raise it again, with their retries and error handling. With
+    ``REELFLOW_PREFECT_SECRETS=true`` nothing is warmed (the keys come from the Prefect API).
     """
     import logging
 
     def run() -> None:
         try:
-            get_runtime(settings).warm_up()
+            base = settings or load_settings()
+            if base.prefect_secrets:
+                return  # keys come from the Prefect API, which is not up yet: the flow loads them
+            get_runtime(base).warm_up()
         except Exception as exc:  # noqa: BLE001 - reported by the flow's tasks
             logging.getLogger(__name__).debug("warm-up failed (the flow will report it): %s", exc)
 

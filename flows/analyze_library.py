@@ -39,10 +39,9 @@ from prefect.context import FlowRunContext, TaskRunContext
 from prefect.task_runners import ThreadPoolTaskRunner
 from pydantic import BaseModel
 
-from core.errors import InputError
-from flows._cache import code_version
 from core.settings import load_settings
 from core.storage import atomic_write_json, atomic_write_text, ensure_writable_dir, sha256_file
+from flows._cache import code_version
 from processors.library import FileAnalysis, analyze_file, build_library_clusters, collect_inputs, kind_of
 
 
@@ -150,9 +149,11 @@ def analyze_library(paths: list[str], out_dir: str | None = None) -> LibraryRepo
             params = {"path": str(f), "out_root": str(out_root), "name": n, "sha256": h}
             futures.append(own.submit(t, params) if own else t.submit(**params))
         for f, n, h, fut in zip(files, names, shas, futures, strict=True):
+            if fut is None:
+                records.append(FileAnalysis(path=str(f), kind=kind_of(f), name=n, sha256=h, status="error",
+                                            error=f"InputError: {unreadable[f]}"))
+                continue
             try:
-                if fut is None:
-                    raise InputError(unreadable[f])
                 records.append(fut.result())
             except Exception as exc:  # noqa: BLE001 - one file's crash must not lose the others
                 records.append(FileAnalysis(path=str(f), kind=kind_of(f), name=n, sha256=h, status="error",

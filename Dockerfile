@@ -1,6 +1,6 @@
 # ReelFlow worker image: installs exactly like scripts/setup.sh (venv at .venv, torch 2.13.0 CPU
 # build first, then `pip install -e .`). Used by the `reelflow-docker` work pool
-# (deployments/prefect.yaml). Build: docker build -t reelflow:0.1.0 .
+# (reelflow/deployments/prefect.yaml). Build: docker build -t reelflow:0.1.0 .
 FROM python:3.11-slim-bookworm
 
 ENV PYTHONUNBUFFERED=1 \
@@ -10,7 +10,7 @@ ENV PYTHONUNBUFFERED=1 \
     TOKENIZERS_PARALLELISM=false \
     PREFECT_SERVER_ANALYTICS_ENABLED=false
 
-# libgl1/libglib2.0-0: opencv-python (via scenedetect); fonts are bundled in assets/fonts.
+# libgl1/libglib2.0-0: opencv-python (via scenedetect); fonts are bundled in reelflow/assets/fonts.
 RUN apt-get update \
  && apt-get install -y --no-install-recommends libgl1 libglib2.0-0 \
  && rm -rf /var/lib/apt/lists/*
@@ -18,17 +18,11 @@ RUN apt-get update \
 WORKDIR /opt/reelflow
 COPY pyproject.toml README.md ./
 COPY scripts ./scripts
-COPY core ./core
-COPY clients ./clients
-COPY processors ./processors
-COPY flows ./flows
-COPY deployments ./deployments
 COPY reelflow ./reelflow
-COPY assets ./assets
 
 # Same steps as scripts/setup.sh: venv, torch first (CPU build), then the project.
 RUN bash scripts/setup.sh \
- && .venv/bin/python -c "import core.settings, flows.create_video" \
+ && .venv/bin/python -c "import reelflow.core.settings, reelflow.flows.create_video" \
  && rm -rf /root/.cache/pip
 
 ENV PATH="/opt/reelflow/.venv/bin:${PATH}" \

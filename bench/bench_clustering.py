@@ -26,8 +26,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from processors.features import FEATURE_DIM, HSV_BINS  # noqa: E402
-from processors.image_clustering import cluster_features  # noqa: E402
+from reelflow.processors.features import FEATURE_DIM, HSV_BINS  # noqa: E402
+from reelflow.processors.image_clustering import cluster_features  # noqa: E402
 
 
 def make_features(n: int, k: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:

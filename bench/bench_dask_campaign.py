@@ -30,7 +30,7 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 def _campaign(tag: str, seconds: float, videos: int, out: Path) -> dict:
     briefs = []
-    for line in (REPO / "assets" / "briefs" / "examples.jsonl").read_text().splitlines()[:videos]:
+    for line in (REPO / "reelflow" / "assets" / "briefs" / "examples.jsonl").read_text().splitlines()[:videos]:
         b = json.loads(line)
         b["id"] = f"{b['id']}-{tag}"
         b["duration_s"] = seconds
@@ -44,7 +44,7 @@ def main() -> int:
     parser.add_argument("--videos", type=int, default=4)
     args = parser.parse_args()
 
-    from deployments.local_server import start_server
+    from reelflow.deployments.local_server import start_server
 
     tmp = Path(tempfile.mkdtemp(prefix="reelflow-bench-dask-"))
     srv = start_server(tmp / "prefect", port=None, timeout_s=300)
@@ -52,9 +52,9 @@ def main() -> int:
     try:
         from prefect.settings import PREFECT_API_URL, temporary_settings
 
-        from core.settings import RunnerSettings, load_settings
-        from flows._wiring import get_runtime
-        from flows.campaign import CampaignSpec, campaign_for
+        from reelflow.core.settings import RunnerSettings, load_settings
+        from reelflow.flows._wiring import get_runtime
+        from reelflow.flows.campaign import CampaignSpec, campaign_for
 
         settings = load_settings()
         t = time.perf_counter()

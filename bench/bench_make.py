@@ -36,11 +36,11 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from core.models import ClipRequest  # noqa: E402
-from core.settings import RenderSettings  # noqa: E402
-from processors.assembly import AssemblySpec, ClipInput, NarrationInput, assemble  # noqa: E402
-from processors.clip_renderer import LocalClipRenderer  # noqa: E402
-from processors.media import audio_duration, probe, run_ffmpeg  # noqa: E402
+from reelflow.core.models import ClipRequest  # noqa: E402
+from reelflow.core.settings import RenderSettings  # noqa: E402
+from reelflow.processors.assembly import AssemblySpec, ClipInput, NarrationInput, assemble  # noqa: E402
+from reelflow.processors.clip_renderer import LocalClipRenderer  # noqa: E402
+from reelflow.processors.media import audio_duration, probe, run_ffmpeg  # noqa: E402
 
 SCENES = [
     ("Meet the trail shoe built for Monday mornings.", "a runner's feet on a gravel trail path"),
@@ -78,7 +78,7 @@ def _encoder():
 
 
 def _fonts_dir() -> Path:
-    fonts = REPO / "assets" / "fonts"
+    fonts = REPO / "reelflow" / "assets" / "fonts"
     if any(fonts.glob("*.ttf")) or any(fonts.glob("*.otf")):
         return fonts
     return Path("/usr/share/fonts/truetype/dejavu")
@@ -91,7 +91,7 @@ def write_captions(path: Path, lines: list[tuple[float, float, str]], width: int
     subs = pysubs2.SSAFile()
     subs.info.update({"PlayResX": str(width), "PlayResY": str(height), "WrapStyle": "0"})
     style = subs.styles["Default"]
-    style.fontname = "Noto Sans" if (REPO / "assets" / "fonts" / "NotoSans-Bold.ttf").is_file() else "DejaVu Sans"
+    style.fontname = "Noto Sans" if (REPO / "reelflow" / "assets" / "fonts" / "NotoSans-Bold.ttf").is_file() else "DejaVu Sans"
     style.fontsize = 72
     style.bold = True
     style.outline = 4
@@ -123,7 +123,7 @@ def speak(texts: list[str], out_dir: Path) -> list[Path]:
 def build_inputs(work: Path, render: RenderSettings, width: int = 1080, height: int = 1920) -> Inputs:
     """Render clips, narration and captions for the 30 s composition under ``work``."""
     work.mkdir(parents=True, exist_ok=True)
-    renderer = LocalClipRenderer(REPO / "assets" / "footage", _encoder(), cache_dir=work / "cache")
+    renderer = LocalClipRenderer(REPO / "reelflow" / "assets" / "footage", _encoder(), cache_dir=work / "cache")
     prompts = [v for _, v in SCENES]
     renderer.footage_embeddings()  # one-time (cached on disk), not part of the per-scene time
     clips, times, sources = [], [], []
@@ -140,7 +140,7 @@ def build_inputs(work: Path, render: RenderSettings, width: int = 1080, height: 
     starts = [i * SCENE_S + 0.15 for i in range(len(SCENES))]
     lines = [(s, s + audio_duration(p), text) for s, p, (text, _) in zip(starts, narration, SCENES, strict=True)]
     captions = write_captions(work / "captions.ass", lines, width, height)
-    return Inputs(work, clips, narration, starts, REPO / "assets" / "music" / MUSIC, captions, _fonts_dir(),
+    return Inputs(work, clips, narration, starts, REPO / "reelflow" / "assets" / "music" / MUSIC, captions, _fonts_dir(),
                   times, sources)
 
 
@@ -240,10 +240,10 @@ def bench_full(work: Path) -> None:
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     os.environ.setdefault("PREFECT_HOME", str(work / "prefect-home"))
     os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "240")
-    from core.briefs import load_brief_file
-    from core.settings import load_settings
-    from processors.bed_library import BedLibrary
-    from processors.song_index import load_or_build_default
+    from reelflow.core.briefs import load_brief_file
+    from reelflow.core.settings import load_settings
+    from reelflow.processors.bed_library import BedLibrary
+    from reelflow.processors.song_index import load_or_build_default
 
     shared_cache = REPO / ".reelflow" / "cache"
     settings = load_settings()
@@ -261,12 +261,12 @@ def bench_full(work: Path) -> None:
             shutil.copytree(shared_cache / sub, run_cache / sub, symlinks=True)
     os.environ["REELFLOW_PATHS__CACHE_DIR"] = str(run_cache)
 
-    brief = next(ln.brief for ln in load_brief_file(REPO / "assets/briefs/examples.jsonl") if ln.brief.id == "good-odds")
-    from flows.create_video import create_video
+    brief = next(ln.brief for ln in load_brief_file(REPO / "reelflow/assets/briefs/examples.jsonl") if ln.brief.id == "good-odds")
+    from reelflow.flows.create_video import create_video
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
 
-    from flows._wiring import start_warm_up
+    from reelflow.flows._wiring import start_warm_up
 
     t0 = time.perf_counter()
     start_warm_up()  # as `reelflow make` does: model/index loads overlap the Prefect server start

@@ -31,7 +31,7 @@ def main() -> int:
     parser.add_argument("--batch", type=int, default=20, help="tasks per flow run in the batched variant")
     args = parser.parse_args()
 
-    from deployments.local_server import start_server
+    from reelflow.deployments.local_server import start_server
 
     home = Path(tempfile.mkdtemp(prefix="reelflow-bench-prefect-"))
     t0 = time.perf_counter()

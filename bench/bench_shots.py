@@ -34,8 +34,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from processors.media import ffmpeg_exe  # noqa: E402
-from processors.shots import detect_shots, prf1  # noqa: E402
+from reelflow.processors.media import ffmpeg_exe  # noqa: E402
+from reelflow.processors.shots import detect_shots, prf1  # noqa: E402
 from tests.processors.test_shots import HARD_CUTS, make_cut_video  # noqa: E402
 
 SHARED = REPO.parent / "shared" / "data"

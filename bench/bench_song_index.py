@@ -72,7 +72,7 @@ def bench_encoders(texts: list[str], reps: int = 3) -> None:
     import torch
     from sentence_transformers import SentenceTransformer
 
-    from processors.embeddings import get_encoder, model_dir
+    from reelflow.processors.embeddings import get_encoder, model_dir
 
     print(f"\n== 1. encode throughput: {len(texts)} real catalogue descriptions, torch threads "
           f"{torch.get_num_threads()}, {os.cpu_count()} cores, best of {reps} interleaved rounds ==")
@@ -109,7 +109,7 @@ def bench_encoders(texts: list[str], reps: int = 3) -> None:
     for name, rate, vec in rows:
         cos = (vec * base).sum(axis=1)
         print(f"{name:45s} {rate:9.1f} {rate / base_rate:6.2f} {cos.mean():9.4f} {cos.min():8.4f}")
-    from processors.embeddings import DEFAULT_BATCH_SIZE
+    from reelflow.processors.embeddings import DEFAULT_BATCH_SIZE
 
     chosen = [r for r in rows if r[0].startswith("ONNX") and r[0].endswith(f"batch {DEFAULT_BATCH_SIZE}")][0]
     cos = (chosen[2] * base).sum(axis=1)
@@ -120,16 +120,16 @@ def bench_encoders(texts: list[str], reps: int = 3) -> None:
 def bench_catalogue(cache_dir: Path, n_queries: int) -> None:
     import faiss
 
-    from core.settings import PathsSettings, Settings
-    from processors.embeddings import get_encoder
-    from processors.song_index import SongIndex, choose_index_spec, load_or_build_default, make_faiss_index, \
+    from reelflow.core.settings import PathsSettings, Settings
+    from reelflow.processors.embeddings import get_encoder
+    from reelflow.processors.song_index import SongIndex, choose_index_spec, load_or_build_default, make_faiss_index, \
         read_catalogue_csv
 
     print("\n== 2. real catalogue (assets/catalogue/spotify_songs.csv) ==")
     settings = Settings(paths=PathsSettings(cache_dir=cache_dir), _env_file=None)
     enc = get_encoder(cache_dir=cache_dir / "models")
     t = time.perf_counter()
-    cat = read_catalogue_csv(REPO / "assets" / "catalogue" / "spotify_songs.csv")
+    cat = read_catalogue_csv(REPO / "reelflow" / "assets" / "catalogue" / "spotify_songs.csv")
     print(f"read + normalise + dedupe: {time.perf_counter() - t:.2f} s -> {len(cat.tracks)} unique tracks "
           f"({cat.duplicates} duplicates, {len(cat.skipped)} skipped)")
     t = time.perf_counter()
@@ -138,7 +138,7 @@ def bench_catalogue(cache_dir: Path, n_queries: int) -> None:
     m = idx.manifest
     print(f"load_or_build_default: {took:.2f} s (index built {m.get('built_at')}; full-catalogue embedding took "
           f"{m.get('embed_s')} s = {m.get('texts_per_s')} texts/s on {m.get('encoder_backend')})")
-    from processors import song_index
+    from reelflow.processors import song_index
 
     song_index._DEFAULT.clear()
     t = time.perf_counter()
@@ -206,7 +206,7 @@ def synthetic(n: int, d: int = 384, centres: int = 1000, rank: int = 48, spread:
 def bench_synthetic(n: int, n_queries: int) -> None:
     import faiss
 
-    from processors.song_index import HNSW_EF_CONSTRUCTION, HNSW_M
+    from reelflow.processors.song_index import HNSW_EF_CONSTRUCTION, HNSW_M
 
     print(f"\n== 3. synthetic: {n:,} clustered 384-d unit vectors (1,000 centroids, rank-48 spread + noise) ==")
     r0 = rss_mb()
@@ -264,7 +264,7 @@ def bench_reindex() -> None:
         os.environ["PREFECT_API_URL"] = ""
         os.environ.pop("PREFECT_API_URL")
         os.environ["PREFECT_LOGGING_LEVEL"] = "WARNING"
-        from flows.index_songs import index_songs
+        from reelflow.flows.index_songs import index_songs
 
         index_dir = Path(tmp) / "song_index"
         t = time.perf_counter()
@@ -295,10 +295,10 @@ def main() -> None:
     import faiss
 
     print(f"machine: {os.cpu_count()} cores, faiss {faiss.__version__} (omp threads {faiss.omp_get_max_threads()})")
-    from processors.song_index import describe, read_catalogue_csv
+    from reelflow.processors.song_index import describe, read_catalogue_csv
 
     if not args.skip_encode:
-        cat = read_catalogue_csv(REPO / "assets" / "catalogue" / "spotify_songs.csv")
+        cat = read_catalogue_csv(REPO / "reelflow" / "assets" / "catalogue" / "spotify_songs.csv")
         rng = np.random.default_rng(1)
         texts = [describe(cat.tracks[i]) for i in rng.choice(len(cat.tracks), args.n_encode, replace=False)]
         bench_encoders(texts, args.encode_rounds)

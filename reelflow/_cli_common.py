@@ -16,7 +16,7 @@ import typer
 from pydantic import ValidationError
 from rich.console import Console
 
-from core.errors import ReelFlowError
+from reelflow.core.errors import ReelFlowError
 
 console = Console(stderr=True)
 out = Console()
@@ -71,7 +71,7 @@ def prepare_environment() -> None:
     os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "240")
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
-    from core.logging import apply_log_settings
+    from reelflow.core.logging import apply_log_settings
 
     apply_log_settings()  # REELFLOW_LOG_JSON=true → JSON-lines logs carrying the flow run id
     if "PREFECT_API_URL" not in os.environ and _local_server_up():

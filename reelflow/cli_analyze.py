@@ -31,11 +31,11 @@ def analyze(
     """Analyse a library of videos and images."""
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-    from processors.library import collect_inputs
+    from reelflow.processors.library import collect_inputs
 
     files = collect_inputs([str(p) for p in paths])  # InputError (exit 2) before any work
     ensure_prefect_api()
-    from flows.analyze_library import analyze_library
+    from reelflow.flows.analyze_library import analyze_library
 
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=console,
                   transient=True, disable=as_json) as progress:

@@ -15,13 +15,13 @@ from typing import Any
 import typer
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-from core.briefs import BriefLine, brief_from_mapping, load_brief_file
-from core.errors import InputError, ReelFlowError
-from core.models import Brief
-from core.settings import REPO_ROOT
+from reelflow.core.briefs import BriefLine, brief_from_mapping, load_brief_file
+from reelflow.core.errors import InputError, ReelFlowError
+from reelflow.core.models import Brief
+from reelflow.core.settings import ASSETS_DIR
 from reelflow._cli_common import console, ensure_prefect_api, handle_errors, out
 
-DEMO_BRIEFS = REPO_ROOT / "assets" / "briefs" / "examples.jsonl"
+DEMO_BRIEFS = ASSETS_DIR / "briefs" / "examples.jsonl"
 DEMO_DEFAULT_ID = "good-odds"
 
 
@@ -50,8 +50,8 @@ def _estimated_tasks(brief: Brief) -> int:
 
 def run_one(brief: Brief, out_dir: Path | None) -> tuple[bool, str | None, Any]:
     """Run ``create_video`` for one brief with a progress bar; return (ok, flow_run_id, result|error)."""
-    from flows._wiring import start_warm_up
-    from flows.create_video import create_video
+    from reelflow.flows._wiring import start_warm_up
+    from reelflow.flows.create_video import create_video
 
     start_warm_up()  # models and indexes load while Prefect starts its (ephemeral) server
     task_logger = logging.getLogger("prefect.task_runs")
@@ -194,6 +194,6 @@ def register(app: typer.Typer) -> None:
 
 
 def _check_out_dir(path: Path) -> None:
-    from core.storage import ensure_writable_dir
+    from reelflow.core.storage import ensure_writable_dir
 
     ensure_writable_dir(path)

@@ -41,8 +41,8 @@ def require_server(api_url: str | None = None) -> str:
     Raises:
         ConfigurationError: nobody answers ``/api/health`` (names PREFECT_API_URL and how to start one).
     """
-    from core.errors import ConfigurationError
-    from deployments.local_server import is_healthy, start_hint
+    from reelflow.core.errors import ConfigurationError
+    from reelflow.deployments.local_server import is_healthy, start_hint
 
     url = api_url or _api_url()
     if not is_healthy(url, timeout=3):
@@ -63,8 +63,8 @@ def server_cmd(
     serve: bool = typer.Option(True, "--serve/--no-serve", help="Serve the deployments in this process."),
 ) -> None:
     """Start ``prefect server start`` as a subprocess, wait for health, serve the deployments."""
-    from core.logging import apply_log_settings
-    from deployments.local_server import DEFAULT_HOME, start_server
+    from reelflow.core.logging import apply_log_settings
+    from reelflow.deployments.local_server import DEFAULT_HOME, start_server
 
     apply_log_settings()
     home = home or Path(os.environ.get("REELFLOW_PREFECT_HOME") or DEFAULT_HOME)
@@ -82,7 +82,7 @@ def server_cmd(
             return
         from prefect.settings import PREFECT_API_URL, temporary_settings
 
-        from deployments.serve import build_deployments, serve_deployments
+        from reelflow.deployments.serve import build_deployments, serve_deployments
 
         with temporary_settings(updates={PREFECT_API_URL: srv.api_url}):
             deps = build_deployments(only or None, campaign or ())
@@ -108,7 +108,7 @@ def parse_params(pairs: list[str] | None, params_json: str | None) -> dict[str, 
     Raises:
         InputError: a pair without ``=`` or a ``--params-json`` that is not a JSON object.
     """
-    from core.errors import InputError
+    from reelflow.core.errors import InputError
 
     params: dict[str, Any] = {}
     if params_json:
@@ -141,7 +141,7 @@ def trigger_cmd(
     """Create a flow run of a deployment via the Prefect client; print its id and UI URL."""
     from prefect.deployments import run_deployment
 
-    from core.errors import InputError
+    from reelflow.core.errors import InputError
 
     api = require_server()
     name = flow if "/" in flow else f"{flow}/{deployment}"
@@ -199,8 +199,8 @@ def campaign_run_cmd(
     """Validate a campaign file, then run it here (videos in parallel; report artifact at the end)."""
     from rich.table import Table
 
-    from core.settings import load_settings
-    from flows.campaign import estimate_video_cost, load_campaign, run_campaign_file
+    from reelflow.core.settings import load_settings
+    from reelflow.flows.campaign import estimate_video_cost, load_campaign, run_campaign_file
 
     settings = load_settings()
     loaded = load_campaign(file)
@@ -239,10 +239,10 @@ def campaign_schedule_cmd(
     Default: serve it from this process (keep it running; Ctrl-C stops). With ``--pool``, deploy it
     to a process work pool (created if missing) and return; run ``prefect worker start --pool NAME``.
     """
-    from core.errors import InputError
-    from core.settings import load_settings
-    from deployments.serve import REPO, scheduled_campaign_deployment, serve_deployments
-    from flows.campaign import load_campaign
+    from reelflow.core.errors import InputError
+    from reelflow.core.settings import load_settings
+    from reelflow.deployments.serve import REPO, scheduled_campaign_deployment, serve_deployments
+    from reelflow.flows.campaign import load_campaign
 
     require_server()
     loaded = load_campaign(file)
@@ -254,9 +254,9 @@ def campaign_schedule_cmd(
         from prefect.client.schemas.schedules import CronSchedule
 
         _ensure_pool(pool)
-        from flows.campaign import campaign
+        from reelflow.flows.campaign import campaign
 
-        src = campaign.from_source(source=str(REPO), entrypoint="flows/campaign.py:campaign")
+        src = campaign.from_source(source=str(REPO), entrypoint="reelflow/flows/campaign.py:campaign")
         dep_id = src.deploy(
             name=loaded.spec.name, work_pool_name=pool, build=False, push=False, print_next_steps=False,
             schedules=[CronSchedule(cron=sched.cron, timezone=sched.timezone)],

@@ -26,10 +26,10 @@ def register(app: typer.Typer) -> None:
         as_json: bool = typer.Option(False, "--json", help="Print JSON lines instead of a table."),
     ) -> None:
         """List Hume TTS voices (needs HUME_API_KEY)."""
-        from clients._http import policy_from_settings
-        from clients.hume.client import HumeClient
-        from core.errors import ConfigurationError, InputError
-        from core.settings import load_settings
+        from reelflow.clients._http import policy_from_settings
+        from reelflow.clients.hume.client import HumeClient
+        from reelflow.core.errors import ConfigurationError, InputError
+        from reelflow.core.settings import load_settings
 
         settings = load_settings()
         if settings.hume_api_key is None:

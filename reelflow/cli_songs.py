@@ -43,8 +43,8 @@ ExplicitOpt = Annotated[
 
 
 def _open_index(index_dir: Path | None):  # noqa: ANN202 - SongIndex imported lazily
-    from core.settings import load_settings
-    from processors.song_index import SongIndex, load_or_build_default
+    from reelflow.core.settings import load_settings
+    from reelflow.processors.song_index import SongIndex, load_or_build_default
 
     if index_dir is not None:
         return SongIndex.load(index_dir)
@@ -94,7 +94,7 @@ def index_cmd(
     as_json: JsonOpt = False,
 ) -> None:
     """Build or refresh the song index (Prefect flow ``index-songs``)."""
-    from flows.index_songs import index_songs
+    from reelflow.flows.index_songs import index_songs
 
     ensure_prefect_api()
     summary = index_songs(
@@ -139,7 +139,7 @@ def _query_command(name: str, metavar: str, arg_help: str,
         as_json: JsonOpt = False,
         index_dir: IndexDirOpt = None,
     ) -> None:
-        from processors.song_index import _check_k
+        from reelflow.processors.song_index import _check_k
 
         _check_k(k)
         filters: SearchFiltersDict = {"genre": genre, "min_tempo": min_tempo, "max_tempo": max_tempo,
@@ -155,7 +155,7 @@ def _query_command(name: str, metavar: str, arg_help: str,
 
 
 def _run_search(query: str, k: int, filters: SearchFiltersDict, index_dir: Path | None) -> tuple[list, str]:
-    from processors.song_index import _check_query
+    from reelflow.processors.song_index import _check_query
 
     _check_query(query)  # before opening (maybe building) the index
     return _open_index(index_dir).search(query, k=k, **filters), f"songs like “{query}”"

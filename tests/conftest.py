@@ -37,7 +37,7 @@ def shared_data() -> Path:
 @pytest.fixture(scope="session")
 def test_settings(tmp_path_factory: pytest.TempPathFactory):
     """Settings for tests: persistent test cache, temp outputs, embedded defaults only."""
-    from core.settings import PathsSettings, Settings
+    from reelflow.core.settings import PathsSettings, Settings
 
     TEST_CACHE.mkdir(parents=True, exist_ok=True)
     return Settings(

@@ -62,8 +62,8 @@ def test_unwritable_out_dir(tmp_path):
 
 @pytest.mark.parametrize("command", [
     ["make", "A launch video for our trail shoe", "--duration", "6"],
-    ["analyze", "assets/footage/videos/squirrel.mp4"],
-    ["campaign", "run", "assets/campaigns/example.yaml"],
+    ["analyze", "reelflow/assets/footage/videos/squirrel.mp4"],
+    ["campaign", "run", "reelflow/assets/campaigns/example.yaml"],
     ["songs", "index", "--no-cluster"],
 ])
 def test_unreachable_prefect_server_is_named_with_how_to_start_one(command, tmp_path):

@@ -6,7 +6,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from clients._http import FakeClock, MetricsRecorder, RetryPolicy
+from reelflow.clients._http import FakeClock, MetricsRecorder, RetryPolicy
 from tests.emulators import EmulatorServer, base_urls, combined_app
 
 

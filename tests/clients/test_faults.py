@@ -6,9 +6,9 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from clients._http import MetricsRecorder, RetryPolicy
-from clients.hume.client import HumeClient
-from clients.hume.types import PostedUtterance
+from reelflow.clients._http import MetricsRecorder, RetryPolicy
+from reelflow.clients.hume.client import HumeClient
+from reelflow.clients.hume.types import PostedUtterance
 from tests.clients.conftest import add_fault
 from tests.emulators import hume_app
 

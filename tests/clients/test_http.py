@@ -8,7 +8,7 @@ import logging
 import httpx
 import pytest
 
-from clients._http import (
+from reelflow.clients._http import (
     FakeClock,
     MetricsRecorder,
     RateLimiter,
@@ -20,8 +20,8 @@ from clients._http import (
     redact_url,
     register_secret,
 )
-from clients.errors import AuthError, DeadlineExceeded, MediaRejected, RateLimited, ServerError
-from clients.hume.client import HumeClient
+from reelflow.clients.errors import AuthError, DeadlineExceeded, MediaRejected, RateLimited, ServerError
+from reelflow.clients.hume.client import HumeClient
 from tests.clients.conftest import add_fault
 from tests.emulators import hume_app
 

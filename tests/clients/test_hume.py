@@ -11,11 +11,11 @@ import httpx
 import numpy as np
 import pytest
 
-from clients.errors import MalformedResponse, NotFound, RequestInvalid
-from clients.hume.adapter import HumeSynthesizer, decode_wav
-from clients.hume.client import HumeClient, split_text
-from clients.hume.types import PostedUtterance, VoiceRef
-from core.models import Scene
+from reelflow.clients.errors import MalformedResponse, NotFound, RequestInvalid
+from reelflow.clients.hume.adapter import HumeSynthesizer, decode_wav
+from reelflow.clients.hume.client import HumeClient, split_text
+from reelflow.clients.hume.types import PostedUtterance, VoiceRef
+from reelflow.core.models import Scene
 from tests.clients.conftest import add_fault
 from tests.emulators import hume_app
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx2
 import pytest
 
-from clients.errors import (
+from reelflow.clients.errors import (
     AuthError,
     InvalidOutput,
     ModelRefused,
@@ -13,9 +13,9 @@ from clients.errors import (
     OutputTruncated,
     RequestInvalid,
 )
-from clients.openai.adapter import SCHEMA, OpenAIScriptWriter, rescale_durations
-from clients.openai.client import OpenAIClient, strict_json_schema
-from core.models import Brief, ScriptPlan
+from reelflow.clients.openai.adapter import SCHEMA, OpenAIScriptWriter, rescale_durations
+from reelflow.clients.openai.client import OpenAIClient, strict_json_schema
+from reelflow.core.models import Brief, ScriptPlan
 from tests.clients.conftest import add_fault
 from tests.emulators import openai_app
 from tests.emulators.openai_app import strict_problem

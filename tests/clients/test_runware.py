@@ -5,9 +5,9 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from clients._http import RetryPolicy
-from clients._polling import PollPolicy
-from clients.errors import (
+from reelflow.clients._http import RetryPolicy
+from reelflow.clients._polling import PollPolicy
+from reelflow.clients.errors import (
     AuthError,
     JobFailed,
     JobTimedOut,
@@ -16,10 +16,10 @@ from clients.errors import (
     OutOfCredits,
     RequestInvalid,
 )
-from clients.runware.adapter import JobLedger, RunwareClipGenerator, task_uuid_for
-from clients.runware.client import RunwareClient, new_task_uuid, probe_video
-from clients.runware.types import VideoInference
-from core.models import ClipRequest
+from reelflow.clients.runware.adapter import JobLedger, RunwareClipGenerator, task_uuid_for
+from reelflow.clients.runware.client import RunwareClient, new_task_uuid, probe_video
+from reelflow.clients.runware.types import VideoInference
+from reelflow.core.models import ClipRequest
 from tests.clients.conftest import add_fault, open_connections
 from tests.emulators import runware_app
 
@@ -262,9 +262,9 @@ def test_looped_clip_records_its_seams_and_qa_accepts_them(tmp_path):
     otherwise every long scene would pay for a regeneration that loops the same way."""
     import subprocess
 
-    from clients.runware.adapter import normalize_clip
-    from processors.media import ffmpeg_exe, probe
-    from processors.qa import qa_clip
+    from reelflow.clients.runware.adapter import normalize_clip
+    from reelflow.processors.media import ffmpeg_exe, probe
+    from reelflow.processors.qa import qa_clip
 
     src = tmp_path / "gen.mp4"
     subprocess.run([ffmpeg_exe(), "-v", "error", "-y", "-f", "lavfi", "-i", "mandelbrot=size=320x240:rate=24",

@@ -5,8 +5,8 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from clients.errors import AuthError, MalformedResponse, NotFound, PermissionDenied, RateLimited, RequestInvalid
-from clients.spotify.client import SpotifyClient
+from reelflow.clients.errors import AuthError, MalformedResponse, NotFound, PermissionDenied, RateLimited, RequestInvalid
+from reelflow.clients.spotify.client import SpotifyClient
 from tests.clients.conftest import add_fault, open_connections
 from tests.emulators import spotify_app
 from tests.emulators.spotify_app import _b62

@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from core.briefs import brief_from_mapping, load_brief_file
-from core.errors import InputError
-from core.models import Aspect, Brief, Platform, ScriptPlan, frame_size
+from reelflow.core.briefs import brief_from_mapping, load_brief_file
+from reelflow.core.errors import InputError
+from reelflow.core.models import Aspect, Brief, Platform, ScriptPlan, frame_size
 
 
 def test_shared_example_briefs_load(shared_data):

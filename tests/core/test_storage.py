@@ -6,8 +6,8 @@ import os
 
 import pytest
 
-from core.errors import InputError
-from core.storage import LocalStorage, atomic_path, atomic_write_json, ensure_writable_dir, sha256_file
+from reelflow.core.errors import InputError
+from reelflow.core.storage import LocalStorage, atomic_path, atomic_write_json, ensure_writable_dir, sha256_file
 
 
 def test_atomic_path_leaves_nothing_on_failure(tmp_path):

@@ -14,8 +14,8 @@ import av
 import pysubs2
 import pytest
 
-from core.models import Brief
-from core.storage import sha256_file
+from reelflow.core.models import Brief
+from reelflow.core.storage import sha256_file
 
 BRIEF = Brief(
     id="e2e-trail-shoe",
@@ -46,7 +46,7 @@ def _atom_order(path: Path) -> list[str]:
 
 @pytest.fixture(scope="module")
 def made(prefect_harness, test_settings, tmp_path_factory, monkeypatch_module):
-    from flows.create_video import create_video
+    from reelflow.flows.create_video import create_video
 
     monkeypatch_module.setenv("REELFLOW_PATHS__CACHE_DIR", str(test_settings.paths.cache_dir))
     out = tmp_path_factory.mktemp("video")
@@ -90,7 +90,7 @@ def test_video_spec(made):
 
 
 def test_loudness_measured_after_encoding(made):
-    from processors.loudness import measure
+    from reelflow.processors.loudness import measure
 
     out, result, _ = made
     report = measure(out / "video.mp4")
@@ -137,7 +137,7 @@ def test_captions_follow_narration(made):
     ends = [s["end_s"] for s in meta["scenes"]]
     assert subs[-1].end / 1000 <= ends[-1] + 0.05
     # every caption sits inside the narration of one scene and shows that scene's words
-    from flows.create_video import LEAD_IN_S
+    from reelflow.flows.create_video import LEAD_IN_S
 
     def words(text: str) -> list[str]:
         return [w.lower().strip(".,!?;:'\"—-") for w in text.split() if w.strip(".,!?;:'\"—-")]
@@ -161,7 +161,7 @@ def test_captions_follow_narration(made):
 def test_flow_run_completed_and_rerun_is_cached(made, test_settings):
     from prefect.client.orchestration import get_client
 
-    from flows.create_video import create_video
+    from reelflow.flows.create_video import create_video
 
     out, result, _ = made
 
@@ -174,8 +174,8 @@ def test_flow_run_completed_and_rerun_is_cached(made, test_settings):
             assert "video-report-e2e-trail-shoe" in keys and "video-scenes-e2e-trail-shoe" in keys
 
     asyncio.run(check())
-    from core.ledger import CostLedger
-    from core.settings import load_settings
+    from reelflow.core.ledger import CostLedger
+    from reelflow.core.settings import load_settings
 
     rows = CostLedger.from_settings(load_settings()).entries(flow_run_id=result.flow_run_id)
     assert {r["part"] for r in rows} == {"plan", "narration", "clips"}

@@ -42,10 +42,10 @@ def remote_env(monkeypatch):
 
 @pytest.mark.slow
 async def test_create_video_all_remote_under_faults(remote_env, prefect_harness, tmp_path):
-    from clients._http import METRICS
-    from clients.spotify.client import search_tracks
-    from core.models import Brief
-    from flows.create_video import create_video
+    from reelflow.clients._http import METRICS
+    from reelflow.clients.spotify.client import search_tracks
+    from reelflow.core.models import Brief
+    from reelflow.flows.create_video import create_video
 
     url, app = remote_env
     METRICS.reset()
@@ -85,9 +85,9 @@ async def test_create_video_all_remote_under_faults(remote_env, prefect_harness,
 async def test_rejected_key_fails_the_run_before_anything_is_paid(monkeypatch, prefect_harness, tmp_path):
     """A wrong RUNWARE_API_KEY fails ``create_video`` in its preflight, naming the variable:
     no plan is written (OpenAI), nothing is spoken (Hume), no job is billed (Runware)."""
-    from clients.errors import AuthError
-    from core.models import Brief
-    from flows.create_video import create_video
+    from reelflow.clients.errors import AuthError
+    from reelflow.core.models import Brief
+    from reelflow.flows.create_video import create_video
 
     app = combined_app()
     with EmulatorServer(app) as server:

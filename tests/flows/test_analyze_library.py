@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from core.errors import InputError
-from processors.media import ffmpeg_exe
+from reelflow.core.errors import InputError
+from reelflow.processors.media import ffmpeg_exe
 
 
 @pytest.fixture(scope="module")
@@ -65,7 +65,7 @@ async def _task_states(flow_run_id, settle_s: float = 30.0) -> dict[str, str]:
 
 
 def test_analyze_library_end_to_end(prefect_harness, library: Path, tmp_path: Path) -> None:
-    from flows.analyze_library import analyze_library
+    from reelflow.flows.analyze_library import analyze_library
 
     out = tmp_path / "out"
     t0 = time.perf_counter()
@@ -130,7 +130,7 @@ def test_analyze_library_end_to_end(prefect_harness, library: Path, tmp_path: Pa
 
 
 def test_missing_path_is_an_input_error_before_work(prefect_harness, tmp_path: Path) -> None:
-    from flows.analyze_library import analyze_library
+    from reelflow.flows.analyze_library import analyze_library
 
     with pytest.raises(InputError, match="does not exist"):
         analyze_library([str(tmp_path / "nope"), str(tmp_path)], str(tmp_path / "out"))

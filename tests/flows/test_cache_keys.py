@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from flows._cache import code_version, source_digest
+from reelflow.flows._cache import code_version, source_digest
 
 
 def test_source_digest_follows_the_module_file(tmp_path, monkeypatch):
@@ -20,16 +20,16 @@ def test_source_digest_follows_the_module_file(tmp_path, monkeypatch):
 
 
 def test_qa_tasks_are_keyed_on_the_detector_code():
-    from flows import tasks
-    from flows.analyze_library import FILE_CACHE
+    from reelflow.flows import tasks
+    from reelflow.flows.analyze_library import FILE_CACHE
 
-    digest = source_digest("processors.shots", "processors.qa", "processors.keyframes")
-    key = code_version("processors.shots", "processors.qa", "processors.keyframes").cache_key_fn(None, {})
+    digest = source_digest("reelflow.processors.shots", "reelflow.processors.qa", "reelflow.processors.keyframes")
+    key = code_version("reelflow.processors.shots", "reelflow.processors.qa", "reelflow.processors.keyframes").cache_key_fn(None, {})
     assert key == digest
     for t in (tasks.qa_clip, tasks.qa_video, tasks.scene_keyframes):
         assert t.cache_policy == tasks.CACHED_QA
-    analysis = source_digest("processors.library", "processors.shots", "processors.keyframes",
-                             "processors.features", "processors.qa")
+    analysis = source_digest("reelflow.processors.library", "reelflow.processors.shots", "reelflow.processors.keyframes",
+                             "reelflow.processors.features", "reelflow.processors.qa")
     keys = [p.cache_key_fn(None, {}) for p in FILE_CACHE.policies
             if getattr(p, "cache_key_fn", None) and p.cache_key_fn.__name__ == "key"]
     assert keys == [analysis]

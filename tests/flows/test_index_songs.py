@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from core.errors import InputError
+from reelflow.core.errors import InputError
 
 
 @pytest.fixture(scope="module")
@@ -52,9 +52,9 @@ async def _artifact(key: str):
 
 
 def test_index_then_cached_reindex_then_incremental_add(prefect_harness, csv_files, tmp_path, test_settings):
-    from flows.index_songs import index_songs
-    from processors.embeddings import get_encoder
-    from processors.song_index import SongIndex
+    from reelflow.flows.index_songs import index_songs
+    from reelflow.processors.embeddings import get_encoder
+    from reelflow.processors.song_index import SongIndex
 
     get_encoder(cache_dir=test_settings.cache / "models")
     index_dir = tmp_path / "idx"
@@ -98,7 +98,7 @@ def test_index_then_cached_reindex_then_incremental_add(prefect_harness, csv_fil
 
 
 def test_bad_catalogue_fails_with_named_columns(prefect_harness, csv_files, tmp_path):
-    from flows.index_songs import index_songs
+    from reelflow.flows.index_songs import index_songs
 
     with pytest.raises(InputError, match="track_name, track_artist"):
         index_songs(catalogue=str(csv_files["bad"]), index_dir=str(tmp_path / "idx"))
@@ -137,11 +137,11 @@ def test_index_published_to_s3_and_loaded_from_it(prefect_harness, csv_files, tm
 
     from typer.testing import CliRunner
 
-    from core.errors import IndexMismatchError
-    from core.settings import PathsSettings, Settings
-    from processors import song_index
-    from processors.embeddings import get_encoder
-    from processors.song_index import SongIndex, load_or_build_default, publish_index
+    from reelflow.core.errors import IndexMismatchError
+    from reelflow.core.settings import PathsSettings, Settings
+    from reelflow.processors import song_index
+    from reelflow.processors.embeddings import get_encoder
+    from reelflow.processors.song_index import SongIndex, load_or_build_default, publish_index
     from reelflow.cli_songs import app
 
     encoder = get_encoder(cache_dir=test_settings.cache / "models")
@@ -211,6 +211,6 @@ def test_index_published_to_s3_and_loaded_from_it(prefect_harness, csv_files, tm
 
 
 def index_songs_with_uri(csv_path: Path, index_dir: Path, uri: str) -> dict:
-    from flows.index_songs import index_songs
+    from reelflow.flows.index_songs import index_songs
 
     return index_songs(catalogue=str(csv_path), index_dir=str(index_dir), index_uri=uri, cluster=False)

@@ -54,7 +54,7 @@ def csv_with_collisions(shared_data, spotify_server, tmp_path_factory) -> Path:
     with src.open(encoding="utf-8", newline="") as fh:
         reader = csv.DictReader(fh)
         header, rows = reader.fieldnames, list(reader)
-    with (REPO / "assets" / "catalogue" / "spotify_songs.csv").open(encoding="utf-8", newline="") as fh:
+    with (REPO / "reelflow" / "assets" / "catalogue" / "spotify_songs.csv").open(encoding="utf-8", newline="") as fh:
         midnight = next(r for r in csv.DictReader(fh) if r["track_name"] == "Midnight City" and r["track_artist"] == "M83")
     same_id = dict(rows[0], track_id=_b62("track:5"), track_name="Catalogue Song Sharing An Id",
                    track_artist="Catalogue Artist")
@@ -107,9 +107,9 @@ def _expected_new(emu, csv_path: Path) -> list[str]:
 
 def test_spotify_playlist_and_search_ingest(prefect_harness, spotify_server, spotify_env, csv_with_collisions,
                                             tmp_path, test_settings):
-    from flows.index_songs import index_songs
-    from processors.embeddings import get_encoder
-    from processors.song_index import SongIndex, describe, read_catalogue_csv
+    from reelflow.flows.index_songs import index_songs
+    from reelflow.processors.embeddings import get_encoder
+    from reelflow.processors.song_index import SongIndex, describe, read_catalogue_csv
 
     get_encoder(cache_dir=test_settings.cache / "models")
     url, app = spotify_server
@@ -185,7 +185,7 @@ def test_cli_index_spotify_playlist_subprocess(prefect_harness, spotify_env, tmp
     summary = json.loads(res.stdout)
     assert summary["count"] == 7 and summary["sources"] == {f"spotify:playlist:{SMALL}": 7}
 
-    from processors.song_index import SongIndex
+    from reelflow.processors.song_index import SongIndex
 
     idx = SongIndex.load(tmp_path / "idx")
     assert len(idx) == 7 and all(t.source == f"spotify:playlist:{SMALL}" for t in idx.tracks)

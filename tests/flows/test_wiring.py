@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from core.settings import Settings
-from flows._wiring import apply_prefect_secrets, get_runtime
+from reelflow.core.settings import Settings
+from reelflow.flows._wiring import apply_prefect_secrets, get_runtime
 
 
 def test_no_keys_means_local_defaults(test_settings):

@@ -8,7 +8,7 @@ import pytest
 @pytest.fixture(scope="session")
 def prefect_server(tmp_path_factory: pytest.TempPathFactory):
     """A real ``prefect server start`` on a free loopback port, own PREFECT_HOME (session-wide)."""
-    from deployments.local_server import start_server
+    from reelflow.deployments.local_server import start_server
 
     server = start_server(tmp_path_factory.mktemp("prefect-server-home"), port=None, timeout_s=180)
     try:

@@ -21,7 +21,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from deployments.local_server import stop_process
+from reelflow.deployments.local_server import stop_process
 
 pytestmark = pytest.mark.slow  # real videos under a real Prefect server (~2-3 min)
 
@@ -49,7 +49,7 @@ def served_run(prefect_server, test_settings, tmp_path_factory):
     })
     log_path = prefect_server.home / "serve.log"
     with open(log_path, "wb") as log:
-        proc = subprocess.Popen([sys.executable, str(REPO / "deployments" / "serve.py"), "--only", "create_video"],
+        proc = subprocess.Popen([sys.executable, str(REPO / "reelflow" / "deployments" / "serve.py"), "--only", "create_video"],
                                 cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     try:
         with httpx.Client(base_url=api, timeout=30) as http:
@@ -163,7 +163,7 @@ def test_cli_trigger_waits_and_lists_artifacts(served_run) -> None:
 
 
 def test_cli_trigger_without_server_says_how_to_start_one() -> None:
-    from deployments.local_server import free_port
+    from reelflow.deployments.local_server import free_port
 
     env = dict(os.environ, PREFECT_API_URL=f"http://127.0.0.1:{free_port()}/api", PYTHONPATH=str(REPO))
     proc = subprocess.run([str(Path(sys.executable).parent / "reelflow"), "trigger", "create_video"],

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from core.errors import InputError
-from core.models import Aspect, Platform
-from core.settings import Settings
-from flows.campaign import apply_variant, estimate_video_cost, load_campaign, Variant
+from reelflow.core.errors import InputError
+from reelflow.core.models import Aspect, Platform
+from reelflow.core.settings import Settings
+from reelflow.flows.campaign import apply_variant, estimate_video_cost, load_campaign, Variant
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -21,7 +21,7 @@ def _write(tmp_path: Path, name: str, text: str) -> Path:
 
 
 def test_example_campaign_loads_into_12_items() -> None:
-    loaded = load_campaign(REPO / "assets" / "campaigns" / "example.yaml")
+    loaded = load_campaign(REPO / "reelflow" / "assets" / "campaigns" / "example.yaml")
     assert loaded.spec.name == "spring-shorts"
     assert len(loaded.items) == 12 and not loaded.invalid
     ids = [i.brief.id for i in loaded.items]
@@ -125,7 +125,7 @@ platforms: [tiktok, youtube, tiktok]
 
 
 def test_cost_estimate_is_zero_on_embedded_defaults_and_positive_with_keys() -> None:
-    brief = load_campaign(REPO / "assets" / "campaigns" / "example.yaml").items[0].brief
+    brief = load_campaign(REPO / "reelflow" / "assets" / "campaigns" / "example.yaml").items[0].brief
     assert estimate_video_cost(brief, Settings(_env_file=None)) == {}
     paid = Settings(_env_file=None, RUNWARE_API_KEY="k", HUME_API_KEY="h", OPENAI_API_KEY="o")
     est = estimate_video_cost(brief, paid)
@@ -140,7 +140,7 @@ def test_cli_campaign_check_and_invalid_file_exit_codes(tmp_path: Path) -> None:
 
     exe = str(Path(sys.executable).parent / "reelflow")
     env = dict(os.environ, PYTHONPATH=str(REPO), COLUMNS="200")
-    ok = subprocess.run([exe, "campaign", "run", str(REPO / "assets/campaigns/example.yaml"), "--check"],
+    ok = subprocess.run([exe, "campaign", "run", str(REPO / "reelflow/assets/campaigns/example.yaml"), "--check"],
                         capture_output=True, text=True, env=env, timeout=120)
     assert ok.returncode == 0, ok.stderr
     assert "campaign spring-shorts: 12 videos, 0 invalid briefs" in ok.stderr

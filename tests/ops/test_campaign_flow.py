@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from core.ledger import CostLedger
+from reelflow.core.ledger import CostLedger
 
 pytestmark = pytest.mark.slow  # real videos under a real Prefect server (~2-3 min)
 
@@ -55,8 +55,8 @@ async def _artifacts(flow_run_id: str) -> dict[str, object]:
 
 @pytest.fixture(scope="module")
 def ran(prefect_harness, test_settings, tmp_path_factory):
-    from core.settings import load_settings
-    from flows.campaign import run_campaign_file
+    from reelflow.core.settings import load_settings
+    from reelflow.flows.campaign import run_campaign_file
 
     work = tmp_path_factory.mktemp("campaign")
     out = work / "out"
@@ -116,8 +116,8 @@ def test_campaign_report_artifacts_and_ledger(ran, test_settings) -> None:
 
 
 def test_budget_zero_refuses_paid_work_and_says_why(prefect_harness, test_settings, tmp_path: Path) -> None:
-    from core.settings import load_settings
-    from flows.campaign import run_campaign_file
+    from reelflow.core.settings import load_settings
+    from reelflow.flows.campaign import run_campaign_file
 
     cfile = tmp_path / "c.yaml"
     cfile.write_text(

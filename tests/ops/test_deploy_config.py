@@ -12,7 +12,7 @@ import httpx
 import yaml
 
 REPO = Path(__file__).resolve().parents[2]
-PREFECT_YAML = REPO / "deployments" / "prefect.yaml"
+PREFECT_YAML = REPO / "reelflow" / "deployments" / "prefect.yaml"
 
 
 def _config() -> dict:
@@ -60,13 +60,13 @@ def test_prefect_deploy_registers_process_deployment(prefect_server) -> None:
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     dep = httpx.get(f"{api}/deployments/name/create_video/reelflow-process", timeout=30).json()
     assert dep["work_pool_name"] == "reelflow-process"
-    assert dep["entrypoint"] == "flows/create_video.py:create_video"
+    assert dep["entrypoint"] == "reelflow/flows/create_video.py:create_video"
     assert dep["pull_steps"][0]["prefect.deployments.steps.set_working_directory"]["directory"] == str(REPO)
     assert "brief" in dep["parameter_openapi_schema"]["properties"]
     weekly = httpx.get(f"{api}/deployments/name/campaign/weekly-example-campaign", timeout=30).json()
     assert weekly["schedules"][0]["schedule"]["cron"] == "0 9 * * MON"
     assert weekly["schedules"][0]["schedule"]["timezone"] == "Europe/Berlin"
-    assert weekly["parameters"] == {"campaign_file": "assets/campaigns/example.yaml"}
+    assert weekly["parameters"] == {"campaign_file": "reelflow/assets/campaigns/example.yaml"}
 
 
 def test_dockerfile_installs_like_setup_script() -> None:

@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from core.errors import ConfigurationError
-from core.ledger import CostLedger, entries_from_metadata
-from core.logging import JsonLinesFormatter, apply_log_settings, configure_json_logging, write_prefect_logging_config
-from core.models import CostEntry
-from core.settings import RunnerSettings, Settings
+from reelflow.core.errors import ConfigurationError
+from reelflow.core.ledger import CostLedger, entries_from_metadata
+from reelflow.core.logging import JsonLinesFormatter, apply_log_settings, configure_json_logging, write_prefect_logging_config
+from reelflow.core.models import CostEntry
+from reelflow.core.settings import RunnerSettings, Settings
 
 
 def test_ledger_records_sums_and_deduplicates(tmp_path: Path) -> None:
@@ -63,7 +63,7 @@ def test_ledger_concurrent_writers(tmp_path: Path) -> None:
 def test_ledger_unwritable_path_is_input_error(tmp_path: Path) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("x")
-    from core.errors import InputError
+    from reelflow.core.errors import InputError
 
     with pytest.raises(InputError, match="cannot open the cost ledger"):
         CostLedger(blocker / "ledger.sqlite")
@@ -118,7 +118,7 @@ def test_json_logging_config_for_prefect(tmp_path: Path) -> None:
     path = write_prefect_logging_config(tmp_path / "logging.yml")
     cfg = yaml.safe_load(path.read_text())
     assert cfg["handlers"]["console"]["formatter"] == "reelflow_json"
-    assert cfg["formatters"]["reelflow_json"] == {"()": "core.logging.JsonLinesFormatter"}
+    assert cfg["formatters"]["reelflow_json"] == {"()": "reelflow.core.logging.JsonLinesFormatter"}
     logging.config.dictConfig({**cfg, "loggers": {}, "root": {"level": "INFO", "handlers": []}})  # it is a valid config
     env = {"REELFLOW_LOG_JSON": "true", "PREFECT_LOGGING_SETTINGS_PATH": str(path)}
     assert apply_log_settings(env) == path
@@ -138,7 +138,7 @@ def test_runner_factory(monkeypatch: pytest.MonkeyPatch) -> None:
     from prefect.task_runners import ThreadPoolTaskRunner
     from prefect_dask import DaskTaskRunner
 
-    from flows.runners import describe_runner, make_task_runner
+    from reelflow.flows.runners import describe_runner, make_task_runner
 
     runner = make_task_runner(Settings(_env_file=None))
     assert isinstance(runner, ThreadPoolTaskRunner) and runner._max_workers == 2
@@ -167,8 +167,8 @@ def test_api_metrics_artifact(prefect_harness) -> None:
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
 
-    from clients._http import MetricsRecorder
-    from flows.artifacts_ops import api_metrics_rows, publish_api_metrics
+    from reelflow.clients._http import MetricsRecorder
+    from reelflow.flows.artifacts_ops import api_metrics_rows, publish_api_metrics
 
     rec = MetricsRecorder()
     rec.record_call("hume", "tts", attempts=2, ok=True, latency_ms=850.0)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import httpx
 
-from deployments.local_server import free_port, is_healthy, stop_process
+from reelflow.deployments.local_server import free_port, is_healthy, stop_process
 
 REPO = Path(__file__).resolve().parents[2]
 

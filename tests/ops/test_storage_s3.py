@@ -9,11 +9,11 @@ import boto3
 import pytest
 from botocore.config import Config
 
-from core.errors import ConfigurationError, InputError
-from core.settings import load_settings
-from core.storage import LocalStorage, sha256_file
-from core.storage_factory import make_storage
-from core.storage_s3 import S3Storage, parse_s3_uri
+from reelflow.core.errors import ConfigurationError, InputError
+from reelflow.core.settings import load_settings
+from reelflow.core.storage import LocalStorage, sha256_file
+from reelflow.core.storage_factory import make_storage
+from reelflow.core.storage_s3 import S3Storage, parse_s3_uri
 from tests.ops._servers import READER
 
 

@@ -1,4 +1,4 @@
-"""processors.assembly: real ffmpeg on generated clips with known colours, real Piper narration,
+"""reelflow.processors.assembly: real ffmpeg on generated clips with known colours, real Piper narration,
 a real CC0 music bed and an ASS caption file; the output is checked by probing, decoding and
 measuring it."""
 
@@ -12,10 +12,10 @@ import numpy as np
 import pydantic
 import pytest
 
-from core.errors import InputError
-from core.settings import RenderSettings
-from processors import loudness
-from processors.assembly import (
+from reelflow.core.errors import InputError
+from reelflow.core.settings import RenderSettings
+from reelflow.processors import loudness
+from reelflow.processors.assembly import (
     AssemblySpec,
     ClipInput,
     NarrationInput,
@@ -24,7 +24,7 @@ from processors.assembly import (
     mix_audio,
     narration_intervals,
 )
-from processors.media import mp4_top_level_atoms, probe, run_ffmpeg
+from reelflow.processors.media import mp4_top_level_atoms, probe, run_ffmpeg
 
 REPO = Path(__file__).resolve().parents[2]
 COLOURS = [("red", (255, 0, 0)), ("lime", (0, 255, 0)), ("blue", (0, 0, 255))]
@@ -34,7 +34,7 @@ NARRATION_START = 0.3
 
 
 def fonts_dir() -> Path:
-    fonts = REPO / "assets" / "fonts"
+    fonts = REPO / "reelflow" / "assets" / "fonts"
     return fonts if any(fonts.glob("*.ttf")) else Path("/usr/share/fonts/truetype/dejavu")
 
 
@@ -84,7 +84,7 @@ def composition(tmp_path_factory) -> dict:
         RenderSettings(),
         clips=[ClipInput(path=str(p), duration_s=SCENE_S) for p in clips],
         narration=[NarrationInput(path=str(p), start_s=s) for p, s in zip(narration, starts, strict=True)],
-        music_path=str(REPO / "assets" / "music" / "happy_lofi_day_tarush_singhal.mp3"),
+        music_path=str(REPO / "reelflow" / "assets" / "music" / "happy_lofi_day_tarush_singhal.mp3"),
         captions_path=str(captions),
         fonts_dir=str(fonts_dir()),
     )

@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from core.errors import AssetError, InputError
-from processors.bed_library import BedLibrary, estimate_tempo
+from reelflow.core.errors import AssetError, InputError
+from reelflow.processors.bed_library import BedLibrary, estimate_tempo
 
 
 def _click_track(bpm: float, seconds: float = 20.0, rate: int = 44_100) -> np.ndarray:
@@ -33,7 +33,7 @@ def test_tempo_of_silence_or_tiny_audio_is_zero():
 
 @pytest.fixture(scope="module")
 def library(test_settings) -> BedLibrary:
-    from processors.embeddings import get_encoder
+    from reelflow.processors.embeddings import get_encoder
 
     return BedLibrary.load(test_settings, encoder=get_encoder(cache_dir=test_settings.cache / "models"))
 

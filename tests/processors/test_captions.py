@@ -11,16 +11,16 @@ import numpy as np
 import pysubs2
 import pytest
 
-from core.errors import InputError
-from core.models import Scene
-from processors.captions import (
+from reelflow.core.errors import InputError
+from reelflow.core.models import Scene
+from reelflow.processors.captions import (
     build_captions,
     default_font,
     safe_margins,
     write_ass,
     write_srt,
 )
-from processors.local_tts import PiperSynthesizer
+from reelflow.processors.local_tts import PiperSynthesizer
 
 NARRATIONS = [
     "Meet the new TrailFox Grip trail running shoe.",

@@ -10,14 +10,14 @@ import av
 import numpy as np
 import pytest
 
-from core.errors import AssetError, InputError
-from core.models import ClipRequest
-from core.ports import ClipGenerator
-from processors.clip_renderer import LocalClipRenderer, assign_footage
-from processors.media import probe
+from reelflow.core.errors import AssetError, InputError
+from reelflow.core.models import ClipRequest
+from reelflow.core.ports import ClipGenerator
+from reelflow.processors.clip_renderer import LocalClipRenderer, assign_footage
+from reelflow.processors.media import probe
 
 REPO = Path(__file__).resolve().parents[2]
-FOOTAGE = REPO / "assets" / "footage"
+FOOTAGE = REPO / "reelflow" / "assets" / "footage"
 
 
 class CountingEncoder:
@@ -149,7 +149,7 @@ async def test_video_footage_loops_fills_and_drops_audio(renderer: LocalClipRend
     last = frames(Path(clip.path), [329])[0]
     assert last.mean() > 20  # the loop kept playing real frames
     # the loop seam is recorded, and clip QA takes the cut there for what it is
-    from processors.qa import qa_clip
+    from reelflow.processors.qa import qa_clip
 
     assert clip.loop_seams_s == [pytest.approx(10.047, abs=1e-3)]
     aware = qa_clip(clip.path, 11.0, loop_seams_s=clip.loop_seams_s)
@@ -189,8 +189,8 @@ def test_ken_burns_pan_over_a_texture_is_one_shot(renderer: LocalClipRenderer, t
     """Regression: a 1.87 s pan over the brick texture (move 2, as a real API-triggered run made it)
     was taken for two cross-dissolves, so clip QA and the final-video QA flagged our own render.
     A pan moves pixels but keeps the colours; a dissolve changes them."""
-    from processors.qa import qa_clip
-    from processors.shots import detect_shots
+    from reelflow.processors.qa import qa_clip
+    from reelflow.processors.shots import detect_shots
 
     brick = next(it for it in renderer.items if it.id == "brick")
     req = ClipRequest(scene_index=2, prompt="brick wall", duration_s=1.85, width=1080, height=1920, fps=30,

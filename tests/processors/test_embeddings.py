@@ -7,9 +7,9 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pytest
 
-from core.errors import InputError
-from processors import embeddings
-from processors.song_index import describe, read_catalogue_csv
+from reelflow.core.errors import InputError
+from reelflow.processors import embeddings
+from reelflow.processors.song_index import describe, read_catalogue_csv
 
 
 @pytest.fixture(scope="session")

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from core.errors import InputError
-from processors.features import (
+from reelflow.core.errors import InputError
+from reelflow.processors.features import (
     FEATURE_DIM,
     ImageEmbedder,
     analyze_image,
@@ -19,11 +19,11 @@ from processors.features import (
     hamming_matrix,
     load_image,
 )
-from processors.image_clustering import cluster_features
-from processors.keyframes import best_frame_index, contact_sheet, extract_frames_at, extract_keyframes, grab_frames
-from processors.media import ffmpeg_exe
-from processors.qa import qa_clip, qa_video
-from processors.shots import detect_shots
+from reelflow.processors.image_clustering import cluster_features
+from reelflow.processors.keyframes import best_frame_index, contact_sheet, extract_frames_at, extract_keyframes, grab_frames
+from reelflow.processors.media import ffmpeg_exe
+from reelflow.processors.qa import qa_clip, qa_video
+from reelflow.processors.shots import detect_shots
 
 
 @pytest.fixture(scope="session")

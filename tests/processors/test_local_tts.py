@@ -8,10 +8,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from core.errors import InputError
-from core.models import Scene
-from core.ports import SpeechSynthesizer
-from processors.local_tts import PiperSynthesizer, length_scale_for, synthesize_to_wav
+from reelflow.core.errors import InputError
+from reelflow.core.models import Scene
+from reelflow.core.ports import SpeechSynthesizer
+from reelflow.processors.local_tts import PiperSynthesizer, length_scale_for, synthesize_to_wav
 
 TEXT = ("Meet the new TrailFox Grip trail running shoe. Sticky grip on gravel and wet rock, "
         "light enough for race day. Built to last 800 km. Find your trail!")

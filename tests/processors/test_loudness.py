@@ -1,4 +1,4 @@
-"""processors.loudness against known signals (BS.1770 reference tones, inter-sample peaks) and
+"""reelflow.processors.loudness against known signals (BS.1770 reference tones, inter-sample peaks) and
 against ffmpeg's own EBU R128 meter (``ebur128=peak=true``) on real music."""
 
 from __future__ import annotations
@@ -10,9 +10,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from core.errors import InputError
-from processors import loudness
-from processors.media import ffmpeg_exe, run_ffmpeg
+from reelflow.core.errors import InputError
+from reelflow.processors import loudness
+from reelflow.processors.media import ffmpeg_exe, run_ffmpeg
 
 
 def ffmpeg_ebur128(path: Path) -> tuple[float, float]:

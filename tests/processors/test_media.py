@@ -1,4 +1,4 @@
-"""processors.media on real files: the shared videos/music and files made by the real ffmpeg."""
+"""reelflow.processors.media on real files: the shared videos/music and files made by the real ffmpeg."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from core.errors import InputError, ProcessingError
-from processors.media import audio_duration, ffmpeg_exe, mp4_top_level_atoms, probe, run_ffmpeg
+from reelflow.core.errors import InputError, ProcessingError
+from reelflow.processors.media import audio_duration, ffmpeg_exe, mp4_top_level_atoms, probe, run_ffmpeg
 
 
 def test_ffmpeg_exe_is_cached_static_binary():

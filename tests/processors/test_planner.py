@@ -7,11 +7,11 @@ import re
 
 import pytest
 
-from core.errors import InputError
-from core.models import WORDS_PER_SECOND, Brief, ScriptPlan
-from core.ports import ScriptWriter
-from core.settings import REPO_ROOT
-from processors.planner import TemplatePlanner
+from reelflow.core.errors import InputError
+from reelflow.core.models import WORDS_PER_SECOND, Brief, ScriptPlan
+from reelflow.core.ports import ScriptWriter
+from reelflow.core.settings import ASSETS_DIR
+from reelflow.processors.planner import TemplatePlanner
 
 PLANNER = TemplatePlanner()
 
@@ -21,7 +21,7 @@ def _load_jsonl(path) -> list[dict]:
 
 
 def _example_briefs(shared_data) -> list[Brief]:
-    recs = _load_jsonl(REPO_ROOT / "assets" / "briefs" / "examples.jsonl")
+    recs = _load_jsonl(ASSETS_DIR / "briefs" / "examples.jsonl")
     recs += _load_jsonl(shared_data / "briefs" / "examples.jsonl")
     return [Brief.model_validate(r) for r in recs]
 

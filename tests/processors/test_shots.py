@@ -28,9 +28,9 @@ from pathlib import Path
 
 import pytest
 
-from core.errors import InputError
-from processors.media import ffmpeg_exe
-from processors.shots import detect_shots, prf1
+from reelflow.core.errors import InputError
+from reelflow.processors.media import ffmpeg_exe
+from reelflow.processors.shots import detect_shots, prf1
 
 HARD_CUTS = {
     "testvideo.mp4": [30, 180],

@@ -10,9 +10,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from core.errors import IndexMismatchError, InputError
-from processors import embeddings
-from processors.song_index import (
+from reelflow.core.errors import IndexMismatchError, InputError
+from reelflow.processors import embeddings
+from reelflow.processors.song_index import (
     REQUIRED_COLUMNS,
     SongIndex,
     catalogue_from_records,
@@ -194,7 +194,7 @@ def test_bad_queries_and_filters(catalogue_index):
 
 
 def test_default_index_loads_from_cache_with_manifest(test_settings, catalogue_index):
-    from processors.song_index import _DEFAULT, default_index_dir
+    from reelflow.processors.song_index import _DEFAULT, default_index_dir
 
     manifest = SongIndex.read_manifest(default_index_dir(test_settings))
     for key in ("model_name", "model_revision", "encoder_backend", "dim", "metric", "count", "catalogue_sha256",
@@ -293,7 +293,7 @@ def _clustered(n: int, d: int = 384, centres: int = 50, rank: int = 16, seed: in
 
 
 def test_hnsw_recall_and_filtered_search_via_id_selector(encoder):
-    from processors.song_index import Track, choose_index_spec
+    from reelflow.processors.song_index import Track, choose_index_spec
 
     x = _clustered(6000)
     q = _clustered(100, seed=1)
@@ -318,7 +318,7 @@ def test_hnsw_recall_and_filtered_search_via_id_selector(encoder):
 
 
 def test_index_dir_path_is_independent_of_cwd(test_settings):
-    from processors.song_index import default_catalogue_path, default_index_dir
+    from reelflow.processors.song_index import default_catalogue_path, default_index_dir
 
     assert default_index_dir(test_settings) == Path(test_settings.cache) / "song_index"
     assert default_catalogue_path(test_settings).is_file()

@@ -8,8 +8,8 @@ import copy
 import numpy as np
 import pytest
 
-from processors import embeddings
-from processors.song_index import SongIndex, choose_index_spec, load_or_build_default
+from reelflow.processors import embeddings
+from reelflow.processors.song_index import SongIndex, choose_index_spec, load_or_build_default
 
 N = 3000  # rows of the real catalogue in the small index
 QUERIES = ["sunny latin summer party", "sad acoustic ballad", "aggressive rap with heavy bass",

@@ -1,0 +1,266 @@
+"""``SpeechSynthesizer`` port adapter over Hume Octave TTS (:mod:`clients.hume.client`).
+
+One scene → one WAV: the narration is split at sentence boundaries into ≤ 5,000-character
+requests, each asking for WAV (and word timestamps when a voice is set, Octave 2). Continuity:
+scene *i* of a ``context_key`` (one video) waits (up to ``context_wait_s``) for scene *i−1* and
+sends its ``generation_id`` as ``context``, so the delivery stays consistent across scenes even
+when the flow narrates scenes concurrently; if the previous scene fails, or does not start in
+this process within ``START_GRACE_S`` (it came from the Prefect cache of a resumed run), the
+latest generation of the video is used, or none. Leading and
+trailing silence is trimmed (same threshold as the local Piper engine) and word timings are
+shifted to match. Pricing: Hume sells characters per plan; no per-character price is
+documented, so ``cost_usd`` is ``usd_per_1k_chars`` × characters (default 0) and the character
+count is recorded in :attr:`HumeSynthesizer.costs`.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import threading
+import uuid
+import wave
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from reelflow.clients._http import Clock, MetricsRecorder, RateLimiter, RetryPolicy, policy_from_settings
+from reelflow.clients.errors import MalformedResponse, NotFound
+from reelflow.clients.hume.client import HumeClient, split_text, voice_ref
+from reelflow.clients.hume.types import REQUESTS_PER_MINUTE, PostedUtterance, VoiceRef
+from reelflow.core.models import CostEntry, Scene, Utterance, WordTiming
+from reelflow.core.storage import atomic_path
+
+
+def decode_wav(data: bytes) -> tuple[np.ndarray, int]:
+    """WAV bytes → (float32 mono samples in [-1, 1], sample rate).
+
+    Raises:
+        MalformedResponse: not a 16-bit PCM WAV.
+    """
+    try:
+        with wave.open(io.BytesIO(data), "rb") as w:
+            sr, ch, width = w.getframerate(), w.getnchannels(), w.getsampwidth()
+            frames = w.readframes(w.getnframes())
+    except (wave.Error, EOFError) as exc:
+        raise MalformedResponse(f"hume: audio is not a WAV file ({exc})", service="hume") from None
+    if width != 2:
+        raise MalformedResponse(f"hume: expected 16-bit WAV, got {8 * width}-bit", service="hume")
+    pcm = np.frombuffer(frames, dtype="<i2").astype(np.float32) / 32768.0
+    if ch > 1:
+        pcm = pcm.reshape(-1, ch).mean(axis=1)
+    return pcm, sr
+
+
+def trim_bounds(audio: np.ndarray, sample_rate: int) -> tuple[int, int]:
+    """First/last sample to keep after silence trimming (the local TTS engine's rule)."""
+    try:
+        from reelflow.processors.local_tts import _trim_bounds
+
+        return _trim_bounds(audio, sample_rate)
+    except ImportError:  # pragma: no cover - processors missing in a stripped install
+        loud = np.flatnonzero(np.abs(audio) > 10 ** (-45 / 20))
+        if loud.size == 0:
+            return 0, len(audio)
+        pad = int(0.05 * sample_rate)
+        return max(0, int(loud[0]) - pad), min(len(audio), int(loud[-1]) + 1 + pad)
+
+
+def acting_description(scene: Scene) -> str | None:
+    """Acting instructions from the scene (``voice_instruction`` + ``emotion``), ≤ 1,000 chars."""
+    parts = [p for p in (scene.voice_instruction.strip(), scene.emotion.strip() if scene.emotion != "neutral" else "")
+             if p]
+    return "; ".join(parts)[:1000] or None
+
+
+class HumeSynthesizer:
+    """Narrates scenes with Hume Octave TTS.
+
+    Args:
+        api_key / base_url: ``HUME_API_KEY`` / ``HUME_BASE_URL``.
+        default_voice: voice name or id when the caller gives none (``HUME_VOICE``); None lets
+            Hume design a voice from the acting description.
+        requests_per_minute: client-side limit shared by all calls of this adapter (100).
+        usd_per_1k_chars: price to record (0 = unknown; characters are recorded regardless).
+        transport / policy / clock / metrics: see :class:`clients._http.ServiceClient`.
+    """
+
+    provider = "hume"
+
+    def __init__(self, api_key: str, base_url: str = "https://api.hume.ai", *, default_voice: str | None = None,
+                 requests_per_minute: int = REQUESTS_PER_MINUTE, usd_per_1k_chars: float = 0.0,
+                 context_wait_s: float = 60.0,
+                 transport: Any = None, policy: RetryPolicy | None = None, clock: Clock | None = None,
+                 metrics: MetricsRecorder | None = None) -> None:
+        self._key, self._base = api_key, base_url
+        self.default_voice = default_voice
+        self.usd_per_1k_chars = usd_per_1k_chars
+        self._transport, self._policy, self._clock, self._metrics = transport, policy, clock, metrics
+        self.limiter = RateLimiter(requests_per_minute, 60.0, clock=clock)
+        self._contexts: dict[str, str] = {}
+        self._scene_gens: dict[str, dict[int, str]] = {}
+        self._voices: dict[str, tuple[Any, str | None]] = {}  # voice text → (ref, design)
+        self._started: dict[str, set[int]] = {}  # scenes being (or been) spoken, per video
+        self._ended: dict[str, set[int]] = {}  # scenes done or failed, per video
+        self.context_wait_s = context_wait_s
+        self._lock = threading.Lock()
+        self.costs: list[CostEntry] = []
+
+    @classmethod
+    def from_settings(cls, settings: Any) -> HumeSynthesizer:
+        """Build from :class:`core.settings.Settings` (``HUME_*`` and ``REELFLOW_SERVICE_*``)."""
+        return cls(settings.hume_api_key.get_secret_value(), settings.hume_base_url,
+                   default_voice=settings.hume_voice, requests_per_minute=settings.hume_requests_per_minute,
+                   policy=policy_from_settings(settings))
+
+    def _client(self) -> HumeClient:
+        return HumeClient(self._key, self._base, transport=self._transport, policy=self._policy, clock=self._clock,
+                          limiter=self.limiter, metrics=self._metrics)
+
+    async def check_access(self) -> None:
+        """Fail fast on a rejected ``HUME_API_KEY`` (one voices page of size 1, nothing billed).
+
+        Raises:
+            clients.errors.AuthError naming HUME_API_KEY, or another ServiceError.
+        """
+        async with self._client() as client:
+            await client.voices_page(page_size=1)
+
+    async def _resolve_voice(self, voice: str | None) -> tuple[Any, str | None]:
+        """``(VoiceRef | None, voice-design text | None)`` for a voice name, id or description.
+
+        A UUID is used as an id as it is. A name is looked up once per adapter in both voice
+        libraries (``GET /v0/tts/voices``, ``CUSTOM_VOICE`` then ``HUME_AI``), so a custom voice
+        is sent with its own provider. Text that names no voice (e.g. "warm female narrator")
+        becomes a voice-design description instead of a 400 from the API.
+        """
+        if not voice:
+            return None, None
+        try:
+            uuid.UUID(voice)
+            return voice_ref(voice), None
+        except ValueError:
+            pass
+        with self._lock:
+            if voice in self._voices:
+                return self._voices[voice]
+        try:
+            async with self._client() as client:
+                found = await client.find_voice(voice)
+            resolved: tuple[Any, str | None] = (VoiceRef(id=found.id, provider=found.provider or "HUME_AI"), None)
+        except NotFound:
+            resolved = (None, voice.strip()[:1000])
+        with self._lock:
+            self._voices[voice] = resolved
+        return resolved
+
+    #: How long scene *i* waits for scene *i−1* to start in this process. Past it, scene *i−1*
+    #: is taken to come from elsewhere (the Prefect cache of a resumed run, another worker) and
+    #: scene *i* goes ahead without waiting for its context.
+    START_GRACE_S = 2.0
+
+    async def _wait_for_previous(self, context_key: str, index: int) -> None:
+        """Wait (without blocking the loop) while scene ``index - 1`` of ``context_key`` is being spoken.
+
+        Returns at once when it is done or failed; waits at most :attr:`START_GRACE_S` for it to
+        start, and at most ``context_wait_s`` in all.
+        """
+        from reelflow.clients._http import Clock
+
+        clock = self._clock or Clock()
+        start = clock.now()
+        while index > 0 and clock.now() - start < self.context_wait_s:
+            with self._lock:
+                if index - 1 in self._ended.get(context_key, set()):
+                    return
+                started = index - 1 in self._started.get(context_key, set())
+            if not started and clock.now() - start >= self.START_GRACE_S:
+                return
+            await clock.sleep(0.05)
+
+    async def synthesize(self, scene: Scene, out_path: Path, *, voice: str | None = None, language: str = "en",
+                         context_key: str | None = None) -> Utterance:
+        """Speak ``scene.narration`` into ``out_path`` (16-bit mono WAV, silence trimmed).
+
+        Returns:
+            :class:`core.models.Utterance` with word timings (seconds from the trimmed start)
+            when Hume returns them.
+
+        Raises:
+            clients.errors.ServiceError subclasses (AuthError names HUME_API_KEY; RequestInvalid
+            names the field, e.g. an unknown voice; DeadlineExceeded).
+        """
+        voice = voice or self.default_voice
+        ref, design = await self._resolve_voice(voice)
+        desc = acting_description(scene)
+        if design:  # not a voice of the account: Octave designs one from the words
+            desc = "; ".join(p for p in (design, desc) if p)[:1000]
+        chunks = split_text(scene.narration)
+        if not context_key:
+            return await self._synthesize(scene, out_path, voice, ref, desc, chunks, None)
+        with self._lock:
+            self._started.setdefault(context_key, set()).add(scene.index)
+        try:
+            await self._wait_for_previous(context_key, scene.index)
+            return await self._synthesize(scene, out_path, voice, ref, desc, chunks, context_key)
+        finally:
+            with self._lock:
+                self._ended.setdefault(context_key, set()).add(scene.index)
+
+    async def _synthesize(self, scene: Scene, out_path: Path, voice: str | None, ref: Any, desc: str | None,
+                          chunks: list[str], context_key: str | None) -> Utterance:
+        """:meth:`synthesize` after the context wait: the requests, the WAV and the utterance."""
+        pieces: list[np.ndarray] = []
+        words: list[WordTiming] = []
+        sr = 48000
+        offset = 0.0
+        async with self._client() as client:
+            for text in chunks:
+                with self._lock:
+                    prev = self._scene_gens.get(context_key or "", {}).get(scene.index - 1)
+                    ctx = (prev if not pieces and prev else self._contexts.get(context_key)) if context_key else None
+                result = await client.tts(
+                    [PostedUtterance(text=text, description=desc, voice=ref)],
+                    context_generation_id=ctx, audio_format="wav", version="2" if ref else None,
+                    timestamps=ref is not None,
+                )
+                gen = result.generations[0]
+                if context_key:
+                    with self._lock:
+                        self._contexts[context_key] = gen.generation_id
+                pcm, sr = decode_wav(base64.b64decode(gen.audio))
+                for snippet in (s for group in gen.snippets for s in group):
+                    for ts in snippet.timestamps:
+                        if ts.type == "word":
+                            words.append(WordTiming(text=ts.text, start_s=offset + ts.time.begin / 1000,
+                                                    end_s=offset + ts.time.end / 1000))
+                pieces.append(pcm)
+                offset += len(pcm) / sr
+        if context_key:
+            with self._lock:
+                self._scene_gens.setdefault(context_key, {})[scene.index] = self._contexts[context_key]
+        audio = np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.float32)
+        first, last = trim_bounds(audio, sr)
+        audio = audio[first:last]
+        if audio.size == 0:
+            raise MalformedResponse("hume: the generated audio is silent", service="hume")
+        duration = len(audio) / sr
+        shift = first / sr
+        words = [WordTiming(text=w.text, start_s=round(min(duration, max(0.0, w.start_s - shift)), 3),
+                            end_s=round(min(duration, max(0.0, w.end_s - shift)), 3)) for w in words]
+        out_path = Path(out_path)
+        with atomic_path(out_path, suffix=".wav") as tmp:
+            with wave.open(str(tmp), "wb") as w:
+                w.setnchannels(1)
+                w.setsampwidth(2)
+                w.setframerate(sr)
+                w.writeframes(np.clip(audio * 32767.0, -32767, 32767).astype("<i2").tobytes())
+        chars = len(scene.narration)
+        cost = round(chars / 1000 * self.usd_per_1k_chars, 6)
+        with self._lock:
+            self.costs.append(CostEntry(provider=self.provider, model="octave-2" if ref else "octave",
+                                        units=chars, unit="characters", cost_usd=cost))
+        return Utterance(scene_index=scene.index, text=scene.narration, audio_path=str(out_path),
+                         duration_s=round(duration, 4), sample_rate=sr, words=words, provider=self.provider,
+                         voice=voice or "hume:designed-voice", cost_usd=cost)

@@ -1,0 +1,394 @@
+"""Campaign files: schema, loading with line numbers, validation, and brief variants.
+
+Domain side of :mod:`flows.campaign` (no Prefect): a campaign file (YAML or JSON) lists briefs
+(inline and/or a JSONL ``briefs_file``), A/B variants, platform presets, a budget and a schedule.
+:func:`load_campaign` validates it before any run and names ``file:line: field`` on errors; see
+``flows/campaign.py`` for the format and for how a campaign runs.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import zoneinfo
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from reelflow.core.errors import InputError
+from reelflow.core.models import Aspect, Brief, Platform
+
+SLUG = r"^[a-z0-9][a-z0-9-]{0,62}$"
+
+#: Platform presets: aspect and the longest video the platform's short format takes (seconds).
+PLATFORM_PRESETS: dict[Platform, dict[str, Any]] = {
+    Platform.TIKTOK: {"aspect": Aspect.VERTICAL, "max_duration_s": 60},
+    Platform.REELS: {"aspect": Aspect.VERTICAL, "max_duration_s": 90},
+    Platform.SHORTS: {"aspect": Aspect.VERTICAL, "max_duration_s": 60},
+    Platform.YOUTUBE: {"aspect": Aspect.LANDSCAPE, "max_duration_s": 90},
+}
+
+# --------------------------------------------------------------------------- the file's schema
+class Variant(BaseModel):
+    """One A/B variant, applied to every brief. Unset fields keep the brief's own value."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(pattern=SLUG, description="Slug naming the variant (a, b, calm-voice ...).")
+    hook: str | None = Field(default=None, max_length=200, description="Opening line the video must start with.")
+    voice: str | None = Field(default=None, max_length=200, description="Voice name/id or description.")
+    music: str | None = Field(default=None, max_length=300, description="Music mood/preference.")
+    tone: str | None = Field(default=None, max_length=200, description="Tone override.")
+
+
+class Schedule(BaseModel):
+    """When ``reelflow campaign schedule`` runs the campaign: a cron string in a timezone."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    cron: str = Field(description='Five-field cron, e.g. "0 9 * * MON" (09:00 every Monday).')
+    timezone: str = Field(default="UTC", description="IANA timezone, e.g. Europe/Berlin.")
+
+    @field_validator("cron")
+    @classmethod
+    def _cron(cls, v: str) -> str:
+        # Same rules as Prefect's CronSchedule (croniter; no random/hashed "R"/"H" fields).
+        from croniter import croniter
+
+        v = " ".join(v.split())
+        if len(v.split()) not in (5, 6):
+            raise ValueError(f'cron "{v}" must have 5 fields (minute hour day-of-month month day-of-week)')
+        if not croniter.is_valid(v) or any(f.casefold() in ("r", "h") for f in v.split()):
+            raise ValueError(f'cron "{v}" does not parse; e.g. "0 9 * * MON"')
+        return v
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, v: str) -> str:
+        try:
+            zoneinfo.ZoneInfo(v)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown timezone {v!r}; use an IANA name such as Europe/Berlin or UTC") from None
+        return v
+
+
+class CampaignSpec(BaseModel):
+    """A campaign: briefs × variants × platforms, a budget and an optional schedule."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(pattern=SLUG, description="Slug naming the campaign (artifact keys, output folder).")
+    description: str = Field(default="", max_length=2000)
+    briefs: list[dict[str, Any]] = Field(
+        default_factory=list, description="Brief objects (fields of create_video's brief)."
+    )
+    briefs_file: str | None = Field(default=None, description="JSONL of briefs, relative to the campaign file.")
+    variants: list[Variant] = Field(default_factory=lambda: [Variant(name="a")], min_length=1, max_length=10)
+    platforms: list[Platform] = Field(default_factory=list, description="Empty = each brief's own platform.")
+    budget_usd: float | None = Field(default=None, ge=0, description="Max spend in USD; 0 = local providers only.")
+    max_concurrency: int = Field(default=2, ge=1, le=16, description="Videos in flight at once.")
+    schedule: Schedule | None = None
+    out_dir: str | None = Field(default=None, description="Output folder (default <outputs>/campaigns/...).")
+    strict: bool = Field(default=False, description="Treat any invalid brief as a campaign error.")
+
+    @field_validator("variants")
+    @classmethod
+    def _unique_variants(cls, v: list[Variant]) -> list[Variant]:
+        names = [x.name for x in v]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"variant names must be unique; repeated: {', '.join(dupes)}")
+        return v
+
+    @field_validator("platforms")
+    @classmethod
+    def _unique_platforms(cls, v: list[Platform]) -> list[Platform]:
+        return list(dict.fromkeys(v))
+
+    @model_validator(mode="after")
+    def _has_briefs(self) -> CampaignSpec:
+        if not self.briefs and not self.briefs_file:
+            raise ValueError("the campaign has no briefs: add `briefs:` (a list) or `briefs_file:` (a JSONL path)")
+        return self
+
+
+class CampaignItem(BaseModel):
+    """One video to make (or one invalid brief to report)."""
+
+    index: int
+    brief_id: str
+    variant: str
+    platform: str
+    source: str = Field(description="Where the brief came from: file:line.")
+    brief: Brief | None = None
+    error: str | None = None
+
+
+class LoadedCampaign(BaseModel):
+    """A validated campaign: the spec, where it came from and the expanded items."""
+
+    spec: CampaignSpec
+    source: str
+    items: list[CampaignItem]
+
+    @property
+    def invalid(self) -> list[CampaignItem]:
+        """Items whose brief did not validate."""
+        return [i for i in self.items if i.error]
+
+
+class VideoOutcome(BaseModel):
+    """What happened to one item; one row of the campaign report."""
+
+    index: int
+    brief: str
+    variant: str
+    platform: str
+    status: Literal["completed", "failed", "invalid", "skipped"]
+    duration_s: float | None = None
+    cost_usd: float = 0.0
+    estimated_usd: float = 0.0
+    providers: str = ""
+    output: str = ""
+    thumbnail: str = ""
+    flow_run_id: str | None = None
+    seconds: float = 0.0
+    reason: str = ""
+    costs: list[dict[str, Any]] = Field(default_factory=list, description="(part, CostEntry) from metadata.")
+
+
+class CampaignReport(BaseModel):
+    """What the ``campaign`` flow returns."""
+
+    name: str
+    flow_run_id: str | None
+    total: int
+    completed: int
+    failed: int
+    invalid: int
+    skipped: int
+    cost_usd: float
+    budget_usd: float | None
+    out_dir: str
+    rows: list[VideoOutcome]
+    message: str
+
+
+# --------------------------------------------------------------------------- loading with lines
+def _yaml_with_lines(text: str, source: str) -> tuple[Any, dict[tuple, int]]:
+    """Parse YAML/JSON text; return the data and a map from key path → 1-based line."""
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None, {}
+        data = loader.construct_document(node)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{source}:{mark.line + 1}" if mark else source
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise InputError(f"{where}: not valid YAML/JSON: {problem}", hint="fix the syntax at that line") from None
+    finally:
+        loader.dispose()
+    lines: dict[tuple, int] = {}
+
+    def walk(n: yaml.Node, path: tuple) -> None:
+        lines.setdefault(path, n.start_mark.line + 1)
+        if isinstance(n, yaml.MappingNode):
+            for k, v in n.value:
+                key = k.value if isinstance(k, yaml.ScalarNode) else str(k)
+                lines[path + (key,)] = k.start_mark.line + 1
+                walk_child(v, path + (key,))
+        elif isinstance(n, yaml.SequenceNode):
+            for i, v in enumerate(n.value):
+                lines[path + (i,)] = v.start_mark.line + 1
+                walk_child(v, path + (i,))
+
+    def walk_child(n: yaml.Node, path: tuple) -> None:
+        if isinstance(n, yaml.MappingNode | yaml.SequenceNode):
+            first = lines.get(path)
+            walk(n, path)
+            if first is not None:
+                lines[path] = first
+        else:
+            lines.setdefault(path, n.start_mark.line + 1)
+
+    walk(node, ())
+    return data, lines
+
+
+def _line_for(loc: tuple, lines: dict[tuple, int]) -> int | None:
+    for n in range(len(loc), -1, -1):
+        if tuple(loc[:n]) in lines:
+            return lines[tuple(loc[:n])]
+    return None
+
+
+def _fmt_loc(loc: tuple) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "(top level)"
+
+
+def _validation_lines(exc: ValidationError, source: str, lines: dict[tuple, int], prefix: tuple = ()) -> list[str]:
+    msgs = []
+    for err in exc.errors():
+        loc = prefix + tuple(p for p in err["loc"] if p not in ("function-after",))
+        line = _line_for(loc, lines)
+        msg = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "string_pattern_mismatch" and err.get("ctx", {}).get("pattern") == SLUG:
+            msg = f"{err['input']!r} is not a slug: use lowercase letters, digits and dashes (e.g. spring-launch)"
+        msgs.append(f"{source}:{line}: {_fmt_loc(loc)}: {msg}" if line else f"{source}: {_fmt_loc(loc)}: {msg}")
+    return msgs
+
+
+def load_campaign(path: Path | str) -> LoadedCampaign:
+    """Read and validate a campaign file (YAML or JSON) and expand it into items.
+
+    Args:
+        path: the campaign file; ``briefs_file`` inside it is resolved relative to its folder.
+
+    Returns:
+        The spec, the source and one :class:`CampaignItem` per brief × variant × platform (one
+        ``error`` item per brief that does not validate).
+
+    Raises:
+        InputError: unreadable file, invalid YAML/JSON, or a structural error; every message
+            line reads ``file:line: field: problem``.
+    """
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"cannot read campaign file {path}: {exc}", hint="pass a YAML or JSON campaign file") from None
+    data, lines = _yaml_with_lines(text, str(path))
+    if not isinstance(data, dict):
+        raise InputError(f"{path}:1: the campaign file must be a mapping (name:, briefs: ...), not {type(data).__name__}")
+    return validate_campaign(data, source=str(path), lines=lines, base_dir=path.parent)
+
+
+def validate_campaign(
+    data: dict[str, Any] | CampaignSpec,
+    *,
+    source: str = "campaign",
+    lines: dict[tuple, int] | None = None,
+    base_dir: Path | None = None,
+) -> LoadedCampaign:
+    """Validate a campaign mapping (or spec) and expand it; see :func:`load_campaign`.
+
+    Raises:
+        InputError: structural errors (``source:line: field: problem`` per line).
+    """
+    lines = lines or {}
+    if isinstance(data, CampaignSpec):
+        spec = data
+    else:
+        try:
+            spec = CampaignSpec.model_validate(data)
+        except ValidationError as exc:
+            raise InputError(
+                f"invalid campaign {source}:\n  " + "\n  ".join(_validation_lines(exc, source, lines)),
+                hint="fix the fields named above; see assets/campaigns/example.yaml",
+            ) from None
+    raw: list[tuple[str, Any, tuple]] = []
+    for i, b in enumerate(spec.briefs):
+        line = lines.get(("briefs", i))
+        raw.append((f"{source}:{line}" if line else f"{source}: briefs[{i}]", b, ("briefs", i)))
+    if spec.briefs_file:
+        bpath = Path(spec.briefs_file)
+        if not bpath.is_absolute():
+            bpath = (base_dir or Path.cwd()) / bpath
+        try:
+            blines = bpath.read_text(encoding="utf-8").splitlines()
+        except (OSError, UnicodeDecodeError) as exc:
+            line = lines.get(("briefs_file",))
+            where = f"{source}:{line}" if line else source
+            raise InputError(
+                f"{where}: briefs_file: cannot read {bpath}: {getattr(exc, 'strerror', None) or exc}",
+                hint="briefs_file is resolved relative to the campaign file's folder",
+            ) from None
+        for n, text in enumerate(blines, start=1):
+            if not text.strip() or text.lstrip().startswith("#"):
+                continue
+            try:
+                obj = json.loads(text)
+            except json.JSONDecodeError as exc:
+                raw.append((f"{bpath}:{n}", exc, ()))
+                continue
+            raw.append((f"{bpath}:{n}", obj, ()))
+    if not raw:
+        raise InputError(f"{source}: the campaign has no briefs (briefs_file is empty)")
+    items: list[CampaignItem] = []
+    invalid: list[str] = []
+    seen: dict[str, int] = {}
+    platforms = [p.value for p in spec.platforms] or [None]
+    for n, (where, obj, loc) in enumerate(raw):
+        brief, error = None, None
+        if isinstance(obj, json.JSONDecodeError):
+            error = f"{where}: not valid JSON: {obj.msg}"
+        elif not isinstance(obj, dict):
+            error = f"{where}: a brief must be an object, not {type(obj).__name__}"
+        else:
+            try:
+                brief = Brief.model_validate(obj)
+            except ValidationError as exc:
+                file_part = where.rsplit(":", 1)[0] if loc else where
+                msgs = _validation_lines(exc, file_part if loc else where, lines if loc else {}, loc)
+                error = "; ".join(msgs if loc else [m.replace(f"{where}: ", f"{where}: ", 1) for m in msgs])
+        base_id = _slug((brief.id if brief else None) or (obj.get("id") if isinstance(obj, dict) else None)
+                        or f"brief-{n + 1}")
+        if base_id in seen:
+            seen[base_id] += 1
+            base_id = f"{base_id}-{seen[base_id]}"
+        else:
+            seen[base_id] = 1
+        if error:
+            invalid.append(error)
+            items.append(CampaignItem(index=len(items), brief_id=base_id, variant="(all)", platform="",
+                                      source=where, error=error))
+            continue
+        assert brief is not None
+        for variant in spec.variants:
+            for platform in platforms:
+                made = apply_variant(brief, variant, platform, base_id)
+                items.append(CampaignItem(index=len(items), brief_id=base_id, variant=variant.name,
+                                          platform=made.platform.value, source=where, brief=made))
+    if spec.strict and invalid:
+        raise InputError(f"invalid briefs in {source} (strict: true):\n  " + "\n  ".join(invalid))
+    return LoadedCampaign(spec=spec, source=source, items=items)
+
+
+def _slug(text: str, n: int = 60) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", str(text).lower()).strip("-")[:n].rstrip("-") or "brief"
+
+
+def apply_variant(brief: Brief, variant: Variant, platform: str | None, base_id: str | None = None) -> Brief:
+    """The brief as this variant on this platform.
+
+    The hook becomes the brief's first sentence (the OpenAI planner reads it as the opening; the
+    template planner opens with it when it is a question or "Imagine …" line), voice,
+    music and tone replace the brief's when set; a platform preset sets platform and aspect and
+    caps the duration at the platform's maximum. The id becomes ``<brief>--<variant>[--<platform>]``.
+    """
+    update: dict[str, Any] = {}
+    if variant.hook:
+        hook = variant.hook.strip()
+        hook = hook if hook[-1:] in ".!?" else hook + "."
+        update["text"] = f"{hook} {brief.text}"[:2000]
+    for field in ("voice", "music", "tone"):
+        if getattr(variant, field):
+            update[field] = getattr(variant, field)
+    vid = f"{base_id or _slug(brief.id or 'brief')}--{variant.name}"
+    if platform:
+        preset = PLATFORM_PRESETS[Platform(platform)]
+        update["platform"] = Platform(platform)
+        update["aspect"] = preset["aspect"]
+        update["duration_s"] = min(brief.duration_s, preset["max_duration_s"])
+        vid += f"--{platform}"
+    update["id"] = vid[:120]
+    return Brief.model_validate({**brief.model_dump(), **update})
+
+

@@ -1,0 +1,77 @@
+"""Ports: the interfaces the flows depend on. Adapters live in ``clients/`` (remote services)
+and ``processors/`` (embedded local defaults); ``flows/_wiring.py`` picks one per port.
+
+All ports are async so a remote client (httpx) and a local engine (run in a worker thread)
+look the same to the flow. Each adapter exposes ``provider`` (e.g. ``"local-piper"``,
+``"hume"``) so metadata can record who made each part.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Protocol, runtime_checkable
+
+from reelflow.core.models import Brief, Clip, ClipRequest, Scene, ScriptPlan, Utterance
+
+
+@runtime_checkable
+class ScriptWriter(Protocol):
+    """Writes the script and shot plan for a brief."""
+
+    provider: str
+    model: str
+
+    async def write_plan(self, brief: Brief) -> ScriptPlan:
+        """Return a plan whose scene durations add up to ``brief.duration_s`` (±0.5 s).
+
+        Raises:
+            core.errors.ReelFlowError subclasses on failure (never returns None).
+        """
+        ...
+
+
+@runtime_checkable
+class SpeechSynthesizer(Protocol):
+    """Speaks one scene's narration into a WAV file."""
+
+    provider: str
+
+    async def synthesize(
+        self,
+        scene: Scene,
+        out_path: Path,
+        *,
+        voice: str | None = None,
+        language: str = "en",
+        context_key: str | None = None,
+    ) -> Utterance:
+        """Write ``out_path`` (WAV, leading/trailing silence trimmed) and describe it.
+
+        ``context_key`` groups the utterances of one video so engines that support continuity
+        (Hume ``context``) keep one consistent delivery.
+        """
+        ...
+
+
+@runtime_checkable
+class ClipGenerator(Protocol):
+    """Produces one MP4 clip per scene at the requested size and duration."""
+
+    provider: str
+
+    async def generate(self, request: ClipRequest, out_path: Path) -> Clip:
+        """Write ``out_path`` (H.264 MP4, ``request.width``×``request.height``, ≥ duration)."""
+        ...
+
+
+@runtime_checkable
+class Storage(Protocol):
+    """Where finished outputs are published (local folder or S3)."""
+
+    def publish(self, local_path: Path, key: str, content_type: str | None = None) -> str:
+        """Copy a finished local file to ``key`` atomically; return its URI."""
+        ...
+
+    def uri(self, key: str) -> str:
+        """URI of ``key`` in this storage."""
+        ...

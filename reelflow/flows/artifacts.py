@@ -1,0 +1,103 @@
+"""Prefect artifacts for ``create_video``: a markdown run report and a table of scenes.
+
+Artifact keys must be lowercase letters, digits and dashes; they are stable per brief so the
+UI's artifact page shows the history of one brief's runs.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from prefect.artifacts import acreate_markdown_artifact, acreate_table_artifact
+
+from reelflow.core.models import ScriptPlan, VideoResult
+
+
+def artifact_key(*parts: str) -> str:
+    """Prefect artifact key from free text: lowercase, dashes, ≤ 100 chars."""
+    key = re.sub(r"[^a-z0-9-]+", "-", "-".join(parts).lower()).strip("-")
+    return key[:100] or "reelflow"
+
+
+def render_report(plan: ScriptPlan, metadata: dict[str, Any], result: VideoResult, uris: dict[str, str]) -> str:
+    """Markdown run report: headline numbers, plan table, music, QA, outputs."""
+    music = metadata["music"]
+    rec = music.get("catalogue_recommendation") or {}
+    qa = metadata["qa"]
+    lines = [
+        f"# {plan.title}",
+        "",
+        f"**Hook:** {plan.hook}  ",
+        f"**Call to action:** {plan.call_to_action}  ",
+        f"**Hashtags:** {' '.join(plan.hashtags)}",
+        "",
+        "| metric | value |",
+        "|---|---|",
+        f"| duration | {result.duration_s:.2f} s |",
+        f"| size | {metadata['width']}×{metadata['height']} @ {metadata['fps']:.2f} fps |",
+        f"| codecs | {metadata['video_codec']} ({metadata.get('video_profile')}) + {metadata['audio_codec']} |",
+        f"| loudness | {result.loudness_lufs:.2f} LUFS integrated, {result.true_peak_dbtp:.2f} dBTP true peak |",
+        f"| captions | {metadata['captions']['count']} |",
+        f"| clip QA | {sum(c['passed'] for c in qa.get('clips', []))}/{len(qa.get('clips', []))} clips passed"
+        + "".join(f"; scene {c['scene']}: {', '.join(c['flags'])}" for c in qa.get("clips", []) if c["flags"])
+        + " |",
+        f"| QA | {'passed' if qa['passed'] else 'FLAGGED: ' + '; '.join(qa['flags'])} |",
+        f"| cost | {result.cost_usd:.4f} USD |",
+        f"| sha256 | `{result.sha256}` |",
+        "",
+        "## Scenes",
+        "",
+        "| # | start–end (s) | narration | clip | voice |",
+        "|---|---|---|---|---|",
+    ]
+    for s in metadata["scenes"]:
+        narration = s["narration"].replace("|", "/")
+        lines.append(
+            f"| {s['index']} | {s['start_s']:.2f}–{s['end_s']:.2f} | {narration} | "
+            f"{s['clip_source']} ({s['clip_provider']}) | {s['voice']} ({s['voice_provider']}) |"
+        )
+    lines += [
+        "",
+        "## Music",
+        "",
+        f"- Bed mixed in: **{music['bed']['title']}** by {music['bed']['artist']} ({music['bed']['licence']})",
+        f"- Catalogue recommendation: **{rec.get('track_name', '—')}** by {rec.get('track_artist', '—')} "
+        f"({rec.get('playlist_genre', '')}/{rec.get('playlist_subgenre', '')}, similarity {rec.get('score', 0):.3f})",
+        f"- Query: _{music['query']}_",
+        "",
+        "## Outputs",
+        "",
+    ]
+    lines += [f"- `{name}`: {uri}" for name, uri in uris.items()]
+    lines += ["", f"Thumbnail: `{result.thumbnail}`"]
+    return "\n".join(lines)
+
+
+async def publish_run_report(
+    plan: ScriptPlan, metadata: dict[str, Any], result: VideoResult, uris: dict[str, str]
+) -> None:
+    """Create the run-report markdown artifact and the scenes table artifact for this flow run."""
+    brief_id = metadata["provenance"]["brief"].get("id") or plan.title
+    await acreate_markdown_artifact(
+        markdown=render_report(plan, metadata, result, uris),
+        key=artifact_key("video-report", brief_id),
+        description=f"Run report: {plan.title}",
+    )
+    await acreate_table_artifact(
+        table=[
+            {
+                "scene": s["index"],
+                "start_s": s["start_s"],
+                "end_s": s["end_s"],
+                "narration": s["narration"],
+                "visual_prompt": s["visual_prompt"],
+                "clip_source": s["clip_source"],
+                "clip_provider": s["clip_provider"],
+                "voice_provider": s["voice_provider"],
+            }
+            for s in metadata["scenes"]
+        ],
+        key=artifact_key("video-scenes", brief_id),
+        description=f"Scenes of {plan.title}",
+    )

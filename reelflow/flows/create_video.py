@@ -1,0 +1,342 @@
+"""``create_video``: brief → publish-ready short video + metadata (Prefect 3 flow).
+
+Steps (each a task in :mod:`flows.tasks`): plan → per scene (narration → clip) concurrently,
+with music matching alongside → captions → assembly (one ffmpeg graph) → loudness, QA and
+keyframes → outputs published atomically (``video.mp4``, ``thumbnail.jpg``, ``captions.srt``,
+``plan.json``, ``metadata.json`` last) → run report artifacts.
+
+Scene timing: each scene lasts its planned duration, or ``lead_in + narration + tail`` when the
+narration's real (silence-trimmed) duration needs more, so the video meets the brief's length
+and speech is never cut.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from datetime import UTC, datetime
+from pathlib import Path
+
+from prefect import flow, get_run_logger
+from prefect.runtime import flow_run
+
+from reelflow.core.models import Brief, ClipRequest, CostEntry, SceneRecord, VideoResult
+from reelflow.core.settings import load_settings
+from reelflow.core.storage import atomic_write_json, ensure_writable_dir, sha256_file
+from reelflow.flows import tasks
+from reelflow.flows._wiring import apply_prefect_secrets, get_runtime
+from reelflow.flows.artifacts import publish_run_report
+
+LEAD_IN_S = 0.15  # silence before each scene's narration
+TAIL_S = 0.35  # breathing room after it
+
+
+def slugify(text: str, max_len: int = 40) -> str:
+    """Lowercase ASCII slug of ``text`` (for folder names)."""
+    slug = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+    return slug[:max_len].rstrip("-") or "video"
+
+
+def default_out_dir(outputs_dir: Path, brief: Brief, run_id: str | None) -> Path:
+    """``outputs/<date>-<slug>-<short id>/``."""
+    slug = slugify(brief.id or " ".join(brief.text.split()[:6]))
+    short = (run_id or "local").replace("-", "")[:8]
+    return outputs_dir / f"{datetime.now(UTC):%Y%m%d}-{slug}-{short}"
+
+
+def scene_lengths(planned: list[float], narration: list[float]) -> list[float]:
+    """Scene lengths in seconds from the planned and the real narration durations."""
+    out = []
+    for plan_s, narr_s in zip(planned, narration, strict=True):
+        spoken = LEAD_IN_S + narr_s + TAIL_S
+        out.append(round(max(spoken, plan_s), 3))
+    return out
+
+
+def _run_name() -> str:
+    params = flow_run.parameters or {}
+    brief = params.get("brief")
+    text = getattr(brief, "id", None) or getattr(brief, "text", None)
+    if isinstance(brief, dict):
+        text = brief.get("id") or brief.get("text") or brief.get("brief")
+    return f"video-{slugify(str(text or 'brief'), 32)}"
+
+
+@flow(
+    name="create_video",
+    flow_run_name=_run_name,
+    description="Turn a brief into a publish-ready short video (mp4 + thumbnail + captions + metadata).",
+    log_prints=True,
+    timeout_seconds=3600,
+)
+async def create_video(brief: Brief, out_dir: str | None = None) -> VideoResult:
+    """Make one video from ``brief``; returns where the outputs are and headline numbers.
+
+    Args:
+        brief: what to make (see :class:`core.models.Brief`); a deployment run passes it as a
+            JSON object, e.g. ``{"text": "...", "duration_s": 15, "platform": "shorts"}``.
+        out_dir: output folder; default ``outputs/<date>-<slug>-<short id>/``.
+
+    Raises:
+        core.errors.InputError: the output folder is not writable (before any work).
+        core.errors.ReelFlowError: a step failed after its retries.
+    """
+    logger = get_run_logger()
+    settings = apply_prefect_secrets(load_settings())
+    rt = get_runtime(settings)
+    run_id = flow_run.id
+    out = Path(out_dir) if out_dir else default_out_dir(settings.paths.outputs_dir, brief, run_id)
+    ensure_writable_dir(out)
+    width, height = brief.size
+    fps = settings.render.fps
+    providers = rt.providers()
+    work = settings.cache / "work" / tasks.content_key(brief.model_dump(mode="json"), providers, width, height)
+    work.mkdir(parents=True, exist_ok=True)
+    work_dir = str(work)
+    logger.info("brief %r -> %s (providers %s)", brief.id or brief.text[:40], out, providers)
+
+    if any(_is_paid(p) for p in providers.values()):
+        await tasks.check_service_keys(providers)  # a rejected key fails here, before anything is paid
+    plan, plan_costs = await tasks.plan_script(brief, providers["plan"], work_dir)
+    prompts = [s.visual_prompt for s in plan.scenes]
+    context_key = tasks.content_key(plan.model_dump(mode="json"))
+
+    async def scene_chain(i: int):
+        scene = plan.scenes[i]
+        utt = await tasks.narrate_scene(scene, brief.voice, brief.language, providers["narration"], context_key, work_dir)
+        length = scene_lengths([scene.duration_s], [utt.duration_s])[0]
+        request = ClipRequest(
+            scene_index=i,
+            prompt=scene.visual_prompt,
+            negative_prompt=scene.negative_prompt,
+            duration_s=round(length + settings.render.transition_s, 3),
+            width=width,
+            height=height,
+            fps=fps,
+            seed=int(context_key[:8], 16) + i,
+            sibling_prompts=prompts,
+        )
+        clip = await tasks.generate_clip(request, providers["clips"], work_dir)
+        if not _is_paid(clip.provider):
+            # Local renders are checked while the video assembles (nothing to regenerate).
+            return utt, length, clip, None
+        qa = await asyncio.to_thread(tasks.qa_clip, clip.path, request.duration_s, i, work_dir, clip.loop_seams_s)
+        if not qa.passed:
+            # Regenerate once as a new request (new seed → new taskUUID): the flawed job is not
+            # resubmitted, so nothing is paid twice for the same request.
+            logger.warning("scene %d clip flagged (%s); regenerating once", i, "; ".join(qa.flags))
+            retry = request.model_copy(update={"seed": request.seed + 104729})
+            clip2 = await tasks.generate_clip(retry, providers["clips"], work_dir)
+            qa2 = await asyncio.to_thread(tasks.qa_clip, clip2.path, retry.duration_s, i, work_dir, clip2.loop_seams_s)
+            if qa2.passed or len(qa2.flags) < len(qa.flags):
+                clip, qa, discarded = clip2, qa2, clip
+            else:
+                discarded = clip2
+            discarded_clips.append(discarded)  # billed all the same: its cost stays in the ledger
+        return utt, length, clip, qa
+
+    discarded_clips: list = []  # paid clips not used after QA (still billed)
+    music_query = brief.music or plan.music_mood
+    music_task = asyncio.to_thread(tasks.match_music, music_query, work_dir)
+    results, (songs, bed) = await asyncio.gather(
+        asyncio.gather(*(scene_chain(i) for i in range(len(plan.scenes)))), music_task
+    )
+    utterances = [r[0] for r in results]
+    lengths = [r[1] for r in results]
+    clips = [r[2] for r in results]
+    clip_qa_done = {i: r[3] for i, r in enumerate(results) if r[3] is not None}
+    starts = [round(sum(lengths[:i]), 3) for i in range(len(lengths))]
+    narration_starts = [s + LEAD_IN_S for s in starts]
+
+    srt, ass, n_captions = tasks.write_captions(
+        utterances, narration_starts, width, height, brief.platform.value, work_dir
+    )
+
+    from reelflow.processors.assembly import AssemblySpec, ClipInput, NarrationInput
+
+    # each scene's middle frame is a thumbnail candidate: encoded as a key frame, it decodes alone
+    mid_times = [s + length / 2 for s, length in zip(starts, lengths, strict=True)]
+    spec = AssemblySpec.from_settings(
+        settings.render,
+        clips=[ClipInput(path=c.path, duration_s=length) for c, length in zip(clips, lengths, strict=True)],
+        narration=[
+            NarrationInput(path=u.audio_path, start_s=s, duration_s=u.duration_s)
+            for u, s in zip(utterances, narration_starts, strict=True)
+        ],
+        music_path=bed.path,
+        captions_path=ass,
+        fonts_dir=str(settings.assets / "fonts"),
+        width=width,
+        height=height,
+        keyframe_times_s=mid_times,
+    )
+    pending_qa = [i for i in range(len(clips)) if i not in clip_qa_done]
+    assembled, *late_qa = await asyncio.gather(
+        asyncio.to_thread(tasks.assemble_video, spec, work_dir),
+        *(asyncio.to_thread(tasks.qa_clip, clips[i].path, clips[i].duration_s, i, work_dir, clips[i].loop_seams_s)
+          for i in pending_qa),
+    )
+    clip_qa = [clip_qa_done.get(i) for i in range(len(clips))]
+    for i, q in zip(pending_qa, late_qa, strict=True):
+        clip_qa[i] = q
+    for i, q in enumerate(clip_qa):
+        if not q.passed:
+            logger.warning("scene %d clip QA flags: %s", i, "; ".join(q.flags))
+    video = assembled.path
+    duration = assembled.duration_s
+
+    # The video's own digest keys the checks below: a re-render into the same path (e.g. other
+    # render settings) must never reuse loudness, QA or keyframes of the previous file.
+    digest = sha256_file(video)
+    (lufs, peak), qa, (frames, best) = await asyncio.gather(
+        asyncio.to_thread(tasks.measure_loudness, video, digest, work_dir),
+        asyncio.to_thread(tasks.qa_video, video, digest, starts[1:], work_dir),
+        asyncio.to_thread(tasks.scene_keyframes, video, digest, mid_times, work_dir),
+    )
+    if not qa.passed:
+        logger.warning("QA flags on the final video: %s", "; ".join(qa.flags))
+
+    created = datetime.now(UTC)
+    cost_entries = _cost_entries(plan_costs, utterances, clips + discarded_clips, rt.writer)
+    total_cost = sum(e.cost_usd for _, e in cost_entries)
+    from reelflow.processors.media import probe
+
+    info = probe(Path(video))
+    scenes_meta = [
+        SceneRecord(
+            index=i,
+            start_s=starts[i],
+            end_s=round(starts[i] + lengths[i], 3),
+            narration=plan.scenes[i].narration,
+            visual_prompt=plan.scenes[i].visual_prompt,
+            clip_source=clips[i].source,
+            clip_licence=clips[i].licence,
+            clip_provider=clips[i].provider,
+            voice=utterances[i].voice,
+            voice_provider=utterances[i].provider,
+        ).model_dump()
+        for i in range(len(plan.scenes))
+    ]
+    from reelflow import __version__
+
+    metadata = {
+        "title": plan.title,
+        "description": plan.description,
+        "hashtags": plan.hashtags,
+        "call_to_action": plan.call_to_action,
+        "language": brief.language,
+        "platform": brief.platform.value,
+        "aspect": brief.aspect.value,
+        "duration_s": round(info.duration_s, 3),
+        "width": info.width,
+        "height": info.height,
+        "fps": info.fps,
+        "video_codec": info.video_codec,
+        "video_profile": info.profile,
+        "pix_fmt": info.pix_fmt,
+        "audio_codec": info.audio_codec,
+        "audio_sample_rate": info.sample_rate,
+        "audio_channels": info.channels,
+        "loudness_lufs": round(lufs, 2),
+        "true_peak_dbtp": round(peak, 2),
+        "captions": {"count": n_captions, "file": "captions.srt"},
+        "scenes": scenes_meta,
+        "music": {
+            "bed": bed.model_dump(),
+            "catalogue_recommendation": songs[0].model_dump() if songs else None,
+            "catalogue_alternatives": [s.model_dump() for s in songs[1:]],
+            "query": music_query,
+        },
+        "credits": sorted({c.credit for c in clips if c.credit} | ({bed.credit} if bed.credit else set())),
+        "qa": {
+            **qa.model_dump(),
+            "clips": [
+                {"scene": i, "passed": q.passed, "flags": q.flags, "provider": clips[i].provider}
+                for i, q in enumerate(clip_qa)
+            ],
+        },
+        "provenance": {
+            "reelflow_version": __version__,
+            "flow_run_id": run_id,
+            "providers": {
+                "plan": {"provider": rt.writer.provider, "model": rt.writer.model},
+                "narration": sorted({u.provider for u in utterances}),
+                "clips": sorted({c.provider for c in clips}),
+                "music_bed": "local-bed-library",
+                "catalogue": "local-faiss",
+            },
+            "prompts": [{"scene": c.scene_index, "prompt": c.prompt, "model": c.model, "seed": c.seed} for c in clips],
+            "brief": brief.model_dump(mode="json"),
+        },
+        "costs": {
+            "per_provider_usd": _per_provider(cost_entries),
+            "total_usd": round(total_cost, 4),
+            "entries": [{"part": part, **e.model_dump()} for part, e in cost_entries],
+        },
+        "sha256": digest,
+        "video_file": "video.mp4",
+        "created_at": created.isoformat(),
+    }
+    plan_path = atomic_write_json(work / "plan.json", plan.model_dump(mode="json"))
+    meta_path = atomic_write_json(work / "metadata.json", metadata)
+    thumb = frames[best]
+    uris = tasks.publish_outputs(
+        {
+            "video.mp4": video,
+            "thumbnail.jpg": thumb,
+            "captions.srt": srt,
+            "plan.json": str(plan_path),
+            "metadata.json": str(meta_path),
+        },
+        str(out),
+        settings.storage.uri,
+    )
+    result = VideoResult(
+        out_dir=str(out),
+        video=str(out / "video.mp4"),
+        thumbnail=str(out / "thumbnail.jpg"),
+        captions=str(out / "captions.srt"),
+        plan=str(out / "plan.json"),
+        metadata=str(out / "metadata.json"),
+        duration_s=round(info.duration_s, 3),
+        loudness_lufs=round(lufs, 2),
+        true_peak_dbtp=round(peak, 2),
+        sha256=digest,
+        flow_run_id=run_id,
+        cost_usd=round(total_cost, 4),
+        created_at=created,
+    )
+    await publish_run_report(plan, metadata, result, uris)
+    if any(_is_paid(p) for p in providers.values()):
+        from reelflow.clients._http import METRICS
+        from reelflow.flows.artifacts_ops import publish_api_metrics
+
+        await publish_api_metrics(METRICS.snapshot())
+    tasks.record_costs(cost_entries, run_id, brief.id)
+    return result
+
+
+def _is_paid(provider: str) -> bool:
+    """True for remote (billed) providers; local ones are named ``local-*``."""
+    return not provider.startswith("local")
+
+
+def _cost_entries(plan_costs, utterances, clips, writer) -> list[tuple[str, CostEntry]]:
+    """One (part, CostEntry) per billable unit of this run; local providers appear at 0 USD."""
+    entries: list[tuple[str, CostEntry]] = [("plan", e) for e in plan_costs]
+    if not plan_costs:
+        entries.append(("plan", CostEntry(provider=writer.provider, model=writer.model)))
+    for u in utterances:
+        entries.append(("narration", CostEntry(provider=u.provider, model=u.voice, units=len(u.text),
+                                               unit="characters", cost_usd=u.cost_usd)))
+    for c in clips:
+        entries.append(("clips", CostEntry(provider=c.provider, model=c.model, units=round(c.duration_s, 3),
+                                           unit="seconds", cost_usd=c.cost_usd, request_id=c.request_id)))
+    return entries
+
+
+def _per_provider(entries: list[tuple[str, CostEntry]]) -> dict[str, float]:
+    per: dict[str, float] = {}
+    for _, e in entries:
+        per[e.provider] = round(per.get(e.provider, 0.0) + e.cost_usd, 4)
+    return per

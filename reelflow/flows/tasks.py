@@ -1,0 +1,250 @@
+"""Prefect tasks of ``create_video``: thin adapters around one port or processor call each.
+
+Contracts (habit 2 of STYLE.md):
+- Caching: ``INPUTS + TASK_SOURCE`` plus :data:`WORK_DIR_PRESENT` (a re-run with the same brief
+  and providers reuses finished steps; deleting the work folder invalidates them). Results are
+  persisted so a crashed run resumes. Tasks that publish outputs use ``NO_CACHE``.
+- Retries: local processing errors and retryable remote errors are retried by Prefect;
+  permanent errors (bad input, configuration, auth, credits) are not (``retry_condition_fn``).
+  Remote clients retry transport errors/429/5xx themselves; a Prefect retry re-runs the whole
+  step on top of that (product of the two is bounded: 2 step retries x the client's deadline).
+- Only pydantic records and paths cross task boundaries.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from pathlib import Path
+from typing import Any
+
+from prefect import task
+from prefect.cache_policies import INPUTS, NO_CACHE, TASK_SOURCE, CacheKeyFnPolicy
+from prefect.context import TaskRunContext
+
+from reelflow.core.models import Brief, Clip, ClipRequest, CostEntry, MusicBed, QAReport, Scene, ScriptPlan, SongMatch, Utterance
+from reelflow.flows._cache import code_version
+from reelflow.flows._wiring import get_runtime
+
+
+def _work_dir_present(ctx: TaskRunContext, inputs: dict[str, Any]) -> str:
+    """Cache-key part that is stable only while the task's ``work_dir`` still exists."""
+    work_dir = inputs.get("work_dir")
+    if work_dir and Path(work_dir).is_dir():
+        return "work-dir-present"
+    return uuid.uuid4().hex  # forces a miss: the cached result would point at deleted files
+
+
+WORK_DIR_PRESENT = CacheKeyFnPolicy(cache_key_fn=_work_dir_present)
+CACHED = INPUTS + TASK_SOURCE + WORK_DIR_PRESENT
+#: QA/keyframe tasks also miss their cache when the detector or the QA rules change.
+CACHED_QA = CACHED + code_version("reelflow.processors.shots", "reelflow.processors.qa", "reelflow.processors.keyframes")
+
+
+def _retryable(task: Any, task_run: Any, state: Any) -> bool:
+    """Retry unless the failure is permanent (``retryable`` False on a ReelFlow/client error)."""
+    try:
+        state.result()
+    except Exception as exc:  # noqa: BLE001 - we classify, not swallow
+        return bool(getattr(exc, "retryable", True))
+    return True
+
+
+def content_key(*parts: Any) -> str:
+    """Short stable hash of JSON-able parts (used to name work folders)."""
+    raw = json.dumps(parts, sort_keys=True, default=str).encode()
+    return hashlib.sha256(raw).hexdigest()[:16]
+
+
+@task(name="check-service-keys", cache_policy=NO_CACHE, retries=0, tags=["preflight"],
+      task_run_name="check-service-keys")
+async def check_service_keys(providers: dict[str, str]) -> list[str]:
+    """Before anything is paid: one unbilled call per remote service to reject a bad key early.
+
+    ``providers`` (part → provider name) is for the UI only. Returns the providers checked.
+
+    Raises:
+        clients.errors.AuthError: naming the rejected key's environment variable.
+    """
+    return await get_runtime().check_access()
+
+
+@task(
+    name="plan-script",
+    cache_policy=CACHED,
+    persist_result=True,
+    retries=2,
+    retry_delay_seconds=2,
+    retry_condition_fn=_retryable,
+    tags=["plan"],
+    task_run_name="plan-script[{provider}]",
+)
+async def plan_script(brief: Brief, provider: str, work_dir: str) -> tuple[ScriptPlan, list[CostEntry]]:
+    """Write the script plan through the configured ``ScriptWriter``; also its cost entries."""
+    writer = get_runtime().writer
+    costs = getattr(writer, "costs", None)
+    before = len(costs) if costs is not None else 0
+    plan = await writer.write_plan(brief)
+    return plan, list(costs[before:]) if costs is not None else []
+
+
+@task(
+    name="narrate-scene",
+    cache_policy=CACHED,
+    persist_result=True,
+    retries=2,
+    retry_delay_seconds=2,
+    retry_condition_fn=_retryable,
+    tags=["tts"],
+    task_run_name="narrate-scene-{scene.index}[{provider}]",
+)
+async def narrate_scene(
+    scene: Scene, voice: str | None, language: str, provider: str, context_key: str, work_dir: str
+) -> Utterance:
+    """Speak one scene into ``work_dir/narration/scene-NN.wav``."""
+    out = Path(work_dir) / "narration" / f"scene-{scene.index:02d}.wav"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    return await get_runtime().tts.synthesize(scene, out, voice=voice, language=language, context_key=context_key)
+
+
+@task(
+    name="generate-clip",
+    cache_policy=CACHED,
+    persist_result=True,
+    retries=2,
+    retry_delay_seconds=2,
+    retry_condition_fn=_retryable,
+    tags=["clips"],
+    task_run_name="generate-clip-{request.scene_index}[{provider}]",
+)
+async def generate_clip(request: ClipRequest, provider: str, work_dir: str) -> Clip:
+    """Render/generate one scene clip into ``work_dir/clips/scene-NN.mp4``."""
+    out = Path(work_dir) / "clips" / f"scene-{request.scene_index:02d}-{content_key(request.model_dump())[:8]}.mp4"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    return await get_runtime().clips.generate(request, out)
+
+
+@task(name="qa-clip", cache_policy=CACHED_QA, persist_result=True, tags=["qa"], task_run_name="qa-clip-{scene_index}")
+def qa_clip(clip_path: str, expected_duration_s: float, scene_index: int, work_dir: str,
+            loop_seams_s: list[float] | None = None) -> QAReport:
+    """Check one scene clip: one shot (loop seams excepted), expected length, no black/frozen stretch over 1 s."""
+    from reelflow.processors.qa import qa_clip as run_qa_clip
+
+    return run_qa_clip(Path(clip_path), expected_duration_s, loop_seams_s=loop_seams_s or ())
+
+
+@task(
+    name="match-music",
+    cache_policy=CACHED,
+    persist_result=True,
+    retries=1,
+    retry_condition_fn=_retryable,
+    tags=["music"],
+    task_run_name="match-music",
+)
+def match_music(query: str, work_dir: str) -> tuple[list[SongMatch], MusicBed]:
+    """Catalogue recommendations (top 5) and the CC0 bed to mix, for the plan's music mood."""
+    rt = get_runtime()
+    return rt.song_index().search(query, k=5), rt.bed_library().best(query)
+
+
+@task(name="write-captions", cache_policy=CACHED, persist_result=True, tags=["captions"], task_run_name="write-captions")
+def write_captions(
+    utterances: list[Utterance], narration_starts_s: list[float], width: int, height: int, platform: str, work_dir: str
+) -> tuple[str, str, int]:
+    """Phrase-level captions as SRT and ASS; returns ``(srt_path, ass_path, count)``."""
+    from reelflow.processors.captions import build_captions, default_font, write_ass, write_srt
+
+    # Vertical video gets shorter lines (bigger text); 42 characters is the hard limit everywhere.
+    max_chars = 24 if height > width else 32 if height == width else 42
+    captions = build_captions(utterances, narration_starts_s, max_chars_per_line=max_chars)
+    font_path, font_name = default_font()
+    srt = write_srt(captions, Path(work_dir) / "captions.srt")
+    ass = write_ass(captions, Path(work_dir) / "captions.ass", width, height, platform, font_path, font_name)
+    return str(srt), str(ass), len(captions)
+
+
+@task(
+    name="assemble-video",
+    cache_policy=CACHED,
+    persist_result=True,
+    retries=1,
+    retry_condition_fn=_retryable,
+    tags=["assembly"],
+    task_run_name="assemble-video",
+)
+def assemble_video(spec: Any, work_dir: str) -> Any:
+    """One ffmpeg filter graph: scenes + transitions + narration + ducked bed + captions + loudness."""
+    from reelflow.processors.assembly import assemble
+
+    return assemble(spec, Path(work_dir) / "video.mp4")
+
+
+@task(name="qa-video", cache_policy=CACHED_QA, persist_result=True, tags=["qa"], task_run_name="qa-video")
+def qa_video(video: str, video_sha256: str, expected_cuts_s: list[float], work_dir: str) -> QAReport:
+    """Shot detection on the final video: cuts vs scene boundaries, black/frozen stretches.
+
+    ``video_sha256`` (the file's digest) is part of the cache key only: a different file at the
+    same path is checked again.
+    """
+    from reelflow.processors.qa import qa_video as run_qa
+
+    return run_qa(Path(video), expected_cuts_s)
+
+
+@task(name="keyframes", cache_policy=CACHED_QA, persist_result=True, tags=["qa"], task_run_name="keyframes")
+def scene_keyframes(video: str, video_sha256: str, times_s: list[float], work_dir: str) -> tuple[list[str], int]:
+    """One keyframe per scene (JPEG) and the index of the best one for the thumbnail.
+
+    ``video_sha256`` keys the cache on the file's content, not its path.
+    """
+    from reelflow.processors.keyframes import best_frame_index, extract_frames_at
+
+    paths = extract_frames_at(Path(video), times_s, Path(work_dir) / "keyframes")
+    return [str(p) for p in paths], best_frame_index(paths)
+
+
+@task(name="measure-loudness", cache_policy=CACHED, persist_result=True, tags=["qa"], task_run_name="measure-loudness")
+def measure_loudness(video: str, video_sha256: str, work_dir: str) -> tuple[float, float]:
+    """Integrated loudness (LUFS) and true peak (dBTP) of the encoded file (ITU-R BS.1770-4).
+
+    ``video_sha256`` keys the cache on the file's content, not its path.
+    """
+    from reelflow.processors.loudness import measure
+
+    report = measure(Path(video))
+    return report.integrated_lufs, report.true_peak_dbtp
+
+
+@task(name="publish-outputs", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=2, tags=["publish"],
+      task_run_name="publish-outputs")
+def publish_outputs(files: dict[str, str], out_dir: str, storage_uri: str) -> dict[str, str]:
+    """Copy finished files into ``out_dir`` atomically (and to S3 when configured); name → URI."""
+    from reelflow.core.storage import LocalStorage
+
+    local = LocalStorage(out_dir)
+    uris = {name: local.publish(Path(src), name) for name, src in files.items()}
+    if storage_uri:
+        from reelflow.core.storage_factory import make_storage  # S3 backend (operations)
+
+        remote = make_storage(get_runtime().settings)
+        prefix = Path(out_dir).name
+        uris = {name: remote.publish(Path(out_dir) / name, f"{prefix}/{name}") for name in files}
+    return uris
+
+
+@task(name="record-costs", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=1, tags=["ledger"],
+      task_run_name="record-costs")
+def record_costs(entries: list[tuple[str, CostEntry]], flow_run_id: str | None, brief_id: str | None) -> int:
+    """Append this run's cost entries (part, entry) to the cost ledger; returns rows written."""
+    from reelflow.core.ledger import CostLedger
+
+    ledger = CostLedger.from_settings(get_runtime().settings)
+    # Entries without a request id get a key from their place in this run, so a retry of this
+    # task never records them twice (entries with one dedupe on provider + request id).
+    return sum(
+        ledger.record(entry, flow_run_id, brief_id=brief_id, part=part,
+                      key=None if entry.request_id or not flow_run_id else f"{flow_run_id}:{part}:{i}")
+        for i, (part, entry) in enumerate(entries)
+    )

@@ -1,0 +1,319 @@
+"""Phrase-level captions from narration word timings, written as SRT and as styled ASS.
+
+- :func:`build_captions` groups each scene's words into phrases of at most ``max_lines`` lines of
+  ``max_chars_per_line`` characters (balanced line breaks, sentence ends and commas preferred as
+  phrase ends), timed by the narration's word timings shifted by each scene's start. Captions
+  never overlap and stay up at least :data:`MIN_DISPLAY_S` where the next one leaves room.
+- :func:`write_srt` / :func:`write_ass` write them with `pysubs2 <https://pysubs2.readthedocs.io>`_,
+  atomically. The ASS style (bold white, black outline + soft shadow) sits inside the platform's
+  safe zone: TikTok/Reels/Shorts keep clear of the bottom ~20 % (captions, buttons) and right
+  ~12 % (action rail); YouTube 16:9 uses a ~10 % bottom margin. Burn it with ffmpeg's libass
+  filter: ``subtitles=captions.ass:fontsdir=assets/fonts``.
+- :func:`default_font` returns the shipped OFL font (``assets/fonts/NotoSans-Bold.ttf``).
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+from pydantic import BaseModel, Field
+
+from reelflow.core.errors import AssetError, InputError
+from reelflow.core.models import Platform, Utterance, WordTiming
+from reelflow.core.storage import atomic_path
+
+#: Shortest time a caption stays on screen when the next one leaves room, seconds.
+MIN_DISPLAY_S = 0.7
+#: Gaps shorter than this between two captions of one scene are closed (less flicker), seconds.
+BRIDGE_GAP_S = 0.35
+
+FONTS_DIR = Path(__file__).resolve().parent.parent / "assets" / "fonts"
+DEFAULT_FONT_FILE = "NotoSans-Bold.ttf"
+DEFAULT_FONT_FAMILY = "Noto Sans"
+
+
+class Caption(BaseModel):
+    """One on-screen caption. ``text`` holds at most two lines separated by ``"\\n"``."""
+
+    index: int = Field(ge=0, description="0-based position.")
+    start_s: float = Field(ge=0, description="Start, seconds from the start of the video.")
+    end_s: float = Field(ge=0, description="End, seconds from the start of the video.")
+    text: str = Field(min_length=1)
+
+
+def default_font() -> tuple[Path, str]:
+    """The shipped caption font: ``(path to NotoSans-Bold.ttf, family name "Noto Sans")``.
+
+    Source: Debian ``fonts-noto-core`` 20201225-1, SIL OFL 1.1 (see ``assets/fonts/LICENSES.md``).
+
+    Raises:
+        AssetError: the font file is missing or unreadable (reinstall/restore ``assets/fonts``).
+    """
+    path = FONTS_DIR / DEFAULT_FONT_FILE
+    try:
+        with open(path, "rb") as fh:
+            magic = fh.read(4)
+    except OSError as exc:
+        raise AssetError(
+            f"caption font {path} is missing or unreadable: {exc.strerror or exc}",
+            hint="restore assets/fonts/ from the repository (git checkout -- assets/fonts)",
+        ) from exc
+    if magic not in (b"\x00\x01\x00\x00", b"OTTO", b"true"):
+        raise AssetError(f"caption font {path} is not a TrueType/OpenType file",
+                         hint="restore assets/fonts/ from the repository (git checkout -- assets/fonts)")
+    return path, DEFAULT_FONT_FAMILY
+
+
+def wrap_lines(text: str, max_chars: int = 42, max_lines: int = 2) -> str | None:
+    """Break ``text`` into at most ``max_lines`` balanced lines of ``max_chars``; ``None`` if it cannot.
+
+    Returns:
+        The text with ``"\\n"`` between lines (two lines are balanced so neither is much longer).
+    """
+    words = text.split()
+    if not words:
+        return None
+    if len(text) <= max_chars:
+        return text
+    if max_lines < 2:
+        return None
+    best: tuple[int, str] | None = None
+    for k in range(1, len(words)):
+        a, b = " ".join(words[:k]), " ".join(words[k:])
+        if len(a) > max_chars:
+            break
+        if len(b) > max_chars and max_lines == 2:
+            continue
+        if len(b) > max_chars:
+            rest = wrap_lines(b, max_chars, max_lines - 1)
+            if rest is None:
+                continue
+            cand = a + "\n" + rest
+            score = max(len(x) for x in cand.split("\n")) - min(len(x) for x in cand.split("\n"))
+        else:
+            cand = a + "\n" + b
+            score = abs(len(a) - len(b))
+            # prefer breaking after punctuation
+            if a[-1] in ",.;:!?":
+                score -= 6
+        if best is None or score < best[0]:
+            best = (score, cand)
+    return best[1] if best else None
+
+
+def _fallback_words(utt: Utterance) -> list[WordTiming]:
+    """Character-proportional word timings over the whole utterance (engine gave none)."""
+    words = utt.text.split()
+    weights = [len(w) + 1 for w in words]
+    total = float(sum(weights)) or 1.0
+    out, acc = [], 0.0
+    for w, wt in zip(words, weights, strict=True):
+        start = utt.duration_s * acc / total
+        acc += wt
+        out.append(WordTiming(text=w, start_s=start, end_s=utt.duration_s * acc / total))
+    return out
+
+
+def _phrases(words: list[WordTiming], max_chars: int, max_lines: int) -> list[list[WordTiming]]:
+    """Greedy phrase grouping: fill up to the line budget; end early at sentence ends and at
+    commas once the phrase is at least half full."""
+    budget = max_chars * max_lines
+    groups: list[list[WordTiming]] = []
+    cur: list[WordTiming] = []
+    for w in words:
+        cand = cur + [w]
+        text = " ".join(x.text for x in cand)
+        if cur and wrap_lines(text, max_chars, max_lines) is None:
+            groups.append(cur)
+            cur = [w]
+        else:
+            cur = cand
+        joined = " ".join(x.text for x in cur)
+        if w.text[-1:] in ".!?" or (w.text[-1:] in ",;:" and len(joined) >= budget * 0.5):
+            groups.append(cur)
+            cur = []
+    if cur:
+        groups.append(cur)
+    # a lone trailing word joins its predecessor when it fits
+    if len(groups) >= 2 and len(groups[-1]) == 1:
+        merged = groups[-2] + groups[-1]
+        if wrap_lines(" ".join(x.text for x in merged), max_chars, max_lines) is not None:
+            groups[-2:] = [merged]
+    return groups
+
+
+def build_captions(
+    utterances: list[Utterance],
+    scene_starts_s: list[float],
+    max_chars_per_line: int = 42,
+    max_lines: int = 2,
+) -> list[Caption]:
+    """Phrase-level captions for a whole video.
+
+    Args:
+        utterances: one per scene, in scene order; their ``words`` give timings in seconds from
+            the start of each utterance's audio (character-proportional timings are used when
+            an engine gave none).
+        scene_starts_s: where each scene's narration starts in the final video, seconds
+            (same length as ``utterances``).
+        max_chars_per_line: line length limit, characters (42 is the common broadcast limit).
+        max_lines: lines per caption.
+
+    Returns:
+        Captions in time order, non-overlapping, each within its narration's span (plus the
+        minimum display time where the next caption leaves room), 0-based ``index``.
+
+    Raises:
+        InputError: the two lists differ in length, or a word cannot fit on one line.
+    """
+    if len(utterances) != len(scene_starts_s):
+        raise InputError(
+            f"build_captions got {len(utterances)} utterances but {len(scene_starts_s)} scene starts",
+            hint="pass one scene start time per utterance, in scene order",
+        )
+    raw: list[tuple[float, float, str]] = []
+    for utt, offset in zip(utterances, scene_starts_s, strict=True):
+        words = [w for w in (utt.words or _fallback_words(utt)) if w.text.strip()]
+        for group in _phrases(words, max_chars_per_line, max_lines):
+            text = " ".join(w.text for w in group)
+            wrapped = wrap_lines(text, max_chars_per_line, max_lines)
+            if wrapped is None:
+                raise InputError(
+                    f"caption text {text!r} cannot fit {max_lines} lines of {max_chars_per_line} characters",
+                    hint="raise max_chars_per_line or shorten the narration's longest word",
+                )
+            start = offset + min(w.start_s for w in group)
+            end = offset + max(w.end_s for w in group)
+            raw.append((start, max(end, start + 0.05), wrapped))
+    raw.sort(key=lambda r: r[0])
+    out: list[Caption] = []
+    for i, (start, end, text) in enumerate(raw):
+        nxt = raw[i + 1][0] if i + 1 < len(raw) else None
+        if out and start < out[-1].end_s:
+            start = out[-1].end_s
+        want = max(end, start + MIN_DISPLAY_S)
+        if nxt is not None:
+            if nxt - end < BRIDGE_GAP_S:
+                want = max(want, nxt)
+            want = min(want, nxt) if nxt > start else want
+        end = max(want, start + 0.05)
+        out.append(Caption(index=i, start_s=round(start, 3), end_s=round(end, 3), text=text))
+    return out
+
+
+def _ssa_file(captions: list[Caption]):
+    import pysubs2
+
+    subs = pysubs2.SSAFile()
+    for c in captions:
+        ev = pysubs2.SSAEvent(start=int(round(c.start_s * 1000)), end=int(round(c.end_s * 1000)))
+        ev.plaintext = c.text
+        subs.events.append(ev)
+    return subs
+
+
+def write_srt(captions: list[Caption], path: Path | str) -> Path:
+    """Write SubRip captions to ``path`` atomically (UTF-8, ``HH:MM:SS,mmm`` timing); return it."""
+    subs = _ssa_file(captions)
+    with atomic_path(path, suffix=".srt") as tmp:
+        subs.save(str(tmp), format_="srt", encoding="utf-8")
+    return Path(path)
+
+
+def safe_margins(width: int, height: int, platform: Platform | str) -> tuple[int, int, int]:
+    """``(margin_left, margin_right, margin_bottom)`` in pixels for the platform's safe zone.
+
+    TikTok/Reels/Shorts overlay the caption/description block on the bottom ~20 % and the
+    like/comment/share rail on the right ~12 %; YouTube 16:9 players overlay the bottom ~10 %
+    (progress bar, controls). Margins add a small extra pad.
+    """
+    p = Platform(platform)
+    if p is Platform.YOUTUBE:
+        return math.ceil(0.05 * width), math.ceil(0.05 * width), math.ceil(0.10 * height)
+    return math.ceil(0.06 * width), math.ceil(0.12 * width), math.ceil(0.21 * height)
+
+
+def _font_size(captions: list[Caption], font_path: Path, width: int, height: int,
+               margin_l: int, margin_r: int) -> int:
+    """Largest size (≤ 4.5 % of the frame height) at which the longest line fits between the margins."""
+    from PIL import ImageFont
+
+    target = max(12, int(round(0.045 * height)))
+    usable = (width - margin_l - margin_r) * 0.96
+    lines = [ln for c in captions for ln in c.text.split("\n")] or ["M" * 20]
+    probe = ImageFont.truetype(str(font_path), 100)
+    widest = max(probe.getlength(ln) for ln in lines)
+    fit = int(100 * usable / widest) if widest > 0 else target
+    return max(12, min(target, fit))
+
+
+def write_ass(
+    captions: list[Caption],
+    path: Path | str,
+    width: int,
+    height: int,
+    platform: Platform | str,
+    font_path: Path | str | None = None,
+    font_name: str | None = None,
+) -> Path:
+    """Write styled Advanced SubStation captions for burning in with libass; return ``path``.
+
+    Args:
+        captions: from :func:`build_captions`.
+        path: ``.ass`` file to write (atomically).
+        width, height: output video size in pixels (becomes ``PlayResX``/``PlayResY``).
+        platform: decides the safe-zone margins (:func:`safe_margins`).
+        font_path, font_name: caption font file and its family name; default :func:`default_font`.
+            Pass the font's folder to ffmpeg as ``fontsdir`` so libass finds it.
+
+    The style is bold white text with a black outline (~8 % of the size) and a soft shadow,
+    bottom-centred above ``MarginV``; the size is ~4.5 % of the frame height, reduced where the
+    longest line would not fit between the side margins.
+
+    Raises:
+        AssetError: the font is missing.
+        InputError: ``platform`` is unknown.
+    """
+    import pysubs2
+
+    if font_path is None or font_name is None:
+        dp, dn = default_font()
+        font_path, font_name = font_path or dp, font_name or dn
+    font_path = Path(font_path)
+    if not font_path.is_file():
+        raise AssetError(f"caption font {font_path} not found", hint="pass an existing TTF or restore assets/fonts/")
+    try:
+        ml, mr, mv = safe_margins(width, height, platform)
+    except ValueError as exc:
+        raise InputError(f"unknown platform {platform!r}", hint="use tiktok, reels, shorts or youtube") from exc
+    size = _font_size(captions, font_path, width, height, ml, mr)
+    subs = _ssa_file(captions)
+    subs.info["PlayResX"] = str(width)
+    subs.info["PlayResY"] = str(height)
+    subs.info["WrapStyle"] = "0"
+    subs.info["ScaledBorderAndShadow"] = "yes"
+    subs.info["Title"] = "ReelFlow captions"
+    style = pysubs2.SSAStyle(
+        fontname=font_name,
+        fontsize=size,
+        primarycolor=pysubs2.Color(255, 255, 255, 0),
+        secondarycolor=pysubs2.Color(255, 255, 255, 0),
+        outlinecolor=pysubs2.Color(0, 0, 0, 0),
+        backcolor=pysubs2.Color(0, 0, 0, 110),
+        bold=True,
+        borderstyle=1,
+        outline=max(2.0, round(size * 0.08, 1)),
+        shadow=max(1.0, round(size * 0.04, 1)),
+        alignment=pysubs2.Alignment.BOTTOM_CENTER,
+        marginl=ml,
+        marginr=mr,
+        marginv=mv,
+    )
+    subs.styles = {"Default": style}
+    for ev in subs.events:
+        ev.style = "Default"
+    with atomic_path(path, suffix=".ass") as tmp:
+        subs.save(str(tmp), format_="ass", encoding="utf-8")
+    return Path(path)
+

@@ -90,9 +90,27 @@ def ensure_prefect_api() -> None:
     """
     url = os.environ.get("PREFECT_API_URL", "").strip()
     if url:
-        from reelflow.cli_ops import require_server
-
         require_server(url)
+
+
+def api_url() -> str:
+    """The Prefect API URL commands talk to: ``PREFECT_API_URL``, else the local server's."""
+    return os.environ.get("PREFECT_API_URL") or "http://127.0.0.1:4200/api"
+
+
+def require_server(url: str | None = None) -> str:
+    """Return the API URL if a Prefect server answers there.
+
+    Raises:
+        ConfigurationError: nobody answers ``/api/health`` (names PREFECT_API_URL and how to start one).
+    """
+    from reelflow.core.errors import ConfigurationError
+    from reelflow.deployments.local_server import is_healthy, start_hint
+
+    url = url or api_url()
+    if not is_healthy(url, timeout=3):
+        raise ConfigurationError(f"the Prefect server is unreachable at {url} (PREFECT_API_URL)", hint=start_hint(url))
+    return url
 
 
 def _local_server_up() -> bool:

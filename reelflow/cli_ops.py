@@ -15,7 +15,8 @@ from typing import Any
 
 import typer
 
-from reelflow._cli_common import console, ensure_prefect_api, handle_errors, out
+from reelflow._cli_common import api_url as _api_url
+from reelflow._cli_common import console, ensure_prefect_api, handle_errors, out, require_server
 
 campaign_app = typer.Typer(no_args_is_help=True, help="Campaigns: many briefs × variants within a budget.")
 
@@ -29,25 +30,6 @@ def register(app: typer.Typer) -> None:
         trigger_cmd
     )
     app.add_typer(campaign_app, name="campaign")
-
-
-def _api_url() -> str:
-    return os.environ.get("PREFECT_API_URL") or "http://127.0.0.1:4200/api"
-
-
-def require_server(api_url: str | None = None) -> str:
-    """Return the API URL if a Prefect server answers there.
-
-    Raises:
-        ConfigurationError: nobody answers ``/api/health`` (names PREFECT_API_URL and how to start one).
-    """
-    from reelflow.core.errors import ConfigurationError
-    from reelflow.deployments.local_server import is_healthy, start_hint
-
-    url = api_url or _api_url()
-    if not is_healthy(url, timeout=3):
-        raise ConfigurationError(f"the Prefect server is unreachable at {url} (PREFECT_API_URL)", hint=start_hint(url))
-    return url
 
 
 # --------------------------------------------------------------------------- server

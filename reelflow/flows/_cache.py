@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 from prefect.cache_policies import CacheKeyFnPolicy
@@ -21,6 +22,9 @@ from prefect.context import TaskRunContext
 def source_digest(*modules: str) -> str:
     """SHA-256 (16 hex digits) of the source files of ``modules`` (dotted names), in order.
 
+    A package counts with every ``.py`` file below it (sorted by relative path), so splitting a
+    processor into a package keeps the key sensitive to each of its modules.
+
     Raises:
         ModuleNotFoundError: a module cannot be found.
     """
@@ -29,8 +33,15 @@ def source_digest(*modules: str) -> str:
         spec = importlib.util.find_spec(name)
         if spec is None or not spec.origin:
             raise ModuleNotFoundError(name)
-        with open(spec.origin, "rb") as fh:
-            h.update(name.encode() + b"\0" + fh.read())
+        origin = Path(spec.origin)
+        if spec.submodule_search_locations:  # a package: every module in it
+            files = sorted(p for loc in spec.submodule_search_locations for p in Path(loc).rglob("*.py"))
+            root = origin.parent
+        else:
+            files, root = [origin], origin.parent
+        for path in files:
+            rel = path.relative_to(root).as_posix()
+            h.update(name.encode() + b"\0" + rel.encode() + b"\0" + path.read_bytes())
     return h.hexdigest()[:16]
 
 

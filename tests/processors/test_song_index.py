@@ -260,8 +260,8 @@ def test_truncated_or_corrupt_files_are_detected(small_index, tmp_path):
         SongIndex.load(tmp_path / "idx", encoder=small_index.encoder)
 
 
-def test_default_index_rebuilds_nothing_when_corrupt_copy_elsewhere(small_index, tmp_path):
-    """A corrupt live index keeps failing loudly; the previous version is never half-replaced."""
+def test_load_refuses_a_current_pointer_that_escapes_the_index_dir(small_index, tmp_path):
+    """A CURRENT pointer naming a folder outside the index dir is corrupt: load fails loudly."""
     small_index.save(tmp_path / "idx")
     (tmp_path / "idx" / "CURRENT").write_text("../escape\n")
     with pytest.raises(IndexMismatchError, match="corrupt"):

@@ -44,6 +44,12 @@ class PathsSettings(BaseModel):
         description="Song indexes, footage embeddings, intermediate media.",
     )
     outputs_dir: Path = Field(default=REPO_ROOT / "outputs", description="Default parent of --out folders.")
+    allowed_roots: str = Field(
+        default="",
+        description="Extra folders (separated by ':' / os.pathsep) that paths given to flows as parameters "
+        "may lie under, besides outputs_dir, cache_dir and (for reading) assets_dir. Anything else is refused "
+        "(core/paths.py).",
+    )
 
 
 class StorageSettings(BaseModel):

@@ -257,10 +257,13 @@ def campaign(
         ``Failed`` with the same counts.
 
     Raises:
-        InputError: the spec does not validate (before any video starts).
+        InputError: the spec does not validate, or a path (``campaign_file``, ``base_dir``,
+            ``spec.briefs_file``, ``spec.out_dir``) lies outside the worker's allowed roots
+            (:mod:`core.paths`), before any video starts.
     """
     from reelflow.core.ledger import CostLedger
     from reelflow.core.models import CostEntry
+    from reelflow.core.paths import confine
     from reelflow.flows.artifacts_ops import publish_campaign_report
     from reelflow.flows.runners import describe_runner
 
@@ -268,14 +271,18 @@ def campaign(
     settings = load_settings()
     if (spec is None) == (campaign_file is None):
         raise InputError("give exactly one of `spec` (a campaign object) and `campaign_file` (a path)")
+    def check(path: Path, param: str) -> Path:
+        return confine(path, param, settings, "read")  # type: ignore[return-value]
+
     if campaign_file is not None:
-        loaded = load_campaign(campaign_file)
+        loaded = load_campaign(check(Path(campaign_file), "campaign_file"), check_path=check)
     else:
         assert spec is not None
-        loaded = validate_campaign(spec, source=f"campaign {spec.name}", base_dir=Path(base_dir) if base_dir else None)
+        base = confine(base_dir, "base_dir", settings, "read")
+        loaded = validate_campaign(spec, source=f"campaign {spec.name}", base_dir=base, check_path=check)
     spec = loaded.spec
     run_id = flow_run.id
-    out_root = Path(spec.out_dir) if spec.out_dir else _default_out(settings, spec.name, run_id)
+    out_root = confine(spec.out_dir, "spec.out_dir", settings, "write") or _default_out(settings, spec.name, run_id)
     out_root.mkdir(parents=True, exist_ok=True)
     ledger = CostLedger.from_settings(settings)
 

@@ -228,7 +228,19 @@ def persist_index(
     """Reuse, extend (incremental add) or build the index, then save it atomically.
 
     ``sources`` (tracks contributed per source after de-duplication) is recorded in the manifest.
+    Holds the index folder's lock (the one ``load_or_build_default`` takes) from load to save.
     """
+    from reelflow.processors.song_index import index_lock
+
+    with index_lock(index_dir):
+        return _persist_index(tracks_path, batch_paths, labels_path, index_dir, content_key, catalogue_sha256,
+                              has_explicit, source_kind, rebuild, sources)
+
+
+def _persist_index(
+    tracks_path: str, batch_paths: list[str], labels_path: str | None, index_dir: str, content_key: str,
+    catalogue_sha256: str, has_explicit: bool, source_kind: str, rebuild: bool, sources: dict[str, int] | None,
+) -> dict[str, Any]:
     from reelflow.processors.embeddings import get_encoder
     from reelflow.processors.song_index import IndexMismatchError, SongIndex, Track, describe
 
@@ -319,7 +331,14 @@ def index_songs(
             nothing to index.
     """
     from reelflow.processors.embeddings import get_encoder
-    from reelflow.processors.song_index import Track, default_catalogue_path, default_index_dir, describe, merge_catalogues
+    from reelflow.processors.song_index import (
+        Track,
+        claim_index_dir,
+        default_catalogue_path,
+        default_index_dir,
+        describe,
+        merge_catalogues,
+    )
 
     t0 = time.perf_counter()
     logger = get_run_logger()
@@ -333,6 +352,7 @@ def index_songs(
     if catalogue is None and not remote:
         catalogue = str(default_catalogue_path(settings))
     out_dir = Path(index_dir) if index_dir else default_index_dir(settings)
+    claim_index_dir(out_dir)  # refuse a folder that is not ReelFlow's before any work
     work_dir = out_dir.parent / f".{out_dir.name}-work"
     work_dir.mkdir(parents=True, exist_ok=True)
     refresh = {"refresh_cache": True} if rebuild else {}

@@ -469,3 +469,19 @@ def apply_variant(brief: Brief, variant: Variant, platform: str | None, base_id:
     return Brief.model_validate({**brief.model_dump(), **update})
 
 
+
+
+def trust_campaign_file(path: Path | str, spec: CampaignSpec) -> None:
+    """Allow a campaign file the local user named (and its ``briefs_file`` and ``out_dir``) for
+    flows run in this process (:func:`core.paths.trust_local`): the CLI's ``campaign run`` and a
+    ``campaign schedule`` / ``server --campaign`` process serving exactly this file. A deployment
+    run that names any other file is still confined to the configured roots."""
+    from reelflow.core.paths import trust_local
+
+    path = Path(path)
+    trust_local(path, tree=False)
+    if spec.briefs_file:
+        bpath = Path(spec.briefs_file)
+        trust_local(bpath if bpath.is_absolute() else path.resolve().parent / bpath, tree=False)
+    if spec.out_dir:
+        trust_local(spec.out_dir)

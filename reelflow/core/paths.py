@@ -172,3 +172,37 @@ def safe_component(name: str, fallback: str = "file") -> str:
     out = _UNSAFE_CHARS.sub("_", name).strip().lstrip(".").strip()
     out = out[:120]
     return out if out and out not in {".", ".."} else fallback
+
+
+#: S3 URIs the local CLI user named (``songs index --index-uri``).
+_TRUSTED_URIS: set[str] = set()
+
+
+def trust_local_uri(uri: str) -> None:
+    """Allow an ``s3://`` URI the local CLI user typed for flows run in this process."""
+    with _TRUSTED_LOCK:
+        _TRUSTED_URIS.add(uri.strip().rstrip("/"))
+
+
+def confine_uri(uri: str | None, param: str, settings: Any) -> str | None:
+    """Accept a storage URI parameter only when the worker is configured for it.
+
+    Allowed: ``REELFLOW_SONG_INDEX_URI``, anything under ``REELFLOW_STORAGE__URI``, or a URI the
+    local CLI user named (:func:`trust_local_uri`). ``None``/empty passes through.
+
+    Raises:
+        InputError: naming the parameter and the setting to change.
+    """
+    if not uri or not uri.strip():
+        return None
+    u = uri.strip().rstrip("/")
+    configured = [(getattr(settings, "song_index_uri", "") or "").strip().rstrip("/"),
+                  (getattr(settings.storage, "uri", "") or "").strip().rstrip("/")]
+    with _TRUSTED_LOCK:
+        trusted = set(_TRUSTED_URIS)
+    if u in trusted or u == configured[0] or (configured[1] and (u == configured[1] or u.startswith(configured[1] + "/"))):
+        return u
+    raise InputError(
+        f"parameter {param}={uri!r} is not a storage location this worker is configured for; the run is refused",
+        hint="set REELFLOW_SONG_INDEX_URI (or REELFLOW_STORAGE__URI) on the worker to that location",
+    )

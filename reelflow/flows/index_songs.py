@@ -41,6 +41,7 @@ from prefect.cache_policies import INPUTS, NO_CACHE, TASK_SOURCE, CacheKeyFnPoli
 from prefect.context import TaskRunContext
 
 from reelflow.core.errors import InputError
+from reelflow.core.paths import confine, confine_uri
 from reelflow.core.settings import load_settings
 from reelflow.core.storage import atomic_write_json, atomic_write_text, sha256_file
 
@@ -327,8 +328,8 @@ def index_songs(
         None), ``seconds``.
 
     Raises:
-        InputError: bad CSV (missing columns, no valid rows), a non-S3 ``index_uri``, or
-            nothing to index.
+        InputError: bad CSV (missing columns, no valid rows), a non-S3 ``index_uri``, nothing
+            to index, or a path/URI parameter outside the worker's roots (:mod:`core.paths`).
     """
     from reelflow.processors.embeddings import get_encoder
     from reelflow.processors.song_index import (
@@ -346,12 +347,13 @@ def index_songs(
     playlists = list(spotify_playlists or [])
     searches = [q.strip() for q in (spotify_searches or []) if q and q.strip()]
     remote = list(playlists) + searches
-    index_uri = (index_uri or settings.song_index_uri or "").strip() or None
-    if index_uri and not index_uri.startswith("s3://"):
+    if index_uri and index_uri.strip() and not index_uri.strip().startswith("s3://"):
         raise InputError(f"--index-uri {index_uri!r} is not an S3 URI", hint="pass s3://bucket/prefix")
+    index_uri = confine_uri(index_uri, "index_uri", settings) or (settings.song_index_uri or "").strip() or None
+    catalogue = str(confine(catalogue, "catalogue", settings, "read") or "") or None
     if catalogue is None and not remote:
         catalogue = str(default_catalogue_path(settings))
-    out_dir = Path(index_dir) if index_dir else default_index_dir(settings)
+    out_dir = confine(index_dir, "index_dir", settings, "write") or default_index_dir(settings)
     claim_index_dir(out_dir)  # refuse a folder that is not ReelFlow's before any work
     work_dir = out_dir.parent / f".{out_dir.name}-work"
     work_dir.mkdir(parents=True, exist_ok=True)

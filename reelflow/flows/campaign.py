@@ -186,10 +186,12 @@ def _report_rows(rows: list[VideoOutcome]) -> list[dict[str, Any]]:
 
 
 def _summary_md(report: CampaignReport, spec: CampaignSpec, runner: str, ledger_total: float | None) -> str:
+    from reelflow.flows.artifacts import md_code, md_escape
+
     lines = [
-        f"# Campaign {report.name}",
+        f"# Campaign {md_escape(report.name)}",
         "",
-        f"**{report.message}**",
+        f"**{md_escape(report.message)}**",
         "",
         "| | |",
         "|---|---|",
@@ -198,17 +200,18 @@ def _summary_md(report: CampaignReport, spec: CampaignSpec, runner: str, ledger_
         f"| cost | {report.cost_usd:.4f} USD" + (f" (ledger {ledger_total:.4f})" if ledger_total is not None else "") + " |",
         f"| budget | {'unlimited' if spec.budget_usd is None else f'{spec.budget_usd:.2f} USD'} |",
         f"| task runner | {runner} |",
-        f"| outputs | `{report.out_dir}` |",
+        f"| outputs | {md_code(report.out_dir)} |",
     ]
     problems = [r for r in report.rows if r.status != "completed"]
     if problems:
         lines += ["", "## Not made", "", "| brief | variant | status | reason |", "|---|---|---|---|"]
-        lines += [f"| {r.brief} | {r.variant} | {r.status} | {r.reason.replace('|', '/')} |" for r in problems]
+        lines += [f"| {md_escape(r.brief)} | {md_escape(r.variant)} | {r.status} | {md_escape(r.reason)} |"
+                  for r in problems]
     done = [r for r in report.rows if r.status == "completed"]
     if done:
         lines += ["", "## Videos", ""]
-        lines += [f"- **{r.brief} / {r.variant}** ({r.duration_s:.1f} s): `{r.output}` — thumbnail `{r.thumbnail}`"
-                  for r in done]
+        lines += [f"- **{md_escape(r.brief)} / {md_escape(r.variant)}** ({r.duration_s:.1f} s): {md_code(r.output)} "
+                  f"— thumbnail {md_code(r.thumbnail)}" for r in done]
     return "\n".join(lines) + "\n"
 
 

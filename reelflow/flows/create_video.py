@@ -20,7 +20,7 @@ from pathlib import Path
 from prefect import flow, get_run_logger
 from prefect.runtime import flow_run
 
-from reelflow.core.paths import confine
+from reelflow.core.paths import confine, relative_to_root
 from reelflow.core.models import Brief, ClipRequest, CostEntry, SceneRecord, VideoResult
 from reelflow.core.settings import load_settings
 from reelflow.core.storage import atomic_write_json, ensure_writable_dir, sha256_file
@@ -243,7 +243,7 @@ async def create_video(brief: Brief, out_dir: str | None = None) -> VideoResult:
         "captions": {"count": n_captions, "file": "captions.srt"},
         "scenes": scenes_meta,
         "music": {
-            "bed": bed.model_dump(),
+            "bed": {**bed.model_dump(), "path": relative_to_root(bed.path, settings.assets)},  # no worker paths
             "catalogue_recommendation": songs[0].model_dump() if songs else None,
             "catalogue_alternatives": [s.model_dump() for s in songs[1:]],
             "query": music_query,

@@ -199,3 +199,16 @@ def read_capped(path: Path | str, limit: int, what: str) -> bytes:
             hint=f"split it into smaller files (at most {limit / 1024 / 1024:.0f} MiB each)",
         )
     return data
+
+
+def run_key_prefix(out_dir: Path | str, flow_run_id: str | None) -> str:
+    """Remote key prefix of one run's outputs: ``<out folder name>/<flow run id>``.
+
+    The folder name alone repeats across runs (a scheduled campaign with a fixed ``out_dir``
+    makes the same ``<brief>--<variant>`` folders every week), and publishing overwrites; the run
+    id keeps every run's videos. Outside Prefect (``flow_run_id`` None) the prefix is ``local-<time>``.
+    """
+    from datetime import UTC, datetime
+
+    run = flow_run_id or "local-" + datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
+    return f"{Path(out_dir).name}/{run}"

@@ -27,7 +27,9 @@ submitted through the configured task runner (:mod:`flows.runners`: threads, or 
 processes) with at most ``max_concurrency`` in flight. Before each submission the video's cost
 is estimated from the configured providers (:func:`estimate_video_cost`; the embedded local
 providers cost 0); paid work that would take spent + reserved over ``budget_usd`` is not
-submitted, and from then on no further paid work is. One video's failure never fails the
+submitted, and from then on no further paid work is. Spent + reserved is kept in the cost ledger
+(:meth:`core.ledger.CostLedger.reserve_budget`) and shared by every run of the same campaign in
+progress at once, so two concurrent runs hold the budget together. One video's failure never fails the
 others. The flow ends with a ``campaign-<name>`` table artifact (brief, variant, platform,
 status, duration, cost, provider per part, output URI, thumbnail, reason) and a markdown
 summary, records every video's costs in the ledger (:mod:`core.ledger`), and finishes
@@ -160,8 +162,11 @@ async def render_video(item: CampaignItem, out_dir: str, campaign_name: str) -> 
     output, thumb = result.video, result.thumbnail
     if settings.storage.uri:
         store = make_storage(settings)
-        output = store.uri(f"{Path(result.out_dir).name}/video.mp4")
-        thumb = store.uri(f"{Path(result.out_dir).name}/thumbnail.jpg")
+        from reelflow.core.storage import run_key_prefix
+
+        prefix = run_key_prefix(result.out_dir, result.flow_run_id or child_id)
+        output = store.uri(f"{prefix}/video.mp4")
+        thumb = store.uri(f"{prefix}/thumbnail.jpg")
     return base.model_copy(update={
         "status": "completed",
         "duration_s": result.duration_s,
@@ -322,9 +327,12 @@ def campaign(
                     f"({paid}). Unset the provider keys or raise budget_usd.")
         if paid_stopped:
             return f"not submitted: paid work stopped after the budget was reached ({paid_stopped})"
-        remaining = budget - spent - sum(reserved.values())
-        if total > remaining + 1e-9:
-            paid_stopped = f"estimate {total:.4f} USD > remaining {max(remaining, 0):.4f} of {budget:.2f} USD"
+        # The budget is shared with every concurrent run of this campaign (a reservation in the
+        # cost ledger, atomic across processes), so two runs started at once never spend it twice.
+        granted, remaining, pool_budget = ledger.reserve_budget(pool, f"{run_id}:{item.index}", total)
+        if not granted:
+            paid_stopped = (f"estimate {total:.4f} USD > remaining {max(remaining, 0):.4f} of {pool_budget:.2f} USD "
+                            f"(shared by the runs of campaign {spec.name} in progress)")
             return f"budget: {paid_stopped} ({paid})"
         reserved[item.index] = total
         return None
@@ -343,6 +351,7 @@ def campaign(
             fut = render_video.submit(item, str(folder), spec.name)
             inflight[fut] = item
 
+    pool = ledger.join_budget(spec.name, budget, str(run_id)) if budget else 0
     submit_next()
     while inflight:
         fut = next(as_completed(list(inflight)))
@@ -356,7 +365,10 @@ def campaign(
         outcome = outcome.model_copy(update={"estimated_usd": est})
         # A video that failed may have paid for some parts first, and its costs are only known
         # when a video completes: the budget guard charges a failed one its estimate.
-        spent += outcome.cost_usd if outcome.status == "completed" else max(outcome.cost_usd, est)
+        charged = outcome.cost_usd if outcome.status == "completed" else max(outcome.cost_usd, est)
+        spent += charged
+        if pool and est > 0:
+            ledger.settle_budget(pool, f"{run_id}:{item.index}", charged)
         if outcome.status == "completed" and outcome.flow_run_id:
             if not ledger.entries(flow_run_id=outcome.flow_run_id):
                 for c in outcome.costs:
@@ -369,6 +381,8 @@ def campaign(
         rows.append(outcome)
         submit_next()
 
+    if pool:
+        ledger.leave_budget(pool, str(run_id))
     rows.sort(key=lambda r: r.index)
     counts = {s: sum(1 for r in rows if r.status == s) for s in ("completed", "failed", "invalid", "skipped")}
     total = len(rows)

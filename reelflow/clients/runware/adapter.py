@@ -40,6 +40,7 @@ from reelflow.clients.runware.client import DEFAULT_MEDIA_HOSTS, RunwareClient, 
 from reelflow.clients.runware.types import MODELS, VideoInference
 from reelflow.core.errors import ConfigurationError, CorruptStateError, ProcessingError
 from reelflow.core.models import Clip, ClipRequest, CostEntry
+from reelflow.core.ledger import record_paid
 from reelflow.core.limits import ffmpeg_timeout_s, max_clip_duration_s
 from reelflow.core.storage import atomic_path, atomic_write_text
 from reelflow.processors.media import loop_seams
@@ -271,6 +272,9 @@ class RunwareClipGenerator:
                     continue
                 cost = float(item.cost or 0.0)
                 ledger.mark(fingerprint, task_uuid, "success", cost=cost, video=_unsigned(item.url))
+                # paid now: into the cost ledger now (a crash before the video completes keeps it)
+                record_paid(CostEntry(provider=self.provider, model=self.model, units=task.duration, unit="seconds",
+                                      cost_usd=cost, request_id=task_uuid), "clips")
                 await client.download(item.url or "", raw, expect_size=(task.width, task.height),
                                       max_duration_s=max_clip_duration_s(float(task.duration)))
                 break

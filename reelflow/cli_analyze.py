@@ -34,6 +34,10 @@ def analyze(
     from reelflow.processors.library import collect_inputs
 
     files = collect_inputs([str(p) for p in paths])  # InputError (exit 2) before any work
+    from reelflow.core.paths import trust_local
+
+    for p in [*paths, *([out_dir] if out_dir else [])]:  # the user's own paths (deployment runs stay confined)
+        trust_local(p)
     ensure_prefect_api()
     from reelflow.flows.analyze_library import analyze_library
 

@@ -67,6 +67,10 @@ def run_one(brief: Brief, out_dir: Path | None) -> tuple[bool, str | None, Any]:
         tid = progress.add_task(f"[cyan]{brief.id or 'video'}: planning", total=_estimated_tasks(brief))
         handler = _TaskProgress(progress, tid)
         task_logger.addHandler(handler)
+        if out_dir:
+            from reelflow.core.paths import trust_local
+
+            trust_local(out_dir)  # the user's own folder (deployment runs stay confined to the roots)
         try:
             state = asyncio.run(
                 create_video(brief=brief, out_dir=str(out_dir) if out_dir else None, return_state=True)

@@ -32,6 +32,19 @@ def register(app: typer.Typer) -> None:
     app.add_typer(campaign_app, name="campaign")
 
 
+def _api_headers() -> dict[str, str]:
+    """``Authorization: Basic ...`` when ``PREFECT_API_AUTH_STRING`` is set (a server started
+    with ``PREFECT_SERVER_API_AUTH_STRING``); the Prefect client adds it itself, plain httpx
+    calls need it here. The value is never printed."""
+    import base64
+
+    from prefect.settings import PREFECT_API_AUTH_STRING
+
+    secret = PREFECT_API_AUTH_STRING.value()
+    value = secret.get_secret_value() if hasattr(secret, "get_secret_value") else secret
+    return {"Authorization": "Basic " + base64.b64encode(value.encode()).decode()} if value else {}
+
+
 # --------------------------------------------------------------------------- server
 @handle_errors
 def server_cmd(
@@ -156,7 +169,7 @@ def _wait_for_run(run_id: str, timeout: float) -> dict[str, Any]:
     api = _api_url()
     deadline = time.monotonic() + timeout
     while True:
-        state = httpx.get(f"{api}/flow_runs/{run_id}", timeout=10).json().get("state") or {}
+        state = httpx.get(f"{api}/flow_runs/{run_id}", headers=_api_headers(), timeout=10).json().get("state") or {}
         if state.get("type") in {"COMPLETED", "FAILED", "CRASHED", "CANCELLED"}:
             return state
         if time.monotonic() > deadline:
@@ -168,7 +181,7 @@ def _run_artifacts(api: str, run_id: str) -> list[dict[str, Any]]:
     import httpx
 
     body = {"artifacts": {"flow_run_id": {"any_": [run_id]}}}
-    return httpx.post(f"{api}/artifacts/filter", json=body, timeout=10).json()
+    return httpx.post(f"{api}/artifacts/filter", json=body, headers=_api_headers(), timeout=10).json()
 
 
 # --------------------------------------------------------------------------- campaigns
@@ -182,6 +195,7 @@ def campaign_run_cmd(
     from rich.table import Table
 
     from reelflow.core.settings import load_settings
+    from reelflow.core.campaigns import trust_campaign_file
     from reelflow.flows.campaign import estimate_video_cost, load_campaign, run_campaign_file
 
     settings = load_settings()
@@ -196,6 +210,7 @@ def campaign_run_cmd(
     if check:
         return
     ensure_prefect_api()
+    trust_campaign_file(file, spec)  # the user's own files; deployment runs stay confined
     state = run_campaign_file(file, settings)
     report = state.result(raise_on_failure=False)
     table = Table(title=f"campaign {spec.name}: {state.message}")
@@ -259,5 +274,6 @@ def _ensure_pool(name: str) -> None:
     import httpx
 
     api = _api_url()
-    if httpx.get(f"{api}/work_pools/{name}", timeout=10).status_code == 404:
-        httpx.post(f"{api}/work_pools/", json={"name": name, "type": "process"}, timeout=10).raise_for_status()
+    if httpx.get(f"{api}/work_pools/{name}", headers=_api_headers(), timeout=10).status_code == 404:
+        httpx.post(f"{api}/work_pools/", json={"name": name, "type": "process"}, headers=_api_headers(),
+                   timeout=10).raise_for_status()

@@ -97,6 +97,13 @@ def index_cmd(
     from reelflow.flows.index_songs import index_songs
 
     ensure_prefect_api()
+    from reelflow.core.paths import trust_local, trust_local_uri
+
+    for p in [catalogue, index_dir]:  # the user's own paths (deployment runs stay confined to the roots)
+        if p:
+            trust_local(p, tree=p == index_dir)
+    if index_uri:
+        trust_local_uri(index_uri)
     summary = index_songs(
         catalogue=str(catalogue) if catalogue else None,
         spotify_playlists=list(spotify_playlist or []),

@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -24,6 +25,10 @@ for _var in ("OPENAI_API_KEY", "HUME_API_KEY", "RUNWARE_API_KEY", "SPOTIFY_CLIEN
 REPO = Path(__file__).resolve().parent.parent
 SHARED = Path(os.environ.get("REELFLOW_SHARED_DATA") or REPO.parent / "shared" / "data")
 TEST_CACHE = REPO / ".reelflow" / "test-cache"
+# Flows refuse parameter paths outside configured roots (core/paths.py); tests hand them temp
+# folders and the shared test data, so those are the explicit allow-list here.
+os.environ.setdefault("REELFLOW_PATHS__ALLOWED_ROOTS",
+                      os.pathsep.join([tempfile.gettempdir(), str(SHARED), str(TEST_CACHE)]))
 
 
 @pytest.fixture(scope="session")

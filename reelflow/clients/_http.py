@@ -35,7 +35,6 @@ import asyncio
 import email.utils
 import ipaddress
 import logging
-import re
 import socket
 import statistics
 import threading
@@ -72,32 +71,8 @@ T = TypeVar("T")
 # Redaction
 # --------------------------------------------------------------------------------------------
 
-_SECRETS: set[str] = set()
-_SECRETS_LOCK = threading.Lock()
-_SECRET_PARAMS = re.compile(
-    r"(?i)((?:api[_-]?key|access[_-]?token|token|key|secret|client_secret|signature|sig)=)[^&\s\"']+"
-)
-_BEARER = re.compile(r"(?i)(bearer|basic)\s+[A-Za-z0-9._~+/=-]{6,}")
-
-
-def register_secret(secret: str | None) -> None:
-    """Remember ``secret`` so :func:`redact` hides it everywhere (ignored if shorter than 4)."""
-    if secret and len(secret) >= 4:
-        with _SECRETS_LOCK:
-            _SECRETS.add(secret)
-
-
-def redact(text: object) -> str:
-    """Return ``str(text)`` with registered secrets, bearer/basic credentials and secret query
-    parameters replaced by ``***``."""
-    s = str(text)
-    with _SECRETS_LOCK:
-        secrets = sorted(_SECRETS, key=len, reverse=True)
-    for sec in secrets:
-        if sec in s:
-            s = s.replace(sec, "***")
-    s = _BEARER.sub(lambda m: m.group(1) + " ***", s)
-    return _SECRET_PARAMS.sub(lambda m: m.group(1) + "***", s)
+# One registry for the whole process (core/redaction.py); re-exported here for the clients.
+from reelflow.core.redaction import redact, register_secret  # noqa: E402,F401
 
 
 def redact_url(url: object) -> str:
@@ -615,12 +590,70 @@ def _host_allowed(host: str, allowed: list[str]) -> bool:
     return False
 
 
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+
+
+def embedded_addresses(addr: str) -> list[ipaddress.IPv4Address | ipaddress.IPv6Address]:
+    """``addr`` and every IPv4 address tunnelled inside it (IPv4-mapped ``::ffff:a.b.c.d``,
+    6to4 ``2002::/16``, Teredo ``2001::/32`` server and client, NAT64 ``64:ff9b::/96``), so a
+    wrapped loopback or private address is judged by what it reaches (RFC 4291, 3056, 4380, 6052).
+
+    Raises:
+        ValueError: ``addr`` is not an IP address.
+    """
+    ip = ipaddress.ip_address(addr.split("%")[0].strip("[]"))
+    out: list[ipaddress.IPv4Address | ipaddress.IPv6Address] = [ip]
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped:
+            out.append(ip.ipv4_mapped)
+        if ip.sixtofour:
+            out.append(ip.sixtofour)
+        if ip.teredo:
+            out.extend(ip.teredo)
+        if ip in _NAT64:
+            out.append(ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF))
+    return out
+
+
+def is_public_address(addr: str) -> bool:
+    """True when ``addr`` and everything tunnelled in it is globally routable unicast.
+
+    Uses ``ipaddress``'s ``is_global`` (IANA special-purpose registries: refuses private,
+    loopback, link-local, shared 100.64.0.0/10, documentation, benchmarking, reserved), plus
+    multicast and unspecified. An unparseable address is not public.
+    """
+    try:
+        ips = embedded_addresses(addr)
+    except ValueError:
+        return False
+    return all(ip.is_global and not ip.is_multicast and not ip.is_unspecified for ip in ips)
+
+
 def _is_private(addr: str) -> bool:
-    ip = ipaddress.ip_address(addr.split("%")[0])
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
-        ip = ip.ipv4_mapped
-    return (ip.is_private or ip.is_loopback or ip.is_link_local or ip.is_reserved or ip.is_multicast
-            or ip.is_unspecified)
+    return not is_public_address(addr)
+
+
+def check_peer(response: httpx.Response, *, allow_private: bool = False, service: str = "media") -> None:
+    """Refuse a response whose CONNECTED peer is not public on port 443 (DNS rebinding between
+    :func:`check_media_url` and httpx's own resolution). Called before the body is read.
+
+    Transports without a socket (``httpx.ASGITransport`` in tests) have no peer to check.
+
+    Raises:
+        MediaRejected: naming the peer address.
+    """
+    if allow_private:
+        return
+    stream = response.extensions.get("network_stream")
+    peer = stream.get_extra_info("server_addr") if stream is not None else None
+    if not peer:
+        return
+    addr, port = str(peer[0]), (int(peer[1]) if len(peer) > 1 else None)
+    if not is_public_address(addr) or port not in (None, 443):
+        raise MediaRejected(
+            f"{service}: refusing media from {redact_url(response.request.url)}: connected to {addr} port {port}, "
+            "not a public address on port 443", service=service,
+            hint="private addresses are only allowed with REELFLOW_ALLOW_PRIVATE_MEDIA=true")
 
 
 async def check_media_url(url: str, allowed_hosts: list[str], *, allow_private: bool = False,
@@ -629,8 +662,10 @@ async def check_media_url(url: str, allowed_hosts: list[str], *, allow_private: 
     """Refuse a media URL unless it is safe to fetch (SSRF guard).
 
     Rules: scheme https (http only with ``allow_private``); host on ``allowed_hosts``
-    (exact, or ``.example.com`` for subdomains); every resolved address public unless
-    ``allow_private``. No credentials in the URL.
+    (exact, or ``.example.com`` for subdomains); port 443 and every resolved address public
+    (:func:`is_public_address`: ``is_global``, tunnelled IPv4 unwrapped) unless
+    ``allow_private``. No credentials in the URL. The address actually connected to is
+    checked again by :func:`check_peer` once the response arrives.
 
     Raises:
         MediaRejected: naming the rule that failed and ``REELFLOW_MEDIA_HOSTS`` /
@@ -650,6 +685,13 @@ async def check_media_url(url: str, allowed_hosts: list[str], *, allow_private: 
             service=service, hint="add the host to REELFLOW_MEDIA_HOSTS (comma-separated)")
     if allow_private:
         return
+    try:
+        port = parts.port
+    except ValueError:
+        port = -1
+    if port not in (None, 443):
+        raise MediaRejected(f"{service}: refusing media URL {shown}: port {port} (only 443)", service=service,
+                            hint="other ports are only allowed with REELFLOW_ALLOW_PRIVATE_MEDIA=true")
     try:
         addrs = [host] if _is_ip(host) else await (resolver or _resolve)(host)
     except OSError as exc:

@@ -57,14 +57,12 @@ def read_text_file(path: Path) -> str:
     """Read a UTF-8 text file.
 
     Raises:
-        InputError: missing, unreadable or not UTF-8 (names the file and the fix).
+        InputError: missing, unreadable, over :data:`core.storage.MAX_TEXT_INPUT_BYTES` or not
+            UTF-8 (names the file and the fix).
     """
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise InputError(f"brief file not found: {path}", hint="check the path") from None
-    except OSError as exc:
-        raise InputError(f"cannot read brief file {path}: {exc.strerror}", hint="check its permissions") from None
+    from reelflow.core.storage import MAX_TEXT_INPUT_BYTES, read_capped
+
+    raw = read_capped(path, MAX_TEXT_INPUT_BYTES, "brief file")
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:

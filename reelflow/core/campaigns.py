@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import re
 import zoneinfo
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
 
@@ -176,15 +177,81 @@ class CampaignReport(BaseModel):
     message: str
 
 
+#: ``check_path(path, parameter_name) -> resolved path``; raises InputError to refuse a path.
+PathCheck = Callable[[Path, str], Path]
+
+
 # --------------------------------------------------------------------------- loading with lines
+#: Largest campaign after YAML aliases are expanded (nodes); real campaigns have a few hundred.
+MAX_YAML_NODES = 20_000
+#: Deepest nesting of mappings/lists accepted in a campaign file.
+MAX_YAML_DEPTH = 32
+
+
+def _check_node_graph(root: yaml.Node, source: str) -> None:
+    """Refuse alias bombs before anything is constructed.
+
+    Composing keeps each anchored node once (aliases point at it), so the graph is small even
+    when its expansion is not. Counts the expanded size with memoisation, and refuses a
+    recursive alias (``&b [*b]``), an expansion above :data:`MAX_YAML_NODES` or nesting
+    deeper than :data:`MAX_YAML_DEPTH`.
+
+    Raises:
+        InputError: naming the file, the line and the limit.
+    """
+    sizes: dict[int, int] = {}
+    active: set[int] = set()
+
+    def size(n: yaml.Node, depth: int) -> int:
+        if depth > MAX_YAML_DEPTH:
+            raise InputError(f"{source}:{n.start_mark.line + 1}: nested deeper than {MAX_YAML_DEPTH} levels",
+                             hint="a campaign file is a few levels deep; flatten it")
+        key = id(n)
+        if key in sizes:
+            return sizes[key]
+        if key in active:
+            raise InputError(f"{source}:{n.start_mark.line + 1}: a YAML alias refers to itself (recursive anchor)",
+                             hint="remove the alias (*name) that points back into its own anchor (&name)")
+        active.add(key)
+        total = 1
+        if isinstance(n, yaml.MappingNode):
+            for k, v in n.value:
+                total += size(k, depth + 1) + size(v, depth + 1)
+                if total > MAX_YAML_NODES:
+                    break
+        elif isinstance(n, yaml.SequenceNode):
+            for v in n.value:
+                total += size(v, depth + 1)
+                if total > MAX_YAML_NODES:
+                    break
+        active.discard(key)
+        if total > MAX_YAML_NODES:
+            raise InputError(
+                f"{source}:{n.start_mark.line + 1}: the campaign expands to more than {MAX_YAML_NODES} values "
+                "(YAML aliases multiply it)",
+                hint="write the campaign out without nested aliases (*name), or split it into smaller campaigns",
+            )
+        sizes[key] = total
+        return total
+
+    size(root, 0)
+
+
 def _yaml_with_lines(text: str, source: str) -> tuple[Any, dict[tuple, int]]:
-    """Parse YAML/JSON text; return the data and a map from key path → 1-based line."""
+    """Parse YAML/JSON text; return the data and a map from key path → 1-based line.
+
+    Raises:
+        InputError: invalid YAML, or an alias bomb / too-deep nesting (:func:`_check_node_graph`).
+    """
     loader = yaml.SafeLoader(text)
     try:
         node = loader.get_single_node()
         if node is None:
             return None, {}
+        _check_node_graph(node, source)
         data = loader.construct_document(node)
+    except RecursionError:
+        raise InputError(f"{source}: nested too deeply to read", hint="flatten the file") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{source}:{mark.line + 1}" if mark else source
@@ -245,11 +312,13 @@ def _validation_lines(exc: ValidationError, source: str, lines: dict[tuple, int]
     return msgs
 
 
-def load_campaign(path: Path | str) -> LoadedCampaign:
+def load_campaign(path: Path | str, check_path: PathCheck | None = None) -> LoadedCampaign:
     """Read and validate a campaign file (YAML or JSON) and expand it into items.
 
     Args:
         path: the campaign file; ``briefs_file`` inside it is resolved relative to its folder.
+        check_path: called as ``check_path(path, "spec.briefs_file")`` before the briefs file is
+            read (a flow passes :func:`core.paths.confine`); raises to refuse it.
 
     Returns:
         The spec, the source and one :class:`CampaignItem` per brief × variant × platform (one
@@ -259,15 +328,18 @@ def load_campaign(path: Path | str) -> LoadedCampaign:
         InputError: unreadable file, invalid YAML/JSON, or a structural error; every message
             line reads ``file:line: field: problem``.
     """
+    from reelflow.core.storage import MAX_TEXT_INPUT_BYTES, read_capped
+
     path = Path(path)
+    raw = read_capped(path, MAX_TEXT_INPUT_BYTES, "campaign file")
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
         raise InputError(f"cannot read campaign file {path}: {exc}", hint="pass a YAML or JSON campaign file") from None
     data, lines = _yaml_with_lines(text, str(path))
     if not isinstance(data, dict):
         raise InputError(f"{path}:1: the campaign file must be a mapping (name:, briefs: ...), not {type(data).__name__}")
-    return validate_campaign(data, source=str(path), lines=lines, base_dir=path.parent)
+    return validate_campaign(data, source=str(path), lines=lines, base_dir=path.parent, check_path=check_path)
 
 
 def validate_campaign(
@@ -276,6 +348,7 @@ def validate_campaign(
     source: str = "campaign",
     lines: dict[tuple, int] | None = None,
     base_dir: Path | None = None,
+    check_path: PathCheck | None = None,
 ) -> LoadedCampaign:
     """Validate a campaign mapping (or spec) and expand it; see :func:`load_campaign`.
 
@@ -301,13 +374,17 @@ def validate_campaign(
         bpath = Path(spec.briefs_file)
         if not bpath.is_absolute():
             bpath = (base_dir or Path.cwd()) / bpath
+        if check_path is not None:
+            bpath = check_path(bpath, "spec.briefs_file")
+        from reelflow.core.storage import MAX_TEXT_INPUT_BYTES, read_capped
+
         try:
-            blines = bpath.read_text(encoding="utf-8").splitlines()
-        except (OSError, UnicodeDecodeError) as exc:
+            blines = read_capped(bpath, MAX_TEXT_INPUT_BYTES, "briefs_file").decode("utf-8").splitlines()
+        except (InputError, UnicodeDecodeError) as exc:
             line = lines.get(("briefs_file",))
             where = f"{source}:{line}" if line else source
             raise InputError(
-                f"{where}: briefs_file: cannot read {bpath}: {getattr(exc, 'strerror', None) or exc}",
+                f"{where}: briefs_file: cannot read {bpath}: {getattr(exc, 'message', None) or exc}",
                 hint="briefs_file is resolved relative to the campaign file's folder",
             ) from None
         for n, text in enumerate(blines, start=1):
@@ -392,3 +469,19 @@ def apply_variant(brief: Brief, variant: Variant, platform: str | None, base_id:
     return Brief.model_validate({**brief.model_dump(), **update})
 
 
+
+
+def trust_campaign_file(path: Path | str, spec: CampaignSpec) -> None:
+    """Allow a campaign file the local user named (and its ``briefs_file`` and ``out_dir``) for
+    flows run in this process (:func:`core.paths.trust_local`): the CLI's ``campaign run`` and a
+    ``campaign schedule`` / ``server --campaign`` process serving exactly this file. A deployment
+    run that names any other file is still confined to the configured roots."""
+    from reelflow.core.paths import trust_local
+
+    path = Path(path)
+    trust_local(path, tree=False)
+    if spec.briefs_file:
+        bpath = Path(spec.briefs_file)
+        trust_local(bpath if bpath.is_absolute() else path.resolve().parent / bpath, tree=False)
+    if spec.out_dir:
+        trust_local(spec.out_dir)

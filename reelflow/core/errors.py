@@ -7,6 +7,7 @@
   - ``ConfigurationError``    settings/keys are wrong: exit 2, names the variable.
   - ``ProcessingError``       a local step failed (ffmpeg, TTS, index): exit 1, may be retried.
   - ``IndexMismatchError``    a persisted index does not match the encoder/checksum: exit 2.
+  - ``CorruptStateError``     a job ledger or other state file is unreadable (never reset): exit 2.
 """
 
 from __future__ import annotations
@@ -54,5 +55,15 @@ class ProcessingError(ReelFlowError):
 
 class IndexMismatchError(ReelFlowError):
     """A persisted index does not match the current encoder or is corrupt."""
+
+    exit_code = 2
+
+
+class CorruptStateError(ReelFlowError):
+    """A state file ReelFlow relies on to avoid paying twice (a job ledger) is unreadable.
+
+    Never silently reset: the file is named and kept, and the hint says how to recover.
+    CLI exit code 2; not retried.
+    """
 
     exit_code = 2

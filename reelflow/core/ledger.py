@@ -16,11 +16,14 @@ the outputs in S3). Schema in :data:`SCHEMA`.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import json
 import sqlite3
 import threading
+import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -49,7 +52,26 @@ CREATE TABLE IF NOT EXISTS cost_entries (
 );
 CREATE INDEX IF NOT EXISTS ix_cost_run ON cost_entries(flow_run_id);
 CREATE INDEX IF NOT EXISTS ix_cost_campaign ON cost_entries(campaign_run_id);
+CREATE TABLE IF NOT EXISTS budget_pools (
+    id            INTEGER PRIMARY KEY AUTOINCREMENT,
+    campaign      TEXT NOT NULL,             -- campaign name: concurrent runs of it share one pool
+    budget_usd    REAL NOT NULL,
+    opened_at     REAL NOT NULL,             -- unix time
+    closed_at     REAL,                      -- set when the last run in it leaves
+    runs          TEXT NOT NULL DEFAULT ''   -- space-separated campaign run ids still in it
+);
+CREATE TABLE IF NOT EXISTS budget_reservations (
+    pool_id       INTEGER NOT NULL,
+    item_key      TEXT NOT NULL,             -- <campaign run id>:<item index>
+    reserved_usd  REAL NOT NULL,
+    spent_usd     REAL,                      -- NULL while the video runs
+    PRIMARY KEY (pool_id, item_key)
+);
 """
+
+#: A budget pool whose newest run joined longer ago than this is treated as closed (a crashed
+#: campaign run never leaves it).
+POOL_TTL_S = 24 * 3600.0
 
 
 class CostLedger:
@@ -128,7 +150,15 @@ class CostLedger:
                 " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 row,
             )
-            return cur.rowcount == 1
+            if cur.rowcount == 1:
+                return True
+            # Already recorded (e.g. when it was paid, by :func:`record_paid`): fill in the
+            # attribution known only now, never the amount.
+            con.execute(
+                "UPDATE cost_entries SET campaign = COALESCE(campaign, ?), campaign_run_id = COALESCE(campaign_run_id, ?),"
+                " brief_id = COALESCE(brief_id, ?), variant = COALESCE(variant, ?), part = COALESCE(part, ?)"
+                " WHERE dedupe_key = ?", (campaign, campaign_run_id, brief_id, variant, part, key))
+            return False
 
     def record_many(self, entries: Iterable[CostEntry], flow_run_id: str | None, **attribution: Any) -> int:
         """Record several entries with the same attribution; returns how many rows were added."""
@@ -188,10 +218,141 @@ class CostLedger:
             "per_run": {k: round(v, 6) for k, v in per_run.items()},
         }
 
+    # -- shared campaign budget ---------------------------------------------------------------
+
+    def _write_txn(self) -> sqlite3.Connection:
+        con = self._connect()
+        con.execute("BEGIN IMMEDIATE")  # one writer at a time across processes
+        return con
+
+    def join_budget(self, campaign: str, budget_usd: float, run_id: str) -> int:
+        """Join (or open) the budget pool of ``campaign``; concurrent runs share one pool.
+
+        Two runs of the same campaign started at once (two schedules, a manual run beside the
+        scheduled one, two workers) reserve against ONE budget, so together they never spend
+        more than ``budget_usd``. A pool closes when its last run leaves (:meth:`leave_budget`)
+        or :data:`POOL_TTL_S` after its last join; the next run opens a fresh one.
+
+        Returns:
+            The pool id.
+        """
+        now = time.time()
+        with self._lock:
+            con = self._write_txn()
+            try:
+                row = con.execute(
+                    "SELECT id, runs FROM budget_pools WHERE campaign = ? AND closed_at IS NULL AND opened_at > ?"
+                    " ORDER BY id DESC LIMIT 1", (campaign, now - POOL_TTL_S)).fetchone()
+                if row is None:
+                    cur = con.execute("INSERT INTO budget_pools (campaign, budget_usd, opened_at, runs) VALUES (?,?,?,?)",
+                                      (campaign, float(budget_usd), now, run_id))
+                    pool = int(cur.lastrowid)
+                else:
+                    pool = int(row["id"])
+                    runs = set(row["runs"].split()) | {run_id}
+                    con.execute("UPDATE budget_pools SET runs = ?, opened_at = ?, budget_usd = MIN(budget_usd, ?)"
+                                " WHERE id = ?", (" ".join(sorted(runs)), now, float(budget_usd), pool))
+                con.execute("COMMIT")
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+            finally:
+                con.close()
+        return pool
+
+    def reserve_budget(self, pool_id: int, item_key: str, amount_usd: float) -> tuple[bool, float, float]:
+        """Reserve ``amount_usd`` of the pool for one video, atomically across processes.
+
+        Committed = reservations of running videos + what finished ones spent. A reservation is
+        granted only when ``committed + amount ≤ budget``.
+
+        Returns:
+            ``(granted, remaining_before_usd, budget_usd)``.
+        """
+        with self._lock:
+            con = self._write_txn()
+            try:
+                budget = float(con.execute("SELECT budget_usd FROM budget_pools WHERE id = ?", (pool_id,)).fetchone()[0])
+                committed = float(con.execute(
+                    "SELECT COALESCE(SUM(COALESCE(spent_usd, reserved_usd)), 0) FROM budget_reservations"
+                    " WHERE pool_id = ? AND item_key != ?", (pool_id, item_key)).fetchone()[0])
+                remaining = budget - committed
+                granted = amount_usd <= remaining + 1e-9
+                if granted:
+                    con.execute("INSERT OR REPLACE INTO budget_reservations (pool_id, item_key, reserved_usd, spent_usd)"
+                                " VALUES (?,?,?,NULL)", (pool_id, item_key, float(amount_usd)))
+                con.execute("COMMIT")
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+            finally:
+                con.close()
+        return granted, remaining, budget
+
+    def settle_budget(self, pool_id: int, item_key: str, spent_usd: float) -> None:
+        """Replace a video's reservation by what it actually spent (what a failed one is charged)."""
+        with self._lock, self._connect() as con:
+            con.execute("UPDATE budget_reservations SET spent_usd = ? WHERE pool_id = ? AND item_key = ?",
+                        (float(spent_usd), pool_id, item_key))
+
+    def budget_committed(self, pool_id: int) -> float:
+        """USD reserved or spent in the pool so far."""
+        with self._connect() as con:
+            return float(con.execute("SELECT COALESCE(SUM(COALESCE(spent_usd, reserved_usd)), 0) FROM"
+                                     " budget_reservations WHERE pool_id = ?", (pool_id,)).fetchone()[0])
+
+    def leave_budget(self, pool_id: int, run_id: str) -> None:
+        """A campaign run is done with the pool; the last one out closes it."""
+        with self._lock:
+            con = self._write_txn()
+            try:
+                row = con.execute("SELECT runs FROM budget_pools WHERE id = ?", (pool_id,)).fetchone()
+                runs = set((row["runs"] if row else "").split()) - {run_id}
+                con.execute("UPDATE budget_pools SET runs = ?, closed_at = ? WHERE id = ?",
+                            (" ".join(sorted(runs)), None if runs else time.time(), pool_id))
+                con.execute("COMMIT")
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+            finally:
+                con.close()
+
     def export_jsonl(self, dest: Path | str, **filters: Any) -> Path:
         """Write the (filtered) rows as JSON lines to ``dest`` atomically; return ``dest``."""
         rows = self.entries(**filters)
         return atomic_write_text(dest, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
+
+
+_PAID_SCOPE: contextvars.ContextVar[dict[str, Any] | None] = contextvars.ContextVar("reelflow_paid_scope",
+                                                                                     default=None)
+
+
+@contextlib.contextmanager
+def paid_scope(ledger_path: Path | str, flow_run_id: str | None, **attribution: Any) -> Iterator[None]:
+    """Within this scope, :func:`record_paid` writes to the ledger at ``ledger_path`` for
+    ``flow_run_id`` (a context variable: it follows asyncio tasks and Prefect task threads)."""
+    token = _PAID_SCOPE.set({"path": str(ledger_path), "flow_run_id": flow_run_id, **attribution})
+    try:
+        yield
+    finally:
+        _PAID_SCOPE.reset(token)
+
+
+def record_paid(entry: CostEntry, part: str) -> bool:
+    """Record one paid call the moment it is paid (a crash later in the video keeps its cost).
+
+    Called by the adapters right after a billed response. Needs a provider ``request_id`` (the
+    dedupe key ``provider:request_id`` is the same one the end-of-run record uses, so the call is
+    counted once) and an active :func:`paid_scope`; otherwise does nothing.
+
+    Returns:
+        True when a row was added.
+    """
+    scope = _PAID_SCOPE.get()
+    if scope is None or not entry.request_id:
+        return False
+    attribution = {k: v for k, v in scope.items() if k not in ("path", "flow_run_id")}
+    return CostLedger(scope["path"]).record(entry, scope["flow_run_id"], part=part, **attribution)
 
 
 def entries_from_metadata(metadata: dict[str, Any]) -> list[tuple[str, CostEntry]]:

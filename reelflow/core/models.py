@@ -10,11 +10,12 @@ dBTP, sizes in pixels, money in USD.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from enum import StrEnum
 from typing import Literal
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 #: Natural speaking rate used to fit narration into a scene (words per second).
 WORDS_PER_SECOND = 2.5
@@ -53,6 +54,43 @@ def frame_size(aspect: Aspect | str) -> tuple[int, int]:
     return FRAME_SIZES[Aspect(aspect)]
 
 
+#: Characters a brief may not contain: C0/C1 control characters (except tab, newline, carriage
+#: return), bidirectional embedding/override/isolate controls (Trojan Source, CVE-2021-42574:
+#: they reorder how text is displayed versus what is spoken and captioned), Unicode tag
+#: characters (invisible text) and interlinear annotation controls. Letters of every script,
+#: emoji and the left-to-right/right-to-left marks (U+200E, U+200F, U+061C) stay allowed.
+_FORBIDDEN_CHARS = re.compile(
+    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ufff9-\ufffb\U000e0000-\U000e007f]"
+)
+
+
+def check_plain_text(value: str, field: str) -> str:
+    """Refuse control, bidi-override and invisible tag characters in user text.
+
+    Args:
+        value: the text (already stripped by the model).
+        field: the field name used in the error.
+
+    Returns:
+        ``value`` unchanged (a leading byte-order mark is dropped).
+
+    Raises:
+        ValueError: naming the field, the character's code point and its position, and the fix
+            (pydantic turns it into a validation error; the CLI exits 2).
+    """
+    value = value.removeprefix("\ufeff")
+    m = _FORBIDDEN_CHARS.search(value)
+    if m:
+        ch = m.group()
+        kind = "a bidirectional-override character" if "\u202a" <= ch <= "\u2069" else (
+            "an invisible tag character" if ch >= "\U000e0000" else "a control character")
+        raise ValueError(
+            f"{field} contains {kind} U+{ord(ch):04X} at position {m.start()}; remove it and pass plain text "
+            "(letters, digits, punctuation, emoji, newlines)"
+        )
+    return value
+
+
 class Brief(BaseModel):
     """What a content team asks for. Input of ``create_video``.
 
@@ -79,12 +117,10 @@ class Brief(BaseModel):
     voice: str | None = Field(default=None, max_length=200, description="Voice name/id or description.")
     music: str | None = Field(default=None, max_length=300, description="Music preference, free text.")
 
-    @field_validator("text")
+    @field_validator("text", "id", "language", "tone", "audience", "brand", "voice", "music")
     @classmethod
-    def _printable(cls, v: str) -> str:
-        if "\x00" in v:
-            raise ValueError("brief text contains NUL bytes; pass plain UTF-8 text")
-        return v
+    def _printable(cls, v: str | None, info: ValidationInfo) -> str | None:
+        return None if v is None else check_plain_text(v, info.field_name or "text")
 
     @property
     def size(self) -> tuple[int, int]:

@@ -44,6 +44,12 @@ class PathsSettings(BaseModel):
         description="Song indexes, footage embeddings, intermediate media.",
     )
     outputs_dir: Path = Field(default=REPO_ROOT / "outputs", description="Default parent of --out folders.")
+    allowed_roots: str = Field(
+        default="",
+        description="Extra folders (separated by ':' / os.pathsep) that paths given to flows as parameters "
+        "may lie under, besides outputs_dir, cache_dir and (for reading) assets_dir. Anything else is refused "
+        "(core/paths.py).",
+    )
 
 
 class StorageSettings(BaseModel):
@@ -156,7 +162,17 @@ class Settings(BaseSettings):
 def load_settings(**overrides: object) -> Settings:
     """Build :class:`Settings` from the environment (and ``.env``), applying ``overrides``.
 
+    Registers the service keys (and S3/Prefect credentials from the environment) for
+    redaction and installs the redacting log-record factory (:mod:`core.redaction`).
+
     Raises:
         pydantic.ValidationError: a variable has an invalid value (the error names it).
     """
-    return Settings(**overrides)  # type: ignore[arg-type]
+    from reelflow.core.redaction import install_log_redaction, register_env_secrets, register_secrets
+
+    settings = Settings(**overrides)  # type: ignore[arg-type]
+    register_secrets([settings.openai_api_key, settings.hume_api_key, settings.runware_api_key,
+                      settings.spotify_client_secret])
+    register_env_secrets()
+    install_log_redaction()  # every log record is redacted before any handler sees it
+    return settings

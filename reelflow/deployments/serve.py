@@ -62,6 +62,34 @@ FLOWS: dict[str, tuple[str, str, str, list[str]]] = {
 }
 
 
+#: Output and index locations are the worker's configuration, never a caller's choice: these
+#: parameters are frozen to ``None`` in the deployment's schema (``readOnly``, ``enum: [null]``),
+#: so the API refuses any other value (HTTP 409) and the flow uses its configured default. Every
+#: other path parameter is still confined to the worker's roots by the flow (``core/paths.py``).
+FROZEN_PARAMETERS: dict[str, tuple[str, ...]] = {
+    "create_video": ("out_dir",),
+    "index_songs": ("index_dir", "index_uri"),
+    "analyze_library": ("out_dir",),
+}
+
+
+_FROZEN = {"readOnly": True, "enum": [None], "description": "Set by the worker's configuration, not by the caller."}
+
+
+def _freeze_none(dep: Any, names: Iterable[str]) -> None:
+    """Pin ``names`` to ``None`` in the deployment's parameter schema, and ``spec.out_dir`` of the
+    campaign deployment likewise (a nested model field). Done on the schema directly: this
+    Prefect's ``freeze()`` is applied before ``to_deployment`` fills the schema in."""
+    schema = dep._parameter_openapi_schema
+    for name in names:
+        if name in schema.properties:
+            schema.properties[name] = {**schema.properties[name], **_FROZEN}
+            dep.parameters[name] = None
+    spec = (schema.definitions or {}).get("CampaignSpec")
+    if spec and "out_dir" in (spec.get("properties") or {}):
+        spec["properties"]["out_dir"] = {**spec["properties"]["out_dir"], **_FROZEN}
+
+
 def load_flow(key: str) -> Any | None:
     """Import one flow object by key; None (with a warning) when its module is not there."""
     module_name, attr, _, _ = FLOWS[key]
@@ -116,9 +144,11 @@ def build_deployments(
         _, _, description, tags = FLOWS[key]
         if key in ("create_video", "analyze_library") and settings.runner.task_runner == "dask":
             flow_obj = flow_obj.with_options(task_runner=make_task_runner(settings))
-        deployments.append(flow_obj.to_deployment(
+        dep = flow_obj.to_deployment(
             name=DEPLOYMENT_NAME, description=description, tags=tags, version=__version__,
-        ))
+        )
+        _freeze_none(dep, FROZEN_PARAMETERS.get(key, ()))
+        deployments.append(dep)
     for cfile in campaign_files:
         deployments.append(scheduled_campaign_deployment(cfile, settings))
     return deployments
@@ -139,6 +169,9 @@ def scheduled_campaign_deployment(path: str | Path, settings: Any | None = None)
 
     path = Path(path).resolve()
     loaded = load_campaign(path)
+    from reelflow.core.campaigns import trust_campaign_file
+
+    trust_campaign_file(path, loaded.spec)  # this exact file (and its briefs/out folder) only
     sched = loaded.spec.schedule
     if sched is None:
         raise InputError(f"{path}: no `schedule:` section", hint='add schedule: {cron: "0 9 * * MON", timezone: UTC}')

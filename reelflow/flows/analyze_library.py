@@ -39,6 +39,7 @@ from prefect.context import FlowRunContext, TaskRunContext
 from prefect.task_runners import ThreadPoolTaskRunner
 from pydantic import BaseModel
 
+from reelflow.core.paths import confine, confine_all, safe_component
 from reelflow.core.settings import load_settings
 from reelflow.core.storage import atomic_write_json, atomic_write_text, ensure_writable_dir, sha256_file
 from reelflow.flows._cache import code_version
@@ -97,7 +98,7 @@ def cluster_task(records: list[FileAnalysis], out_root: str) -> tuple[str, int]:
 
 def _names(files: list[Path], shas: list[str]) -> list[str]:
     """Output names: the stem, suffixed with a short hash when two files share a stem."""
-    stems = [f.stem for f in files]
+    stems = [safe_component(f.stem) for f in files]  # a file named "...mp4" has the stem ".."
     return [s if stems.count(s) == 1 else f"{s}-{h[:8]}" for s, h in zip(stems, shas, strict=True)]
 
 
@@ -118,8 +119,9 @@ def analyze_library(paths: list[str], out_dir: str | None = None) -> LibraryRepo
             raised before any file is analysed.
     """
     settings = load_settings()
-    files = collect_inputs(paths)
-    out_root = ensure_writable_dir(Path(out_dir) if out_dir else settings.paths.outputs_dir / "library")
+    files = collect_inputs([str(p) for p in confine_all(paths, "paths", settings)])
+    confine_all(files, "paths (a file inside)", settings)  # a symlink in a folder must not lead out either
+    out_root = ensure_writable_dir(confine(out_dir, "out_dir", settings, "write") or settings.paths.outputs_dir / "library")
     logger = get_run_logger()
     logger.info("analysing %d files into %s", len(files), out_root)
     shas, unreadable = [], {}

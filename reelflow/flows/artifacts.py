@@ -26,11 +26,11 @@ def render_report(plan: ScriptPlan, metadata: dict[str, Any], result: VideoResul
     rec = music.get("catalogue_recommendation") or {}
     qa = metadata["qa"]
     lines = [
-        f"# {plan.title}",
+        f"# {md_escape(plan.title)}",
         "",
-        f"**Hook:** {plan.hook}  ",
-        f"**Call to action:** {plan.call_to_action}  ",
-        f"**Hashtags:** {' '.join(plan.hashtags)}",
+        f"**Hook:** {md_escape(plan.hook)}  ",
+        f"**Call to action:** {md_escape(plan.call_to_action)}  ",
+        f"**Hashtags:** {md_escape(' '.join(plan.hashtags))}",
         "",
         "| metric | value |",
         "|---|---|",
@@ -40,9 +40,9 @@ def render_report(plan: ScriptPlan, metadata: dict[str, Any], result: VideoResul
         f"| loudness | {result.loudness_lufs:.2f} LUFS integrated, {result.true_peak_dbtp:.2f} dBTP true peak |",
         f"| captions | {metadata['captions']['count']} |",
         f"| clip QA | {sum(c['passed'] for c in qa.get('clips', []))}/{len(qa.get('clips', []))} clips passed"
-        + "".join(f"; scene {c['scene']}: {', '.join(c['flags'])}" for c in qa.get("clips", []) if c["flags"])
+        + "".join(f"; scene {c['scene']}: {md_escape(', '.join(c['flags']))}" for c in qa.get("clips", []) if c["flags"])
         + " |",
-        f"| QA | {'passed' if qa['passed'] else 'FLAGGED: ' + '; '.join(qa['flags'])} |",
+        f"| QA | {'passed' if qa['passed'] else 'FLAGGED: ' + md_escape('; '.join(qa['flags']))} |",
         f"| cost | {result.cost_usd:.4f} USD |",
         f"| sha256 | `{result.sha256}` |",
         "",
@@ -52,25 +52,27 @@ def render_report(plan: ScriptPlan, metadata: dict[str, Any], result: VideoResul
         "|---|---|---|---|---|",
     ]
     for s in metadata["scenes"]:
-        narration = s["narration"].replace("|", "/")
         lines.append(
-            f"| {s['index']} | {s['start_s']:.2f}–{s['end_s']:.2f} | {narration} | "
-            f"{s['clip_source']} ({s['clip_provider']}) | {s['voice']} ({s['voice_provider']}) |"
+            f"| {s['index']} | {s['start_s']:.2f}–{s['end_s']:.2f} | {md_escape(s['narration'])} | "
+            f"{md_escape(s['clip_source'])} ({md_escape(s['clip_provider'])}) | {md_escape(s['voice'])} "
+            f"({md_escape(s['voice_provider'])}) |"
         )
     lines += [
         "",
         "## Music",
         "",
-        f"- Bed mixed in: **{music['bed']['title']}** by {music['bed']['artist']} ({music['bed']['licence']})",
-        f"- Catalogue recommendation: **{rec.get('track_name', '—')}** by {rec.get('track_artist', '—')} "
-        f"({rec.get('playlist_genre', '')}/{rec.get('playlist_subgenre', '')}, similarity {rec.get('score', 0):.3f})",
-        f"- Query: _{music['query']}_",
+        f"- Bed mixed in: **{md_escape(music['bed']['title'])}** by {md_escape(music['bed']['artist'])} "
+        f"({md_escape(music['bed']['licence'])})",
+        f"- Catalogue recommendation: **{md_escape(rec.get('track_name', '—'))}** by "
+        f"{md_escape(rec.get('track_artist', '—'))} ({md_escape(rec.get('playlist_genre', ''))}/"
+        f"{md_escape(rec.get('playlist_subgenre', ''))}, similarity {rec.get('score', 0):.3f})",
+        f"- Query: _{md_escape(music['query'])}_",
         "",
         "## Outputs",
         "",
     ]
-    lines += [f"- `{name}`: {uri}" for name, uri in uris.items()]
-    lines += ["", f"Thumbnail: `{result.thumbnail}`"]
+    lines += [f"- {md_code(name)}: {md_code(uri)}" for name, uri in uris.items()]
+    lines += ["", f"Thumbnail: {md_code(result.thumbnail)}"]
     return "\n".join(lines)
 
 
@@ -82,7 +84,7 @@ async def publish_run_report(
     await acreate_markdown_artifact(
         markdown=render_report(plan, metadata, result, uris),
         key=artifact_key("video-report", brief_id),
-        description=f"Run report: {plan.title}",
+        description=f"Run report: {md_escape(plan.title, 200)}",
     )
     await acreate_table_artifact(
         table=[
@@ -99,5 +101,29 @@ async def publish_run_report(
             for s in metadata["scenes"]
         ],
         key=artifact_key("video-scenes", brief_id),
-        description=f"Scenes of {plan.title}",
+        description=f"Scenes of {md_escape(plan.title, 200)}",
     )
+
+
+_MD_SPECIALS = re.compile(r"([\\`*_{}\[\]()#+\-.!|~>])")
+
+
+def md_escape(text: object, limit: int | None = 500) -> str:
+    """User or provider text made inert inside a markdown artifact (CommonMark backslash escapes).
+
+    Every markdown punctuation character is backslash-escaped, ``<``/``>``/``&`` become HTML
+    entities (no raw HTML, no autolinks), newlines become spaces (a table row stays one row) and
+    the text is capped at ``limit`` characters. So a brief's ``| col |``, ``[link](javascript:…)``,
+    ``<img onerror=…>`` or ``# heading`` shows as the characters typed.
+    """
+    s = " ".join(str(text).split())
+    if limit is not None and len(s) > limit:
+        s = s[: limit - 1] + "…"
+    s = s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return _MD_SPECIALS.sub(r"\\\1", s)
+
+
+def md_code(text: object) -> str:
+    """``text`` as an inline code span that no backtick in it can close early."""
+    s = " ".join(str(text).split()).replace("`", "'")
+    return f"`{s}`"

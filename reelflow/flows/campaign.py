@@ -27,7 +27,9 @@ submitted through the configured task runner (:mod:`flows.runners`: threads, or 
 processes) with at most ``max_concurrency`` in flight. Before each submission the video's cost
 is estimated from the configured providers (:func:`estimate_video_cost`; the embedded local
 providers cost 0); paid work that would take spent + reserved over ``budget_usd`` is not
-submitted, and from then on no further paid work is. One video's failure never fails the
+submitted, and from then on no further paid work is. Spent + reserved is kept in the cost ledger
+(:meth:`core.ledger.CostLedger.reserve_budget`) and shared by every run of the same campaign in
+progress at once, so two concurrent runs hold the budget together. One video's failure never fails the
 others. The flow ends with a ``campaign-<name>`` table artifact (brief, variant, platform,
 status, duration, cost, provider per part, output URI, thumbnail, reason) and a markdown
 summary, records every video's costs in the ledger (:mod:`core.ledger`), and finishes
@@ -160,8 +162,11 @@ async def render_video(item: CampaignItem, out_dir: str, campaign_name: str) -> 
     output, thumb = result.video, result.thumbnail
     if settings.storage.uri:
         store = make_storage(settings)
-        output = store.uri(f"{Path(result.out_dir).name}/video.mp4")
-        thumb = store.uri(f"{Path(result.out_dir).name}/thumbnail.jpg")
+        from reelflow.core.storage import run_key_prefix
+
+        prefix = run_key_prefix(result.out_dir, result.flow_run_id or child_id)
+        output = store.uri(f"{prefix}/video.mp4")
+        thumb = store.uri(f"{prefix}/thumbnail.jpg")
     return base.model_copy(update={
         "status": "completed",
         "duration_s": result.duration_s,
@@ -186,10 +191,12 @@ def _report_rows(rows: list[VideoOutcome]) -> list[dict[str, Any]]:
 
 
 def _summary_md(report: CampaignReport, spec: CampaignSpec, runner: str, ledger_total: float | None) -> str:
+    from reelflow.flows.artifacts import md_code, md_escape
+
     lines = [
-        f"# Campaign {report.name}",
+        f"# Campaign {md_escape(report.name)}",
         "",
-        f"**{report.message}**",
+        f"**{md_escape(report.message)}**",
         "",
         "| | |",
         "|---|---|",
@@ -198,17 +205,18 @@ def _summary_md(report: CampaignReport, spec: CampaignSpec, runner: str, ledger_
         f"| cost | {report.cost_usd:.4f} USD" + (f" (ledger {ledger_total:.4f})" if ledger_total is not None else "") + " |",
         f"| budget | {'unlimited' if spec.budget_usd is None else f'{spec.budget_usd:.2f} USD'} |",
         f"| task runner | {runner} |",
-        f"| outputs | `{report.out_dir}` |",
+        f"| outputs | {md_code(report.out_dir)} |",
     ]
     problems = [r for r in report.rows if r.status != "completed"]
     if problems:
         lines += ["", "## Not made", "", "| brief | variant | status | reason |", "|---|---|---|---|"]
-        lines += [f"| {r.brief} | {r.variant} | {r.status} | {r.reason.replace('|', '/')} |" for r in problems]
+        lines += [f"| {md_escape(r.brief)} | {md_escape(r.variant)} | {r.status} | {md_escape(r.reason)} |"
+                  for r in problems]
     done = [r for r in report.rows if r.status == "completed"]
     if done:
         lines += ["", "## Videos", ""]
-        lines += [f"- **{r.brief} / {r.variant}** ({r.duration_s:.1f} s): `{r.output}` — thumbnail `{r.thumbnail}`"
-                  for r in done]
+        lines += [f"- **{md_escape(r.brief)} / {md_escape(r.variant)}** ({r.duration_s:.1f} s): {md_code(r.output)} "
+                  f"— thumbnail {md_code(r.thumbnail)}" for r in done]
     return "\n".join(lines) + "\n"
 
 
@@ -257,10 +265,13 @@ def campaign(
         ``Failed`` with the same counts.
 
     Raises:
-        InputError: the spec does not validate (before any video starts).
+        InputError: the spec does not validate, or a path (``campaign_file``, ``base_dir``,
+            ``spec.briefs_file``, ``spec.out_dir``) lies outside the worker's allowed roots
+            (:mod:`core.paths`), before any video starts.
     """
     from reelflow.core.ledger import CostLedger
     from reelflow.core.models import CostEntry
+    from reelflow.core.paths import confine
     from reelflow.flows.artifacts_ops import publish_campaign_report
     from reelflow.flows.runners import describe_runner
 
@@ -268,14 +279,18 @@ def campaign(
     settings = load_settings()
     if (spec is None) == (campaign_file is None):
         raise InputError("give exactly one of `spec` (a campaign object) and `campaign_file` (a path)")
+    def check(path: Path, param: str) -> Path:
+        return confine(path, param, settings, "read")  # type: ignore[return-value]
+
     if campaign_file is not None:
-        loaded = load_campaign(campaign_file)
+        loaded = load_campaign(check(Path(campaign_file), "campaign_file"), check_path=check)
     else:
         assert spec is not None
-        loaded = validate_campaign(spec, source=f"campaign {spec.name}", base_dir=Path(base_dir) if base_dir else None)
+        base = confine(base_dir, "base_dir", settings, "read")
+        loaded = validate_campaign(spec, source=f"campaign {spec.name}", base_dir=base, check_path=check)
     spec = loaded.spec
     run_id = flow_run.id
-    out_root = Path(spec.out_dir) if spec.out_dir else _default_out(settings, spec.name, run_id)
+    out_root = confine(spec.out_dir, "spec.out_dir", settings, "write") or _default_out(settings, spec.name, run_id)
     out_root.mkdir(parents=True, exist_ok=True)
     ledger = CostLedger.from_settings(settings)
 
@@ -312,9 +327,12 @@ def campaign(
                     f"({paid}). Unset the provider keys or raise budget_usd.")
         if paid_stopped:
             return f"not submitted: paid work stopped after the budget was reached ({paid_stopped})"
-        remaining = budget - spent - sum(reserved.values())
-        if total > remaining + 1e-9:
-            paid_stopped = f"estimate {total:.4f} USD > remaining {max(remaining, 0):.4f} of {budget:.2f} USD"
+        # The budget is shared with every concurrent run of this campaign (a reservation in the
+        # cost ledger, atomic across processes), so two runs started at once never spend it twice.
+        granted, remaining, pool_budget = ledger.reserve_budget(pool, f"{run_id}:{item.index}", total)
+        if not granted:
+            paid_stopped = (f"estimate {total:.4f} USD > remaining {max(remaining, 0):.4f} of {pool_budget:.2f} USD "
+                            f"(shared by the runs of campaign {spec.name} in progress)")
             return f"budget: {paid_stopped} ({paid})"
         reserved[item.index] = total
         return None
@@ -333,6 +351,7 @@ def campaign(
             fut = render_video.submit(item, str(folder), spec.name)
             inflight[fut] = item
 
+    pool = ledger.join_budget(spec.name, budget, str(run_id)) if budget else 0
     submit_next()
     while inflight:
         fut = next(as_completed(list(inflight)))
@@ -346,7 +365,10 @@ def campaign(
         outcome = outcome.model_copy(update={"estimated_usd": est})
         # A video that failed may have paid for some parts first, and its costs are only known
         # when a video completes: the budget guard charges a failed one its estimate.
-        spent += outcome.cost_usd if outcome.status == "completed" else max(outcome.cost_usd, est)
+        charged = outcome.cost_usd if outcome.status == "completed" else max(outcome.cost_usd, est)
+        spent += charged
+        if pool and est > 0:
+            ledger.settle_budget(pool, f"{run_id}:{item.index}", charged)
         if outcome.status == "completed" and outcome.flow_run_id:
             if not ledger.entries(flow_run_id=outcome.flow_run_id):
                 for c in outcome.costs:
@@ -359,6 +381,8 @@ def campaign(
         rows.append(outcome)
         submit_next()
 
+    if pool:
+        ledger.leave_budget(pool, str(run_id))
     rows.sort(key=lambda r: r.index)
     counts = {s: sum(1 for r in rows if r.status == s) for s in ("completed", "failed", "invalid", "skipped")}
     total = len(rows)

@@ -20,6 +20,7 @@ from pathlib import Path
 from prefect import flow, get_run_logger
 from prefect.runtime import flow_run
 
+from reelflow.core.paths import confine, relative_to_root
 from reelflow.core.models import Brief, ClipRequest, CostEntry, SceneRecord, VideoResult
 from reelflow.core.settings import load_settings
 from reelflow.core.storage import atomic_write_json, ensure_writable_dir, sha256_file
@@ -85,7 +86,7 @@ async def create_video(brief: Brief, out_dir: str | None = None) -> VideoResult:
     settings = apply_prefect_secrets(load_settings())
     rt = get_runtime(settings)
     run_id = flow_run.id
-    out = Path(out_dir) if out_dir else default_out_dir(settings.paths.outputs_dir, brief, run_id)
+    out = confine(out_dir, "out_dir", settings, "write") or default_out_dir(settings.paths.outputs_dir, brief, run_id)
     ensure_writable_dir(out)
     width, height = brief.size
     fps = settings.render.fps
@@ -242,7 +243,7 @@ async def create_video(brief: Brief, out_dir: str | None = None) -> VideoResult:
         "captions": {"count": n_captions, "file": "captions.srt"},
         "scenes": scenes_meta,
         "music": {
-            "bed": bed.model_dump(),
+            "bed": {**bed.model_dump(), "path": relative_to_root(bed.path, settings.assets)},  # no worker paths
             "catalogue_recommendation": songs[0].model_dump() if songs else None,
             "catalogue_alternatives": [s.model_dump() for s in songs[1:]],
             "query": music_query,

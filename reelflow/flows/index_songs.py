@@ -41,6 +41,7 @@ from prefect.cache_policies import INPUTS, NO_CACHE, TASK_SOURCE, CacheKeyFnPoli
 from prefect.context import TaskRunContext
 
 from reelflow.core.errors import InputError
+from reelflow.core.paths import confine, confine_uri
 from reelflow.core.settings import load_settings
 from reelflow.core.storage import atomic_write_json, atomic_write_text, sha256_file
 
@@ -228,7 +229,19 @@ def persist_index(
     """Reuse, extend (incremental add) or build the index, then save it atomically.
 
     ``sources`` (tracks contributed per source after de-duplication) is recorded in the manifest.
+    Holds the index folder's lock (the one ``load_or_build_default`` takes) from load to save.
     """
+    from reelflow.processors.song_index import index_lock
+
+    with index_lock(index_dir):
+        return _persist_index(tracks_path, batch_paths, labels_path, index_dir, content_key, catalogue_sha256,
+                              has_explicit, source_kind, rebuild, sources)
+
+
+def _persist_index(
+    tracks_path: str, batch_paths: list[str], labels_path: str | None, index_dir: str, content_key: str,
+    catalogue_sha256: str, has_explicit: bool, source_kind: str, rebuild: bool, sources: dict[str, int] | None,
+) -> dict[str, Any]:
     from reelflow.processors.embeddings import get_encoder
     from reelflow.processors.song_index import IndexMismatchError, SongIndex, Track, describe
 
@@ -315,11 +328,18 @@ def index_songs(
         None), ``seconds``.
 
     Raises:
-        InputError: bad CSV (missing columns, no valid rows), a non-S3 ``index_uri``, or
-            nothing to index.
+        InputError: bad CSV (missing columns, no valid rows), a non-S3 ``index_uri``, nothing
+            to index, or a path/URI parameter outside the worker's roots (:mod:`core.paths`).
     """
     from reelflow.processors.embeddings import get_encoder
-    from reelflow.processors.song_index import Track, default_catalogue_path, default_index_dir, describe, merge_catalogues
+    from reelflow.processors.song_index import (
+        Track,
+        claim_index_dir,
+        default_catalogue_path,
+        default_index_dir,
+        describe,
+        merge_catalogues,
+    )
 
     t0 = time.perf_counter()
     logger = get_run_logger()
@@ -327,12 +347,14 @@ def index_songs(
     playlists = list(spotify_playlists or [])
     searches = [q.strip() for q in (spotify_searches or []) if q and q.strip()]
     remote = list(playlists) + searches
-    index_uri = (index_uri or settings.song_index_uri or "").strip() or None
-    if index_uri and not index_uri.startswith("s3://"):
+    if index_uri and index_uri.strip() and not index_uri.strip().startswith("s3://"):
         raise InputError(f"--index-uri {index_uri!r} is not an S3 URI", hint="pass s3://bucket/prefix")
+    index_uri = confine_uri(index_uri, "index_uri", settings) or (settings.song_index_uri or "").strip() or None
+    catalogue = str(confine(catalogue, "catalogue", settings, "read") or "") or None
     if catalogue is None and not remote:
         catalogue = str(default_catalogue_path(settings))
-    out_dir = Path(index_dir) if index_dir else default_index_dir(settings)
+    out_dir = confine(index_dir, "index_dir", settings, "write") or default_index_dir(settings)
+    claim_index_dir(out_dir)  # refuse a folder that is not ReelFlow's before any work
     work_dir = out_dir.parent / f".{out_dir.name}-work"
     work_dir.mkdir(parents=True, exist_ok=True)
     refresh = {"refresh_cache": True} if rebuild else {}

@@ -25,6 +25,7 @@ from prefect.context import TaskRunContext
 
 from reelflow.core.models import Brief, Clip, ClipRequest, CostEntry, MusicBed, QAReport, Scene, ScriptPlan, SongMatch, Utterance
 from reelflow.flows._cache import code_version
+from reelflow.flows._limits import provider_rate_slot
 from reelflow.flows._wiring import get_runtime
 
 
@@ -49,6 +50,15 @@ def _retryable(task: Any, task_run: Any, state: Any) -> bool:
     except Exception as exc:  # noqa: BLE001 - we classify, not swallow
         return bool(getattr(exc, "retryable", True))
     return True
+
+
+def _paid_scope() -> Any:
+    """:func:`core.ledger.paid_scope` for this flow run (adapters record paid calls at once)."""
+    from prefect.runtime import flow_run
+
+    from reelflow.core.ledger import paid_scope
+
+    return paid_scope(Path(get_runtime().settings.cache) / "ledger.sqlite", flow_run.id)
 
 
 def content_key(*parts: Any) -> str:
@@ -105,6 +115,7 @@ async def narrate_scene(
     """Speak one scene into ``work_dir/narration/scene-NN.wav``."""
     out = Path(work_dir) / "narration" / f"scene-{scene.index:02d}.wav"
     out.parent.mkdir(parents=True, exist_ok=True)
+    await provider_rate_slot(provider, get_runtime().settings)  # Hume: 100 requests/min across all workers
     return await get_runtime().tts.synthesize(scene, out, voice=voice, language=language, context_key=context_key)
 
 
@@ -122,7 +133,8 @@ async def generate_clip(request: ClipRequest, provider: str, work_dir: str) -> C
     """Render/generate one scene clip into ``work_dir/clips/scene-NN.mp4``."""
     out = Path(work_dir) / "clips" / f"scene-{request.scene_index:02d}-{content_key(request.model_dump())[:8]}.mp4"
     out.parent.mkdir(parents=True, exist_ok=True)
-    return await get_runtime().clips.generate(request, out)
+    with _paid_scope():  # a paid clip is in the cost ledger as soon as it is paid
+        return await get_runtime().clips.generate(request, out)
 
 
 @task(name="qa-clip", cache_policy=CACHED_QA, persist_result=True, tags=["qa"], task_run_name="qa-clip-{scene_index}")
@@ -228,8 +240,12 @@ def publish_outputs(files: dict[str, str], out_dir: str, storage_uri: str) -> di
     if storage_uri:
         from reelflow.core.storage_factory import make_storage  # S3 backend (operations)
 
+        from prefect.runtime import flow_run
+
+        from reelflow.core.storage import run_key_prefix
+
         remote = make_storage(get_runtime().settings)
-        prefix = Path(out_dir).name
+        prefix = run_key_prefix(out_dir, flow_run.id)  # unique per run: a rerun never overwrites
         uris = {name: remote.publish(Path(out_dir) / name, f"{prefix}/{name}") for name in files}
     return uris
 

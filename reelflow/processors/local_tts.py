@@ -309,8 +309,16 @@ def _synthesize_espeak(text: str, length_scale: float):
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "espeak.wav"
         rate = int(round(165 / max(0.5, length_scale)))
-        proc = subprocess.run([exe, "-v", "en-us", "-s", str(rate), "-w", str(out), text],
-                              capture_output=True, text=True, timeout=120)
+        # The narration goes in a file (-f), never on the command line: text starting with "-"
+        # would be read as an option, and argv is visible to every user of the machine.
+        script = Path(tmp) / "narration.txt"
+        script.write_text(text, encoding="utf-8")
+        try:
+            proc = subprocess.run([exe, "-v", "en-us", "-s", str(rate), "-w", str(out), "-f", str(script)],
+                                  capture_output=True, text=True, timeout=120)
+        except subprocess.TimeoutExpired:
+            raise ProcessingError("espeak-ng did not finish within 120 s",
+                                  hint="reinstall piper-tts so the neural voice is used instead") from None
         if proc.returncode != 0 or not out.exists():
             raise ProcessingError(f"espeak-ng failed: {proc.stderr.strip()[:300]}",
                                   hint="reinstall piper-tts so the neural voice is used instead")

@@ -60,7 +60,7 @@ import numpy as np
 
 from reelflow.core.errors import IndexMismatchError, InputError
 from reelflow.core.models import SongMatch
-from reelflow.core.storage import atomic_write_json, atomic_write_text, sha256_file
+from reelflow.core.storage import atomic_write_json, atomic_write_text, fsync_dir, sha256_file
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +80,18 @@ HNSW_EF_FILTER_MAX = 4096
 MAX_QUERY_CHARS = 1000
 MAX_K = 1000
 FORMAT_VERSION = 1
+#: Version folder names written by :meth:`SongIndex.save` (UTC time + 8 hex digits).
+_VERSION_RE = re.compile(r"\d{8}T\d{6}-[0-9a-f]{8}")
+#: Temporary folders :meth:`SongIndex.save` and the S3 download create (removed when stale).
+_TMP_RE = re.compile(r"\.tmp-(dl-)?\d{8}T\d{6}-[0-9a-f]{8}(-[0-9a-f]{6})?")
+#: Scratch files a crash may leave behind (``atomic_write_text`` temp files, CURRENT copies).
+_SCRATCH_RE = re.compile(r"\.(CURRENT|reelflow-song-index)\.[A-Za-z0-9_]+|\.(remote|publish)-CURRENT-[0-9a-f]{8}")
+#: Marker file that makes a folder a ReelFlow song index folder (written by the first save).
+INDEX_MARKER = ".reelflow-song-index"
+#: Local versions kept by :meth:`SongIndex.save`: the live one and the one before it.
+KEEP_VERSIONS = 2
+#: A leftover temporary folder older than this (seconds) is a crashed save's and is removed.
+STALE_TMP_S = 3600.0
 REBUILD_HINT = "rebuild it with `reelflow songs index --rebuild` (or delete the folder; it is rebuilt on next use)"
 
 #: Columns a catalogue CSV must have.
@@ -450,19 +462,27 @@ def read_catalogue_csv(path: Path | str) -> Catalogue:
     and reported; duplicates are dropped.
 
     Raises:
-        InputError: the file is missing/unreadable/not UTF-8, required columns are missing
-            (named), or no valid track remains.
+        InputError: the file is missing/unreadable/not UTF-8/over
+            :data:`core.storage.MAX_CATALOGUE_BYTES`, a row cannot be parsed (a field over 128 KiB,
+            the ``csv`` module's limit), required columns are missing (named), or no valid track
+            remains.
     """
+    from reelflow.core.storage import MAX_CATALOGUE_BYTES, read_capped
+
     path = Path(path)
     if not path.is_file():
         raise InputError(f"catalogue CSV not found: {path}", hint="pass an existing CSV file with --catalogue")
-    raw = path.read_bytes()
+    raw = read_capped(path, MAX_CATALOGUE_BYTES, "catalogue CSV")
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise InputError(f"catalogue {path} is not UTF-8 text ({exc})", hint="re-save the CSV as UTF-8") from exc
     reader = csv.DictReader(io.StringIO(text, newline=""))
-    columns = [c.strip() for c in (reader.fieldnames or [])]
+    try:
+        columns = [c.strip() for c in (reader.fieldnames or [])]
+    except csv.Error as exc:
+        raise InputError(f"catalogue {path} header cannot be parsed as CSV ({exc})",
+                         hint="the first row must be the column names, each under 128 KiB") from None
     if not columns:
         raise InputError(f"catalogue {path} is empty (no header row)", hint="pass a CSV with a header and tracks")
     reader.fieldnames = columns
@@ -472,7 +492,13 @@ def read_catalogue_csv(path: Path | str) -> Catalogue:
             f"catalogue {path} is missing required column(s): {', '.join(missing)}",
             hint=f"the CSV needs the columns {', '.join(REQUIRED_COLUMNS)} (audio features optional)",
         )
-    tracks, skipped, dups = normalise_records(reader, source=f"csv:{path.name}")
+    try:
+        tracks, skipped, dups = normalise_records(reader, source=f"csv:{path.name}")
+    except csv.Error as exc:  # e.g. a field over csv.field_size_limit() (128 KiB), a NUL byte
+        raise InputError(
+            f"catalogue {path} line {reader.line_num}: cannot be parsed as CSV ({exc})",
+            hint="each field must be under 128 KiB and quotes balanced; fix or remove that row",
+        ) from None
     if not tracks:
         detail = f"; {len(skipped)} row(s) skipped, first: line {skipped[0].line}: {skipped[0].reason}" if skipped else ""
         raise InputError(
@@ -910,14 +936,26 @@ class SongIndex:
     def save(self, directory: Path | str) -> Path:
         """Write the index under ``directory`` atomically; returns the version folder.
 
-        The new version is written to ``directory/<version>/`` and ``directory/CURRENT`` is then
-        replaced atomically; older versions are removed afterwards. Nothing existing is changed
-        until the new version is complete.
+        The new version is written to ``directory/.tmp-<version>/``, fsynced, renamed to
+        ``directory/<version>/`` and ``directory/CURRENT`` is then replaced atomically (file and
+        folder fsynced). The version that was live before is kept (a reader that read the old
+        ``CURRENT`` can still open it, and a corrupt new version can fall back to it); older
+        versions are removed. Only folders that are ReelFlow's own versions (name
+        ``YYYYMMDDTHHMMSS-xxxxxxxx`` AND a ``manifest.json`` naming that version) are ever
+        removed; anything else in the folder is left alone.
+
+        Callers that may race another process (``persist-index``, the default cache) hold
+        :func:`index_lock` around load + save.
+
+        Raises:
+            InputError: ``directory`` is not empty and is not a ReelFlow song index folder
+                (never written into, so nothing of the user's is touched).
         """
         import faiss
 
         directory = Path(directory)
-        directory.mkdir(parents=True, exist_ok=True)
+        claim_index_dir(directory)
+        previous = _current_version(directory)
         version = datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
         tmp = directory / f".tmp-{version}"
         tmp.mkdir()
@@ -946,51 +984,70 @@ class SongIndex:
             for name in files:
                 _fsync(tmp / name)
             atomic_write_json(tmp / "manifest.json", manifest)
+            fsync_dir(tmp)
             final = directory / version
             os.replace(tmp, final)
+            fsync_dir(directory)
             atomic_write_text(directory / "CURRENT", version + "\n")
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
         self.manifest = manifest
-        for old in directory.iterdir():
-            if old.is_dir() and old.name != version and not old.name.startswith(".tmp-"):
-                shutil.rmtree(old, ignore_errors=True)
+        prune_versions(directory, keep={version, previous})
         return final
 
     @classmethod
-    def read_manifest(cls, directory: Path | str) -> dict[str, Any]:
-        """The live version's manifest (no checksum verification).
+    def read_manifest(cls, directory: Path | str, version: str | None = None) -> dict[str, Any]:
+        """The live version's manifest, or ``version``'s (no checksum verification).
 
         Raises:
             IndexMismatchError: no index, or the manifest is unreadable.
         """
-        vdir = _version_dir(Path(directory))
+        if version is not None and not _VERSION_RE.fullmatch(version):
+            raise IndexMismatchError(f"{version!r} is not a song index version name", hint=REBUILD_HINT)
+        vdir = Path(directory) / version if version else _version_dir(Path(directory))
         try:
             return json.loads((vdir / "manifest.json").read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
             raise IndexMismatchError(f"song index manifest in {vdir} is unreadable ({exc})", hint=REBUILD_HINT) from exc
 
     @classmethod
-    def load(cls, directory: Path | str, encoder: Any = None, verify: bool = True) -> SongIndex:
+    def load(cls, directory: Path | str, encoder: Any = None, verify: bool = True,
+             version: str | None = None) -> SongIndex:
         """Open a saved index, verifying file checksums and the encoder.
+
+        Safe against a concurrent :meth:`save` without the lock: when the version ``CURRENT``
+        named disappears or changes while it is read, ``CURRENT`` is read again once.
 
         Args:
             directory: the folder given to :meth:`save`.
             encoder: the encoder queries will use (default: ``get_encoder`` for the backend the
                 manifest names).
             verify: check each file's SHA-256 against the manifest.
+            version: open this kept version instead of the live one.
 
         Raises:
             IndexMismatchError: missing/corrupt/truncated files, an unknown format, or a manifest
                 whose model/revision/dim does not match the encoder (with a rebuild hint).
         """
+        directory = Path(directory)
+        if version is not None:
+            return cls._load_version(directory, version, encoder, verify)
+        live = _current_version(directory)
+        try:
+            return cls._load_version(directory, None, encoder, verify)
+        except IndexMismatchError:
+            if _current_version(directory) == live:
+                raise
+            return cls._load_version(directory, None, encoder, verify)  # a save replaced it meanwhile
+
+    @classmethod
+    def _load_version(cls, directory: Path, version: str | None, encoder: Any, verify: bool) -> SongIndex:
         import faiss
 
         from reelflow.processors.embeddings import get_encoder
 
-        directory = Path(directory)
-        manifest = cls.read_manifest(directory)
+        manifest = cls.read_manifest(directory, version)
         vdir = directory / manifest.get("version", "")
         if manifest.get("format_version") != FORMAT_VERSION:
             raise IndexMismatchError(
@@ -1064,7 +1121,7 @@ class SongIndex:
             ConfigurationError: wrong S3 credentials, bucket or endpoint (from the storage layer).
         """
         cache_dir = Path(cache_dir)
-        with _file_lock(cache_dir.parent / f".{cache_dir.name}.lock"):
+        with index_lock(cache_dir):
             return _load_remote(uri, cache_dir, encoder, settings)
 
 
@@ -1103,6 +1160,118 @@ def _version_dir(directory: Path) -> Path:
     if not version or "/" in version or version.startswith("."):
         raise IndexMismatchError(f"{current} is corrupt ({version!r})", hint=REBUILD_HINT)
     return directory / version
+
+
+def _current_version(directory: Path) -> str | None:
+    """The version ``directory/CURRENT`` names, or ``None`` (no index, unreadable, corrupt)."""
+    try:
+        return _version_dir(directory).name
+    except IndexMismatchError:
+        return None
+
+
+def is_index_version(path: Path) -> bool:
+    """True when ``path`` is a version folder :meth:`SongIndex.save` wrote.
+
+    Recognised by name (``YYYYMMDDTHHMMSS-xxxxxxxx``) AND by its ``manifest.json`` naming that
+    same version; a folder that merely looks like one is not ours.
+    """
+    if not (_VERSION_RE.fullmatch(path.name) and path.is_dir() and not path.is_symlink()):
+        return False
+    try:
+        manifest = json.loads((path / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(manifest, dict) and manifest.get("version") == path.name and "files" in manifest
+
+
+def index_versions(directory: Path | str) -> list[str]:
+    """ReelFlow's version folders in ``directory``, oldest first."""
+    directory = Path(directory)
+    if not directory.is_dir():
+        return []
+    found = [p for p in directory.iterdir() if is_index_version(p)]
+    # names sort by second; within one second the folder's time decides
+    return [p.name for p in sorted(found, key=lambda p: (p.name[:15], p.stat().st_mtime_ns))]
+
+
+def claim_index_dir(directory: Path | str) -> Path:
+    """Make sure ReelFlow may write a song index into ``directory``; create it when missing.
+
+    A folder is ReelFlow's when it holds the :data:`INDEX_MARKER` file, or when everything in it
+    is ReelFlow's own (``CURRENT``, version folders recognised by :func:`is_index_version`, its
+    temporary folders) — an index saved before the marker existed; the marker is then added.
+    An empty or new folder is claimed by writing the marker.
+
+    Raises:
+        InputError: ``directory`` is a file, or a non-empty folder that is not a ReelFlow song
+            index (names what is in it; nothing is written or deleted).
+    """
+    directory = Path(directory)
+    if directory.exists() and not directory.is_dir():
+        raise InputError(f"song index folder {directory} is a file",
+                         hint="pass a new or empty folder with --index-dir")
+    directory.mkdir(parents=True, exist_ok=True)
+    marker = directory / INDEX_MARKER
+    if marker.is_file():
+        return directory
+    foreign = sorted(
+        p.name for p in directory.iterdir()
+        if not (p.name == "CURRENT" and p.is_file()) and not is_index_version(p)
+        and not _TMP_RE.fullmatch(p.name) and not (_SCRATCH_RE.fullmatch(p.name) and p.is_file())
+    )
+    if foreign:
+        shown = ", ".join(foreign[:5]) + (f" and {len(foreign) - 5} more" if len(foreign) > 5 else "")
+        raise InputError(
+            f"{directory} is not empty and is not a ReelFlow song index (it holds {shown}); "
+            "refusing to write there so nothing in it is replaced or deleted",
+            hint="pass a new or empty folder with --index-dir (ReelFlow only writes into folders it created)",
+        )
+    atomic_write_json(marker, {"kind": "reelflow-song-index", "format_version": FORMAT_VERSION,
+                               "created_at": datetime.now(UTC).isoformat()})
+    return directory
+
+
+def prune_versions(directory: Path | str, keep: Iterable[str | None]) -> list[str]:
+    """Remove ReelFlow's older version folders from ``directory``; returns the names removed.
+
+    Keeps ``keep`` (the new and the previous live version: :data:`KEEP_VERSIONS`) and the live
+    one; only folders
+    :func:`is_index_version` recognises are removed, and stale temporary folders of a crashed
+    save or download (older than :data:`STALE_TMP_S`). Never touches anything else.
+    """
+    directory = Path(directory)
+    versions = index_versions(directory)
+    keep_set = {k for k in keep if k}
+    live = _current_version(directory)
+    if live:
+        keep_set.add(live)
+    removed = []
+    for name in versions:
+        if name not in keep_set:
+            shutil.rmtree(directory / name, ignore_errors=True)
+            removed.append(name)
+    now = time.time()
+    for p in directory.iterdir():
+        try:
+            stale = _TMP_RE.fullmatch(p.name) and p.is_dir() and not p.is_symlink() and now - p.stat().st_mtime > STALE_TMP_S
+        except OSError:
+            continue
+        if stale:
+            shutil.rmtree(p, ignore_errors=True)
+    return removed
+
+
+@contextlib.contextmanager
+def index_lock(index_dir: Path | str) -> Iterator[None]:
+    """The inter-process lock of one index folder (``.<name>.lock`` beside it).
+
+    Every writer (``persist-index``, the default cache build, the S3 download) and the default
+    loader take it, so a reader never meets a half-replaced index and never rebuilds over a good one.
+    """
+    index_dir = Path(index_dir)
+    with _file_lock(index_dir.parent / f".{index_dir.name}.lock"):
+        yield
 
 
 def _check_encoder(manifest: dict[str, Any], encoder: Any, where: str) -> None:
@@ -1243,7 +1412,7 @@ def load_or_build_default(settings: Any, progress: bool | None = None,
         source_sha = sha256_file(csv_path)
         reason = ""
         uri = (getattr(settings, "song_index_uri", "") or "").strip()
-        with _file_lock(index_dir.parent / f".{index_dir.name}.lock"):
+        with index_lock(index_dir):
             if uri:
                 from reelflow.core.errors import ConfigurationError, ProcessingError
 
@@ -1253,14 +1422,10 @@ def load_or_build_default(settings: Any, progress: bool | None = None,
                     return idx
                 except (IndexMismatchError, ConfigurationError, ProcessingError, InputError) as exc:
                     log.warning("song index at %s is unusable (%s); using the local one", uri, exc)
-            try:
-                idx = SongIndex.load(index_dir, encoder=encoder)
-                if idx.manifest.get("catalogue_sha256") == source_sha or idx.manifest.get("source_kind") == "custom":
-                    _DEFAULT[key] = idx
-                    return idx
-                reason = "the bundled catalogue changed"
-            except IndexMismatchError as exc:
-                reason = exc.message
+            idx, reason = _load_usable(index_dir, encoder, source_sha)
+            if idx is not None:
+                _DEFAULT[key] = idx
+                return idx
             log.warning("building the song index (%s)", reason)
             if on_build:
                 on_build(reason)
@@ -1272,6 +1437,35 @@ def load_or_build_default(settings: Any, progress: bool | None = None,
         return idx
 
 
+def _load_usable(index_dir: Path, encoder: Any, source_sha: str) -> tuple[SongIndex | None, str]:
+    """The live index when usable, else the newest kept version that is; ``(None, reason)`` if none.
+
+    Usable: it loads (checksums, encoder) and was built from the bundled catalogue as it is now,
+    or from a team's own catalogue (``source_kind == "custom"``). A corrupt live version falls
+    back to the version kept before it (``CURRENT`` is pointed back at it), so a good index is
+    never rebuilt over. The caller holds :func:`index_lock`.
+    """
+    reason = ""
+    live = _current_version(index_dir)
+    candidates: list[str | None] = [None] + [v for v in reversed(index_versions(index_dir)) if v != live]
+    for version in candidates:
+        try:
+            idx = SongIndex.load(index_dir, encoder=encoder, version=version)
+        except IndexMismatchError as exc:
+            reason = reason or exc.message
+            continue
+        if idx.manifest.get("catalogue_sha256") == source_sha or idx.manifest.get("source_kind") == "custom":
+            if version is not None:
+                log.warning("live song index in %s is unusable (%s); using the kept version %s", index_dir, reason,
+                            version)
+                atomic_write_text(index_dir / "CURRENT", version + "\n")
+            return idx, ""
+        reason = reason or "the bundled catalogue changed"
+        if version is None:
+            break  # a readable but outdated live index: rebuild rather than go back in time
+    return None, reason or "no song index yet"
+
+
 # --------------------------------------------------------------------------------------------
 # Remote copy (S3) through the storage layer
 # --------------------------------------------------------------------------------------------
@@ -1279,8 +1473,6 @@ def load_or_build_default(settings: Any, progress: bool | None = None,
 #: Published versions kept at the remote location (the live one and the one before it, so a
 #: reader that started on the previous ``CURRENT`` can still finish its download).
 REMOTE_KEEP_VERSIONS = 2
-#: Version folder names written by :meth:`SongIndex.save`.
-_VERSION_RE = re.compile(r"\d{8}T\d{6}-[0-9a-f]{8}")
 
 
 def _index_storage(uri: str, settings: Any = None) -> Any:
@@ -1369,9 +1561,12 @@ def _load_remote(uri: str, cache_dir: Path, encoder: Any, settings: Any) -> Song
     """:meth:`SongIndex.load_from_uri` without the file lock (the caller holds it)."""
     from reelflow.core.errors import ProcessingError
 
-    cache_dir.mkdir(parents=True, exist_ok=True)
+    claim_index_dir(cache_dir)
     storage = _index_storage(uri, settings)
     version = _remote_current(storage, cache_dir)
+    if version is not None and not _VERSION_RE.fullmatch(version):
+        raise IndexMismatchError(f"{uri}/CURRENT names {version!r}, which is not a song index version",
+                                 hint=REBUILD_HINT)
     if version is None:
         raise IndexMismatchError(f"no song index is published at {uri}",
                                  hint="publish one with `reelflow songs index --index-uri " + uri + "`")
@@ -1409,15 +1604,20 @@ def _load_remote(uri: str, cache_dir: Path, encoder: Any, settings: Any) -> Song
                 )
         for name in manifest["files"]:
             _fsync(tmp / name)
+        fsync_dir(tmp)
+        previous = _current_version(cache_dir)
         final = cache_dir / version
-        if final.exists():
-            shutil.rmtree(final)
+        if final.exists():  # our own copy of this version, found unusable above: move it aside first
+            if not (final.is_dir() and not final.is_symlink()):
+                raise IndexMismatchError(f"{final} is not a song index version folder", hint=REBUILD_HINT)
+            aside = cache_dir / f".tmp-{version}-{uuid.uuid4().hex[:6]}"
+            os.replace(final, aside)
+            shutil.rmtree(aside, ignore_errors=True)
         os.replace(tmp, final)
+        fsync_dir(cache_dir)
         atomic_write_text(cache_dir / "CURRENT", version + "\n")
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    for old in cache_dir.iterdir():
-        if old.is_dir() and old.name != version and not old.name.startswith(".tmp-"):
-            shutil.rmtree(old, ignore_errors=True)
+    prune_versions(cache_dir, keep={version, previous})
     return SongIndex.load(cache_dir, encoder=encoder)

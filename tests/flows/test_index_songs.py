@@ -211,6 +211,8 @@ def test_index_published_to_s3_and_loaded_from_it(prefect_harness, csv_files, tm
 
 
 def index_songs_with_uri(csv_path: Path, index_dir: Path, uri: str) -> dict:
+    from reelflow.core.paths import trust_local_uri
     from reelflow.flows.index_songs import index_songs
 
+    trust_local_uri(uri)  # as `reelflow songs index --index-uri` does for the URI its user typed
     return index_songs(catalogue=str(csv_path), index_dir=str(index_dir), index_uri=uri, cluster=False)

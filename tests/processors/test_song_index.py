@@ -216,9 +216,12 @@ def test_save_load_roundtrip(small_index, tmp_path):
     loaded = SongIndex.load(tmp_path / "idx", encoder=small_index.encoder)
     assert loaded.search("dance pop", k=5) == small_index.search("dance pop", k=5)
     assert loaded.manifest["count"] == len(small_index)
-    # A second save replaces the first atomically and removes the old version.
+    # A second save replaces the first atomically and keeps it as the previous version; a third
+    # removes it (only ReelFlow's own version folders are ever removed).
     second = loaded.save(tmp_path / "idx")
-    assert not folder.exists() and second.exists()
+    assert folder.exists() and second.exists()
+    third = loaded.save(tmp_path / "idx")
+    assert not folder.exists() and second.exists() and third.exists()
 
 
 def test_index_built_with_other_encoder_is_refused(small_index, tmp_path):

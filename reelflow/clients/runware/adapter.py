@@ -38,10 +38,22 @@ from reelflow.clients._polling import PollPolicy
 from reelflow.clients.errors import JobFailed, JobTimedOut
 from reelflow.clients.runware.client import DEFAULT_MEDIA_HOSTS, RunwareClient, probe_video
 from reelflow.clients.runware.types import MODELS, VideoInference
-from reelflow.core.errors import ConfigurationError, ProcessingError
+from reelflow.core.errors import ConfigurationError, CorruptStateError, ProcessingError
 from reelflow.core.models import Clip, ClipRequest, CostEntry
+from reelflow.core.ledger import record_paid
+from reelflow.core.limits import ffmpeg_timeout_s, max_clip_duration_s
 from reelflow.core.storage import atomic_path, atomic_write_text
 from reelflow.processors.media import loop_seams
+
+
+def _unsigned(url: str | None) -> str:
+    """``scheme://host/path`` of a media URL: no query (signatures, tokens), no credentials."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    if not url:
+        return ""
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.hostname or "", parts.path, "", ""))
 
 
 def task_uuid_for(fingerprint: str, job_number: int) -> str:
@@ -50,10 +62,16 @@ def task_uuid_for(fingerprint: str, job_number: int) -> str:
     return str(uuid.UUID(bytes=digest[:16], version=4))
 
 
+LEDGER_HINT = ("check the Runware dashboard for jobs of the last runs, then move the file aside "
+               "(a new one is started); ReelFlow never resets it by itself")
+
+
 class JobLedger:
     """Persisted ``fingerprint → jobs`` record (JSON), safe across threads and processes.
 
-    Each job is ``{"task_uuid", "status": submitted|success|failed|stuck, "cost", "video_url"}``.
+    Each job is ``{"task_uuid", "status": submitted|success|failed|stuck, "cost", "video"}``;
+    ``video`` is the result's address without its query string (signed media URLs carry
+    credentials and are never stored). A corrupt file raises :class:`core.errors.CorruptStateError`.
     """
 
     _thread_lock = threading.Lock()
@@ -66,12 +84,27 @@ class JobLedger:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with self._thread_lock, open(self.path.with_suffix(".lock"), "w") as lockfile:
             fcntl.flock(lockfile, fcntl.LOCK_EX)
-            try:
-                data = json.loads(self.path.read_text()) if self.path.exists() else {}
-            except ValueError:
-                data = {}
+            data = self._read()
             yield data
             atomic_write_text(self.path, json.dumps(data, indent=1, sort_keys=True))
+
+    def _read(self) -> dict[str, Any]:
+        """The ledger's content; a missing file is empty, a corrupt one is an error (never reset:
+        forgetting a submitted job's taskUUID could pay for it twice)."""
+        try:
+            text = self.path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return {}
+        except (OSError, UnicodeDecodeError) as exc:
+            raise CorruptStateError(f"Runware job ledger {self.path} cannot be read ({exc})",
+                                    hint=LEDGER_HINT) from None
+        try:
+            data = json.loads(text) if text.strip() else {}
+        except ValueError as exc:
+            raise CorruptStateError(f"Runware job ledger {self.path} is corrupt ({exc})", hint=LEDGER_HINT) from None
+        if not isinstance(data, dict) or not all(isinstance(v, list) for v in data.values()):
+            raise CorruptStateError(f"Runware job ledger {self.path} has an unexpected layout", hint=LEDGER_HINT)
+        return data
 
     def jobs(self, fingerprint: str) -> list[dict[str, Any]]:
         """The jobs recorded for ``fingerprint`` (oldest first)."""
@@ -112,7 +145,8 @@ def normalize_clip(src: Path, dest: Path, width: int, height: int, fps: int,
         (:func:`processors.media.loop_seams`), so clip QA does not take them for cuts.
 
     Raises:
-        ProcessingError: ffmpeg failed (stderr tail in the message).
+        ProcessingError: ffmpeg failed (stderr tail in the message) or ran past
+            :func:`core.limits.ffmpeg_timeout_s`.
     """
     import imageio_ffmpeg
 
@@ -125,7 +159,12 @@ def normalize_clip(src: Path, dest: Path, width: int, height: int, fps: int,
         cmd = [imageio_ffmpeg.get_ffmpeg_exe(), "-y", "-v", "error", *loop, "-i", str(src), "-t", f"{out_dur:.3f}",
                "-vf", vf, "-an", "-c:v", "libx264", "-preset", "veryfast", "-crf", "18", "-movflags", "+faststart",
                str(tmp)]
-        proc = subprocess.run(cmd, capture_output=True, text=True)
+        limit = ffmpeg_timeout_s(out_dur, width * height)
+        try:
+            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=limit)
+        except subprocess.TimeoutExpired:
+            raise ProcessingError(f"ffmpeg did not normalise the Runware clip within {limit:.0f} s "
+                                  f"({out_dur:.1f} s of {width}x{height})") from None
         if proc.returncode != 0:
             raise ProcessingError(f"ffmpeg could not normalise the Runware clip: {proc.stderr.strip()[-400:]}")
     return out_dur, loop_seams(src_dur, out_dur)
@@ -232,8 +271,12 @@ class RunwareClipGenerator:
                     last_error = exc
                     continue
                 cost = float(item.cost or 0.0)
-                ledger.mark(fingerprint, task_uuid, "success", cost=cost, video_url=item.url)
-                await client.download(item.url or "", raw, expect_size=(task.width, task.height))
+                ledger.mark(fingerprint, task_uuid, "success", cost=cost, video=_unsigned(item.url))
+                # paid now: into the cost ledger now (a crash before the video completes keeps it)
+                record_paid(CostEntry(provider=self.provider, model=self.model, units=task.duration, unit="seconds",
+                                      cost_usd=cost, request_id=task_uuid), "clips")
+                await client.download(item.url or "", raw, expect_size=(task.width, task.height),
+                                      max_duration_s=max_clip_duration_s(float(task.duration)))
                 break
             else:
                 assert last_error is not None

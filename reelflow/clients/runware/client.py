@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from pydantic import ValidationError
 
 from reelflow.clients._http import (
     Clock,
@@ -38,6 +39,8 @@ from reelflow.clients._http import (
     RetryPolicy,
     ServiceClient,
     check_media_url,
+    check_peer,
+    redact,
     redact_url,
     request_hooks,
 )
@@ -134,7 +137,7 @@ class RunwareClient(ServiceClient):
         try:
             body = response.json()
         except ValueError:
-            return ErrorInfo(message=response.text[:300])
+            return ErrorInfo(message=redact(response.text[:300]))
         errs = body.get("errors") if isinstance(body, dict) else None
         if isinstance(errs, list) and errs:
             e = errs[0]
@@ -144,8 +147,9 @@ class RunwareClient(ServiceClient):
             msg = str(e.get("message", ""))
             if e.get("allowedValues") is not None:
                 msg += f" (allowed: {e['allowedValues']})"
-            return ErrorInfo(message=msg, code=e.get("code"), field=param, extra=e)
-        return ErrorInfo(message=str(body)[:300])
+            return ErrorInfo(message=redact(msg), code=e.get("code"), field=param,
+                             extra={k: redact(v) if isinstance(v, str) else v for k, v in e.items()})
+        return ErrorInfo(message=redact(str(body)[:300]))
 
     # -- submit ---------------------------------------------------------------------------------
 
@@ -217,10 +221,20 @@ class RunwareClient(ServiceClient):
 
     @staticmethod
     def _state_from(task_uuid: str, data: dict[str, Any]) -> TaskState:
+        """Parse a ``getResponse`` body; any shape that is not the documented one is
+        :class:`MalformedResponse` (retryable), never a raw ``TypeError``/``ValidationError``."""
+        try:
+            return RunwareClient._parse_state(task_uuid, data)
+        except (ValidationError, AttributeError, TypeError, KeyError, ValueError) as exc:
+            raise MalformedResponse(f"runware: getResponse body has an unexpected shape ({type(exc).__name__})",
+                                    service="runware") from None
+
+    @staticmethod
+    def _parse_state(task_uuid: str, data: dict[str, Any]) -> TaskState:
         for e in data.get("errors") or []:
             if e.get("taskUUID") in (None, task_uuid):
                 return TaskState(task_uuid=task_uuid, status="error", error_code=e.get("code"),
-                                 error_message=e.get("message"))
+                                 error_message=redact(str(e.get("message") or "")) or None)
         items = [VideoItem.model_validate(i) for i in data.get("data") or [] if i.get("taskUUID") == task_uuid]
         for it in items:
             if it.status == "success" or (it.status is None and it.url):
@@ -232,7 +246,7 @@ class RunwareClient(ServiceClient):
                 err = it.error or {}
                 return TaskState(task_uuid=task_uuid, status="error", item=it,
                                  error_code=err.get("code") or it.code,
-                                 error_message=err.get("message") or it.message)
+                                 error_message=redact(str(err.get("message") or it.message or "")) or None)
         last = next((it.status for it in reversed(items) if it.status), "processing")
         return TaskState(task_uuid=task_uuid, status=last if last in NON_TERMINAL else "processing")
 
@@ -260,13 +274,15 @@ class RunwareClient(ServiceClient):
 
     # -- download -------------------------------------------------------------------------------
 
-    async def download(self, url: str, dest: Path | str, *, expect_size: tuple[int, int] | None = None) -> Path:
+    async def download(self, url: str, dest: Path | str, *, expect_size: tuple[int, int] | None = None,
+                       max_duration_s: float | None = None) -> Path:
         """Stream ``url`` to ``dest`` atomically after the SSRF guard; check it decodes.
 
         Args:
             url: the task's ``videoURL``.
             dest: final path (written via a temp file + ``os.replace``).
             expect_size: ``(width, height)`` the video must have, if known.
+            max_duration_s: longest accepted video (seconds), if known (:func:`core.limits.max_clip_duration_s`).
 
         Raises:
             MediaRejected: the URL failed the SSRF guard (never fetched).
@@ -280,7 +296,7 @@ class RunwareClient(ServiceClient):
         async def attempt(n: int) -> Path:
             nonlocal invalid_seen
             try:
-                return await self._download_once(url, dest, expect_size, n)
+                return await self._download_once(url, dest, expect_size, n, max_duration_s)
             except MediaInvalid as exc:
                 invalid_seen += 1
                 if invalid_seen >= 2:
@@ -289,7 +305,8 @@ class RunwareClient(ServiceClient):
 
         return await self.call("download", attempt)
 
-    async def _download_once(self, url: str, dest: Path, expect_size: tuple[int, int] | None, attempt: int) -> Path:
+    async def _download_once(self, url: str, dest: Path, expect_size: tuple[int, int] | None, attempt: int,
+                             max_duration_s: float | None = None) -> Path:
         for _hop in range(4):
             await check_media_url(url, self.media_hosts, allow_private=self.allow_private_media, service="runware")
             request = self.media_http.build_request("GET", url)
@@ -299,6 +316,7 @@ class RunwareClient(ServiceClient):
             except (httpx.TransportError, ConnectionError) as exc:
                 raise TransportFailure(f"runware: GET {redact_url(url)}: {type(exc).__name__}", service="runware") from None
             try:
+                check_peer(response, allow_private=self.allow_private_media, service="runware")
                 if response.status_code in (301, 302, 303, 307, 308) and response.headers.get("location"):
                     url = str(response.url.join(response.headers["location"]))
                     continue
@@ -326,7 +344,10 @@ class RunwareClient(ServiceClient):
                     except (httpx.TransportError, ConnectionError) as exc:
                         raise TransportFailure(f"runware: download of {redact_url(url)} broke off: "
                                                f"{type(exc).__name__}", service="runware") from None
-                    probe_video(tmp, expect_size)
+                    _, _, duration, _ = probe_video(tmp, expect_size)
+                    if max_duration_s is not None and duration > max_duration_s:
+                        raise MediaInvalid(f"runware: video is {duration:.1f} s long, more than the "
+                                           f"{max_duration_s:.0f} s accepted for this clip", service="runware")
                 return dest
             finally:
                 await response.aclose()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 from prefect.cache_policies import CacheKeyFnPolicy
@@ -21,6 +22,9 @@ from prefect.context import TaskRunContext
 def source_digest(*modules: str) -> str:
     """SHA-256 (16 hex digits) of the source files of ``modules`` (dotted names), in order.
 
+    A package counts with every ``.py`` file under it (sorted by path), so splitting a module
+    into a package keeps its digest sensitive to all of its code.
+
     Raises:
         ModuleNotFoundError: a module cannot be found.
     """
@@ -29,8 +33,12 @@ def source_digest(*modules: str) -> str:
         spec = importlib.util.find_spec(name)
         if spec is None or not spec.origin:
             raise ModuleNotFoundError(name)
-        with open(spec.origin, "rb") as fh:
-            h.update(name.encode() + b"\0" + fh.read())
+        files = [Path(spec.origin)]
+        if spec.submodule_search_locations:
+            files = sorted(f for d in spec.submodule_search_locations for f in Path(d).rglob("*.py"))
+        for f in files:
+            with open(f, "rb") as fh:
+                h.update(name.encode() + b"\0" + str(f.name).encode() + b"\0" + fh.read())
     return h.hexdigest()[:16]
 
 

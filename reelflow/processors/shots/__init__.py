@@ -20,6 +20,7 @@ from reelflow.processors.shots.decoder import FAST_CODECS, THUMB_WIDTH, DecoderP
 from reelflow.processors.shots.detection import (
     LINEAR_RESIDUAL,
     DetectorParams,
+    FrameSink,
     ShotDetection,
     Transition,
     TransitionKind,
@@ -33,6 +34,6 @@ from reelflow.processors.shots.stats import DRIFT_LAG_S, TINY_WIDTH
 
 __all__ = [
     "DRIFT_LAG_S", "FAST_CODECS", "LINEAR_RESIDUAL", "THUMB_WIDTH", "TINY_WIDTH", "CutParams", "DecoderParams",
-    "DetectorParams", "DissolveParams", "FadeParams", "ShotDetection", "Transition", "TransitionKind",
+    "DetectorParams", "DissolveParams", "FrameSink", "FadeParams", "ShotDetection", "Transition", "TransitionKind",
     "detect_shots", "frames_to_times", "match_boundaries", "nominal_fps", "open_video",
 ]

@@ -8,7 +8,7 @@ scores of its detectors on far less work:
 
 - **Two passes, coarse to fine** (default ``mode="fast"``, :data:`.decoder.FAST_CODECS`): pass 1
   decodes only the reference pictures (``skip_frame=NONREF``; 33-52 % of the frames of x264
-  output, a third of MPEG-2/MPEG-4 with two B-frames) and scores consecutive decoded frames;
+  output, a third of MPEG-4 Part 2 with two B-frames) and scores consecutive decoded frames;
   every packet's PTS gives the full timeline. Pass 2 decodes only short windows around gaps
   between decoded frames whose score could hide a hard cut, seeking to the key frame before the
   window and switching ``skip_frame`` per packet so that only the window's non-reference frames
@@ -29,7 +29,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal, Protocol
 
 import numpy as np
 from pydantic import BaseModel
@@ -193,9 +193,27 @@ class ShotDetection:
 
 
 
+class FrameSink(Protocol):
+    """Receives every picture the detection pass decodes (e.g. to keep keyframe candidates).
+
+    ``offer`` is called with the PyAV frame and its time in seconds from the first frame, in
+    display order; it must not keep the frame object (its buffer is reused) — copy what it needs.
+    """
+
+    def offer(self, frame: Any, t: float) -> None:
+        """Look at one decoded picture."""
+        ...
+
+    def reset(self) -> None:
+        """Forget everything offered: the file is being decoded again from the start."""
+        ...
+
+
 def detect_shots(
     path: Path | str,
     params: DetectorParams | None = None,
+    *,
+    sink: FrameSink | None = None,
     **overrides: object,
 ) -> ShotDetection:
     """Detect shots in a video: hard cuts, fades through black and dissolves.
@@ -203,6 +221,8 @@ def detect_shots(
     Args:
         path: video file (any container/codec FFmpeg decodes).
         params: detector settings (defaults: :class:`DetectorParams`).
+        sink: optional :class:`FrameSink` offered every picture of the first (or only) decoding
+            pass, so that callers get pictures without decoding the file again.
         **overrides: individual settings by their flat name (:meth:`DetectorParams.with_overrides`),
             e.g. ``threshold=30``, ``mode="precise"`` or ``threads=1``.
 
@@ -224,13 +244,15 @@ def detect_shots(
         raise InputError(f"unknown shot detection mode {p.decoder.mode!r}", hint='use mode="fast" or mode="precise"')
     path = Path(path)
     if p.decoder.mode == "fast" and not p.decoder.skip_nonref:
-        det = _detect_two_pass(path, p)
+        det = _detect_two_pass(path, p, sink)
         if det is not None:
             return det
-    return _detect_full(path, p)
+        if sink is not None:
+            sink.reset()
+    return _detect_full(path, p, sink)
 
 
-def _detect_full(path: Path, p: DetectorParams) -> ShotDetection:
+def _detect_full(path: Path, p: DetectorParams, sink: FrameSink | None = None) -> ShotDetection:
     """Decode and score every frame (``mode="precise"``; any codec FFmpeg decodes)."""
     import av
 
@@ -261,6 +283,8 @@ def _detect_full(path: Path, p: DetectorParams) -> ShotDetection:
                     first_pts = t_abs
                 times.append(t_abs - first_pts)
                 thumbs.add(frame, times[-1])
+                if sink is not None:
+                    sink.offer(frame, times[-1])
                 dur = frame.duration
                 durs.append(float(dur * frame.time_base) if dur and frame.time_base else 0.0)
                 keys.append(bool(frame.key_frame))
@@ -281,7 +305,7 @@ def _detect_full(path: Path, p: DetectorParams) -> ShotDetection:
 
 
 
-def _detect_two_pass(path: Path, p: DetectorParams) -> ShotDetection | None:
+def _detect_two_pass(path: Path, p: DetectorParams, sink: FrameSink | None = None) -> ShotDetection | None:
     """Coarse-to-fine detection (``mode="fast"``); ``None`` when the file needs the full path.
 
     Pass 1 decodes only reference pictures (``skip_frame=NONREF``: 33-52 % of the frames of x264
@@ -351,6 +375,8 @@ def _detect_two_pass(path: Path, p: DetectorParams) -> ShotDetection | None:
                         rotation = int(getattr(frame, "rotation", 0) or 0) % 360
                     f_pts.append(int(frame.pts))
                     thumbs.add(frame, (f_pts[-1] - f_pts[0]) * tb)
+                    if sink is not None:
+                        sink.offer(frame, (f_pts[-1] - f_pts[0]) * tb)
     except av.FFmpegError as exc:
         raise decode_error(path, len(f_pts), exc) from exc
     thumbs.flush()

@@ -353,9 +353,10 @@ def extract_keyframes(det: ShotDetection, out_dir: Path | str, max_width: int = 
     times = [float(det.frame_times_s[i]) for i in idx]
     todo = [k for k, i in enumerate(idx) if i not in kept]
     frames: list[tuple[float, np.ndarray] | None] = [None] * len(idx)
-    for k, got in zip(todo, decode_pictures(det.path, [times[k] for k in todo], max_width, threads=threads),
-                      strict=True):
-        frames[k] = got
+    if todo:
+        for k, got in zip(todo, decode_pictures(det.path, [times[k] for k in todo], max_width, threads=threads),
+                          strict=True):
+            frames[k] = got
     missing = [k for k in todo if frames[k] is None]
     if missing:  # PTS that do not seek exactly: the frame on screen at that time instead
         for k, got in zip(missing, grab_frames(det.path, [times[k] for k in missing]), strict=True):

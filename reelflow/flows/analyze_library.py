@@ -4,8 +4,10 @@
 
 1. Expand files/folders (:func:`processors.library.collect_inputs`); a path that does not exist
    raises :class:`core.errors.InputError` before any work.
-2. One ``analyze-file`` task per file, submitted to a thread pool bounded by
-   ``settings.runner.max_concurrency`` (default 2 = the cores here). Each task is cached by the
+2. One ``analyze-file`` task per file (one decode of the file: shots, keyframes, features,
+   motion and QA all come from it), submitted to a thread pool bounded by
+   ``settings.runner.max_concurrency`` (default 2 = the cores here), each file's decoder given
+   ``cores // files in parallel`` threads (:func:`decoder_threads`). Each task is cached by the
    file's **content hash** (SHA-256) + its output folder/name + the task source; when a file's
    outputs are no longer on disk the task runs with ``refresh_cache`` — re-analysing an
    unchanged library is a cache hit per file.
@@ -29,6 +31,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -79,9 +82,16 @@ FILE_CACHE = CacheKeyFnPolicy(cache_key_fn=_content_key) + TASK_SOURCE + code_ve
 
 @task(name="analyze-file", cache_policy=FILE_CACHE, persist_result=True, retries=1, retry_delay_seconds=1,
       task_run_name="analyze-{name}", tags=["analysis"])
-def analyze_file_task(path: str, out_root: str, name: str, sha256: str) -> FileAnalysis:
-    """Shots/keyframes/features/QA of one file; a bad file gives an error record, not a failure."""
-    return analyze_file(Path(path), Path(out_root), name, sha256)
+def analyze_file_task(path: str, out_root: str, name: str, sha256: str, threads: int = 0) -> FileAnalysis:
+    """Shots/keyframes/features/QA of one file (one decode); a bad file gives an error record, not a failure."""
+    return analyze_file(Path(path), Path(out_root), name, sha256, threads=threads)
+
+
+def decoder_threads(n_files: int, workers: int, cores: int | None = None) -> int:
+    """Decoder threads per file so that the files analysed at once keep every core busy without
+    oversubscribing them: ``cores // files in parallel`` (at least 1)."""
+    cores = cores or os.cpu_count() or 1
+    return max(1, cores // max(1, min(workers, n_files)))
 
 
 @task(name="cluster-library", cache_policy=NO_CACHE, tags=["analysis"])
@@ -136,8 +146,10 @@ def analyze_library(paths: list[str], out_dir: str | None = None) -> LibraryRepo
     flow_runner = ctx.task_runner if ctx else None
     # The default thread pool is replaced by one bounded by max_concurrency (one file per core);
     # any other runner the flow was given (Dask: REELFLOW_RUNNER__TASK_RUNNER) is used as is.
-    own = ThreadPoolTaskRunner(max_workers=max(1, settings.runner.max_concurrency)) \
+    workers = max(1, settings.runner.max_concurrency)
+    own = ThreadPoolTaskRunner(max_workers=workers) \
         if flow_runner is None or isinstance(flow_runner, ThreadPoolTaskRunner) else None
+    threads = decoder_threads(len(files), workers) if own else 0
     records: list[FileAnalysis] = []
     with own or contextlib.nullcontext():
         futures = []
@@ -148,7 +160,7 @@ def analyze_library(paths: list[str], out_dir: str | None = None) -> LibraryRepo
             # Outputs deleted (or never written, e.g. an error entry) → recompute and re-cache.
             fresh = kind_of(f) != "unknown" and not _marker(f, out_root, n).exists()
             t = analyze_file_task.with_options(refresh_cache=True) if fresh else analyze_file_task
-            params = {"path": str(f), "out_root": str(out_root), "name": n, "sha256": h}
+            params = {"path": str(f), "out_root": str(out_root), "name": n, "sha256": h, "threads": threads}
             futures.append(own.submit(t, params) if own else t.submit(**params))
         for f, n, h, fut in zip(files, names, shas, futures, strict=True):
             if fut is None:

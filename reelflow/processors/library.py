@@ -118,21 +118,35 @@ def audio_loudness(path: Path | str, max_s: float = 600.0) -> float | None:
     return round(float(value), 2) if np.isfinite(value) else None
 
 
-def analyze_video(path: Path | str, out_dir: Path | str, name: str | None = None) -> FileAnalysis:
+def analyze_video(path: Path | str, out_dir: Path | str, name: str | None = None, threads: int = 0) -> FileAnalysis:
     """Analyse one video into ``out_dir`` (see the module docstring for the files).
+
+    One decode of the video: :func:`processors.shots.detect_shots` keeps every per-frame
+    statistic the rest needs (tiny thumbnails for keyframe choice, brightness, sharpness,
+    motion scores, drift for QA); only the chosen keyframes are decoded again, by seeking to
+    them (:func:`processors.keyframes.extract_keyframes`), and features are computed on those
+    pictures in memory.
+
+    Args:
+        path: the video.
+        out_dir: its output folder.
+        name: output name (default the file stem).
+        threads: decoder threads (0 = one per core; pass ``cores // files in parallel`` when
+            several files are analysed at once).
 
     Raises:
         InputError: the file is missing, empty, not a video, has no video stream, is corrupt, or
             is truncated (fewer frames decode than its container's index lists).
     """
-    from reelflow.processors.keyframes import contact_sheet, extract_keyframes
+    from reelflow.processors.keyframes import PictureSampler, contact_sheet, extract_keyframes
     from reelflow.processors.media import probe
     from reelflow.processors.qa import black_segments, frozen_segments
     from reelflow.processors.shots import detect_shots
 
     path = Path(path)
     out = Path(out_dir)
-    det = detect_shots(path)
+    pictures = PictureSampler(max_width=640)
+    det = detect_shots(path, threads=threads, sink=pictures)
     info = probe(path)
     if info.frame_count and det.frame_count < 0.98 * info.frame_count - 1:
         # the container's index lists frames whose data is gone (a cut-off copy or download)
@@ -141,12 +155,12 @@ def analyze_video(path: Path | str, out_dir: Path | str, name: str | None = None
             f"lists could be decoded ({det.duration_s:.2f} of {info.duration_s:.2f} s)",
             hint="copy or download the file again, or re-export it",
         )
-    kfs, imgs = extract_keyframes(det, out / "keyframes")
+    kfs, imgs = extract_keyframes(det, out / "keyframes", 640, threads=1, pictures=pictures)
     feats: list[ImageFeatures] = []
     for shot, kf, rgb in zip(det.shots, kfs, imgs, strict=True):
         a, z = det.index_of_frame(shot.start_frame), det.index_of_frame(shot.end_frame)
         feats.append(image_features(rgb, kf.path, motion_energy=round(motion_energy(det.scores, a, z), 3)))
-    contact_sheet([k.path for k in kfs], out / "contact_sheet.jpg",
+    contact_sheet(imgs, out / "contact_sheet.jpg",
                   labels=[f"#{k.shot_index}  {k.time_s:.2f}s" for k in kfs])
     shots_doc = {
         "video": str(path),
@@ -223,15 +237,17 @@ def analyze_image_file(path: Path | str, out_json: Path | str, name: str | None 
                         features_path=str(out_json))
 
 
-def analyze_file(path: Path | str, out_root: Path | str, name: str, sha256: str) -> FileAnalysis:
-    """Analyse one file of any kind; a ReelFlow error becomes an ``error`` record, never raised."""
+def analyze_file(path: Path | str, out_root: Path | str, name: str, sha256: str, threads: int = 0) -> FileAnalysis:
+    """Analyse one file of any kind; a ReelFlow error becomes an ``error`` record, never raised.
+
+    ``threads``: decoder threads for a video (see :func:`analyze_video`)."""
     path = Path(path)
     kind = kind_of(path)
     try:
         if kind == "image":
             rec = analyze_image_file(path, Path(out_root) / "images" / f"{name}.json", name)
         elif kind == "video":
-            rec = analyze_video(path, Path(out_root) / name, name)
+            rec = analyze_video(path, Path(out_root) / name, name, threads=threads)
         else:
             raise InputError(f"{path}: unsupported file type {path.suffix or '(none)'!r}",
                              hint="analyse mp4/mov/mkv/webm videos or jpg/png/webp images")

@@ -185,3 +185,40 @@ def test_qa_video_crossfades_and_black(images: Path, tmp_path: Path) -> None:
             "-map", "[o]", "-c:v", "libx264", "-preset", "veryfast", str(black))
     rep = qa_video(black, [2.0])
     assert not rep.passed and rep.black_segments and rep.black_segments[0][0] == pytest.approx(2.0, abs=0.05)
+
+
+def test_keyframes_come_from_the_detection_pass_without_decoding_again(shared_data: Path, tmp_path: Path) -> None:
+    """With a PictureSampler, the keyframe JPEGs are the pictures kept while detecting: the video
+    can be gone by the time they are written (nothing decodes it a second time)."""
+    from reelflow.processors.keyframes import PictureSampler
+
+    video = tmp_path / "testvideo.mp4"
+    video.write_bytes((shared_data / "videos" / "testvideo.mp4").read_bytes())
+    pictures = PictureSampler(interval_s=0.25, max_width=640)  # every shot (≥ 0.5 s) gets candidates
+    det = detect_shots(video, sink=pictures)
+    assert 70 <= len(pictures.pictures) <= 97  # at most one per 0.25 s of the 24 s video (reference frames)
+    kept = pictures.indices(det)
+    video.unlink()
+    kfs, imgs = extract_keyframes(det, tmp_path / "kf", 640, pictures=pictures)
+    assert len(kfs) == len(det.shots) == 7
+    for shot, kf, rgb in zip(det.shots, kfs, imgs, strict=True):
+        assert shot.start_s <= kf.time_s < shot.end_s
+        assert Path(kf.path).read_bytes() == kept[int(np.searchsorted(det.frame_times_s, kf.time_s))]
+        assert rgb.shape == (360, 640, 3)
+    content = [rgb for s, rgb in zip(det.shots, imgs, strict=True) if s.end_s - s.start_s > 3]
+    assert len(content) == 4 and all(rgb.mean() > 40 for rgb in content)
+
+
+def test_kept_pictures_match_a_fresh_full_quality_decode(shared_data: Path, tmp_path: Path) -> None:
+    """A kept keyframe is the same picture a separate decode at that time gives (up to JPEG and
+    the skipped deblocking filter), with the display rotation applied."""
+    from reelflow.processors.keyframes import PictureSampler
+
+    pictures = PictureSampler(interval_s=2.0, max_width=320)
+    det = detect_shots(shared_data / "footage" / "videos" / "squirrel.mp4", sink=pictures)
+    kfs, imgs = extract_keyframes(det, tmp_path / "kf", 320, pictures=pictures)
+    assert len(kfs) == 1 and imgs[0].shape == (180, 320, 3)
+    [(t, ref)] = grab_frames(det.path, [kfs[0].time_s])
+    assert t == pytest.approx(kfs[0].time_s)
+    small = np.asarray(Image.fromarray(ref).resize((320, 180), Image.Resampling.BOX), dtype=np.float32)
+    assert np.abs(small - imgs[0].astype(np.float32)).mean() < 4.0

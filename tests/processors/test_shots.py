@@ -30,7 +30,8 @@ import pytest
 
 from reelflow.core.errors import InputError
 from reelflow.processors.media import ffmpeg_exe
-from reelflow.processors.shots import detect_shots, prf1
+from reelflow.processors.shots import detect_shots
+from tests.shot_metrics import prf1
 
 HARD_CUTS = {
     "testvideo.mp4": [30, 180],

@@ -213,6 +213,10 @@ def campaign_run_cmd(
         console.print(f"[yellow]invalid brief:[/] {item.error}")
     if check:
         return
+    if spec.review != "none":
+        require_server()  # a reviewer answers through the server (UI, REST or `reelflow review`)
+        console.print(f"review: {spec.review} — videos wait for a reviewer; `reelflow review list` shows them "
+                      f"(artifact campaign-{spec.name}-review)")
     ensure_prefect_api()
     state = run_campaign_file(file, settings)
     report = state.result(raise_on_failure=False)

@@ -83,15 +83,16 @@ class SceneEdit(BaseModel):
     """The editable text of one scene (what the plan-review form shows per scene).
 
     ``index`` names the scene (0-based, as in the plan); the other fields replace the scene's
-    ``narration``, ``on_screen_text`` and ``visual.headline``.
+    ``narration``, ``on_screen_text`` and ``visual.headline``. A field left out (REST, CLI)
+    keeps the scene's text; a field given empty clears it (an empty narration is refused).
     """
 
     model_config = ConfigDict(extra="forbid")
 
-    index: int = Field(ge=0, description="Scene number (0-based); do not change.")
-    narration: str = Field(description="Words spoken over the scene.")
-    on_screen_text: str = Field(default="", description="Short overlay text (at most 80 characters).")
-    headline: str = Field(default="", description="On-screen headline (at most 6 words, 40 characters).")
+    index: int = Field(ge=0, title="Scene", description="0-based; keep as is.")
+    narration: str = Field(default="", title="Narration", description="Words spoken over the scene.")
+    on_screen_text: str = Field(default="", title="On-screen text", description="At most 80 characters.")
+    headline: str = Field(default="", title="Headline", description="At most 6 words, 40 characters.")
 
 
 class PlanChange(BaseModel):
@@ -144,8 +145,10 @@ def apply_edits(plan: ScriptPlan, edits: list[SceneEdit] | list[dict[str, Any]])
     changes: list[PlanChange] = []
     for e in parsed:
         scene = data["scenes"][e.index]
-        for field, new in (("narration", e.narration), ("on_screen_text", e.on_screen_text), ("headline", e.headline)):
-            new = _clean(new)
+        for field in ("narration", "on_screen_text", "headline"):
+            if field not in e.model_fields_set:
+                continue  # left out: keep the scene's text
+            new = _clean(getattr(e, field))
             old = scene["visual"]["headline"] if field == "headline" else scene[field]
             if new == old:
                 continue

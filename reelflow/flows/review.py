@@ -70,18 +70,21 @@ class PlanReview(RunInput):
     ends Cancelled, nothing more is paid). ``scenes``: the editable text of each scene.
     """
 
-    approve: bool = Field(default=True, description="Untick to reject: the run ends Cancelled and nothing more is paid.")
-    reviewer: str = Field(default="", max_length=120, description="Your name (recorded in metadata.json).")
-    note: str = Field(default="", max_length=2000, description="Why (required to reject; recorded either way).")
-    scenes: list[SceneEdit] = Field(default_factory=list, description="Each scene's narration, on-screen text and headline.")
+    approve: bool = Field(default=True, title="Approve",
+                          description="Untick to reject: the run ends Cancelled and nothing more is paid.")
+    reviewer: str = Field(default="", max_length=120, title="Reviewer", description="Your name (recorded in metadata.json).")
+    note: str = Field(default="", max_length=2000, title="Note", description="Why (recorded; say why when you reject).")
+    scenes: list[SceneEdit] = Field(default_factory=list, title="Scenes",
+                                    description="Each scene's narration, on-screen text and headline.")
 
 
 class FinalReview(RunInput):
     """Answer to a final review: publish (``approve``) or not."""
 
-    approve: bool = Field(default=True, description="Untick to reject: nothing is published and the run ends Cancelled.")
-    reviewer: str = Field(default="", max_length=120, description="Your name (recorded in metadata.json).")
-    note: str = Field(default="", max_length=2000, description="Why (required to reject; recorded either way).")
+    approve: bool = Field(default=True, title="Approve",
+                          description="Untick to reject: nothing is published and the run ends Cancelled.")
+    reviewer: str = Field(default="", max_length=120, title="Reviewer", description="Your name (recorded in metadata.json).")
+    note: str = Field(default="", max_length=2000, title="Note", description="Why (recorded; say why when you reject).")
 
 
 @dataclass
@@ -205,7 +208,25 @@ async def wait_for_review(input_cls: type[RunInput], *, key: str, point: str, ti
         except TimeoutError:
             return Answer(None, None, (datetime.now(UTC) - started).total_seconds())
     answered_at = await _answered(keyset, run.id) or datetime.now(UTC)
-    return Answer(value, answered_at, (datetime.now(UTC) - started).total_seconds())
+    asked = await _read_record(run.id, key)
+    asked_at = datetime.fromisoformat(asked["asked_at"]) if asked and asked.get("asked_at") else started
+    return Answer(value, answered_at, max(0.0, (answered_at - asked_at).total_seconds()))
+
+
+async def _read_record(run_id: Any, key: str) -> dict[str, Any] | None:
+    """The list record stored when question ``key`` was first asked (None if missing)."""
+    from prefect.client.orchestration import get_client
+
+    async with get_client() as client:
+        found = await client.filter_flow_run_input(flow_run_id=run_id, key_prefix=RECORD_PREFIX + key, limit=5,
+                                                   exclude_keys=set())
+    for item in found:
+        if item.key == RECORD_PREFIX + key:
+            try:
+                return json.loads(item.value)
+            except (TypeError, ValueError):
+                return None
+    return None
 
 
 # --------------------------------------------------------------------------- plan review
@@ -272,6 +293,24 @@ def render_plan_review(plan: ScriptPlan, brief: Brief, *, run_name: str, run_id:
     lines += [f"| {part} (estimate) | {prov} | {usd:.4f} |" for part, (prov, usd) in est.items()]
     lines += [f"| **after approval** | | **{sum(u for _, u in est.values()):.4f}** |", ""]
     lines += _how_to_answer(run_id, "plan")
+    return "\n".join(lines) + "\n"
+
+
+def render_plan_form(plan: ScriptPlan, brief: Brief, *, run_name: str, providers: dict[str, str], timeout_s: float,
+                     deadline: datetime, problems: list[str], attempt: int, artifact: str) -> str:
+    """Compact markdown for the top of the UI's resume form (the modal is narrow)."""
+    est = estimate_remaining_cost(plan, brief, providers)
+    lines = [f"## Plan review: {_md(plan.title)}", "",
+             f"**{run_name}**, {brief.duration_s:g} s {brief.aspect.value} {brief.platform.value}. Nothing beyond "
+             f"the script is paid until you approve (estimate {sum(u for _, u in est.values()):.4f} USD). "
+             f"Answer by {deadline:%Y-%m-%d %H:%M} UTC ({format_duration(timeout_s)}).", ""]
+    if problems:
+        lines += [f"**Edit not accepted (attempt {attempt - 1}):**", ""] + [f"- {_md(p)}" for p in problems] + [""]
+    lines += ["| # | s | narration | visual |", "|---|---|---|---|"]
+    for s in plan.scenes:
+        visual = f"{s.visual.kind}: {_md(s.visual.headline)}" if s.visual.headline else s.visual.kind
+        lines.append(f"| {s.index} | {s.duration_s:.1f} | {_md(s.narration)} | {visual} |")
+    lines += ["", f"Edit the scenes below; untick *Approve* to reject. Full plan and costs: artifact `{artifact}`."]
     return "\n".join(lines) + "\n"
 
 
@@ -362,7 +401,11 @@ class ReviewGate:
                 await acreate_markdown_artifact(markdown=md, key=key_art,
                                                 description=f"Plan review of {run_name} (attempt {attempt})")
 
-            form = PlanReview.with_initial_data(description=md, scenes=form_edits)
+            form = PlanReview.with_initial_data(
+                description=render_plan_form(plan, brief, run_name=run_name, providers=providers,
+                                             timeout_s=self.timeout_s, deadline=deadline, problems=problems,
+                                             attempt=attempt, artifact=key_art),
+                scenes=form_edits)
             answer = await wait_for_review(form, key=f"plan-review-{attempt}", point="plan", timeout_s=self.timeout_s,
                                            publish=publish, record={"artifact": key_art, "run_name": run_name,
                                                                      "attempt": attempt, "problems": problems,
@@ -487,8 +530,10 @@ def review_flow_options(flow_obj: Any, review: str, review_timeout: float | str)
 
 
 # --------------------------------------------------------------------------- operations side
-async def waiting_reviews(client: Any, limit: int = 200) -> list[dict[str, Any]]:
+async def waiting_reviews(client: Any, limit: int = 200, parent_flow_run_id: str | None = None) -> list[dict[str, Any]]:
     """Flow runs waiting for a review (Paused/Suspended with a ReelFlow review record), oldest first.
+
+    ``parent_flow_run_id`` keeps only the child runs of that (campaign) run.
 
     Each: ``flow_run_id``, ``name``, ``state`` (Paused/Suspended), ``point``, ``key``, ``asked_at``,
     ``deadline``, ``overdue``, ``artifact``, ``parent_flow_run_id`` (a campaign's run), ``url``.
@@ -496,10 +541,12 @@ async def waiting_reviews(client: Any, limit: int = 200) -> list[dict[str, Any]]
     from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterState, FlowRunFilterStateType
     from prefect.client.schemas.objects import StateType
 
-    runs = await client.read_flow_runs(
-        flow_run_filter=FlowRunFilter(state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.PAUSED]))),
-        limit=limit,
-    )
+    from prefect.client.schemas.filters import FlowRunFilterParentFlowRunId
+
+    flt = FlowRunFilter(state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.PAUSED])))
+    if parent_flow_run_id:
+        flt.parent_flow_run_id = FlowRunFilterParentFlowRunId(any_=[parent_flow_run_id])
+    runs = await client.read_flow_runs(flow_run_filter=flt, limit=limit)
     out = []
     now = datetime.now(UTC)
     for run in runs:
@@ -533,7 +580,7 @@ async def _current_record(client: Any, run: Any) -> dict[str, Any] | None:
     for item in found:
         if item.key == RECORD_PREFIX + key:
             try:
-                return json.loads(item.decoded_value if isinstance(item.decoded_value, str) else item.value)
+                return json.loads(item.value)
             except (TypeError, ValueError):
                 return None
     return None

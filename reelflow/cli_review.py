@@ -89,7 +89,7 @@ def load_plan_edits(path: Path, rec: dict[str, Any]) -> list[dict[str, Any]]:
 
     from reelflow.core.errors import InputError
     from reelflow.core.models import Brief, ScriptPlan
-    from reelflow.core.review import apply_edits, plan_problems
+    from reelflow.core.review import apply_edits, edit_problems
 
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
@@ -119,7 +119,7 @@ def load_plan_edits(path: Path, rec: dict[str, Any]) -> list[dict[str, Any]]:
         merged.append(base)
     edited, changes, problems = apply_edits(plan, merged)
     if edited is not None and changes:
-        problems = plan_problems(edited, Brief.model_validate(rec["brief"]))
+        problems = edit_problems(plan, edited, changes, Brief.model_validate(rec["brief"]))
     if problems:
         raise InputError(f"{path}: the edited plan breaks the plan rules:\n  - " + "\n  - ".join(problems),
                          hint="fix these and run the command again; nothing was sent")
@@ -251,3 +251,15 @@ def expire_cmd() -> None:
 
     ids = asyncio.run(run())
     out.print(f"cancelled {len(ids)} overdue review(s)" + (": " + ", ".join(ids) if ids else ""))
+
+
+@review_app.command("notify", help="Create the Prefect automation that calls a webhook when a run waits for a review.")
+@handle_errors
+def notify_cmd(webhook: str = typer.Option(..., "--webhook", help="URL the automation POSTs to (Slack, Teams, ...).")) -> None:
+    """Store the webhook block and the ``reelflow-review-waiting`` automation (replacing older ones)."""
+    from reelflow.deployments.automations import AUTOMATION_NAME, WAITING_EVENTS, ensure_review_notification
+
+    _server()
+    automation_id, block_id = asyncio.run(ensure_review_notification(webhook))
+    out.print(f"automation {AUTOMATION_NAME} ({automation_id}): on {' / '.join(WAITING_EVENTS)} → webhook block "
+              f"{block_id}")

@@ -207,3 +207,24 @@ def plan_problems(plan: ScriptPlan, brief: Brief) -> list[str]:
             f"(at most {limit} at {WORDS_PER_SECOND:g} words/s); remove {total - limit} words"
         )
     return problems
+
+
+def edit_problems(original: ScriptPlan, edited: ScriptPlan, changes: list[PlanChange], brief: Brief) -> list[str]:
+    """The rule breaks an edit brings in (what a reviewer must fix before the run goes on).
+
+    :func:`plan_problems` of the edited plan, keeping those of the scenes the edit changed and
+    the length rule only when the edit adds words to a plan over the limit: what the generated
+    plan already had (an LLM's plan is only schema-checked today) is not blamed on the reviewer.
+    """
+    changed = {c.scene for c in changes}
+    before_words = sum(_words(s.narration) for s in original.scenes)
+    after_words = sum(_words(s.narration) for s in edited.scenes)
+    out = []
+    for p in plan_problems(edited, brief):
+        m = re.match(r"scene (\d+)\b", p)
+        if m and int(m.group(1)) not in changed:
+            continue
+        if p.startswith("narration:") and after_words <= before_words:
+            continue
+        out.append(p)
+    return out

@@ -52,6 +52,7 @@ from reelflow.core.review import (
     apply_edits,
     edits_from_plan,
     format_duration,
+    edit_problems,
     plan_problems,
     review_points,
 )
@@ -285,6 +286,10 @@ def render_plan_review(plan: ScriptPlan, brief: Brief, *, run_name: str, run_id:
                      f"{_md(s.on_screen_text) or '—'} | {visual} |")
     limit = int(WORDS_PER_SECOND * brief.duration_s)
     lines += ["", f"Narration: {words} words (a {brief.duration_s:g} s video speaks at most {limit}).", ""]
+    warnings = plan_problems(plan, brief)
+    if warnings:
+        lines += ["**Checks on this plan** (fix them in your edit if you can):", ""]
+        lines += [f"- {_md(w)}" for w in warnings] + [""]
     est = estimate_remaining_cost(plan, brief, providers)
     spent = sum(e.cost_usd for e in plan_costs)
     plan_provider = plan_costs[0].provider if plan_costs else providers.get("plan", "local")
@@ -416,7 +421,7 @@ class ReviewGate:
             got: PlanReview = answer.value  # type: ignore[assignment]
             edited, changes, problems = apply_edits(plan, got.scenes or edits_from_plan(plan))
             if edited is not None and changes:
-                problems = plan_problems(edited, brief)
+                problems = edit_problems(plan, edited, changes, brief)
             if not problems:
                 break
             logger.warning("plan edit refused (attempt %d): %s", attempt, "; ".join(problems))

@@ -1,7 +1,7 @@
 """``reelflow`` command line (typer). Entry point: :func:`main`.
 
 Commands: make, demo (main job); songs (song index); analyze (video/image libraries);
-voices (Hume voices); campaign, server, trigger (operations).
+voices (Hume voices); campaign, server, trigger (operations); review (runs waiting for approval).
 """
 
 from __future__ import annotations
@@ -34,11 +34,12 @@ def _root(
 
 
 def _register() -> None:
-    from reelflow import cli_analyze, cli_make, cli_ops, cli_services, cli_songs
+    from reelflow import cli_analyze, cli_make, cli_ops, cli_review, cli_services, cli_songs
 
     cli_make.register(app)
     cli_services.register(app) if hasattr(cli_services, "register") else None
     cli_ops.register(app) if hasattr(cli_ops, "register") else None
+    cli_review.register(app)
     app.add_typer(cli_songs.app, name="songs", help="Song catalogue index: build, search, like.")
     if hasattr(cli_analyze, "register"):
         cli_analyze.register(app)

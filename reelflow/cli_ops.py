@@ -209,6 +209,10 @@ def campaign_run_cmd(
         console.print(f"[yellow]invalid brief:[/] {item.error}")
     if check:
         return
+    if spec.review != "none":
+        require_server()  # a reviewer answers through the server (UI, REST or `reelflow review`)
+        console.print(f"review: {spec.review} — videos wait for a reviewer; `reelflow review list` shows them "
+                      f"(artifact campaign-{spec.name}-review)")
     ensure_prefect_api()
     trust_campaign_file(file, spec)  # the user's own files; deployment runs stay confined
     state = run_campaign_file(file, settings)

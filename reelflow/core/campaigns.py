@@ -93,6 +93,21 @@ class CampaignSpec(BaseModel):
     schedule: Schedule | None = None
     out_dir: str | None = Field(default=None, description="Output folder (default <outputs>/campaigns/...).")
     strict: bool = Field(default=False, description="Treat any invalid brief as a campaign error.")
+    review: Literal["none", "plan", "final", "both"] = Field(
+        default="none", description="Review points of every video (core.review): none, plan, final or both.")
+    review_timeout: float | str = Field(
+        default="72h", description='Time a reviewer has per review point: seconds or "30m", "72h", "3d".')
+
+    @field_validator("review_timeout")
+    @classmethod
+    def _review_timeout(cls, v: float | str) -> float | str:
+        from reelflow.core.review import parse_duration_s
+
+        try:
+            parse_duration_s(v)
+        except InputError as exc:
+            raise ValueError(exc.message) from None
+        return v
 
     @field_validator("variants")
     @classmethod
@@ -147,7 +162,7 @@ class VideoOutcome(BaseModel):
     brief: str
     variant: str
     platform: str
-    status: Literal["completed", "failed", "invalid", "skipped"]
+    status: Literal["completed", "failed", "invalid", "skipped", "cancelled"]  # cancelled: rejected/unreviewed
     duration_s: float | None = None
     cost_usd: float = 0.0
     estimated_usd: float = 0.0
@@ -170,6 +185,7 @@ class CampaignReport(BaseModel):
     failed: int
     invalid: int
     skipped: int
+    cancelled: int = 0
     cost_usd: float
     budget_usd: float | None
     out_dir: str

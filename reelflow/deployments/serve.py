@@ -187,9 +187,15 @@ def scheduled_campaign_deployment(path: str | Path, settings: Any | None = None)
 
 
 def serve_deployments(deployments: list[Any], limit: int | None = None) -> None:
-    """Serve ``deployments`` until interrupted (polls the API for scheduled/triggered runs)."""
+    """Serve ``deployments`` until interrupted (polls the API for scheduled/triggered runs).
+
+    Also cancels suspended runs whose review deadline passed (:func:`flows.review.start_review_sweeper`).
+    """
     import prefect
 
+    from reelflow.flows.review import start_review_sweeper
+
+    start_review_sweeper()
     prefect.serve(*deployments, pause_on_shutdown=False, print_starting_message=True, limit=limit)
 
 

@@ -46,7 +46,7 @@ from typing import Any
 
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
-from prefect.futures import as_completed
+from prefect.futures import as_completed, wait
 from prefect.runtime import flow_run
 from prefect.states import Completed, Failed
 from prefect.task_runners import ThreadPoolTaskRunner
@@ -105,7 +105,61 @@ def estimate_video_cost(brief: Brief, settings: Settings) -> dict[str, float]:
     return est
 
 
+#: Seconds between looks at which videos of a campaign with review on wait for a reviewer.
+REVIEW_POLL_S = 3.0
+
+
 # --------------------------------------------------------------------------- the work
+def _waiting_children(campaign_run_id: str | None) -> list[dict[str, Any]]:
+    """Child runs of this campaign run waiting for a review (see :func:`flows.review.waiting_reviews`)."""
+    from prefect.client.orchestration import get_client
+    from prefect.utilities.asyncutils import run_coro_as_sync
+
+    from reelflow.flows.review import waiting_reviews
+
+    if not campaign_run_id:
+        return []
+
+    async def look() -> list[dict[str, Any]]:
+        async with get_client() as client:
+            return await waiting_reviews(client, parent_flow_run_id=campaign_run_id)
+
+    try:
+        return run_coro_as_sync(look()) or []
+    except Exception as exc:  # noqa: BLE001 - the list is informational; the videos go on
+        get_run_logger().warning("could not list the runs waiting for review: %s", exc)
+        return []
+
+
+def publish_review_list(name: str, waiting: list[dict[str, Any]], rows: list[VideoOutcome] | None = None) -> None:
+    """(Re)publish the ``campaign-<name>-review`` markdown artifact: every run waiting, with links.
+
+    ``rows`` (at the end of the campaign) adds what the reviewers decided.
+    """
+    from prefect.artifacts import create_markdown_artifact
+
+    from reelflow.flows.artifacts_ops import _key
+
+    lines = [f"# Campaign {name}: review", ""]
+    if waiting:
+        lines += [f"**{len(waiting)} run(s) waiting for a review.** Approve or reject each from its page "
+                  "(*Resume*), with `reelflow review approve|reject RUN_ID`, or over REST "
+                  "(`POST /api/flow_runs/RUN_ID/resume`).", "",
+                  "| video run | review | waiting since (UTC) | deadline (UTC) | approve from the CLI |",
+                  "|---|---|---|---|---|"]
+        for w in waiting:
+            point = w["point"] + (f" (attempt {w['attempt']})" if w.get("attempt", 1) > 1 else "")
+            lines.append(f"| [{w['name']}]({w['url']}) | {point} | {w['asked_at'][:16].replace('T', ' ')} | "
+                         f"{w['deadline'][:16].replace('T', ' ')} | `reelflow review approve {w['flow_run_id']}` |")
+    else:
+        lines += ["No run is waiting for a review."]
+    if rows:
+        lines += ["", "| video | status | reason |", "|---|---|---|"]
+        lines += [f"| {r.brief} / {r.variant} | {r.status} | {r.reason.replace('|', '/')[:200]} |" for r in rows]
+    create_markdown_artifact(key=_key("campaign", name, "review"), markdown="\n".join(lines) + "\n",
+                             description=f"Campaign {name}: runs waiting for a review.")
+
+
 def _providers_text(meta: dict[str, Any]) -> str:
     prov = (meta.get("provenance") or {}).get("providers") or {}
     parts = []
@@ -127,26 +181,34 @@ def _providers_text(meta: dict[str, Any]) -> str:
     cache_policy=NO_CACHE,
     retries=0,
 )
-async def render_video(item: CampaignItem, out_dir: str, campaign_name: str) -> VideoOutcome:
+async def render_video(item: CampaignItem, out_dir: str, campaign_name: str, review: str = "none",
+                       review_timeout: float | str = "72h") -> VideoOutcome:
     """Run ``create_video`` for one item as a subflow; never raises for a failed video.
 
+    ``review``/``review_timeout`` are passed on (the subflow pauses in this process at its
+    review points; see :mod:`flows.review`).
+
     Returns:
-        A :class:`VideoOutcome` (``completed`` with outputs, or ``failed`` with the reason).
+        A :class:`VideoOutcome` (``completed`` with outputs, ``cancelled`` when a reviewer
+        rejected it or nobody answered in time, or ``failed`` with the reason).
     """
     from reelflow.core.ledger import entries_from_metadata
     from reelflow.core.storage_factory import make_storage
     from reelflow.flows.create_video import create_video
+    from reelflow.flows.review import review_flow_options
 
     assert item.brief is not None
     t0 = time.perf_counter()
     run_name = f"{campaign_name}-{item.brief_id}-{item.variant}"
-    state = await create_video.with_options(flow_run_name=run_name[:100])(
-        brief=item.brief, out_dir=out_dir, return_state=True
-    )
+    flow_obj = review_flow_options(create_video.with_options(flow_run_name=run_name[:100]), review, review_timeout)
+    state = await flow_obj(brief=item.brief, out_dir=out_dir, review=review, review_timeout=review_timeout,
+                           return_state=True)
     seconds = round(time.perf_counter() - t0, 2)
     child_id = str(state.state_details.flow_run_id) if state.state_details.flow_run_id else None
     base = VideoOutcome(index=item.index, brief=item.brief_id, variant=item.variant, platform=item.platform,
                         status="failed", flow_run_id=child_id, seconds=seconds)
+    if state.is_cancelled():
+        return base.model_copy(update={"status": "cancelled", "reason": (state.message or "cancelled")[:500]})
     if not state.is_completed():
         return base.model_copy(update={"reason": (state.message or state.name or "failed")[:500]})
     try:
@@ -201,7 +263,7 @@ def _summary_md(report: CampaignReport, spec: CampaignSpec, runner: str, ledger_
         "| | |",
         "|---|---|",
         f"| videos | {report.total} (completed {report.completed}, failed {report.failed}, "
-        f"invalid {report.invalid}, skipped {report.skipped}) |",
+        f"invalid {report.invalid}, skipped {report.skipped}, cancelled {report.cancelled}) |",
         f"| cost | {report.cost_usd:.4f} USD" + (f" (ledger {ledger_total:.4f})" if ledger_total is not None else "") + " |",
         f"| budget | {'unlimited' if spec.budget_usd is None else f'{spec.budget_usd:.2f} USD'} |",
         f"| task runner | {runner} |",
@@ -337,8 +399,11 @@ def campaign(
         reserved[item.index] = total
         return None
 
+    review_on = spec.review != "none"
+    waiting: list[dict[str, Any]] = []  # child runs waiting for a reviewer (they do not take a slot)
+
     def submit_next() -> None:
-        while queue and len(inflight) < spec.max_concurrency:
+        while queue and len(inflight) - len(waiting) < spec.max_concurrency:
             item = queue.pop(0)
             reason = admit(item)
             if reason:
@@ -348,13 +413,26 @@ def campaign(
                 continue
             assert item.brief is not None and item.brief.id
             folder = out_root / item.brief.id  # <brief>--<variant>[--<platform>]
-            fut = render_video.submit(item, str(folder), spec.name)
+            fut = render_video.submit(item, str(folder), spec.name, spec.review, spec.review_timeout)
             inflight[fut] = item
 
     pool = ledger.join_budget(spec.name, budget, str(run_id)) if budget else 0
     submit_next()
     while inflight:
-        fut = next(as_completed(list(inflight)))
+        if review_on:
+            # poll: publish the runs waiting for a review, and let waiting runs free their slot
+            done = wait(list(inflight), timeout=REVIEW_POLL_S).done
+            now_waiting = _waiting_children(run_id)
+            if [w["flow_run_id"] for w in now_waiting] != [w["flow_run_id"] for w in waiting] or (
+                    [w["key"] for w in now_waiting] != [w["key"] for w in waiting]):
+                waiting = now_waiting
+                publish_review_list(spec.name, waiting)
+                submit_next()
+            if not done:
+                continue
+            fut = next(iter(done))
+        else:
+            fut = next(as_completed(list(inflight)))
         item = inflight.pop(fut)
         est = reserved.pop(item.index, 0.0)
         try:
@@ -384,10 +462,11 @@ def campaign(
     if pool:
         ledger.leave_budget(pool, str(run_id))
     rows.sort(key=lambda r: r.index)
-    counts = {s: sum(1 for r in rows if r.status == s) for s in ("completed", "failed", "invalid", "skipped")}
+    counts = {s: sum(1 for r in rows if r.status == s)
+              for s in ("completed", "failed", "invalid", "skipped", "cancelled")}
     total = len(rows)
     message = f"{counts['completed']} of {total} completed"
-    extra = [f"{counts[s]} {s}" for s in ("failed", "invalid", "skipped") if counts[s]]
+    extra = [f"{counts[s]} {s}" for s in ("failed", "invalid", "skipped", "cancelled") if counts[s]]
     if extra:
         message += " (" + ", ".join(extra) + ")"
     child_ids = [r.flow_run_id for r in rows if r.flow_run_id]
@@ -401,6 +480,8 @@ def campaign(
     # the JSON report first: an API error while publishing the artifact must not lose it
     atomic_write_json(out_root / "campaign-report.json", report.model_dump(mode="json"))
     publish_campaign_report(spec.name, _report_rows(rows), _summary_md(report, spec, describe_runner(settings), ledger_total))
+    if review_on:
+        publish_review_list(spec.name, [], rows)
     logger.info("campaign %s: %s", spec.name, message)
     if counts["completed"] == 0:
         return Failed(message=message, data=report)

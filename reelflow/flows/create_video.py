@@ -27,6 +27,7 @@ from reelflow.core.storage import atomic_write_json, ensure_writable_dir, sha256
 from reelflow.flows import tasks
 from reelflow.flows._wiring import apply_prefect_secrets, get_runtime
 from reelflow.flows.artifacts import publish_run_report
+from reelflow.flows.review import DEFAULT_REVIEW_TIMEOUT_S, ReviewGate, ReviewMode
 
 LEAD_IN_S = 0.15  # silence before each scene's narration
 TAIL_S = 0.35  # breathing room after it
@@ -70,13 +71,23 @@ def _run_name() -> str:
     log_prints=True,
     timeout_seconds=3600,
 )
-async def create_video(brief: Brief, out_dir: str | None = None) -> VideoResult:
+async def create_video(
+    brief: Brief,
+    out_dir: str | None = None,
+    review: ReviewMode = "none",
+    review_timeout: float | str = DEFAULT_REVIEW_TIMEOUT_S,
+) -> VideoResult:
     """Make one video from ``brief``; returns where the outputs are and headline numbers.
 
     Args:
         brief: what to make (see :class:`core.models.Brief`); a deployment run passes it as a
             JSON object, e.g. ``{"text": "...", "duration_s": 15, "platform": "shorts"}``.
         out_dir: output folder; default ``outputs/<date>-<slug>-<short id>/``.
+        review: ``none`` (default), ``plan`` (approve/edit the script before anything beyond it
+            is paid), ``final`` (approve before publishing) or ``both``; see :mod:`flows.review`.
+            A rejected or unanswered review ends the run ``Cancelled``.
+        review_timeout: time a reviewer has at each review point: seconds, or text such as
+            "30m", "72h" (default 72 h).
 
     Raises:
         core.errors.InputError: the output folder is not writable (before any work).
@@ -96,9 +107,13 @@ async def create_video(brief: Brief, out_dir: str | None = None) -> VideoResult:
     work_dir = str(work)
     logger.info("brief %r -> %s (providers %s)", brief.id or brief.text[:40], out, providers)
 
+    gate = ReviewGate(review, review_timeout)  # bad review settings fail here, before anything is paid
     if any(_is_paid(p) for p in providers.values()):
         await tasks.check_service_keys(providers)  # a rejected key fails here, before anything is paid
     plan, plan_costs = await tasks.plan_script(brief, providers["plan"], work_dir)
+    plan, stop = await gate.plan(plan, brief, providers=providers, plan_costs=plan_costs)  # before narration/clips
+    if stop is not None:
+        return stop
     prompts = [s.visual_prompt for s in plan.scenes]
     context_key = tasks.content_key(plan.model_dump(mode="json"))
 
@@ -278,6 +293,11 @@ async def create_video(brief: Brief, out_dir: str | None = None) -> VideoResult:
         "video_file": "video.mp4",
         "created_at": created.isoformat(),
     }
+    stop = await gate.final(metadata, video=video, thumbnail=frames[best], keyframes=frames,
+                            captions=srt, work_dir=work_dir)  # review: before anything is published
+    if stop is not None:
+        return stop
+    metadata["review"] = gate.record
     plan_path = atomic_write_json(work / "plan.json", plan.model_dump(mode="json"))
     meta_path = atomic_write_json(work / "metadata.json", metadata)
     thumb = frames[best]

@@ -311,10 +311,8 @@ def render_plan_form(plan: ScriptPlan, brief: Brief, *, run_name: str, providers
              f"Answer by {deadline:%Y-%m-%d %H:%M} UTC ({format_duration(timeout_s)}).", ""]
     if problems:
         lines += [f"**Edit not accepted (attempt {attempt - 1}):**", ""] + [f"- {_md(p)}" for p in problems] + [""]
-    lines += ["| # | s | narration | visual |", "|---|---|---|---|"]
-    for s in plan.scenes:
-        visual = f"{s.visual.kind}: {_md(s.visual.headline)}" if s.visual.headline else s.visual.kind
-        lines.append(f"| {s.index} | {s.duration_s:.1f} | {_md(s.narration)} | {visual} |")
+    lines += ["| # | narration | visual |", "|---|---|---|"]
+    lines += [f"| {s.index} | {_md(s.narration)} | {s.visual.kind} |" for s in plan.scenes]
     lines += ["", f"Edit the scenes below; untick *Approve* to reject. Full plan and costs: artifact `{artifact}`."]
     return "\n".join(lines) + "\n"
 

@@ -201,13 +201,16 @@ def list_cmd(as_json: bool = typer.Option(False, "--json", help="Print JSON inst
     from rich.table import Table
 
     table = Table(title=f"{len(rows)} run(s) waiting for a review")
-    for col in ("flow run", "name", "review", "since (UTC)", "deadline (UTC)", "link"):
+    table.add_column("flow run", no_wrap=True)
+    for col in ("name", "review", "since (UTC)", "deadline (UTC)"):
         table.add_column(col, overflow="fold")
     for r in rows:
         deadline = r["deadline"][:16].replace("T", " ") + (" [red]overdue[/]" if r["overdue"] else "")
         point = r["point"] + (f" (attempt {r['attempt']})" if r.get("attempt", 1) > 1 else "")
-        table.add_row(r["flow_run_id"], r["name"], point, r["asked_at"][:16].replace("T", " "), deadline, r["url"])
+        table.add_row(r["flow_run_id"], r["name"], point, r["asked_at"][:16].replace("T", " "), deadline)
     out.print(table)
+    for r in rows:
+        out.print(f"{r['name']}: {r['url']}", soft_wrap=True)
 
 
 @review_app.command("approve", help="Approve a waiting run (plan review: optionally with an edited plan).")

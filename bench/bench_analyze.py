@@ -14,12 +14,11 @@ CLI's own set-up). The PySceneDetect side runs its files one after another in on
 way its ``detect()`` is used); ReelFlow's CLI runs its default: files in parallel up to the
 cores, one Prefect task per file.
 
-Libraries (files of ``../shared/data`` and ``bench/footage.py``, all with known hard cuts):
-
-- small: ``testvideo.mp4`` (720 frames), ``goldeneye-vfr-drop3.mp4`` (160), ``fades.mp4`` (250),
-  ``squirrel.mp4`` (250, with audio);
-- large: the small library plus ``up_240p_to_720p.mp4`` and ``longgop_720p.mp4`` (1,800 each,
-  H.264 720p: a soft upscaled source and a 10 s GOP).
+Libraries (``bench/footage.py``, all with known hard cuts): three kinds of H.264 delivery
+footage — 1080p30 x264 defaults, a 240p source upscaled to 720p, 720p with a 10 s GOP — as
+15 s versions (small: 3 files, 1,350 frames) and 60 s versions (large: 3 files, 5,400 frames),
+encoded with the same settings. The libraries differ only in length, so per-file costs
+(Prefect task runs, probing, clustering items) do not enter the marginal rate.
 
 Rounds are interleaved (ReelFlow small, PySceneDetect small, ReelFlow large, PySceneDetect
 large, then again) on a shared machine; each time is the median over ``--rounds``. Hard-cut F1
@@ -43,9 +42,8 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
 
-from footage import LONG_CUTS, SHARED, long_clip, widened_set  # noqa: E402
+from footage import analysis_library  # noqa: E402
 
-from tests.processors.test_shots import HARD_CUTS  # noqa: E402
 from tests.shot_metrics import prf1  # noqa: E402
 
 PSD_SCRIPT = """
@@ -60,11 +58,7 @@ print(json.dumps(out))
 
 def libraries() -> tuple[list[tuple[Path, list[int]]], list[tuple[Path, list[int]]]]:
     """``(small, large)``: lists of ``(video, hard cuts)``."""
-    small = [(SHARED / "videos" / n, HARD_CUTS[n]) for n in ("testvideo.mp4", "goldeneye-vfr-drop3.mp4", "fades.mp4")]
-    small.append((SHARED / "footage" / "videos" / "squirrel.mp4", []))
-    long_path, _ = long_clip()
-    up, longgop = widened_set(long_path)[:2]
-    return small, small + [(up, LONG_CUTS), (longgop, LONG_CUTS)]
+    return analysis_library(15), analysis_library()
 
 
 def frame_count(path: Path) -> int:

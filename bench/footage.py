@@ -98,6 +98,34 @@ def widened_set(src: Path) -> list[Path]:
     ]
 
 
+def analysis_library(seconds: int | None = None) -> list[tuple[Path, list[int]]]:
+    """Three kinds of H.264 delivery footage with known cuts, for ``bench/bench_analyze.py``:
+    the 1080p clip (x264 defaults), the upscaled 240p source and the 10 s-GOP 720p file.
+
+    ``seconds``: the first ``seconds`` of each, encoded with the same settings (cached), so two
+    libraries differ only in length — not in file count, codecs or content.
+    """
+    long_path, cuts = long_clip()
+    files = [long_path, *widened_set(long_path)[:2]]
+    if not seconds:
+        return [(f, list(cuts)) for f in files]
+    n = seconds * 30
+    settings = {
+        long_path.name: ["-c:v", "libx264", "-preset", "veryfast", "-crf", "21", "-pix_fmt", "yuv420p"],
+        "up_240p_to_720p.mp4": ["-vf", "scale=426:240:flags=area,scale=1280:720:flags=bicubic,setsar=1",
+                                "-c:v", "libx264", "-preset", "veryfast", "-crf", "21", "-pix_fmt", "yuv420p"],
+        "longgop_720p.mp4": ["-vf", "scale=1280:720:flags=area", "-c:v", "libx264", "-preset", "veryfast",
+                             "-crf", "21", "-x264-params", "scenecut=0:keyint=300:min-keyint=300:bframes=3",
+                             "-pix_fmt", "yuv420p"],
+    }
+    out = []
+    for f in files:
+        short = OUT / f"{Path(f).stem}_{seconds}s.mp4"
+        out.append((_cached(short, _ffmpeg(long_path, "-frames:v", str(n), *settings[f.name])),
+                    [c for c in cuts if c < n]))
+    return out
+
+
 def all_files(shared_only: bool = False) -> list[tuple[Path, list[int]]]:
     """``(path, hard cuts)`` of the shared videos plus (unless ``shared_only``) the generated set."""
     from tests.processors.test_shots import HARD_CUTS

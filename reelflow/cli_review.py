@@ -126,14 +126,33 @@ def load_plan_edits(path: Path, rec: dict[str, Any]) -> list[dict[str, Any]]:
     return merged
 
 
-def _resume(run_id: str, run_input: dict[str, Any]) -> dict[str, Any]:
-    """``POST /flow_runs/{id}/resume`` with ``run_input``; returns the orchestration result."""
+def _resume(run_id: str, run_input: dict[str, Any], attempts: int = 4) -> dict[str, Any]:
+    """``POST /flow_runs/{id}/resume`` with ``run_input``; returns the orchestration result.
+
+    A busy server (5xx, dropped connection) is asked again; when an earlier try went through
+    but its answer was lost, the run is no longer paused and that counts as accepted.
+    """
     import httpx
 
     api = _server()
-    r = httpx.post(f"{api}/flow_runs/{run_id}/resume", json={"run_input": run_input}, timeout=30)
-    r.raise_for_status()
-    return r.json()
+    lost = False
+    for attempt in range(attempts):
+        try:
+            r = httpx.post(f"{api}/flow_runs/{run_id}/resume", json={"run_input": run_input}, timeout=30)
+        except httpx.TransportError:
+            lost = True
+        else:
+            if r.status_code < 500:
+                r.raise_for_status()
+                result = r.json()
+                if lost and result.get("status") == "ABORT":
+                    state = httpx.get(f"{api}/flow_runs/{run_id}", timeout=10).json().get("state") or {}
+                    if state.get("type") != "PAUSED":
+                        return {"status": "ACCEPT", "state": state}
+                return result
+            lost = lost or r.status_code >= 500
+        time.sleep(1.5 * (attempt + 1))
+    raise httpx.HTTPError(f"the Prefect server did not take the answer for {run_id} after {attempts} tries")
 
 
 def _answer(run_id: str, run_input: dict[str, Any], verb: str, wait: bool, timeout: float) -> None:
@@ -182,13 +201,16 @@ def list_cmd(as_json: bool = typer.Option(False, "--json", help="Print JSON inst
     from rich.table import Table
 
     table = Table(title=f"{len(rows)} run(s) waiting for a review")
-    for col in ("flow run", "name", "review", "since (UTC)", "deadline (UTC)", "link"):
+    table.add_column("flow run", no_wrap=True)
+    for col in ("name", "review", "since (UTC)", "deadline (UTC)"):
         table.add_column(col, overflow="fold")
     for r in rows:
         deadline = r["deadline"][:16].replace("T", " ") + (" [red]overdue[/]" if r["overdue"] else "")
         point = r["point"] + (f" (attempt {r['attempt']})" if r.get("attempt", 1) > 1 else "")
-        table.add_row(r["flow_run_id"], r["name"], point, r["asked_at"][:16].replace("T", " "), deadline, r["url"])
+        table.add_row(r["flow_run_id"], r["name"], point, r["asked_at"][:16].replace("T", " "), deadline)
     out.print(table)
+    for r in rows:
+        out.print(f"{r['name']}: {r['url']}", soft_wrap=True)
 
 
 @review_app.command("approve", help="Approve a waiting run (plan review: optionally with an edited plan).")

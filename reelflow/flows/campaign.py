@@ -107,6 +107,8 @@ def estimate_video_cost(brief: Brief, settings: Settings) -> dict[str, float]:
 
 #: Seconds between looks at which videos of a campaign with review on wait for a reviewer.
 REVIEW_POLL_S = 3.0
+#: Videos of one campaign that may wait for a reviewer at once (each holds a thread, no CPU).
+REVIEW_WAITING_MAX = 16
 
 
 # --------------------------------------------------------------------------- the work
@@ -403,7 +405,7 @@ def campaign(
     waiting: list[dict[str, Any]] = []  # child runs waiting for a reviewer (they do not take a slot)
 
     def submit_next() -> None:
-        while queue and len(inflight) - len(waiting) < spec.max_concurrency:
+        while queue and len(inflight) - min(len(waiting), REVIEW_WAITING_MAX) < spec.max_concurrency:
             item = queue.pop(0)
             reason = admit(item)
             if reason:
@@ -498,7 +500,10 @@ def campaign_for(spec: CampaignSpec, settings: Settings) -> Any:
 
     if settings.runner.task_runner.strip().lower() == "dask":
         return campaign.with_options(task_runner=make_task_runner(settings))
-    return campaign.with_options(task_runner=ThreadPoolTaskRunner(max_workers=spec.max_concurrency))
+    # With review on, a video waiting for its reviewer holds its thread but not a slot of the
+    # submission window: room for REVIEW_WAITING_MAX waiting videos besides the working ones.
+    workers = spec.max_concurrency + (REVIEW_WAITING_MAX if spec.review != "none" else 0)
+    return campaign.with_options(task_runner=ThreadPoolTaskRunner(max_workers=workers))
 
 
 def run_campaign_file(path: Path | str, settings: Settings | None = None) -> Any:

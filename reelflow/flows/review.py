@@ -311,10 +311,8 @@ def render_plan_form(plan: ScriptPlan, brief: Brief, *, run_name: str, providers
              f"Answer by {deadline:%Y-%m-%d %H:%M} UTC ({format_duration(timeout_s)}).", ""]
     if problems:
         lines += [f"**Edit not accepted (attempt {attempt - 1}):**", ""] + [f"- {_md(p)}" for p in problems] + [""]
-    lines += ["| # | s | narration | visual |", "|---|---|---|---|"]
-    for s in plan.scenes:
-        visual = f"{s.visual.kind}: {_md(s.visual.headline)}" if s.visual.headline else s.visual.kind
-        lines.append(f"| {s.index} | {s.duration_s:.1f} | {_md(s.narration)} | {visual} |")
+    lines += ["| # | narration | visual |", "|---|---|---|"]
+    lines += [f"| {s.index} | {_md(s.narration)} | {s.visual.kind} |" for s in plan.scenes]
     lines += ["", f"Edit the scenes below; untick *Approve* to reject. Full plan and costs: artifact `{artifact}`."]
     return "\n".join(lines) + "\n"
 
@@ -495,14 +493,19 @@ def render_final_review(metadata: dict[str, Any], *, run_name: str, run_id: str,
         "",
         "| | |",
         "|---|---|",
-        f"| video (not yet published) | `{video}` |",
         f"| duration | {metadata.get('duration_s', 0):.2f} s, {metadata.get('width')}×{metadata.get('height')} |",
-        f"| loudness | {metadata.get('loudness_lufs')} LUFS integrated, {metadata.get('true_peak_dbtp')} dBTP true peak |",
+        f"| loudness | {metadata.get('loudness_lufs')} LUFS, {metadata.get('true_peak_dbtp')} dBTP true peak |",
         f"| QA | {'passed' if qa.get('passed', True) else 'FLAGGED: ' + _md('; '.join(qa.get('flags', [])))} |",
-        f"| clip QA flags | {_md(clip_flags) or 'none'} |",
-        f"| cost | {costs.get('total_usd', 0):.4f} USD ({per_provider}) |",
-        f"| thumbnail | `{thumbnail}` |",
-        f"| contact sheet | `{contact}` |",
+        f"| clip QA | {_md(clip_flags) or 'no flags'} |",
+        f"| cost | {costs.get('total_usd', 0):.4f} USD |",
+        "",
+        f"Cost per provider: {per_provider or 'none'}.",
+        "",
+        "Files (not yet published):",
+        "",
+        f"- video: `{video}`",
+        f"- thumbnail: `{thumbnail}`",
+        f"- contact sheet: `{contact}`",
         "",
     ]
     thumb_uri, sheet_uri = _img_data_uri(thumbnail, 180), _img_data_uri(contact, 720)

@@ -62,7 +62,17 @@ class _Hook(BaseHTTPRequestHandler):
 
 
 def _state(http: httpx.Client, run_id: str) -> dict:
-    return http.get(f"/flow_runs/{run_id}").json()
+    for attempt in range(10):  # a loaded SQLite-backed server drops or 503s the odd request
+        try:
+            r = http.get(f"/flow_runs/{run_id}")
+            if r.status_code < 500:
+                return r.json()
+        except httpx.TransportError:
+            if attempt == 9:
+                raise
+        time.sleep(2)
+    r.raise_for_status()
+    return r.json()
 
 
 def _wait(http: httpx.Client, run_id: str, types: set[str], timeout: float, pause_key: str | None = None) -> dict:
@@ -77,6 +87,19 @@ def _wait(http: httpx.Client, run_id: str, types: set[str], timeout: float, paus
             return run
         time.sleep(2)
     return run
+
+
+def _resume(http: httpx.Client, run_id: str, run_input: dict) -> dict:
+    """Resume over REST, asking a busy server again (the README's recipe, plus retries)."""
+    for _ in range(6):
+        try:
+            r = http.post(f"/flow_runs/{run_id}/resume", json={"run_input": run_input})
+            if r.status_code < 500:
+                return r.json()
+        except httpx.TransportError:
+            pass
+        time.sleep(2)
+    raise AssertionError(f"resume of {run_id} never went through")
 
 
 def _create(http: httpx.Client, dep_id: str, params: dict) -> str:
@@ -192,15 +215,15 @@ def scenario(prefect_server, test_settings, tmp_path_factory):
                 rec["plan_before"] = record["plan"]
                 scenes = record["plan"]["scenes"]
                 too_long = "Seven words will not fit on screen"  # headline: at most 6 words
-                rec["edit_too_long"] = http.post(f"/flow_runs/{both}/resume", json={"run_input": {
-                    "approve": True, "reviewer": "dana", "scenes": [{"index": 1, "headline": too_long}]}}).json()
+                rec["edit_too_long"] = _resume(http, both, {
+                    "approve": True, "reviewer": "dana", "scenes": [{"index": 1, "headline": too_long}]})
                 rec["asked_again"] = _wait(http, both, {"PAUSED"}, 300, pause_key="plan-review-2")
                 rec["record_2"] = _review_record(http, both, "plan-review-2")
                 edited_line = "Crackly crust, baked daily."  # no more words than the line it replaces
                 rec["edited_line"], rec["edited_scene"] = edited_line, 1
-                rec["edit_ok"] = http.post(f"/flow_runs/{both}/resume", json={"run_input": {
+                rec["edit_ok"] = _resume(http, both, {
                     "approve": True, "reviewer": "dana", "note": "tighter line",
-                    "scenes": [{"index": 1, "narration": edited_line}]}}).json()
+                    "scenes": [{"index": 1, "narration": edited_line}]})
                 rec["final_paused"] = _wait(http, both, {"PAUSED"}, 900, pause_key="final-review-1")
                 rec["final_artifacts"] = http.post("/artifacts/filter", json={
                     "artifacts": {"flow_run_id": {"any_": [both]}}}).json()
@@ -208,8 +231,8 @@ def scenario(prefect_server, test_settings, tmp_path_factory):
                                           "--wait", "--timeout", "900", timeout=1000)
                 rec["both_run"] = _wait(http, both, FINAL, 900)
                 rec["fin_paused"] = _wait(http, fin, {"PAUSED"}, 900)
-                rec["fin_reject"] = http.post(f"/flow_runs/{fin}/resume", json={"run_input": {
-                    "approve": False, "reviewer": "sam", "note": "logo too small"}}).json()
+                rec["fin_reject"] = _resume(http, fin, {
+                    "approve": False, "reviewer": "sam", "note": "logo too small"})
                 rec["fin_run"] = _wait(http, fin, FINAL, 300)
                 rec["emu_end"] = _emu(emu.url)
                 rec["webhook_events"] = list(_Hook.received)

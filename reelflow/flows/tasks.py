@@ -80,13 +80,29 @@ async def check_service_keys(providers: dict[str, str]) -> list[str]:
     tags=["plan"],
     task_run_name="plan-script[{provider}]",
 )
-async def plan_script(brief: Brief, provider: str, work_dir: str) -> tuple[ScriptPlan, list[CostEntry]]:
-    """Write the script plan through the configured ``ScriptWriter``; also its cost entries."""
+async def plan_script(brief: Brief, provider: str, work_dir: str,
+                      speech_s: float | None = None) -> tuple[ScriptPlan, list[CostEntry], dict[str, Any]]:
+    """Write the script plan through the configured ``ScriptWriter``.
+
+    ``speech_s`` asks the offline planner for copy that speaks about that many seconds (the pacing
+    step's re-plan); other writers ignore it. Returns ``(plan, cost entries, info)`` where ``info``
+    holds what the writer recorded (``provider``, ``model``, and for LLM plans ``completions``,
+    ``reasks``, ``repairs``, ``fallback_reason`` when the offline planner wrote the plan instead).
+    """
+    if speech_s is not None:  # a re-plan to a speech budget is always the offline planner's (free)
+        from reelflow.processors.planner import TemplatePlanner
+
+        offline = TemplatePlanner()
+        return offline.plan(brief, speech_s=speech_s), [], {"provider": offline.provider, "model": offline.model}
     writer = get_runtime().writer
+    info: dict[str, Any] = {"provider": writer.provider, "model": writer.model}
+    if hasattr(writer, "write_plan_with_report"):
+        plan, costs, report = await writer.write_plan_with_report(brief)
+        return plan, costs, {**info, **report}
     costs = getattr(writer, "costs", None)
     before = len(costs) if costs is not None else 0
     plan = await writer.write_plan(brief)
-    return plan, list(costs[before:]) if costs is not None else []
+    return plan, list(costs[before:]) if costs is not None else [], info
 
 
 @task(
@@ -100,12 +116,20 @@ async def plan_script(brief: Brief, provider: str, work_dir: str) -> tuple[Scrip
     task_run_name="narrate-scene-{scene.index}[{provider}]",
 )
 async def narrate_scene(
-    scene: Scene, voice: str | None, language: str, provider: str, context_key: str, work_dir: str
+    scene: Scene, voice: str | None, language: str, provider: str, context_key: str, work_dir: str,
+    pace: float = 1.0,
 ) -> Utterance:
-    """Speak one scene into ``work_dir/narration/scene-NN.wav``."""
-    out = Path(work_dir) / "narration" / f"scene-{scene.index:02d}.wav"
+    """Speak one scene into ``work_dir/narration/scene-NN-<key>.wav``.
+
+    ``pace`` is the duration multiplier the pacing step chose (0.88-1.12: Piper ``length_scale``,
+    Hume ``speed`` = 1/pace). The file name carries the text, voice and pace, so a re-synthesis at
+    another pace never overwrites a file a cached result points at.
+    """
+    key = content_key(scene.narration, scene.emotion, scene.voice_instruction, voice, language, round(pace, 3))[:10]
+    out = Path(work_dir) / "narration" / f"scene-{scene.index:02d}-{key}.wav"
     out.parent.mkdir(parents=True, exist_ok=True)
-    return await get_runtime().tts.synthesize(scene, out, voice=voice, language=language, context_key=context_key)
+    return await get_runtime().tts.synthesize(scene, out, voice=voice, language=language, context_key=context_key,
+                                              pace=pace)
 
 
 @task(

@@ -1,0 +1,507 @@
+"""Offline copywriter: a :class:`~reelflow.processors.brief_analysis.BriefAnalysis` → spoken ad lines.
+
+Structure of the copy (short-form ad convention): ``hook → benefit/story beats → offer → CTA``.
+
+- Hooks of several kinds are generated from the analysis and scored: ``question`` ("What happens
+  when a puppy gets lost far from the farm?", or the brief's own opening question), ``you``
+  (a "you" problem from a "no X" fact: "Tired of fillers?", or the audience: "Trail runners, this
+  one's for you."), ``claim`` ("Meet the new TrailFox Grip trail running shoe."), ``topic``
+  ("This is what beating the odds looks like."). Only phrases of the brief are used: no numbers,
+  claims or competitors are invented.
+- Each key fact becomes one whole sentence (never cut): a noun phrase stays a punchy fragment
+  ("Sticky grip on gravel and wet rock."), a participle or adjective phrase gets the product as
+  subject ("It's built to last 800 km."), an imperative stays imperative ("Get paid 2x faster."),
+  an offer is addressed to the viewer ("New members: your first loaf is free.").
+- Story sentences are split into short spoken beats with their subject restored ("The puppy finds
+  its way home ...").
+- The CTA names the brand and ends on the required closing line verbatim when there is one.
+
+Every line has a short and (where the brief supports one) a longer form; :func:`write_copy`
+picks forms and optional lines to approach a word target, deterministically for a seed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+
+from reelflow.processors.brief_analysis import BriefAnalysis
+
+_PARTICIPLE = re.compile(
+    r"^(built|made|baked|brewed|roasted|fresh-roasted|delivered|designed|crafted|grown|sourced|hand\w*|tested|loved|"
+    r"trusted|approved|certified|packed|powered|engineered|shipped|served|cooked|filled|loaded|priced|rated|"
+    r"created|inspired|available|ready|here|back|perfect|safe|proven|[a-z]+-(?:made|approved|tested|roasted|free))\b",
+    re.I,
+)
+_ADJ_END = re.compile(r"^[a-z\-]+(y|ful|less|able|ible|ive|ous|ic|al|er|est|ent|ant|ish|proof|free|fresh)$", re.I)
+_ADJ_WORDS = {"smooth", "light", "fast", "quick", "fresh", "soft", "strong", "simple", "easy", "bold", "rich", "warm",
+              "clean", "natural", "local", "organic", "affordable", "durable", "waterproof", "quiet", "cheap", "new",
+              "secure", "smart", "handy", "tough", "sleek", "compact", "bright", "sweet", "crisp", "cool", "hot",
+              "gentle", "pure", "green", "small", "big", "fun", "free", "open", "vegan", "whole"}
+_IMPERATIVE = re.compile(
+    r"^(send|get|save|try|find|start|join|book|order|shop|grab|make|take|ride|track|build|ship|share|earn|pay|"
+    r"switch|meet|enjoy|discover|explore|skip|stop|cut|go|see|watch|feel|taste|sign|download|plan|learn|create)\b",
+    re.I,
+)
+_VERB = re.compile(
+    r"\b(is|are|was|were|will|can|has|have|had|does|do|gets?|goes|finds?|looks?|raids?|tries|try|buys?|discovers?|"
+    r"keeps?|drives?|rescues?|saves?|starts?|sets?|turns?|meets?|makes?|takes?|wins?|won|helps?|comes?|becomes?|"
+    r"learns?|passes|ends?|puts?|loves?|wants?|runs?|walks?|plays?|dreams?|beats?|tells?|unites?|grows?|flows?|"
+    r"begs?|shows?|looks?|raid|find|put|unite|cheer\w*)\b",
+    re.I,
+)
+_SUBJ = re.compile(r"^(?:(?P<pron>they|she|he|it|we)\s+|(?P<det>a|an|one|the|two|three|four|five|some|his|her|their)\s+"
+                   r"(?P<np>(?:(?!that\b|which\b|who\b)[\w\-]+\s+){0,3}?(?!that\b|which\b|who\b)[\w\-]+?)\s+)"
+                   r"(?=(?:is|are|was|were|will|can|has|have|gets?|goes|finds?|looks?|raids?|tries|buys?|discovers?|"
+                   r"keeps?|drives?|rescues?|saves?|starts?|sets?|turns?|meets?|makes?|takes?|wins?|won|helps?|comes?|"
+                   r"becomes?|learns?|passes|ends?|puts?|loves?|wants?|runs?|walks?|plays?|dreams?|beats?|tells?|"
+                   r"unites?|grows?|raid|find|put|unite|show|shows)\b)", re.I)
+_STOP = {"a", "an", "the", "and", "or", "of", "to", "in", "on", "for", "with", "at", "by", "from", "is", "are", "it",
+         "its", "it's", "your", "you", "our", "we", "that", "this", "be", "was", "were", "will", "can", "as", "but",
+         "yet", "so", "then", "when", "into", "than", "every", "each", "has", "have", "they", "their", "them", "his",
+         "her", "she", "he", "him", "who", "what", "does", "do", "not", "no", "up", "out", "just", "more", "all"}
+
+
+def sentence(text: str) -> str:
+    """Tidy ``text`` into a spoken sentence: collapsed spaces, capitalised, closing punctuation."""
+    s = re.sub(r"\s+", " ", text).strip(" ,;:-\"'")
+    s = re.sub(r"\s+([,.!?])", r"\1", s)
+    if not s:
+        return s
+    s = s[0].upper() + s[1:]
+    if s[-1] not in ".!?":
+        s += "."
+    return s
+
+
+def word_count(text: str) -> int:
+    """Spoken words in ``text`` (whitespace tokens with a letter or digit)."""
+    return sum(1 for w in text.split() if re.search(r"[A-Za-z0-9]", w))
+
+
+@dataclass
+class Line:
+    """One spoken line (one scene) with its alternatives and role.
+
+    ``forms`` are the same content at increasing length (index 0 = shortest); ``choice`` is the
+    picked form. ``priority``: 0 = must (hook, CTA, facts, required), 1 = story beat, 2 = optional.
+    """
+
+    forms: list[str]
+    beat: str  # hook | benefit | proof | story | cta
+    priority: int = 0
+    fact: str | None = None  # the key fact this line says (as written in the brief)
+    items: list[str] = field(default_factory=list)  # for a list line: the spoken items
+    choice: int = 0
+    hook_kind: str = ""
+
+    @property
+    def text(self) -> str:
+        """The chosen form."""
+        return self.forms[min(self.choice, len(self.forms) - 1)]
+
+    @property
+    def words(self) -> int:
+        """Words of the chosen form."""
+        return word_count(self.text)
+
+
+# ---------------------------------------------------------------------------------------------
+# Sentences from facts and story
+# ---------------------------------------------------------------------------------------------
+
+
+def _plural(noun_phrase: str) -> bool:
+    head = noun_phrase.split()[-1].lower() if noun_phrase.split() else ""
+    return head.endswith("s") and not head.endswith(("ss", "us", "is"))
+
+
+def _pronoun(an: BriefAnalysis) -> tuple[str, str]:
+    """Subject pronoun and its 'be' contraction for the product ("It", "It's") / ("They", "They're")."""
+    if an.product and _plural(an.product):
+        return "They", "They're"
+    return "It", "It's"
+
+
+def _second_person(text: str) -> str:
+    """"the first ride is free" → "your first ride is free" (offers are addressed to the viewer)."""
+    return re.sub(r"^(the|a)\s+(first|next|1st)\b", r"your \2", text, flags=re.I)
+
+
+def offer_sentence(offer: str) -> str:
+    """An offer phrase as a line addressed to the viewer (same words, no new claims).
+
+    ``"first loaf free for new members"`` → ``"New members: your first loaf is free."``;
+    ``"the first ride is free"`` → ``"Your first ride is free."``.
+    """
+    o = offer.strip().rstrip(".")
+    m = re.match(r"^(?:the\s+|your\s+)?(first|1st|next)\s+(.+?)\s+(?:is|are)?\s*free(?:\s+(?:for|to)\s+(.+))?$", o, re.I)
+    if m:
+        thing = m.group(2)
+        verb = "are" if _plural(thing) or re.match(r"^\d+|^(two|three|four|five|ten)\b", thing, re.I) else "is"
+        core = f"your {m.group(1).lower()} {thing} {verb} free"
+        if m.group(3):
+            return sentence(f"{m.group(3)}: {core}")
+        return sentence(core)
+    return sentence(_second_person(o))
+
+
+def fact_sentences(fact: str, an: BriefAnalysis) -> list[str]:
+    """One key fact as whole spoken sentences, shortest first (each says the whole fact)."""
+    f = fact.strip().rstrip(".")
+    pron, be = _pronoun(an)
+    name = an.product_name or an.brand
+    low = f.lower()
+    if an.offer and f == an.offer:
+        return [offer_sentence(f)]
+    if _IMPERATIVE.match(f) and not _VERB.search(" ".join(f.split()[1:2])):
+        return [sentence(f)]
+    if re.match(r"^(no|zero|never|without)\b", low):
+        return [sentence(f), sentence(f"And {f}")]
+    first = low.split()[0]
+    if _PARTICIPLE.match(f) or (first.endswith("ed") and first not in {"need", "speed", "seed", "feed", "bed"}):
+        return [sentence(f"{be} {f}"), sentence(f"And {be.lower()} {f}")]
+    words = f.split()
+    if (first in _ADJ_WORDS or _ADJ_END.match(first)) and (
+            len(words) == 1 or words[1].lower() in {"enough", "and", "for", "to", "as", "on", "in", "with", "at"}):
+        return [sentence(f"{be} {f}"), sentence(f"{name} is {f}") if name and be.startswith("It") else sentence(f"{be} {f}")]
+    if _VERB.search(f) and re.match(r"^(?:our|the|your|its|their|my|a|an|one|\w+'s|[A-Z])", f):
+        return [sentence(f)]
+    if len(words) <= 3 and words[-1].lower().endswith("ed"):
+        return [sentence(f"{be} {f}"), sentence(f"And {be.lower()} {f}")]
+    # a noun phrase: a punchy fragment; a longer form addressed to the viewer when it reads as one
+    if re.match(r"^(a|an|the|\d|same|one|two|three|four|five|six|seven|eight|nine|ten|every|all|our|its|their)\b", low):
+        return [sentence(f)]
+    return [sentence(f), sentence(f"You get {f}")]
+
+
+def _subject_np(clause: str) -> tuple[str, str] | None:
+    m = _SUBJ.match(clause.strip())
+    if not m:
+        return None
+    if m.group("pron"):
+        return "pron", m.group("pron").lower()
+    return m.group("det").lower(), m.group("np")
+
+
+def story_beats(story: list[str]) -> list[str]:
+    """Narrative sentences → short spoken beats with subjects restored, in order.
+
+    Splits at ", then", " and <verb>", ", yet", "; ", " as ", " when " boundaries (kept whole when
+    a part would be under 4 words); "A puppy ... and finds" → "The puppy finds ...".
+    """
+    beats: list[str] = []
+    subject: str | None = None
+    for sent in story:
+        s = sent.strip().rstrip(".")
+        subj = _subject_np(s)
+        if subj:
+            det, np = subj
+            subject = np if det == "pron" else f"the {np}" if det in {"a", "an", "one", "two", "three", "four", "five",
+                                                                          "the"} else f"{det} {np}"
+        parts = re.split(r",?\s+(?:and then|then|and)\s+(?=(?:\w+s|will|can|try|find|put|raid)\b)|,\s+(?=yet\b|but\b)", s)
+        parts = [p.strip(" ,") for p in parts if p and p.strip(" ,")]
+        if len(parts) > 1 and all(word_count(p) >= 4 for p in parts):
+            out = [parts[0]]
+            for p in parts[1:]:
+                if not re.match(r"^(yet|but)\b", p, re.I) and subject and not _SUBJ.match(p):
+                    p = f"{subject} {p}"
+                out.append(p)
+            parts = out
+        else:
+            parts = [s]
+        beats.extend(sentence(p) for p in parts)
+    return beats
+
+
+def _question_hook(beat: str) -> str | None:
+    """"A puppy gets lost far from the farm." → "What happens when a puppy gets lost far from the farm?"."""
+    b = beat.rstrip(".!?")
+    if _subject_np(b) and word_count(b) <= 14:
+        if _subject_np(b)[0] != "pron":
+            return f"What happens when {b[0].lower() + b[1:]}?"
+    return None
+
+
+def _audience_phrase(audience: str | None) -> str | None:
+    if not audience:
+        return None
+    a = re.split(r"[,;(]", audience)[0]
+    a = re.sub(r"\b(gen[- ]?z|aged|ages)\b|\d+\s*-\s*\d+|\d+\+|\bgeneral audience\b", " ", a, flags=re.I)
+    a = re.sub(r"^\s*adults\s*$", "", a, flags=re.I)
+    a = re.sub(r"\s+", " ", a).strip(" -")
+    if not a or word_count(a) > 4 or not re.search(r"[a-z]", a):
+        return None
+    return a
+
+
+def _topic_hook(topic: str) -> str | None:
+    t = topic.strip().rstrip(".")
+    if re.match(r"^[a-z]+ing\b", t):
+        return f"This is what {t} looks like."
+    if re.search(r"\b(day|launch|week|season|event|sale)$", t, re.I):
+        return sentence(f"{t} is here")
+    return None
+
+
+# ---------------------------------------------------------------------------------------------
+# The copy
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Copy:
+    """The chosen lines, hook first and CTA last, plus the alternatives considered."""
+
+    lines: list[Line]
+    hooks: list[Line]
+    call_to_action: str
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def words(self) -> int:
+        """Total spoken words."""
+        return sum(ln.words for ln in self.lines)
+
+
+def _cta(an: BriefAnalysis) -> tuple[Line, str]:
+    brand = an.brand
+    if an.closing_line:
+        close = sentence(an.closing_line) if an.closing_line[-1:] not in "!?" else an.closing_line
+        if brand and brand.lower() not in close.lower():
+            return Line([f"{brand}. {close}"], "cta", 0), close
+        return Line([close], "cta", 0), close
+    if an.hashtags:
+        spoken = re.sub(r"(?<=[a-z])(?=[A-Z0-9])|(?<=[0-9])(?=[A-Za-z])", " ", an.hashtags[-1])
+        if brand and brand.lower().replace(" ", "") not in an.hashtags[-1].lower():
+            return Line([f"{sentence(spoken)} {brand}.", f"{sentence(spoken)} Only from {brand}."], "cta", 0), sentence(spoken)
+    if an.product and brand and (an.product[:1].isupper() or word_count(an.product) <= 3):
+        pn = an.product_name or an.product
+        thing = pn if brand.lower() in pn.lower() else f"{brand} {pn}" if word_count(pn) <= 2 else pn
+        line = Line([sentence(f"Try {thing} today"), sentence(f"{brand}. Try {thing} today")], "cta", 0)
+        return line, sentence(f"Try {thing} today")
+    if brand and an.product:
+        return Line([sentence(f"Try {brand} today"), sentence(f"{brand}. Try it today")], "cta", 0), sentence(f"Try {brand} today")
+    if brand:
+        return Line([f"Only from {brand}.", f"Brought to you by {brand}."], "cta", 0), f"Only from {brand}."
+    if an.product:
+        return Line([sentence(f"Try {an.product} today")], "cta", 0), sentence(f"Try {an.product} today")
+    return Line(["See it for yourself."], "cta", 0), "See it for yourself."
+
+
+def _hooks(an: BriefAnalysis, story: list[str]) -> list[Line]:
+    hooks: list[Line] = []
+    if an.hook_line:
+        hooks.append(Line([an.hook_line], "hook", 0, hook_kind="brief"))
+    if story:
+        q = _question_hook(story[0])
+        if q:
+            hooks.append(Line([q], "hook", 0, hook_kind="question"))
+    negatives = [f for f in an.facts if re.match(r"^(no|zero|without)\s+", f, re.I)]
+    if negatives:
+        thing = re.sub(r"^(no|zero|without)\s+", "", negatives[0], flags=re.I)
+        hooks.append(Line([sentence(f"Tired of {thing}?")], "hook", 0, hook_kind="you"))
+    aud = _audience_phrase(an.audience)
+    if aud:
+        hooks.append(Line([sentence(f"{aud[0].upper() + aud[1:]}, this one's for you")], "hook", 0, hook_kind="you"))
+    if an.product:
+        p = an.product
+        meet = f"Meet the new {p}" if an.product_is_new else f"Meet {p}"
+        if an.brand and an.brand.lower() not in p.lower() and word_count(p) <= 3:
+            meet = f"Meet the new {an.brand} {p}" if an.product_is_new else f"Meet {an.brand} {p}"
+        elif an.brand and an.brand.lower() not in p.lower() and not p[:1].isupper():
+            meet = f"Meet {an.brand}, the new {p}" if an.product_is_new else f"Meet {an.brand}, the {p}"
+        hooks.append(Line([sentence(meet)], "hook", 0, hook_kind="claim"))
+    if an.topic:
+        t = _topic_hook(an.topic)
+        if t:
+            hooks.append(Line([t], "hook", 0, hook_kind="topic"))
+    if story and (not hooks or word_count(story[0]) <= 10):
+        hooks.append(Line([story[0]], "hook", 0, hook_kind="story"))
+    return hooks
+
+
+def _score_hook(h: Line, an: BriefAnalysis, seed: int) -> float:
+    """Higher is better: fits in ~1.5-4 s, concrete (names product/brand/fact words), varied by seed."""
+    w = h.words
+    score = -max(0, w - 14) * 0.4 - max(0, 4 - w) * 0.4
+    kind_bonus = {"brief": 5.0, "question": 1.6, "claim": 1.4, "topic": 1.3, "you": 0.6, "story": 0.2}
+    if h.hook_kind == "story" and w <= 10:
+        score += 1.0
+    score += kind_bonus.get(h.hook_kind, 0)
+    if an.brand and an.brand.lower() in h.text.lower():
+        score += 0.3
+    jitter = int(hashlib.sha256(f"{seed}|{h.text}".encode()).hexdigest()[:6], 16) / 0xFFFFFF
+    return score + jitter * 0.9
+
+
+def write_copy(an: BriefAnalysis, words_target: float, *, seed: int = 0, max_lines: int = 8) -> Copy:
+    """Write the spoken lines for ``an`` aiming at ``words_target`` words (deterministic per seed).
+
+    Must-say lines (hook, every key fact, the offer, story beats, the CTA with the brand and the
+    closing line) are always kept whole; longer forms and optional lines (product intro, brand
+    proof) are added while the copy is under ``words_target``; lines are merged pairwise when more
+    than ``max_lines`` remain.
+
+    Returns:
+        :class:`Copy` with 3..``max_lines`` lines (hook first, CTA last).
+    """
+    story = story_beats(an.story)
+    hooks = _hooks(an, story)
+    hooks.sort(key=lambda h: -_score_hook(h, an, seed))
+    hook = hooks[0] if hooks else Line([sentence(an.brand or "Take a look")], "hook", 0, hook_kind="brand")
+    cta, call_to_action = _cta(an)
+
+    body: list[Line] = []
+    # story beats (the hook may already be the first beat as a question: keep the beat, it answers it)
+    for i, b in enumerate(story):
+        if b == hook.text or (i == 0 and hook.hook_kind == "question" and len(story) >= 3):
+            continue  # the opening question already tells this beat
+        body.append(Line([b], "story", 1))
+    # facts, the offer last
+    adjectives = []
+    for f in an.facts:
+        if an.offer and f == an.offer:
+            continue
+        contrast = re.split(r",\s+(?=(?:yet|but)\s)", f, maxsplit=1)
+        if len(contrast) == 2 and word_count(contrast[0]) >= 4 and word_count(contrast[1]) >= 3:
+            body.append(Line([sentence(contrast[0])], "benefit", 0, fact=contrast[0]))
+            body.append(Line([sentence(contrast[1])], "benefit", 0, fact=contrast[1]))
+            continue
+        forms = fact_sentences(f, an)
+        one_word = len(f.split()) == 1 and not _IMPERATIVE.match(f)
+        if one_word:
+            adjectives.append(f)
+            continue
+        body.append(Line(forms, "benefit", 0, fact=f))
+    if adjectives:
+        pron, be = _pronoun(an)
+        joined = ", ".join(adjectives[:-1]) + (" and " if len(adjectives) > 1 else "") + adjectives[-1]
+        body.insert(0, Line([sentence(f"{be} {joined}")], "benefit", 0, fact=joined, items=adjectives))
+    if an.offer:
+        body.append(Line([offer_sentence(an.offer)], "proof", 0, fact=an.offer))
+    for req in an.required_lines:
+        if req != an.closing_line and not any(req.lower() in ln.text.lower() for ln in body):
+            body.append(Line([sentence(req)], "proof", 0, fact=req))
+
+    # optional lines: the product intro (when the hook is not it) and the brand as proof
+    optional: list[Line] = []
+    if an.product and hook.hook_kind != "claim":
+        claim = next((h for h in hooks if h.hook_kind == "claim"), None)
+        if claim:
+            optional.append(Line(claim.forms, "benefit", 2))
+    if an.topic and hook.hook_kind != "topic":
+        t = _topic_hook(an.topic)
+        if t:
+            optional.append(Line([t], "story", 2))
+    if story and hook.hook_kind != "question":
+        q = next((h for h in hooks if h.hook_kind == "question"), None)
+        if q and q.text != hook.text:
+            optional.append(Line(q.forms, "story", 2))
+    aud_hook = next((h for h in hooks if h.hook_kind == "you" and "this one's for you" in h.text), None)
+    if aud_hook and hook is not aud_hook:
+        optional.append(Line(aud_hook.forms, "proof", 2))
+
+    def total() -> int:
+        return hook.words + cta.words + sum(ln.words for ln in body)
+
+    # grow: longer forms first (in order), then optional lines
+    for ln in [cta] + body:
+        if total() >= words_target:
+            break
+        if len(ln.forms) > 1 and total() + word_count(ln.forms[1]) - ln.words <= words_target * 1.1 + 1:
+            ln.choice = 1
+    for opt in optional:  # overshoot up to 10 %: the pacing step speeds up or re-plans shorter
+        if total() + opt.words > words_target * 1.1 + 1:
+            continue
+        if opt.beat == "benefit":
+            body.insert(0, opt)
+        elif opt.beat == "story":
+            body.insert(0 if opt.text.startswith("This is") else len(body), opt)
+        else:
+            body.append(opt)
+    # shrink: drop optional lines, then shorter forms
+    while total() > words_target and any(ln.priority >= 2 for ln in body):
+        body.remove(max((ln for ln in body if ln.priority >= 2), key=lambda x: x.words))
+    for ln in [cta] + body:
+        if total() <= words_target:
+            break
+        ln.choice = 0
+
+    # at most max_lines - 2 body lines: merge the two shortest neighbours
+    while len(body) > max_lines - 2:
+        i = min(range(len(body) - 1), key=lambda k: body[k].words + body[k + 1].words)
+        a, b = body[i], body[i + 1]
+        merged = Line([f"{a.text} {b.text}"], a.beat if a.beat != "story" else b.beat, min(a.priority, b.priority),
+                      fact=a.fact or b.fact, items=a.items or b.items)
+        body[i:i + 2] = [merged]
+    if not body:
+        filler = next((h for h in hooks[1:]), None)
+        if filler:
+            body.append(Line(filler.forms, "story", 2))
+        elif an.brand and an.brand.lower() not in (hook.text + cta.text).lower():
+            body.append(Line([f"Only from {an.brand}."], "proof", 2))
+        else:
+            body.append(Line([sentence(an.product or an.topic or an.brand or "Here it is")], "story", 2))
+
+    lines = [hook] + body + [cta]
+    warnings = []
+    if an.brand and not any(an.brand.lower() in ln.text.lower() for ln in lines):
+        cta.forms = [f"{an.brand}. {f}" for f in cta.forms]
+    return Copy(lines=lines, hooks=hooks, call_to_action=call_to_action, warnings=warnings)
+
+
+def keywords_for(text: str) -> list[str]:
+    """Concrete nouns of ``text`` a picture can show (for asset matching), up to 8."""
+    out: list[str] = []
+    low = text.lower()
+    for pat, words in _CONCRETE:
+        if pat.search(low):
+            for w in words:
+                if w not in out:
+                    out.append(w)
+    return out[:8]
+
+
+_CONCRETE: list[tuple[re.Pattern[str], list[str]]] = [
+    (re.compile(p), w) for p, w in [
+        (r"\bski\w*|alpine|slopes?\b", ["skier", "snow", "mountain"]),
+        (r"\bmedals?\b|podium|paralympic|olympic", ["gold medal", "podium"]),
+        (r"\bcoffee|espresso|latte|roast\w*|blend\b|brew\b", ["coffee", "cup"]),
+        (r"\btrail\w*|hik\w+|gravel|rock\b", ["trail", "mountain", "runner"]),
+        (r"\bshoes?\b|sneakers?", ["shoe"]),
+        (r"\brunn\w+", ["runner"]),
+        (r"\bcats?\b|kittens?", ["cat"]),
+        (r"\bsquirrels?", ["squirrel"]),
+        (r"\bdogs?\b|pupp(y|ies)", ["puppy", "dog"]),
+        (r"\bhorses?\b|clydesdales?", ["horse"]),
+        (r"\bfarm\w*", ["farm", "barn"]),
+        (r"\bbears?\b", ["bear"]),
+        (r"\bpolar", ["polar bear", "snow"]),
+        (r"\bcabin\b", ["cabin", "forest"]),
+        (r"\bfridge|refrigerator", ["fridge"]),
+        (r"\bgoats?\b", ["goat"]),
+        (r"\bbread|loaf|loaves|sourdough|bak\w+|flour", ["bread", "bakery"]),
+        (r"\brockets?\b|launch\w*", ["rocket"]),
+        (r"\bsky\b|stars?\b|space\b|night\b", ["night sky", "stars"]),
+        (r"\bapps?\b|software|dashboards?|deploys?|invoic\w+", ["laptop", "phone", "dashboard"]),
+        (r"\bteams?\b|developers?|founders?|startups?", ["team", "laptop"]),
+        (r"\bcars?\b|driv\w+|hybrid|vehicle|braking|suv\b|genesis|niro", ["car", "road"]),
+        (r"\bbikes?\b|bicycles?|e-bike|cycl\w+|ride\b", ["bicycle", "city street"]),
+        (r"\bflights?\b|plane|airplane|seat\b|airport", ["airplane", "seat"]),
+        (r"\bsnacks?\b|chips|doritos|treats?\b", ["snack"]),
+        (r"\bdrinks?\b|soda|coke\b|coca-cola|pepsi|cola\b|beers?\b|bud\b|budweiser|brewery", ["drink", "bottle"]),
+        (r"\bphones?\b|online|comments?|internet|social", ["phone"]),
+        (r"\bfootball|kick|stadium|game\b|jerseys?|fans\b", ["football", "stadium", "fans"]),
+        (r"\bkids?\b|child\w*|son\b|boy\b|girl\b|dad\b|father|mother|mom\b|parents?|famil\w+", ["family", "child"]),
+        (r"\bphotos?\b|generations?|vintage|history|heritage|since 1\d\d\d", ["old photo"]),
+        (r"\bplanet|whales?|trees?|forest|ice caps?|nature", ["planet", "tree", "whale"]),
+        (r"\bcity\b|urban|street", ["city street"]),
+        (r"\bpets?\b", ["pet"]),
+        (r"\bmoney|\$\d|price|paid|pay\b|bank", ["money"]),
+        (r"\bdoor\b|deliver\w*", ["door", "package"]),
+        (r"\bmorning|sunrise|breakfast", ["morning", "sunrise"]),
+        (r"\bmeals?\b|food|kitchen|cook", ["meal", "kitchen"]),
+    ]
+]

@@ -107,7 +107,19 @@ _STORY_VERB = re.compile(
     r"\w+s)\b",
     re.I,
 )
+#: Credits/ranking/boilerplate fragments of uploaded-ad descriptions ("Honors: 2/2/09", "#79 - Most Viewed").
+_CREDIT = re.compile(r"(\bhonou?rs\b|most viewed|\b\d{1,2}/\d{1,2}/\d{2,4}\b|\bmusic:|\bsong:|\bcredits?\b|"
+                     r"\bread more\b|\bproduction\b|\bsocial media\b|\bplease visit\b|\(\d{3}\)\s?\d{3}-\d{4}|"
+                     r"\bdealers?(hip)?\b|\bautomakers?\b|\bthe big game\b.*\bads?\b|\bdebuted\b|\brumou?red\b|"
+    r"\b(produced|narrated|written|shot|edited) by\b|\bnarration:|\bvo\b|\bediting\b|\bviews\b|\bupload|"
+    r"\b\d{3,4}p\b|\bsee more\b|\bcheck it out\b|\bfavou?rite\b|\bclassic\b|\breleased\b|\bmyspace\b|"
+    r"\bgame pass\b|\bfantasy\b|\bthx\b|\bthanks for\b|\bhumou?r\b|\bpersuasive\b|\bentertaining\b|"
+    r"\bcreatives?\b|\bawards?\b|\bparody\b|\bfinalist\b)", re.I)
 _SUBJECT_START = re.compile(r"^(a|an|the|one|two|three|four|five|his|her|their|our|your|every|each|some|[A-Z]\w+)\b")
+
+
+#: Hashtags about the upload, not the ad ("#SuperBowl", "#SBLIV", "#commercial", "#AdMeter2019").
+_META_HASHTAG = re.compile(r"(super ?bowl|^sb\w*$|^sb\d|commercial|^ads?$|admeter|^\d+$|youtube|^tv|funny|video)", re.I)
 
 
 class BriefAnalysis(BaseModel):
@@ -204,6 +216,15 @@ def is_production_note(clause: str) -> bool:
     return False
 
 
+def _names_only(sentence: str) -> bool:
+    """A verbless fragment of mostly capitalised words ("Wieden + Kennedy", "Fluker, and John Greco")."""
+    words = re.findall(r"[A-Za-z][\w'&+\-]*", sentence)
+    if not words or len(words) > 8 or _HAS_VERB.search(sentence):
+        return False
+    caps = sum(w[:1].isupper() for w in words)
+    return caps / len(words) >= 0.5 and not re.search(r"[!?]$", sentence.strip())
+
+
 def _split_sentences(text: str) -> list[str]:
     text = re.sub(r"\b(Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec|Mr|Mrs|Ms|Dr|St|vs|No|Inc|Co)\.\s", r"\1 ", text)
     parts = re.split(r"(?<=[.!?;])\s+(?=[\"'A-Z0-9#$])|;\s*|\n+|(?<=[a-z])\.(?=[A-Z])", text)
@@ -298,9 +319,10 @@ def analyze_brief(brief: Brief) -> BriefAnalysis:
     """
     raw = _norm(brief.text)
     an = BriefAnalysis(language=brief.language)
-    an.hashtags = list(dict.fromkeys(m.group(1) for m in _HASHTAG.finditer(raw)))
+    an.hashtags = [h for h in dict.fromkeys(m.group(1) for m in _HASHTAG.finditer(raw))
+                   if not _META_HASHTAG.search(h)]
     text = _URL.sub(" ", raw)
-    text = _HASHTAG.sub(lambda m: m.group(1), text)
+    text = _HASHTAG.sub(" ", text)  # hashtags are kept in ``hashtags`` (metadata, end card), never spoken
     text = re.sub(r"\.{2,}", ". ", text)
 
     # ---- brand: the structured field wins
@@ -353,6 +375,10 @@ def analyze_brief(brief: Brief) -> BriefAnalysis:
     first = True
     for sent in sentences:
         s = sent.strip()
+        if _CREDIT.search(s) or (an.brand and _strip(s).lower() in {an.brand.lower(), (an.brand + "s").lower()}) \
+                or _names_only(s):
+            an.production_notes.append(s)
+            continue
         if _META_SENTENCE.search(s) and not an.facts and not an.story and not _header_split(s):
             an.production_notes.append(s)
             first = False

@@ -160,6 +160,8 @@ def fact_sentences(fact: str, an: BriefAnalysis) -> list[str]:
     if re.match(r"^(no|zero|never|without)\b", low):
         return [sentence(f), sentence(f"And {f}")]
     first = low.split()[0]
+    if word_count(f) > 9 or f[:1].isupper():
+        return [sentence(f)]  # a full sentence as written: never bent into "It's ..."
     if _PARTICIPLE.match(f) or (first.endswith("ed") and first not in {"need", "speed", "seed", "feed", "bed"}):
         return [sentence(f"{be} {f}"), sentence(f"And {be.lower()} {f}")]
     words = f.split()
@@ -350,8 +352,15 @@ def write_copy(an: BriefAnalysis, words_target: float, *, seed: int = 0, max_lin
     story = story_beats(an.story)
     hooks = _hooks(an, story)
     hooks.sort(key=lambda h: -_score_hook(h, an, seed))
-    hook = hooks[0] if hooks else Line([sentence(an.brand or "Take a look")], "hook", 0, hook_kind="brand")
     cta, call_to_action = _cta(an)
+    if hooks:
+        hook = hooks[0]
+    else:  # no hook material: the first thing to say opens the video
+        first = next((f for f in an.facts if f != an.offer), None)
+        hook = Line([fact_sentences(first, an)[0] if first else offer_sentence(an.offer) if an.offer
+                     else sentence(an.closing_line or an.brand or "Take a look")], "hook", 0, hook_kind="fact")
+        if first:
+            an = an.model_copy(update={"facts": [f for f in an.facts if f != first]})
 
     body: list[Line] = []
     # story beats (the hook may already be the first beat as a question: keep the beat, it answers it)
@@ -428,6 +437,22 @@ def write_copy(an: BriefAnalysis, words_target: float, *, seed: int = 0, max_lin
         if total() <= words_target:
             break
         ln.choice = 0
+    # far over budget (a rambling brief): drop story beats from the end (keep the first two),
+    # then facts without numbers/offers from the end; what is kept is said whole
+    while total() > words_target * 1.15:
+        story_idx = [i for i, ln in enumerate(body) if ln.beat == "story"]
+        plain = [i for i, ln in enumerate(body) if ln.fact and ln.fact != an.offer
+                 and not re.search(r"\d", ln.fact) and ln.beat != "story"]
+        if len(story_idx) > 2:
+            body.pop(story_idx[-1])
+        elif plain and len(body) > 1:
+            body.pop(plain[-1])
+        elif story_idx and len(body) > 1:
+            body.pop(story_idx[-1])
+        elif len(body) > 1:  # every line is a key fact and they cannot all fit: keep the first ones
+            body.pop(-1)
+        else:
+            break
 
     # at most max_lines - 2 body lines: merge the two shortest neighbours
     while len(body) > max_lines - 2:
@@ -440,11 +465,19 @@ def write_copy(an: BriefAnalysis, words_target: float, *, seed: int = 0, max_lin
         filler = next((h for h in hooks[1:]), None)
         if filler:
             body.append(Line(filler.forms, "story", 2))
-        elif an.brand and an.brand.lower() not in (hook.text + cta.text).lower():
-            body.append(Line([f"Only from {an.brand}."], "proof", 2))
-        else:
-            body.append(Line([sentence(an.product or an.topic or an.brand or "Here it is")], "story", 2))
+        else:  # split the hook at a clause boundary ("X, but Y" → "X." + "But Y.")
+            parts = re.split(r",\s+(?=(?:but|yet|and|so|only|then|while)\b)|(?<=[.!?])\s+", hook.text, maxsplit=1)
+            if len(parts) == 2 and word_count(parts[0]) >= 3 and word_count(parts[1]) >= 3:
+                hook = Line([sentence(parts[0])], "hook", 0, hook_kind=hook.hook_kind)
+                body.append(Line([sentence(parts[1])], "story", 1))
 
+    seen = {hook.text.lower(), cta.text.lower()}
+    uniq = []
+    for ln in body:
+        if ln.text.lower() not in seen:
+            seen.add(ln.text.lower())
+            uniq.append(ln)
+    body = uniq
     lines = [hook] + body + [cta]
     warnings = []
     if an.brand and not any(an.brand.lower() in ln.text.lower() for ln in lines):

@@ -24,6 +24,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
+from reelflow.core.errors import InputError
 from reelflow.core.models import ScriptPlan, Utterance
 
 LEAD_IN_S = 0.12
@@ -223,19 +224,27 @@ async def fit_narration(plan: ScriptPlan, total_s: float, synthesize: Synthesize
         pace = new_pace
         utts = await synthesize(plan, pace)
         rounds += 1
-    # a plan that cannot be re-planned and is still too long: drop optional middle lines
-    while replan is None and len(utts) > 3:
+    # still too long (a plan that cannot be re-planned, or a brief whose every line is a must):
+    # drop middle lines, optional ones first, rather than overrun the requested duration
+    while len(utts) > 3:
         speech = sum(u.duration_s for u in utts)
         _, hi = slack_window(total_s, len(utts))
         if speech <= hi:
             break
         middle = range(1, len(utts) - 1)
-        drop = min(middle, key=lambda i: (plan.scenes[i].beat in ("benefit", "proof"), utts[i].duration_s))
+        drop = min(middle, key=lambda i: (plan.scenes[i].beat in ("benefit", "proof"), -utts[i].duration_s))
         log.append(f"dropped scene {drop} ({plan.scenes[drop].narration[:40]!r}) to fit {total_s:g} s")
         scenes = [s for i, s in enumerate(plan.scenes) if i != drop]
         utts = [u for i, u in enumerate(utts) if i != drop]
         plan = plan.model_copy(update={"scenes": [s.model_copy(update={"index": i}) for i, s in enumerate(scenes)]})
         utts = [u.model_copy(update={"scene_index": i}) for i, u in enumerate(utts)]
+    speech = sum(u.duration_s for u in utts)
+    if speech + LEAD_IN_S + 0.1 * len(utts) > total_s + 0.2:
+        raise InputError(
+            f"the lines the brief requires need {speech + LEAD_IN_S + 0.1 * len(utts):.1f} s to speak at the "
+            f"fastest natural rate, more than the {total_s:g} s video",
+            hint="ask for a longer video (--duration) or trim the brief's facts and required lines",
+        )
     timeline = build_timeline([u.duration_s for u in utts], total_s, pace=pace)
     scenes = [s.model_copy(update={"duration_s": max(0.01, min(60.0, length))})
               for s, length in zip(plan.scenes, timeline.lengths, strict=True)]

@@ -64,7 +64,8 @@ _DEFAULT_TONE = _ToneProfile("confident", "clear, friendly, confident", "modern 
 _SPOKEN_NOTE = re.compile(
     r"\b(\d+\s*[- ]?(?:second|sec|s)\b|vertical|landscape|9:16|16:9|1:1|tiktok|instagram|youtube|reels?\b|shorts\b|"
     r"tone\b|audience\b|brief\b|explainer|end card|fast cuts|no dialogue|close on the logo|b-roll|voice-?over|"
-    r"aspect ratio|hashtag|call to action|\bcta\b|the logo|(?:this|the|a|our)\s+video\b)",
+    r"aspect ratio|hashtag|call to action|\bcta\b|the logo|(?:this|the|a|our)\s+video\b|commercial|super ?bowl|"
+    r"subscribe|\bad meter\b)",
     re.I,
 )
 
@@ -275,6 +276,12 @@ class TemplatePlanner:
         n_est = max(3, min(8, round(brief.duration_s / 5)))
         want_s = speech_s if speech_s is not None else target_speech_s(brief.duration_s, n_est)
         copy = write_copy(an, want_s * VOICE_WPS, seed=self.seed + _seed_of(brief))
+        if len(copy.lines) < 3:
+            raise InputError(
+                "the brief gives too little to say for a video (one line at most: "
+                f"{' '.join(ln.text for ln in copy.lines)!r})",
+                hint="add what to say: a key fact or offer, a story, or the product's benefits",
+            )
         return self._to_plan(brief, an, copy)
 
     async def write_plan(self, brief: Brief) -> ScriptPlan:

@@ -71,7 +71,7 @@ _DIRECTIVE = re.compile(
     r"\s+(?:that\s+)?(.+)$",
     re.I,
 )
-_QUOTE = re.compile(r"(?<![\w])['\"]((?:[^'\"\n]|(?<=\w)'(?=\w)){2,160}?)['\"](?!\w)")
+_QUOTE = re.compile(r"(?<![\w])['\"]((?:[^'\"\n]|(?<=\w)'(?=\w)){2,600}?)['\"](?!\w)")
 _CLOSING_CUE = re.compile(
     r"(end|ends|ending|close|closes|closing|finish\w*|tagline|slogan|message|sign[- ]?off|sign[- ]off line|"
     r"cta|call to action|line|wrap up|wraps up|final words?|last words?|say)\W*(?:with|on|:|of|line|is)?\W*$",

@@ -217,6 +217,27 @@ def story_beats(story: list[str]) -> list[str]:
     return beats
 
 
+def _fact_head(fact: str) -> str | None:
+    """The head of a fact for a recap line: its first words up to a preposition ("sticky grip on
+    gravel" → "sticky grip"; "built to last 800 km" → "built to last 800 km" is kept when short)."""
+    words = fact.strip().rstrip(".").split()
+    if not words or word_count(fact) > 9 or fact[:1].isupper() and not re.match(r"^[A-Z][a-z]+$", words[0]):
+        return None
+    if word_count(fact) <= 3:
+        return fact.strip().rstrip(".")
+    out: list[str] = []
+    for k, w in enumerate(words):
+        if out and w.lower() in {"on", "in", "at", "for", "with", "from", "of", "every", "and", "daily", "to", "per"}:
+            nxt = words[k + 1] if k + 1 < len(words) else ""
+            if (w.lower() == "to" and len(out) == 1) or re.search(r"\d", nxt):  # "built to last", "baked at 4am"
+                out.append(w)
+                continue
+            break
+        out.append(w)
+    head = " ".join(out[:6])
+    return head if word_count(head) >= 1 and head.lower() not in {"no", "the", "a"} else None
+
+
 def _question_hook(beat: str) -> str | None:
     """"A puppy gets lost far from the farm." → "What happens when a puppy gets lost far from the farm?"."""
     b = beat.rstrip(".!?")
@@ -325,17 +346,16 @@ def _hooks(an: BriefAnalysis, story: list[str]) -> list[Line]:
 
 
 def _score_hook(h: Line, an: BriefAnalysis, seed: int) -> float:
-    """Higher is better: fits in ~1.5-4 s, concrete (names product/brand/fact words), varied by seed."""
+    """Higher is better: fits in ~1.5-5 s, its kind suits the brief (its own opening line first), names the brand."""
     w = h.words
-    score = -max(0, w - 14) * 0.4 - max(0, 4 - w) * 0.4
-    kind_bonus = {"brief": 5.0, "question": 1.6, "claim": 1.4, "topic": 1.3, "you": 0.6, "story": 0.2}
+    score = -max(0, w - 14) * 0.4 - max(0, 3 - w) * 0.4
+    kind_bonus = {"brief": 5.0, "question": 1.6, "claim": 1.4, "topic": 1.3, "you": 0.9, "story": 0.2}
     if h.hook_kind == "story" and w <= 10:
         score += 1.0
     score += kind_bonus.get(h.hook_kind, 0)
     if an.brand and an.brand.lower() in h.text.lower():
         score += 0.3
-    jitter = int(hashlib.sha256(f"{seed}|{h.text}".encode()).hexdigest()[:6], 16) / 0xFFFFFF
-    return score + jitter * 0.9
+    return score
 
 
 def write_copy(an: BriefAnalysis, words_target: float, *, seed: int = 0, max_lines: int = 8) -> Copy:
@@ -351,7 +371,15 @@ def write_copy(an: BriefAnalysis, words_target: float, *, seed: int = 0, max_lin
     """
     story = story_beats(an.story)
     hooks = _hooks(an, story)
-    hooks.sort(key=lambda h: -_score_hook(h, an, seed))
+    # the best-scoring hooks within 1.0 of the top are equally good: the seed (brief id) picks one,
+    # so campaign A/B variants open differently while one brief always gets the same hook
+    hooks.sort(key=lambda h: -_score_hook(h, an, 0))
+    if hooks:
+        top = _score_hook(hooks[0], an, 0)
+        close = [h for h in hooks if _score_hook(h, an, 0) >= top - 1.2]
+        pick = close[seed % len(close)]
+        hooks.remove(pick)
+        hooks.insert(0, pick)
     cta, call_to_action = _cta(an)
     if hooks:
         hook = hooks[0]
@@ -395,22 +423,40 @@ def write_copy(an: BriefAnalysis, words_target: float, *, seed: int = 0, max_lin
             body.append(Line([sentence(req)], "proof", 0, fact=req))
 
     # optional lines: the product intro (when the hook is not it) and the brand as proof
-    optional: list[Line] = []
+    # optional lines, each made only of the brief's own content, placed where a copywriter would
+    # put them: (line, where) with where = "after_hook" | "before_cta" | "end_of_body"
+    optional: list[tuple[Line, str]] = []
     if an.product and hook.hook_kind != "claim":
         claim = next((h for h in hooks if h.hook_kind == "claim"), None)
         if claim:
-            optional.append(Line(claim.forms, "benefit", 2))
+            optional.append((Line(claim.forms, "benefit", 2), "after_hook"))
     if an.topic and hook.hook_kind != "topic":
         t = _topic_hook(an.topic)
         if t:
-            optional.append(Line([t], "story", 2))
+            optional.append((Line([t], "story", 2), "after_hook"))
+    aud_hook = next((h for h in hooks if h.hook_kind == "you" and "this one's for you" in h.text), None)
+    if aud_hook and hook is not aud_hook:
+        optional.append((Line(aud_hook.forms, "proof", 2), "after_hook"))
+    heads = [_fact_head(f) for f in an.facts if f != an.offer]
+    heads = [h for h in heads if h]
+    if len(heads) >= 2 and (an.product_name or an.brand):
+        name = an.product_name if an.product_name and an.product_name[:1].isupper() else an.brand
+        recap = " ".join(sentence(h) for h in heads[:4]) + f" That's {name}."
+        optional.append((Line([recap], "proof", 2, items=heads[:4]), "before_cta"))
+    if an.offer:
+        optional.append((Line([sentence("Remember, " + offer_sentence(an.offer).rstrip(".")[0].lower()
+                                        + offer_sentence(an.offer).rstrip(".")[1:])], "proof", 2), "before_cta"))
     if story and hook.hook_kind != "question":
         q = next((h for h in hooks if h.hook_kind == "question"), None)
         if q and q.text != hook.text:
-            optional.append(Line(q.forms, "story", 2))
-    aud_hook = next((h for h in hooks if h.hook_kind == "you" and "this one's for you" in h.text), None)
-    if aud_hook and hook is not aud_hook:
-        optional.append(Line(aud_hook.forms, "proof", 2))
+            optional.append((Line(q.forms, "story", 2), "after_hook"))
+    # story beats get a storytelling opener as their longer form
+    first_story = next((ln for ln in body if ln.beat == "story"), None)
+    if first_story is not None and hook.hook_kind != "question" and re.match(
+            r"^(a|an|one|two|three|four|five|some)\s", first_story.forms[0], re.I):
+        t = first_story.forms[0]
+        lowered = t if re.match(r"^(I\b|[A-Z][a-z]*[A-Z]|[A-Z]{2})", t) else t[0].lower() + t[1:]
+        first_story.forms.append(f"Picture this: {lowered}")
 
     def total() -> int:
         return hook.words + cta.words + sum(ln.words for ln in body)
@@ -421,14 +467,12 @@ def write_copy(an: BriefAnalysis, words_target: float, *, seed: int = 0, max_lin
             break
         if len(ln.forms) > 1 and total() + word_count(ln.forms[1]) - ln.words <= words_target * 1.1 + 1:
             ln.choice = 1
-    for opt in optional:  # overshoot up to 10 %: the pacing step speeds up or re-plans shorter
+    for opt, where in optional:  # overshoot up to 10 %: the pacing step speeds up or re-plans shorter
         if total() + opt.words > words_target * 1.1 + 1:
             continue
-        if opt.beat == "benefit":
+        if where == "after_hook":
             body.insert(0, opt)
-        elif opt.beat == "story":
-            body.insert(0 if opt.text.startswith("This is") else len(body), opt)
-        else:
+        elif not (opt.text.startswith("Remember,") and body and body[-1].fact == an.offer):
             body.append(opt)
     # shrink: drop optional lines, then shorter forms
     while total() > words_target and any(ln.priority >= 2 for ln in body):

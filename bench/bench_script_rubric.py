@@ -64,8 +64,8 @@ async def run_one(brief, planner: TemplatePlanner, synth: CachedPiper) -> tuple[
     analysis = planner.analyze(brief)
     plan = planner.plan(brief)
 
-    async def replan(speech_s: float) -> ScriptPlan:
-        return planner.plan(brief, speech_s=speech_s)
+    async def replan(speech_s: float, words_per_second: float) -> ScriptPlan:
+        return planner.plan(brief, speech_s=speech_s, words_per_second=words_per_second)
 
     fitted = await fit_narration(plan, brief.duration_s, synth, replan)
     exp = EXPECTED.get(brief.id or "")

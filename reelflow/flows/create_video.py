@@ -115,8 +115,9 @@ async def create_video(brief: Brief, out_dir: str | None = None) -> VideoResult:
             tasks.narrate_scene(s, brief.voice, brief.language, providers["narration"], ctx, work_dir, pace)
             for s in p.scenes)))
 
-    async def replan(speech_s: float) -> ScriptPlan:
-        p, _, _ = await tasks.plan_script(brief, providers["plan"], work_dir, speech_s=round(speech_s, 2))
+    async def replan(speech_s: float, words_per_second: float) -> ScriptPlan:
+        p, _, _ = await tasks.plan_script(brief, providers["plan"], work_dir, speech_s=round(speech_s, 2),
+                                          words_per_second=round(words_per_second, 3))
         return p
 
     can_replan = plan_info.get("provider") == "local-template"  # paid LLM plans are never re-requested

@@ -80,12 +80,12 @@ async def check_service_keys(providers: dict[str, str]) -> list[str]:
     tags=["plan"],
     task_run_name="plan-script[{provider}]",
 )
-async def plan_script(brief: Brief, provider: str, work_dir: str,
-                      speech_s: float | None = None) -> tuple[ScriptPlan, list[CostEntry], dict[str, Any]]:
+async def plan_script(brief: Brief, provider: str, work_dir: str, speech_s: float | None = None,
+                      words_per_second: float | None = None) -> tuple[ScriptPlan, list[CostEntry], dict[str, Any]]:
     """Write the script plan through the configured ``ScriptWriter``.
 
-    ``speech_s`` asks the offline planner for copy that speaks about that many seconds (the pacing
-    step's re-plan); other writers ignore it. Returns ``(plan, cost entries, info)`` where ``info``
+    ``speech_s`` asks the offline planner for copy that speaks about that many seconds at the
+    voice's measured ``words_per_second`` (the pacing step's re-plan); other writers ignore it. Returns ``(plan, cost entries, info)`` where ``info``
     holds what the writer recorded (``provider``, ``model``, and for LLM plans ``completions``,
     ``reasks``, ``repairs``, ``fallback_reason`` when the offline planner wrote the plan instead).
     """
@@ -93,7 +93,8 @@ async def plan_script(brief: Brief, provider: str, work_dir: str,
         from reelflow.processors.planner import TemplatePlanner
 
         offline = TemplatePlanner()
-        return offline.plan(brief, speech_s=speech_s), [], {"provider": offline.provider, "model": offline.model}
+        plan = offline.plan(brief, speech_s=speech_s, words_per_second=words_per_second)
+        return plan, [], {"provider": offline.provider, "model": offline.model}
     writer = get_runtime().writer
     info: dict[str, Any] = {"provider": writer.provider, "model": writer.model}
     if hasattr(writer, "write_plan_with_report"):

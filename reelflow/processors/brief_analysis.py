@@ -379,7 +379,8 @@ def analyze_brief(brief: Brief) -> BriefAnalysis:
                 or _names_only(s):
             an.production_notes.append(s)
             continue
-        if _META_SENTENCE.search(s) and not an.facts and not an.story and not _header_split(s):
+        if _META_SENTENCE.search(s) and not an.facts and not an.story and not _header_split(s) \
+                and not (_META_LEAD.match(s) and not _META_SENTENCE.search(s[_META_LEAD.match(s).end():])):
             an.production_notes.append(s)
             first = False
             continue
@@ -417,11 +418,21 @@ _HAS_VERB = re.compile(r"\b(is|are|was|were|will|can|has|have|had|does|do|did|ge
                        r"loves?|wants?|runs?|walks?|plays?|dreams?|beats?|tells?|unites?|grows?|flows?|begs?)\b", re.I)
 
 
+_META_LEAD = re.compile(r"^(?:in\s+)?(?:this|the|our|a|an)\s+(?:new\s+)?(?:film|ad|advert|spot|video|commercial|story|piece)"
+                        r"(?:,\s*[^,]{1,40},)?\s+(?:follows|shows|features|tells(?: the story of)?|is about|celebrates|"
+                        r"introduces|stars|depicts|imagines)\s+", re.I)
+
+
 def _analyze_sentence(s: str, an: BriefAnalysis) -> None:
     """Route one sentence's parts into facts / story / directives / notes."""
     s = _strip(s)
     if not s:
         return
+    lead_in = _META_LEAD.match(s)
+    if lead_in:  # "This film follows the journey of X ..." → the content after the meta lead-in
+        an.production_notes.append(s[:lead_in.end()].strip())
+        s = s[lead_in.end():]
+        s = s[0].upper() + s[1:]
     split = _header_split(s)
     if split:
         head, body = split

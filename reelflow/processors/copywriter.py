@@ -472,11 +472,12 @@ def write_copy(an: BriefAnalysis, words_target: float, *, seed: int = 0, max_lin
             continue
         if where == "after_hook":
             body.insert(0, opt)
-        elif not (opt.text.startswith("Remember,") and body and body[-1].fact == an.offer):
+        elif not (opt.text.startswith("Remember,") and body and (body[-1].fact == an.offer or body[-1].text.startswith("Remember,"))):
             body.append(opt)
-    # shrink: drop optional lines, then shorter forms
+    # shrink: drop optional lines (a reminder first, then the longest), then shorter forms
     while total() > words_target and any(ln.priority >= 2 for ln in body):
-        body.remove(max((ln for ln in body if ln.priority >= 2), key=lambda x: x.words))
+        body.remove(max((ln for ln in body if ln.priority >= 2),
+                        key=lambda x: (x.text.startswith("Remember,"), x.words)))
     for ln in [cta] + body:
         if total() <= words_target:
             break

@@ -161,7 +161,7 @@ def pace_for(speech_s: float, want_s: float) -> float:
 
 
 SynthesizeAll = Callable[[ScriptPlan, float], Awaitable[list[Utterance]]]
-Replan = Callable[[float], Awaitable[ScriptPlan]]
+Replan = Callable[[float, float], Awaitable[ScriptPlan]]
 
 
 @dataclass
@@ -176,78 +176,109 @@ class FittedNarration:
 
 
 def _want(total_s: float, n: int) -> float:
-    lo, hi = slack_window(total_s, n)
-    return lo + (hi - lo) * 0.8  # aim for short gaps: most of the slack is speech
+    """Speech seconds to aim for: the runtime minus the lead-in, breath-length gaps and a short end hold."""
+    return max(1.0, total_s - LEAD_IN_S - (n - 1) * (GAP_MIN_S + 0.07) - (END_MIN_S + 0.3))
 
 
 async def fit_narration(plan: ScriptPlan, total_s: float, synthesize: SynthesizeAll,
-                        replan: Replan | None = None, *, max_rounds: int = 3) -> FittedNarration:
-    """Synthesise ``plan`` and fit it to ``total_s``: re-plan words, then pace, then drop optional lines.
+                        replan: Replan | None = None, *, max_rounds: int = 4) -> FittedNarration:
+    """Synthesise ``plan`` and fit it to ``total_s``: re-plan words, change the pace, drop lines.
+
+    Order of remedies (each round is one synthesis of the lines that changed):
+
+    - too long by at most what a ±12 % rate can absorb → speak faster (Piper ``length_scale``);
+    - too long beyond that → re-plan to fewer words (offline planner), else drop middle lines;
+    - too short → re-plan to more words (offline planner, once), then speak slower (≤ 12 %);
+    - what is left is absorbed by the gaps (≤ :data:`GAP_MAX_S`) and the end-card hold
+      (≤ :data:`END_MAX_S`); a brief too thin even for that gets longer gaps, reported in ``notes``.
 
     Args:
         plan: the script (its scene durations are only estimates).
         total_s: the requested duration in seconds.
         synthesize: ``(plan, pace) -> utterances`` (one per scene, in order).
-        replan: ``(speech_seconds_wanted) -> plan`` for planners that can write to a budget (the
-            offline planner); None for plans that must not be re-requested (paid LLM plans).
-        max_rounds: synthesis rounds at most (each is one TTS call per scene).
+        replan: ``(speech_seconds_wanted, measured_words_per_second) -> plan`` for planners that
+            can write to a budget (the offline planner); None for plans that must not be
+            re-requested (paid LLM plans).
+        max_rounds: synthesis rounds at most.
 
     Returns:
         :class:`FittedNarration`; its timeline totals ``total_s`` exactly.
+
+    Raises:
+        InputError: the lines that must be said cannot fit ``total_s`` even at the fastest rate.
     """
     log: list[str] = []
     pace = 1.0
     utts = await synthesize(plan, pace)
     rounds = 1
     replanned = False
+
+    def speech() -> float:
+        return sum(u.duration_s for u in utts)
+
     while rounds < max_rounds:
         n = len(utts)
-        speech = sum(u.duration_s for u in utts)
-        lo, hi = slack_window(total_s, n)
-        if lo <= speech <= hi:
+        _, hi = slack_window(total_s, n)
+        want = min(_want(total_s, n), hi)
+        s_now = speech()
+        if want * 0.96 <= s_now <= hi:
             break
-        want = _want(total_s, n)
-        factor = want / speech
-        if replan is not None and not replanned and abs(factor - 1) > 0.06:
+        natural = s_now / _pace_effect(pace)  # what the lines take at pace 1.0
+        reach_fast = natural * _pace_effect(PACE_MIN)
+        if s_now > hi and reach_fast <= hi:
+            new_pace = pace_for(natural, want if reach_fast <= want else hi)
+        elif replan is not None and not replanned:
             replanned = True
-            new_plan = await replan(want)
-            if [s.narration for s in new_plan.scenes] != [s.narration for s in plan.scenes]:
-                log.append(f"re-planned for {want:.1f} s of speech (had {speech:.1f} s)")
+            words = sum(len(x.narration.split()) for x in plan.scenes)
+            new_plan = await replan(want * natural / s_now if s_now else want, words / natural if natural else VOICE_WPS)
+            if [x.narration for x in new_plan.scenes] != [x.narration for x in plan.scenes]:
+                log.append(f"re-planned for {want:.1f} s of speech (had {s_now:.1f} s)")
                 plan = new_plan
                 utts = await synthesize(plan, pace)
                 rounds += 1
                 continue
-        new_pace = pace_for(speech / _pace_effect(pace), want)
+            new_pace = pace_for(natural, want)
+        else:
+            new_pace = pace_for(natural, want)
         if abs(new_pace - pace) < 0.01:
             break
-        log.append(f"speech rate x{1 / new_pace:.2f} (length_scale {new_pace}) for {want:.1f} s (had {speech:.1f} s)")
+        log.append(f"speech rate x{1 / new_pace:.2f} (length_scale {new_pace}) for {want:.1f} s (had {s_now:.1f} s)")
         pace = new_pace
         utts = await synthesize(plan, pace)
         rounds += 1
     # still too long (a plan that cannot be re-planned, or a brief whose every line is a must):
     # drop middle lines, optional ones first, rather than overrun the requested duration
+    dropped = False
     while len(utts) > 3:
-        speech = sum(u.duration_s for u in utts)
         _, hi = slack_window(total_s, len(utts))
-        if speech <= hi:
+        if speech() <= hi:
             break
         middle = range(1, len(utts) - 1)
         drop = min(middle, key=lambda i: (plan.scenes[i].beat in ("benefit", "proof"), -utts[i].duration_s))
         log.append(f"dropped scene {drop} ({plan.scenes[drop].narration[:40]!r}) to fit {total_s:g} s")
-        scenes = [s for i, s in enumerate(plan.scenes) if i != drop]
+        scenes = [x for i, x in enumerate(plan.scenes) if i != drop]
         utts = [u for i, u in enumerate(utts) if i != drop]
-        plan = plan.model_copy(update={"scenes": [s.model_copy(update={"index": i}) for i, s in enumerate(scenes)]})
+        plan = plan.model_copy(update={"scenes": [x.model_copy(update={"index": i}) for i, x in enumerate(scenes)]})
         utts = [u.model_copy(update={"scene_index": i}) for i, u in enumerate(utts)]
-    speech = sum(u.duration_s for u in utts)
-    if speech + LEAD_IN_S + 0.1 * len(utts) > total_s + 0.2:
+        dropped = True
+    if dropped and pace < 1.0:  # the faster rate was for the longer copy: back toward natural
+        want = _want(total_s, len(utts))
+        natural = speech() / _pace_effect(pace)
+        new_pace = pace_for(natural, min(want, slack_window(total_s, len(utts))[1]))
+        if abs(new_pace - pace) >= 0.01:
+            pace = new_pace
+            utts = await synthesize(plan, pace)
+            rounds += 1
+    total_speech = speech()
+    if total_speech + LEAD_IN_S + 0.1 * len(utts) > total_s + 0.2:
         raise InputError(
-            f"the lines the brief requires need {speech + LEAD_IN_S + 0.1 * len(utts):.1f} s to speak at the "
-            f"fastest natural rate, more than the {total_s:g} s video",
+            f"the lines the brief requires need {total_speech + LEAD_IN_S + 0.1 * len(utts):.1f} s to speak at "
+            f"the fastest natural rate, more than the {total_s:g} s video",
             hint="ask for a longer video (--duration) or trim the brief's facts and required lines",
         )
     timeline = build_timeline([u.duration_s for u in utts], total_s, pace=pace)
-    scenes = [s.model_copy(update={"duration_s": max(0.01, min(60.0, length))})
-              for s, length in zip(plan.scenes, timeline.lengths, strict=True)]
+    scenes = [x.model_copy(update={"duration_s": max(0.01, min(60.0, length))})
+              for x, length in zip(plan.scenes, timeline.lengths, strict=True)]
     plan = plan.model_copy(update={"scenes": scenes})
     timeline.notes = log + timeline.notes
     return FittedNarration(plan=plan, utterances=utts, timeline=timeline, rounds=rounds, log=log)

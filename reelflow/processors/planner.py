@@ -266,8 +266,11 @@ class TemplatePlanner:
                 )
         return an
 
-    def plan(self, brief: Brief, *, speech_s: float | None = None) -> ScriptPlan:
+    def plan(self, brief: Brief, *, speech_s: float | None = None, words_per_second: float | None = None) -> ScriptPlan:
         """Write the plan; ``speech_s`` is the speech time to write for (default: fill the duration).
+
+        ``words_per_second`` is the voice's measured rate (the pacing step's re-plan passes it);
+        default :data:`reelflow.processors.pacing.VOICE_WPS`.
 
         Raises:
             InputError: see :meth:`analyze`.
@@ -275,7 +278,7 @@ class TemplatePlanner:
         an = self.analyze(brief)
         n_est = max(3, min(8, round(brief.duration_s / 5)))
         want_s = speech_s if speech_s is not None else target_speech_s(brief.duration_s, n_est)
-        copy = write_copy(an, want_s * VOICE_WPS, seed=self.seed + _seed_of(brief))
+        copy = write_copy(an, want_s * (words_per_second or VOICE_WPS), seed=self.seed + _seed_of(brief))
         if len(copy.lines) < 3:
             raise InputError(
                 "the brief gives too little to say for a video (one line at most: "

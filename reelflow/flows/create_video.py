@@ -125,6 +125,13 @@ async def create_video(brief: Brief, out_dir: str | None = None) -> VideoResult:
     plan, utterances, timeline = fitted.plan, fitted.utterances, fitted.timeline
     for note in timeline.notes:
         logger.info("pacing: %s", note)
+    if timeline.coverage < 0.85:  # a thin brief: say so in the run report, with the fix
+        enough = max(6, int(timeline.speech_s / 0.85 + 0.999))
+        warning = (f"the brief gives {timeline.speech_s:.1f} s of speech for a {brief.duration_s:g} s video "
+                   f"({timeline.coverage:.0%} spoken): add facts or story to the brief, or ask for "
+                   f"--duration {enough}")
+        analysis.warnings.append(warning)
+        logger.warning("brief: %s", warning)
     lengths = timeline.lengths
     starts = timeline.starts
     narration_starts = timeline.narration_starts

@@ -555,8 +555,8 @@ def _analyze_clause(clause: str, an: BriefAnalysis, *, as_fact: bool = False, no
                        r"(?:\s+in\s+.*)?$", c, re.I)
     if journey:  # "Tell her journey from childhood to the podium in a few quick beats" → content
         pron = journey.group(1).lower()
-        an.story.append(f"{journey.group(3)[0].upper() + journey.group(3)[1:]}, this is {pron} {journey.group(2).lower()}")
-        an.directives.append(c)
+        line = f"{journey.group(3)[0].upper() + journey.group(3)[1:]}, this is {pron} {journey.group(2).lower()}"
+        an.directives.append(line)  # said after the facts it refers to (see copywriter)
         an.production_notes.append(c)
         return
     show = re.match(r"^(?:show|showing|feature|featuring)\s+(.+)$", c, re.I)

@@ -342,6 +342,8 @@ def _hooks(an: BriefAnalysis, story: list[str]) -> list[Line]:
             hooks.append(Line([t], "hook", 0, hook_kind="topic"))
     if story and (not hooks or word_count(story[0]) <= 10):
         hooks.append(Line([story[0]], "hook", 0, hook_kind="story"))
+    if not hooks and an.directives:
+        hooks.append(Line([sentence(an.directives[0])], "hook", 0, hook_kind="story"))
     return hooks
 
 
@@ -393,7 +395,7 @@ def write_copy(an: BriefAnalysis, words_target: float, *, seed: int = 0, max_lin
     body: list[Line] = []
     # story beats (the hook may already be the first beat as a question: keep the beat, it answers it)
     for i, b in enumerate(story):
-        if b == hook.text or (i == 0 and hook.hook_kind == "question" and len(story) >= 3):
+        if b == hook.text or (i == 0 and hook.hook_kind == "question" and len(story) >= 2):
             continue  # the opening question already tells this beat
         body.append(Line([b], "story", 1))
     # facts, the offer last
@@ -416,6 +418,9 @@ def write_copy(an: BriefAnalysis, words_target: float, *, seed: int = 0, max_lin
         pron, be = _pronoun(an)
         joined = ", ".join(adjectives[:-1]) + (" and " if len(adjectives) > 1 else "") + adjectives[-1]
         body.insert(0, Line([sentence(f"{be} {joined}")], "benefit", 0, fact=joined, items=adjectives))
+    for d in an.directives:  # "tell her journey ..." → its line, after the facts it refers to
+        if d not in an.facts and sentence(d) != hook.text:
+            body.append(Line([sentence(d)], "story", 0, fact=d))
     if an.offer:
         body.append(Line([offer_sentence(an.offer)], "proof", 0, fact=an.offer))
     for req in an.required_lines:

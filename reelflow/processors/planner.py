@@ -325,17 +325,33 @@ class TemplatePlanner:
 
     @staticmethod
     def _title(an: BriefAnalysis, copy: Copy) -> str:
-        """≤ 60 chars, names the brand or the product: "Brand: product / closing line / topic"."""
-        subject = an.product_name if an.product else None
-        tail = subject or (an.closing_line and an.closing_line.rstrip(".!")) or an.topic or _headline(copy.lines[0].text)
-        tail = tail[:1].upper() + tail[1:] if tail else ""
-        if an.brand and tail and an.brand.lower() not in tail.lower():
-            title = f"{an.brand}: {tail}"
-        else:
-            title = tail or an.brand or "New video"
-        if len(title) > 60:
-            title = title[:61].rsplit(" ", 1)[0].rstrip(" ,:;-")
-        return title
+        """≤ 60 chars, names the brand or the product, a complete phrase (never cut mid-clause).
+
+        Brand + the product name, else the closing line, the topic, the spoken hashtag, or the
+        first story beat / hook when it fits whole (else its first clause).
+        """
+        def whole(text: str, room: int) -> str | None:
+            t = text.strip().rstrip(".!?")
+            if len(t) <= room:
+                return t
+            clause = re.split(r",\s|:\s|\s-\s|\?\s", t)[0]
+            if 8 <= len(clause) <= room:
+                return clause
+            cut = _headline(t, 12, room)  # whole words, no dangling "the/of/on" at the end
+            return cut if len(cut.split()) >= 4 else None
+
+        brand = an.brand or ""
+        room = 60 - (len(brand) + 2 if brand else 0)
+        tag = re.sub(r"(?<=[a-z])(?=[A-Z0-9])", " ", an.hashtags[0]) if an.hashtags else None
+        candidates = [an.product_name if an.product else None, an.closing_line, an.topic, tag,
+                      *(an.story[:1]), *(ln.text for ln in copy.lines[:2])]
+        tail = next((w for c in candidates if c and (w := whole(c, room))), None)
+        if tail is None:
+            return (brand or _headline(copy.lines[0].text))[:60]
+        tail = tail[:1].upper() + tail[1:]
+        if brand and brand.lower() not in tail.lower():
+            return f"{brand}: {tail}"
+        return tail[:60]
 
     @staticmethod
     def _description(an: BriefAnalysis, copy: Copy) -> str:

@@ -280,7 +280,7 @@ def _header_split(sentence: str) -> tuple[str, str] | None:
 _LEAD = re.compile(
     r"^(?:please\s+)?(?:(?:make|create|produce|write|generate|build|need|want)\s+(?:me\s+|us\s+)?)?(?:an?\s+)?"
     r"(?:[\w\-]+\s+){0,5}?(?:video|ad|advert|spot|reel|short|clip|commercial|teaser|explainer|tiktok|story|promo|post)"
-    r"\s+(?:about|on|for|showing|that shows|featuring|of|announcing|introducing|promoting)\s+(.+)$",
+    r"\s+(?P<prep>about|on|for|showing|that shows|featuring|of|announcing|introducing|promoting)\s+(.+)$",
     re.I,
 )
 _ANNOUNCE = re.compile(r"^(?:announce|introduce|introducing|promote|launch|present|presenting|celebrate)\s+(.+)$", re.I)
@@ -380,6 +380,7 @@ def analyze_brief(brief: Brief) -> BriefAnalysis:
             an.production_notes.append(s)
             continue
         if _META_SENTENCE.search(s) and not an.facts and not an.story and not _header_split(s) \
+                and not (_LEAD.match(s) and not re.search(r"super ?bowl|youtube|http|subscribe", s, re.I)) \
                 and not (_META_LEAD.match(s) and not _META_SENTENCE.search(s[_META_LEAD.match(s).end():])):
             an.production_notes.append(s)
             first = False
@@ -447,7 +448,8 @@ def _analyze_sentence(s: str, an: BriefAnalysis) -> None:
         if lead or is_production_note(head):
             an.production_notes.append(head)
             if lead:
-                _lead_subject(_strip(lead.group(1)), an, announce=bool(_ANNOUNCE.match(head)))
+                _lead_subject(_strip(lead.group(lead.lastindex)), an, announce=bool(_ANNOUNCE.match(head)),
+                              product_lead=(lead.groupdict().get("prep") or "").lower() in {"for", "introducing", "promoting", "announcing"})
             _analyze_body(body, an, list_context=True)
             return
         if re.match(r"^[A-Z]", head) and len(head.split()) >= 4:  # story sentence before a benefit list
@@ -457,7 +459,8 @@ def _analyze_sentence(s: str, an: BriefAnalysis) -> None:
     lead = _LEAD.match(s)
     if lead:
         an.production_notes.append(s)
-        _lead_subject(_strip(lead.group(1)), an)
+        _lead_subject(_strip(lead.group(lead.lastindex)), an,
+                      product_lead=(lead.group("prep") or "").lower() in {"for", "introducing", "promoting", "announcing"})
         return
     ann = _ANNOUNCE.match(s)
     if ann:
@@ -467,7 +470,7 @@ def _analyze_sentence(s: str, an: BriefAnalysis) -> None:
     _analyze_body(s, an, list_context=False)
 
 
-def _lead_subject(subject: str, an: BriefAnalysis, *, announce: bool = False) -> None:
+def _lead_subject(subject: str, an: BriefAnalysis, *, announce: bool = False, product_lead: bool = False) -> None:
     """The object of "video for/about X": product ("our new X"), else topic ("beating the odds")."""
     subject = _DURATION.sub("", subject).strip()
     appos = re.match(r"^([A-Z][\w&\-]*(?:\s+[A-Z][\w&\-]*){0,2}),\s+(?:the|a|an|our)\s+(.+)$", subject)
@@ -487,7 +490,7 @@ def _lead_subject(subject: str, an: BriefAnalysis, *, announce: bool = False) ->
             an.brand, an.brand_source = b, "text"
             an.warnings = [w for w in an.warnings if "no brand" not in w]
     looks_product = bool(re.search(r"\b(our|new|latest|[A-Z][\w&\-]*'s?)\b|'s?\s", subject)) or (
-        an.brand is not None and an.brand.lower() in subject.lower())
+        an.brand is not None and an.brand.lower() in subject.lower()) or product_lead
     gerund = re.match(r"^[a-z]+ing\b", subject)
     if announce and re.search(r"\b(day|launch|event|sale|opening|anniversary|season|week)$", subject, re.I):
         an.topic = an.topic or subject

@@ -335,6 +335,8 @@ def _hooks(an: BriefAnalysis, story: list[str]) -> list[Line]:
             meet = f"Meet the new {an.brand} {p}" if an.product_is_new else f"Meet {an.brand} {p}"
         elif an.brand and an.brand.lower() not in p.lower() and not p[:1].isupper():
             meet = f"Meet {an.brand}, the new {p}" if an.product_is_new else f"Meet {an.brand}, the {p}"
+        elif not p[:1].isupper():
+            meet = f"Meet the new {p}" if an.product_is_new else f"Meet the {p}"
         hooks.append(Line([sentence(meet)], "hook", 0, hook_kind="claim"))
     if an.topic:
         t = _topic_hook(an.topic)

@@ -342,7 +342,7 @@ class TemplatePlanner:
 
         brand = an.brand or ""
         room = 60 - (len(brand) + 2 if brand else 0)
-        tag = re.sub(r"(?<=[a-z])(?=[A-Z0-9])", " ", an.hashtags[0]) if an.hashtags else None
+        tag = re.sub(r"(?<=[a-z])(?=[A-Z0-9])|(?<=[A-Z])(?=[A-Z][a-z])|(?<=[A-Za-z])(?=[0-9])", " ", an.hashtags[0]) if an.hashtags else None
         candidates = [an.product_name if an.product else None, an.closing_line, an.topic, tag,
                       *(an.story[:1]), *(ln.text for ln in copy.lines[:2])]
         tail = next((w for c in candidates if c and (w := whole(c, room))), None)

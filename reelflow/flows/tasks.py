@@ -38,6 +38,12 @@ def _work_dir_present(ctx: TaskRunContext, inputs: dict[str, Any]) -> str:
 
 WORK_DIR_PRESENT = CacheKeyFnPolicy(cache_key_fn=_work_dir_present)
 CACHED = INPUTS + TASK_SOURCE + WORK_DIR_PRESENT
+#: The plan misses its cache when the offline copywriter changes (its modules are not the task's source).
+CACHED_PLAN = CACHED + code_version("reelflow.processors.planner", "reelflow.processors.copywriter",
+                                    "reelflow.processors.brief_analysis", "reelflow.processors.pacing",
+                                    "reelflow.clients.openai.adapter")
+#: Narration misses its cache when the local voice's synthesis changes.
+CACHED_TTS = CACHED + code_version("reelflow.processors.local_tts")
 #: QA/keyframe tasks also miss their cache when the detector or the QA rules change.
 CACHED_QA = CACHED + code_version("reelflow.processors.shots", "reelflow.processors.qa", "reelflow.processors.keyframes")
 
@@ -72,7 +78,7 @@ async def check_service_keys(providers: dict[str, str]) -> list[str]:
 
 @task(
     name="plan-script",
-    cache_policy=CACHED,
+    cache_policy=CACHED_PLAN,
     persist_result=True,
     retries=2,
     retry_delay_seconds=2,
@@ -108,7 +114,7 @@ async def plan_script(brief: Brief, provider: str, work_dir: str, speech_s: floa
 
 @task(
     name="narrate-scene",
-    cache_policy=CACHED,
+    cache_policy=CACHED_TTS,
     persist_result=True,
     retries=2,
     retry_delay_seconds=2,

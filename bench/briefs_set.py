@@ -27,11 +27,11 @@ def example_briefs(root: Path = SHARED) -> list[Brief]:
 
 
 def superbowl_briefs(root: Path = SHARED, n: int = 40) -> list[Brief]:
-    """The first ``n`` Super Bowl records with a description of 80+ characters, as briefs."""
+    """The first ``n`` Super Bowl records with a description of 40+ characters, as briefs."""
     out: list[Brief] = []
     for i, r in enumerate(_jsonl(root / "superbowl_ad_briefs.jsonl")):
         desc = (r.get("description") or "").strip()
-        if len(desc) < 80:
+        if len(desc) < 40:
             continue
         flags = set(r.get("creative_attributes") or [])
         tone = "funny" if "funny" in flags else "inspirational" if "patriotic" in flags else \

@@ -107,6 +107,17 @@ _STORY_VERB = re.compile(
     r"\w+s)\b",
     re.I,
 )
+#: Sentences about the upload or the ad (reviews, promos, legal notes, credits), never ad copy.
+_ABOUT_THE_AD = re.compile(
+    r"(\bsection 107\b|fair use|copyright|\bin the comments\b|\b(?:leave|drop) a comment\b|for more information|\bvisit (?:our|us|the)\b|"
+    r"\blearn more\b|\bsee our\b|\bspecial thanks\b|\b(?:twitter|facebook|instagram|snapchat|tiktok|ning):|"
+    r"\bthe copy reads\b|\bnarrative illustrat\w+\b|\bhalftime\b|\bvfx\b|\bsupervisor\b|\bwas born\b|\bgraduat\w+\b|"
+    r"\bhilarious\b|\bpriceless\b|\bexaggerated\b|\bvery funny\b|\bi hope you\b|^enjoy\b|\bpromotion only\b|"
+    r"\bwatch what happens\b|\bour review\b|\bcg\b|\bcorporate website\b|"
+    r"\binvented\b.*\b1\d\d\d\b|\bthe (?:ad|spot|commercial|video)\b|\bthis (?:ad|spot|commercial|video)\b|"
+    r"\bstarring\b|\bbegan creating\b)",
+    re.I,
+)
 #: Credits/ranking/boilerplate fragments of uploaded-ad descriptions ("Honors: 2/2/09", "#79 - Most Viewed").
 _CREDIT = re.compile(r"(\bhonou?rs\b|most viewed|\b\d{1,2}/\d{1,2}/\d{2,4}\b|\bmusic:|\bsong:|\bcredits?\b|"
                      r"\bread more\b|\bproduction\b|\bsocial media\b|\bplease visit\b|\(\d{3}\)\s?\d{3}-\d{4}|"
@@ -375,6 +386,9 @@ def analyze_brief(brief: Brief) -> BriefAnalysis:
     first = True
     for sent in sentences:
         s = sent.strip()
+        if _ABOUT_THE_AD.search(s) and not _LEAD.match(s):
+            an.production_notes.append(s)
+            continue
         if _CREDIT.search(s) or (an.brand and _strip(s).lower() in {an.brand.lower(), (an.brand + "s").lower()}) \
                 or _names_only(s):
             an.production_notes.append(s)

@@ -51,11 +51,17 @@ _VERB = re.compile(
     r"begs?|shows?|looks?|raid|find|put|unite|cheer\w*)\b",
     re.I,
 )
-_SUBJ = re.compile(r"^(?:(?P<pron>they|she|he|it|we)\s+|(?:(?P<det>a|an|one|the|two|three|four|five|some|his|her|their)\s+)?"
-                   r"(?P<np>(?:(?!that\b|which\b|who\b)[\w\-]+\s+){0,3}?(?!that\b|which\b|who\b)[\w\-]+?)\s+)"
-                   r"(?=(?:is|are|was|were|will|can|has|have|gets?|goes|finds?|won|raid|find|put|unite|show|"
-                   r"(?!its\b|this\b|his\b|hers\b|ours\b|yours\b|theirs\b|always\b|perhaps\b|less\b|across\b|"
-                   r"towards?\b|besides\b|plus\b|us\b|as\b|thus\b|was\b)[a-z]+s)\b)", re.I)
+_SUBJ_HEAD = (r"^(?:(?P<pron>they|she|he|it|we)\s+|(?:(?P<det>a|an|one|the|two|three|four|five|some|his|her|their)\s+)?"
+              r"(?P<np>(?:(?!that\b|which\b|who\b)[\w\-]+\s+){0,3}?(?!that\b|which\b|who\b)[\w\-]+?)\s+)")
+_EXPLICIT_VERBS = (r"is|are|was|were|will|can|has|have|gets?|goes|finds?|won|raid|find|put|unite|show|try|tries|buys?|"
+                   r"discovers?|keeps?|drives?|rescues?|saves?|starts?|sets?|turns?|meets?|makes?|takes?|wins?|helps?|"
+                   r"comes?|becomes?|learns?|passes|ends?|puts?|loves?|wants?|runs?|walks?|plays?|dreams?|beats?|tells?|"
+                   r"unites?|grows?|raids?|looks?|reflects?|raises?|uses?|offers?|stops?|sees?|says?|waits?|watches|"
+                   r"decides?|realizes?|realises?|returns?|brings?|gives?|leaves?|falls?|fights?|races?|rides?")
+#: A subject noun phrase followed by a verb from the list (preferred), else by any "-s" word.
+_SUBJ_EXPLICIT = re.compile(_SUBJ_HEAD + r"(?=(?:" + _EXPLICIT_VERBS + r")\b)", re.I)
+_SUBJ = re.compile(_SUBJ_HEAD + r"(?=(?:(?!its\b|this\b|his\b|hers\b|ours\b|yours\b|theirs\b|always\b|perhaps\b|"
+                   r"less\b|across\b|towards?\b|besides\b|plus\b|us\b|as\b|thus\b|was\b|years\b)[a-z]+s)\b)", re.I)
 _STOP = {"a", "an", "the", "and", "or", "of", "to", "in", "on", "for", "with", "at", "by", "from", "is", "are", "it",
          "its", "it's", "your", "you", "our", "we", "that", "this", "be", "was", "were", "will", "can", "as", "but",
          "yet", "so", "then", "when", "into", "than", "every", "each", "has", "have", "they", "their", "them", "his",
@@ -178,7 +184,7 @@ def fact_sentences(fact: str, an: BriefAnalysis) -> list[str]:
 
 
 def _subject_np(clause: str) -> tuple[str, str] | None:
-    m = _SUBJ.match(clause.strip())
+    m = _SUBJ_EXPLICIT.match(clause.strip()) or _SUBJ.match(clause.strip())
     if not m:
         return None
     if m.group("pron"):
@@ -240,12 +246,26 @@ def _fact_head(fact: str) -> str | None:
 
 
 def _question_hook(beat: str) -> str | None:
-    """"A puppy gets lost far from the farm." → "What happens when a puppy gets lost far from the farm?"."""
+    """"A puppy gets lost far from the farm." → "What happens when a puppy gets lost far from the farm?".
+
+    Only for an event: a subject with a determiner (or a bare capitalised noun) and an action verb
+    in the present tense — not a statement with "is/can/will/always" or a number phrase.
+    """
     b = beat.rstrip(".!?")
-    if _subject_np(b) and word_count(b) <= 14:
-        if _subject_np(b)[0] != "pron":
-            return f"What happens when {b[0].lower() + b[1:]}?"
-    return None
+    subj = _subject_np(b)
+    if not subj or subj[0] == "pron" or word_count(b) > 14 or re.search(r"\d", subj[1]):
+        return None
+    rest = b[len(b.split(subj[1], 1)[0]) + len(subj[1]):].strip()
+    verb = rest.split()[0].lower() if rest.split() else ""
+    if verb in {"is", "are", "was", "were", "will", "can", "has", "have", "always", "never"} or len(rest.split()) < 2:
+        return None
+    if subj[0] in {"a", "an", "one"} and not verb.endswith("s"):
+        return None  # "a kick return ..." is a noun phrase, not "a kick returns"
+    if re.search(r"\b(always|never|often|usually|sometimes|just|really)\b", subj[1], re.I):
+        return None
+    if re.match(r"^(this|that|these|those|the most|it)\b", b, re.I):
+        return None
+    return f"What happens when {b[0].lower() + b[1:]}?"
 
 
 def _audience_phrase(audience: str | None) -> str | None:
@@ -454,10 +474,6 @@ def write_copy(an: BriefAnalysis, words_target: float, *, seed: int = 0, max_lin
     if an.offer:
         optional.append((Line([sentence("Remember, " + offer_sentence(an.offer).rstrip(".")[0].lower()
                                         + offer_sentence(an.offer).rstrip(".")[1:])], "proof", 2), "before_cta"))
-    if story and hook.hook_kind != "question":
-        q = next((h for h in hooks if h.hook_kind == "question"), None)
-        if q and q.text != hook.text:
-            optional.append((Line(q.forms, "story", 2), "after_hook"))
     # story beats get a storytelling opener as their longer form
     first_story = next((ln for ln in body if ln.beat == "story"), None)
     if first_story is not None and hook.hook_kind != "question" and re.match(

@@ -159,6 +159,7 @@ def register(app: typer.Typer) -> None:
         if len(briefs) > 1 and out_dir is not None:
             raise InputError("--out names one folder but several briefs will run",
                              hint="omit --out (each video gets its own folder under outputs/)")
+        briefs = _precheck(briefs)
         ensure_prefect_api()
         codes = []
         for brief in briefs:
@@ -195,6 +196,29 @@ def register(app: typer.Typer) -> None:
         code = _report(brief, ok, run_id, result)
         if code:
             raise typer.Exit(code)
+
+
+def _precheck(briefs: list[Brief]) -> list[Brief]:
+    """Refuse bad briefs before Prefect starts (only production notes; a required line too long
+    for the duration): one brief → :class:`InputError` (exit 2); several → the bad ones are
+    reported and skipped. Brief warnings (e.g. no brand) are printed."""
+    from reelflow.processors.planner import TemplatePlanner
+
+    good = []
+    for brief in briefs:
+        try:
+            analysis = TemplatePlanner().analyze(brief)
+        except InputError as exc:
+            if len(briefs) == 1:
+                raise
+            console.print(f"[bold red]skipped brief {brief.id or brief.text[:40]!r}:[/] {exc}")
+            continue
+        for warning in analysis.warnings:
+            console.print(f"[yellow]warning:[/] {warning}")
+        good.append(brief)
+    if not good:
+        raise InputError("no brief in the file has anything to say", hint="see the messages above")
+    return good
 
 
 def _check_out_dir(path: Path) -> None:

@@ -185,9 +185,13 @@ class OutputTruncated(ServiceError):
 
 
 class InvalidOutput(ServiceError):
-    """The LLM's structured output did not validate against the expected model."""
+    """The LLM's structured output did not parse or validate against the expected model.
 
-    retryable = True
+    Deterministic for the same request: never re-sent unchanged. The caller repairs it locally,
+    re-asks once with the problems stated, or falls back (``clients/openai/adapter.py``).
+    """
+
+    retryable = False
 
 
 def auth_error(service: str, detail: str, **kw) -> AuthError:  # type: ignore[no-untyped-def]

@@ -356,6 +356,10 @@ class SceneRecord(BaseModel):
     clip_provider: str
     voice: str
     voice_provider: str
+    beat: str = "story"
+    visual: VisualSpec = Field(default_factory=lambda: VisualSpec(kind="kinetic"))
+    speech_start_s: float | None = Field(default=None, description="Measured: when this scene's line starts (s).")
+    speech_end_s: float | None = Field(default=None, description="Measured: when it ends (s).")
 
 
 class QAReport(BaseModel):

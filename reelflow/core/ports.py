@@ -44,8 +44,12 @@ class SpeechSynthesizer(Protocol):
         voice: str | None = None,
         language: str = "en",
         context_key: str | None = None,
+        pace: float = 1.0,
     ) -> Utterance:
         """Write ``out_path`` (WAV, leading/trailing silence trimmed) and describe it.
+
+        ``pace`` multiplies the natural duration (0.88-1.12: 0.9 speaks ~5 % faster); engines map
+        it to their own control (Piper ``length_scale``, Hume ``speed`` = 1/pace).
 
         ``context_key`` groups the utterances of one video so engines that support continuity
         (Hume ``context``) keep one consistent delivery.

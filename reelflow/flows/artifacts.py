@@ -20,6 +20,23 @@ def artifact_key(*parts: str) -> str:
     return key[:100] or "reelflow"
 
 
+def _script_rows(metadata: dict[str, Any]) -> list[str]:
+    """Pacing figures and brief warnings (e.g. no brand) as report rows."""
+    script = metadata.get("script") or {}
+    pacing = script.get("pacing") or {}
+    rows = []
+    if pacing:
+        rows.append(f"| speech | {pacing['speech_coverage'] * 100:.0f} % of the runtime, first word at "
+                    f"{pacing['first_word_s']:.2f} s, longest gap {pacing['longest_gap_s']:.2f} s, "
+                    f"end card {pacing['end_hold_s']:.2f} s |")
+    writer = script.get("plan_writer") or {}
+    if writer.get("fallback_reason"):
+        rows.append(f"| plan | offline planner (LLM plan refused: {writer['fallback_reason']}) |")
+    for w in script.get("warnings") or []:
+        rows.append(f"| **warning** | {w} |")
+    return rows
+
+
 def render_report(plan: ScriptPlan, metadata: dict[str, Any], result: VideoResult, uris: dict[str, str]) -> str:
     """Markdown run report: headline numbers, plan table, music, QA, outputs."""
     music = metadata["music"]
@@ -45,6 +62,7 @@ def render_report(plan: ScriptPlan, metadata: dict[str, Any], result: VideoResul
         f"| QA | {'passed' if qa['passed'] else 'FLAGGED: ' + md_escape('; '.join(qa['flags']))} |",
         f"| cost | {result.cost_usd:.4f} USD |",
         f"| sha256 | `{result.sha256}` |",
+        *_script_rows(metadata),
         "",
         "## Scenes",
         "",

@@ -5,9 +5,10 @@ with music matching alongside → captions → assembly (one ffmpeg graph) → l
 keyframes → outputs published atomically (``video.mp4``, ``thumbnail.jpg``, ``captions.srt``,
 ``plan.json``, ``metadata.json`` last) → run report artifacts.
 
-Scene timing: each scene lasts its planned duration, or ``lead_in + narration + tail`` when the
-narration's real (silence-trimmed) duration needs more, so the video meets the brief's length
-and speech is never cut.
+Scene timing: narration is synthesised first and the scene lengths come from the measured
+utterances (:func:`reelflow.processors.pacing.fit_narration`): the copy is re-planned to a word
+budget, the speech rate changed within ±12 % and the gaps/end-card hold sized, so the video meets
+the brief's length ±0.2 s with speech over most of it and no scene stretched into silence.
 """
 
 from __future__ import annotations
@@ -20,17 +21,19 @@ from pathlib import Path
 from prefect import flow, get_run_logger
 from prefect.runtime import flow_run
 
+from reelflow.core.models import Brief, ClipRequest, CostEntry, SceneRecord, ScriptPlan, Utterance, VideoResult
 from reelflow.core.paths import confine, relative_to_root
-from reelflow.core.models import Brief, ClipRequest, CostEntry, SceneRecord, VideoResult
 from reelflow.core.settings import load_settings
 from reelflow.core.storage import atomic_write_json, ensure_writable_dir, sha256_file
 from reelflow.flows import tasks
 from reelflow.flows._wiring import apply_prefect_secrets, get_runtime
 from reelflow.flows.artifacts import publish_run_report
 from reelflow.flows.review import DEFAULT_REVIEW_TIMEOUT_S, ReviewGate, ReviewMode
+from reelflow.processors.pacing import fit_narration
+from reelflow.processors.planner import TemplatePlanner
 
-LEAD_IN_S = 0.15  # silence before each scene's narration
-TAIL_S = 0.35  # breathing room after it
+LEAD_IN_S = 0.15  # kept for :func:`scene_lengths` callers; the flow's timeline is processors/pacing.py
+TAIL_S = 0.35
 
 
 def slugify(text: str, max_len: int = 40) -> str:
@@ -107,20 +110,55 @@ async def create_video(
     work_dir = str(work)
     logger.info("brief %r -> %s (providers %s)", brief.id or brief.text[:40], out, providers)
 
-    gate = ReviewGate(review, review_timeout)  # bad review settings fail here, before anything is paid
+    # Bad input fails here, before any key check or paid call: nothing to say (only production
+    # notes), or a required line longer than the video can speak (exit 2 in the CLI).
+    analysis = TemplatePlanner().analyze(brief)
+    for warning in analysis.warnings:
+        logger.warning("brief: %s", warning)
+
     if any(_is_paid(p) for p in providers.values()):
         await tasks.check_service_keys(providers)  # a rejected key fails here, before anything is paid
-    plan, plan_costs = await tasks.plan_script(brief, providers["plan"], work_dir)
+    gate = ReviewGate(review, review_timeout)  # bad review settings fail here, before anything is paid
+    plan, plan_costs, plan_info = await tasks.plan_script(brief, providers["plan"], work_dir)
     plan, stop = await gate.plan(plan, brief, providers=providers, plan_costs=plan_costs)  # before narration/clips
     if stop is not None:
         return stop
+
+    # ---- narration first; scene lengths come from the measured utterances (processors/pacing.py)
+    async def synthesize_all(p: ScriptPlan, pace: float) -> list[Utterance]:
+        ctx = tasks.content_key(p.model_dump(mode="json"))
+        return list(await asyncio.gather(*(
+            tasks.narrate_scene(s, brief.voice, brief.language, providers["narration"], ctx, work_dir, pace)
+            for s in p.scenes)))
+
+    async def replan(speech_s: float, words_per_second: float) -> ScriptPlan:
+        p, _, _ = await tasks.plan_script(brief, providers["plan"], work_dir, speech_s=round(speech_s, 2),
+                                          words_per_second=round(words_per_second, 3))
+        return p
+
+    # Paid LLM plans are never re-requested, and a plan a reviewer approved is spoken as approved
+    # (pacing may still change the speech rate and holds, never the lines).
+    can_replan = plan_info.get("provider") == "local-template" and "plan" not in gate.points
+    fitted = await fit_narration(plan, brief.duration_s, synthesize_all, replan if can_replan else None)
+    plan, utterances, timeline = fitted.plan, fitted.utterances, fitted.timeline
+    for note in timeline.notes:
+        logger.info("pacing: %s", note)
+    if timeline.coverage < 0.85:  # a thin brief: say so in the run report, with the fix
+        enough = max(6, int(timeline.speech_s / 0.85 + 0.999))
+        warning = (f"the brief gives {timeline.speech_s:.1f} s of speech for a {brief.duration_s:g} s video "
+                   f"({timeline.coverage:.0%} spoken): add facts or story to the brief, or ask for "
+                   f"--duration {enough}")
+        analysis.warnings.append(warning)
+        logger.warning("brief: %s", warning)
+    lengths = timeline.lengths
+    starts = timeline.starts
+    narration_starts = timeline.narration_starts
     prompts = [s.visual_prompt for s in plan.scenes]
     context_key = tasks.content_key(plan.model_dump(mode="json"))
 
     async def scene_chain(i: int):
         scene = plan.scenes[i]
-        utt = await tasks.narrate_scene(scene, brief.voice, brief.language, providers["narration"], context_key, work_dir)
-        length = scene_lengths([scene.duration_s], [utt.duration_s])[0]
+        utt, length = utterances[i], lengths[i]
         request = ClipRequest(
             scene_index=i,
             prompt=scene.visual_prompt,
@@ -157,12 +195,8 @@ async def create_video(
     results, (songs, bed) = await asyncio.gather(
         asyncio.gather(*(scene_chain(i) for i in range(len(plan.scenes)))), music_task
     )
-    utterances = [r[0] for r in results]
-    lengths = [r[1] for r in results]
     clips = [r[2] for r in results]
     clip_qa_done = {i: r[3] for i, r in enumerate(results) if r[3] is not None}
-    starts = [round(sum(lengths[:i]), 3) for i in range(len(lengths))]
-    narration_starts = [s + LEAD_IN_S for s in starts]
 
     srt, ass, n_captions = tasks.write_captions(
         utterances, narration_starts, width, height, brief.platform.value, work_dir
@@ -230,6 +264,10 @@ async def create_video(
             clip_provider=clips[i].provider,
             voice=utterances[i].voice,
             voice_provider=utterances[i].provider,
+            beat=plan.scenes[i].beat,
+            visual=plan.scenes[i].visual,
+            speech_start_s=round(narration_starts[i], 3),
+            speech_end_s=round(narration_starts[i] + utterances[i].duration_s, 3),
         ).model_dump()
         for i in range(len(plan.scenes))
     ]
@@ -240,6 +278,21 @@ async def create_video(
         "description": plan.description,
         "hashtags": plan.hashtags,
         "call_to_action": plan.call_to_action,
+        "script": {
+            "brand": analysis.brand,
+            "warnings": analysis.warnings,
+            "plan_writer": plan_info,
+            "pacing": {
+                "speech_s": timeline.speech_s,
+                "speech_coverage": round(timeline.coverage, 3),
+                "first_word_s": timeline.first_word_s,
+                "longest_gap_s": round(timeline.longest_silence_s, 3),
+                "end_hold_s": timeline.end_hold_s,
+                "pace": timeline.pace,
+                "synthesis_rounds": fitted.rounds,
+                "notes": timeline.notes,
+            },
+        },
         "language": brief.language,
         "platform": brief.platform.value,
         "aspect": brief.aspect.value,

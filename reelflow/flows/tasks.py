@@ -39,6 +39,12 @@ def _work_dir_present(ctx: TaskRunContext, inputs: dict[str, Any]) -> str:
 
 WORK_DIR_PRESENT = CacheKeyFnPolicy(cache_key_fn=_work_dir_present)
 CACHED = INPUTS + TASK_SOURCE + WORK_DIR_PRESENT
+#: The plan misses its cache when the offline copywriter changes (its modules are not the task's source).
+CACHED_PLAN = CACHED + code_version("reelflow.processors.planner", "reelflow.processors.copywriter",
+                                    "reelflow.processors.brief_analysis", "reelflow.processors.pacing",
+                                    "reelflow.clients.openai.adapter")
+#: Narration misses its cache when the local voice's synthesis changes.
+CACHED_TTS = CACHED + code_version("reelflow.processors.local_tts")
 #: QA/keyframe tasks also miss their cache when the detector or the QA rules change.
 CACHED_QA = CACHED + code_version("reelflow.processors.shots", "reelflow.processors.qa", "reelflow.processors.keyframes")
 
@@ -82,7 +88,7 @@ async def check_service_keys(providers: dict[str, str]) -> list[str]:
 
 @task(
     name="plan-script",
-    cache_policy=CACHED,
+    cache_policy=CACHED_PLAN,
     persist_result=True,
     retries=2,
     retry_delay_seconds=2,
@@ -90,18 +96,35 @@ async def check_service_keys(providers: dict[str, str]) -> list[str]:
     tags=["plan"],
     task_run_name="plan-script[{provider}]",
 )
-async def plan_script(brief: Brief, provider: str, work_dir: str) -> tuple[ScriptPlan, list[CostEntry]]:
-    """Write the script plan through the configured ``ScriptWriter``; also its cost entries."""
+async def plan_script(brief: Brief, provider: str, work_dir: str, speech_s: float | None = None,
+                      words_per_second: float | None = None) -> tuple[ScriptPlan, list[CostEntry], dict[str, Any]]:
+    """Write the script plan through the configured ``ScriptWriter``.
+
+    ``speech_s`` asks the offline planner for copy that speaks about that many seconds at the
+    voice's measured ``words_per_second`` (the pacing step's re-plan); other writers ignore it. Returns ``(plan, cost entries, info)`` where ``info``
+    holds what the writer recorded (``provider``, ``model``, and for LLM plans ``completions``,
+    ``reasks``, ``repairs``, ``fallback_reason`` when the offline planner wrote the plan instead).
+    """
+    if speech_s is not None:  # a re-plan to a speech budget is always the offline planner's (free)
+        from reelflow.processors.planner import TemplatePlanner
+
+        offline = TemplatePlanner()
+        plan = offline.plan(brief, speech_s=speech_s, words_per_second=words_per_second)
+        return plan, [], {"provider": offline.provider, "model": offline.model}
     writer = get_runtime().writer
+    info: dict[str, Any] = {"provider": writer.provider, "model": writer.model}
+    if hasattr(writer, "write_plan_with_report"):
+        plan, costs, report = await writer.write_plan_with_report(brief)
+        return plan, costs, {**info, **report}
     costs = getattr(writer, "costs", None)
     before = len(costs) if costs is not None else 0
     plan = await writer.write_plan(brief)
-    return plan, list(costs[before:]) if costs is not None else []
+    return plan, list(costs[before:]) if costs is not None else [], info
 
 
 @task(
     name="narrate-scene",
-    cache_policy=CACHED,
+    cache_policy=CACHED_TTS,
     persist_result=True,
     retries=2,
     retry_delay_seconds=2,
@@ -110,13 +133,21 @@ async def plan_script(brief: Brief, provider: str, work_dir: str) -> tuple[Scrip
     task_run_name="narrate-scene-{scene.index}[{provider}]",
 )
 async def narrate_scene(
-    scene: Scene, voice: str | None, language: str, provider: str, context_key: str, work_dir: str
+    scene: Scene, voice: str | None, language: str, provider: str, context_key: str, work_dir: str,
+    pace: float = 1.0,
 ) -> Utterance:
-    """Speak one scene into ``work_dir/narration/scene-NN.wav``."""
-    out = Path(work_dir) / "narration" / f"scene-{scene.index:02d}.wav"
+    """Speak one scene into ``work_dir/narration/scene-NN-<key>.wav``.
+
+    ``pace`` is the duration multiplier the pacing step chose (0.88-1.12: Piper ``length_scale``,
+    Hume ``speed`` = 1/pace). The file name carries the text, voice and pace, so a re-synthesis at
+    another pace never overwrites a file a cached result points at.
+    """
+    key = content_key(scene.narration, scene.emotion, scene.voice_instruction, voice, language, round(pace, 3))[:10]
+    out = Path(work_dir) / "narration" / f"scene-{scene.index:02d}-{key}.wav"
     out.parent.mkdir(parents=True, exist_ok=True)
     await provider_rate_slot(provider, get_runtime().settings)  # Hume: 100 requests/min across all workers
-    return await get_runtime().tts.synthesize(scene, out, voice=voice, language=language, context_key=context_key)
+    return await get_runtime().tts.synthesize(scene, out, voice=voice, language=language, context_key=context_key,
+                                              pace=pace)
 
 
 @task(

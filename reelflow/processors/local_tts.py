@@ -128,10 +128,14 @@ def load_voice(model_path: Path | str | None = None) -> _LoadedVoice:
         return loaded
 
 
+#: Piper ``length_scale`` window: ±12 % around the natural pace.
+PACE_MIN, PACE_MAX = 0.88, 1.12
+
+
 def length_scale_for(emotion: str = "", voice_instruction: str = "") -> float:
     """Map an emotion label / acting direction to Piper's ``length_scale`` (mildly).
 
-    Energetic directions speak ~8 % faster (0.92), calm/warm ones ~5 % slower (1.05); anything
+    Energetic directions speak a little faster (0.95), calm/warm ones a little slower (1.03); anything
     else keeps the voice's natural pace (1.0). ``length_scale`` < 1 is faster (Piper
     ``SynthesisConfig``).
     """
@@ -139,9 +143,9 @@ def length_scale_for(emotion: str = "", voice_instruction: str = "") -> float:
     fast = sum(w in text for w in _FAST_WORDS)
     slow = sum(w in text for w in _SLOW_WORDS)
     if fast > slow:
-        return 0.92
+        return 0.95
     if slow > fast:
-        return 1.05
+        return 1.03
     return 1.0
 
 
@@ -410,9 +414,14 @@ class PiperSynthesizer:
             return Path(voice)
         return self.model_path
 
-    def synthesize_sync(self, scene: Scene, out_path: Path, *, voice: str | None = None) -> Utterance:
-        """Blocking version of :meth:`synthesize` (same contract)."""
-        scale = self.base_length_scale * length_scale_for(scene.emotion, scene.voice_instruction)
+    def synthesize_sync(self, scene: Scene, out_path: Path, *, voice: str | None = None, pace: float = 1.0) -> Utterance:
+        """Blocking version of :meth:`synthesize` (same contract).
+
+        The Piper ``length_scale`` is ``base × emotion mapping × pace``, clamped to 0.88-1.12
+        (±12 %: a larger change sounds unnatural).
+        """
+        scale = self.base_length_scale * length_scale_for(scene.emotion, scene.voice_instruction) * pace
+        scale = min(PACE_MAX, max(PACE_MIN, scale))
         duration, sr, words, name, provider = _synthesize(
             scene.narration, Path(out_path), scale, self._voice_path(voice)
         )
@@ -436,8 +445,11 @@ class PiperSynthesizer:
         voice: str | None = None,
         language: str = "en",
         context_key: str | None = None,
+        pace: float = 1.0,
     ) -> Utterance:
         """Speak ``scene.narration`` into ``out_path`` (mono PCM16 WAV, silence trimmed).
+
+        ``pace`` multiplies Piper's ``length_scale`` (see :meth:`synthesize_sync`).
 
         Returns:
             The :class:`~core.models.Utterance` with the real ``duration_s`` and word timings
@@ -456,5 +468,5 @@ class PiperSynthesizer:
                 hint="use language 'en' or configure a remote TTS (HUME_API_KEY) for other languages",
             )
         return await anyio.to_thread.run_sync(
-            lambda: self.synthesize_sync(scene, Path(out_path), voice=voice)
+            lambda: self.synthesize_sync(scene, Path(out_path), voice=voice, pace=pace)
         )

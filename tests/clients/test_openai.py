@@ -100,7 +100,7 @@ async def test_insufficient_quota_is_out_of_credits_no_retry(app, clock, policy)
     assert "out of credits" in str(ei.value) and clock.sleeps == []
 
 
-async def test_5xx_malformed_and_invalid_output_retried(app, clock, policy, metrics):
+async def test_5xx_and_malformed_retried_invalid_output_not(app, clock, policy, metrics):
     add_fault(app, route="POST /v1/chat/completions", status=500, times=1)
     add_fault(app, route="POST /v1/chat/completions", kind="malformed", when="after", times=1)
     async with client(app, clock, policy, metrics=metrics) as c:
@@ -110,18 +110,102 @@ async def test_5xx_malformed_and_invalid_output_retried(app, clock, policy, metr
         def reject(data):
             raise ValueError("scenes: too few")
 
+        before = app.emu.stats()["completions"]
         with pytest.raises(InvalidOutput):
             await c.structured(MSG, SCHEMA, validate=reject)
-    assert metrics.calls[-1]["attempts"] == policy.max_attempts
+    # a deterministic failure is never re-sent as the identical request
+    assert metrics.calls[-1]["attempts"] == 1 and app.emu.stats()["completions"] == before + 1
+
+
+def writer_for(app, clock, policy) -> OpenAIScriptWriter:
+    return OpenAIScriptWriter(KEY, BASE, transport=httpx2.ASGITransport(app=app), clock=clock, policy=policy)
+
+
+BRIEF = Brief(text="Launch video for our new TrailFox Grip trail running shoe: sticky grip on wet rock, "
+                   "built to last 800 km. End with 'Find your trail'.", brand="TrailFox", duration_s=27,
+              tone="upbeat")
 
 
 async def test_script_writer_fits_duration(app, clock, policy):
-    writer = OpenAIScriptWriter(KEY, BASE, transport=httpx2.ASGITransport(app=app), clock=clock, policy=policy)
-    brief = Brief(text="Launch video for a recycled trail running shoe", duration_s=27, tone="upbeat")
-    plan = await writer.write_plan(brief)
+    writer = writer_for(app, clock, policy)
+    plan, costs, report = await writer.write_plan_with_report(BRIEF)
     assert plan.duration_s == pytest.approx(27, abs=0.01)
     assert [s.index for s in plan.scenes] == list(range(len(plan.scenes)))
-    assert writer.provider == "openai" and writer.costs[0].unit == "tokens" and writer.costs[0].cost_usd > 0
+    assert writer.provider == "openai" and costs[0].unit == "tokens" and costs[0].cost_usd > 0
+    assert report["completions"] == 1 and report["reasks"] == 0 and "fallback_reason" not in report
+    assert "TrailFox" in plan.scenes[-1].narration and plan.scenes[-1].narration.endswith("Find your trail.")
+    # the strict schema asks for each scene's visual spec; the system prompt states its rules
+    sent = app.emu.stats()["messages"][0]
+    assert "keywords" in sent[0]["content"] and "Key facts to say" in sent[1]["content"]
+
+
+def _long_strings(plan: dict) -> dict:
+    plan["title"] = "A title far longer than sixty characters that a model wrote anyway, word after word"
+    plan["scenes"][0]["on_screen_text"] = "word " * 30
+    plan["scenes"][0]["visual"]["headline"] = "seven words of on screen headline text here"
+    return plan
+
+
+async def test_over_long_strings_are_repaired_locally_not_reasked(app, clock, policy):
+    app.emu.script([_long_strings])
+    plan, costs, report = await writer_for(app, clock, policy).write_plan_with_report(BRIEF)
+    assert app.emu.stats()["completions"] == 1 and len(costs) == 1 and report["reasks"] == 0
+    assert len(plan.title) <= 60 and not plan.title.endswith(" ") and len(plan.scenes[0].on_screen_text) <= 80
+    assert len(plan.scenes[0].visual.headline.split()) <= 6
+    assert any("title" in r for r in report["repairs"])
+    # cut at a word boundary: every word of the title is a whole word of the original
+    assert set(plan.title.split()) <= set(_long_strings({"title": "", "scenes": [{"visual": {}}]})["title"].split())
+
+
+def _no_brand(plan: dict) -> dict:
+    for sc in plan["scenes"]:
+        sc["narration"] = sc["narration"].replace("TrailFox", "").replace("Find your trail", "Go now")
+    return plan
+
+
+async def test_brand_missing_reasked_once_then_fixed(app, clock, policy):
+    app.emu.script([_no_brand])  # first answer omits the brand; the re-ask gets a compliant one
+    plan, costs, report = await writer_for(app, clock, policy).write_plan_with_report(BRIEF)
+    stats = app.emu.stats()
+    assert stats["completions"] == 2 and len(costs) == 2 and report["reasks"] == 1
+    reask = stats["messages"][1][-1]["content"]
+    assert "TrailFox" in reask and "never said" in reask and "Find your trail" in reask
+    assert stats["messages"][1][:2] == stats["messages"][0]  # the re-ask extends, it is not the same request
+    assert "TrailFox" in " ".join(s.narration for s in plan.scenes) and "fallback_reason" not in report
+
+
+async def test_still_failing_after_reask_falls_back_offline_two_completions(app, clock, policy):
+    def speaks_notes(plan: dict) -> dict:
+        plan = _no_brand(plan)
+        plan["scenes"][1]["narration"] = "A 30-second vertical video for TikTok."
+        return plan
+
+    app.emu.script([speaks_notes, speaks_notes])
+    plan, costs, report = await writer_for(app, clock, policy).write_plan_with_report(BRIEF)
+    assert app.emu.stats()["completions"] == 2 and len(costs) == 2 and report["reasks"] == 1
+    assert report["provider"] == "local-template" and "TrailFox" in report["fallback_reason"]
+    assert "production notes" in report["fallback_reason"]
+    spoken = " ".join(s.narration for s in plan.scenes)
+    assert "TrailFox" in spoken and "vertical" not in spoken and plan.scenes[-1].narration.endswith("Find your trail.")
+
+
+@pytest.mark.parametrize("answer", ["{not json", {"title": "t"}])
+async def test_non_json_or_invalid_answer_never_resent_unchanged(app, clock, policy, answer):
+    app.emu.script([answer, answer])
+    plan, costs, report = await writer_for(app, clock, policy).write_plan_with_report(BRIEF)
+    msgs = app.emu.stats()["messages"]
+    assert len(msgs) <= 2 and len(costs) == len(msgs) <= 2
+    if len(msgs) == 2:
+        assert msgs[0] != msgs[1]
+    assert report["provider"] == "local-template" and report["fallback_reason"]
+    assert 3 <= len(plan.scenes) <= 8
+
+
+async def test_refusal_falls_back_after_one_completion(app, clock, policy):
+    add_fault(app, route="POST /v1/chat/completions", kind="refusal", times=None)
+    plan, costs, report = await writer_for(app, clock, policy).write_plan_with_report(BRIEF)
+    assert app.emu.stats()["completions"] == 1 and "ModelRefused" in report["fallback_reason"]
+    assert plan.scenes[-1].narration.endswith("Find your trail.")
 
 
 def test_rescale_durations_exact():

@@ -7,6 +7,12 @@ else 400 ``param: response_format``), and an answer generated *from the schema* 
 schema gets a valid object) seeded by the user's words. ``GET /v1/models``.
 Fault kinds: ``refusal``, ``length`` (truncated JSON, ``finish_reason: "length"``),
 ``content_filter``; plus the generic ones. Responses carry ``x-request-id``.
+
+Like a model that follows its instructions, a ``script_plan`` answer says the ``Brand:`` of the
+user message in its last scene and ends on the ``Closing line``; words come from the ``Brief:``
+line only. Scripted answers (``emu.script([obj_or_callable, ...])``) replace the next generated
+answers in order (a callable gets the generated object and returns the answer), e.g. one that
+breaks a length limit or omits the brand; ``stats()["messages"]`` keeps each request's messages.
 """
 
 from __future__ import annotations
@@ -110,10 +116,30 @@ class Generator:
         return None
 
 
+def _follow_instructions(plan: dict[str, Any], user: str) -> None:
+    """Make a generated plan say the brand and end on the closing line, as instructed."""
+    scenes = plan.get("scenes") or []
+    if not scenes:
+        return
+    brand = re.search(r"^Brand:\s*(.+)$", user, re.M)
+    close = re.search(r"^Closing line \(verbatim, last\):\s*['\"](.+)['\"]$", user, re.M)
+    last = scenes[-1]
+    text = str(last.get("narration", "")).rstrip(". ")
+    if brand:
+        text = f"{text}. {brand.group(1).strip()}"
+    if close:
+        text = f"{text}. {close.group(1).strip()}"
+    last["narration"] = (text + ".")[-600:]
+    for i, sc in enumerate(scenes):  # distinct lines, as a real model writes
+        if not str(sc.get("narration", "")).strip():
+            sc["narration"] = f"Line {i + 1}."
+
+
 def create_app(api_key: str = "openai-test-key") -> FaultMiddleware:
     """The OpenAI emulator as an ASGI app (wrapped in the fault middleware)."""
     state: dict[str, Any] = {"api_key": api_key, "completions": 0, "auth_failures": 0, "retry_counts": [],
-                             "schemas": []}
+                             "schemas": [], "messages": []}
+    scripted: list[Any] = []
     lock = threading.Lock()
 
     class Emu:
@@ -123,7 +149,13 @@ def create_app(api_key: str = "openai-test-key") -> FaultMiddleware:
 
         def reset(self) -> None:
             with lock:
-                state.update(completions=0, auth_failures=0, retry_counts=[], schemas=[])
+                state.update(completions=0, auth_failures=0, retry_counts=[], schemas=[], messages=[])
+                scripted.clear()
+
+        def script(self, answers: list[Any]) -> None:
+            """Queue answers for the next completions (a dict, a raw string, or a callable)."""
+            with lock:
+                scripted.extend(answers)
 
         def configure(self, cfg: dict[str, Any]) -> None:
             with lock:
@@ -174,11 +206,22 @@ def create_app(api_key: str = "openai-test-key") -> FaultMiddleware:
             state["retry_counts"].append(request.headers.get("x-stainless-retry-count"))
             if schema is not None:
                 state["schemas"].append(rf["json_schema"]["name"])
-        user = " ".join(str(m.get("content", "")) for m in messages if m.get("role") == "user")
-        words = [w.lower() for w in _WORD.findall(user) if w.lower() not in _STOP][:40]
+            state["messages"].append(messages)
+            answer = scripted.pop(0) if scripted else None
+        user = "\n".join(str(m.get("content", "")) for m in messages if m.get("role") == "user")
+        brief_line = re.search(r"^Brief:\s*(.*)$", user, re.M)
+        words = [w.lower() for w in _WORD.findall(brief_line.group(1) if brief_line else user)
+                 if w.lower() not in _STOP][:40]
         content: str | None
         if schema is not None:
-            content = json.dumps(Generator(schema, words).value(schema))
+            obj = Generator(schema, words).value(schema)
+            if rf["json_schema"]["name"] == "script_plan" and isinstance(obj, dict):
+                _follow_instructions(obj, user)
+            if callable(answer):
+                obj = answer(obj)
+            elif answer is not None:
+                obj = answer
+            content = obj if isinstance(obj, str) else json.dumps(obj)
         else:
             content = "Sure: " + " ".join(words[:20])
         finish, refusal = "stop", None

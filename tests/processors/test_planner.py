@@ -1,4 +1,4 @@
-"""TemplatePlanner on real briefs: the bundled ones, the shared examples and Super Bowl ad texts."""
+"""Offline planner: brief analysis, copy, scene contract — on real briefs (bundled, shared, Super Bowl)."""
 
 from __future__ import annotations
 
@@ -8,10 +8,12 @@ import re
 import pytest
 
 from reelflow.core.errors import InputError
-from reelflow.core.models import WORDS_PER_SECOND, Brief, ScriptPlan
+from reelflow.core.models import Brief, ScriptPlan
 from reelflow.core.ports import ScriptWriter
 from reelflow.core.settings import ASSETS_DIR
-from reelflow.processors.planner import TemplatePlanner
+from reelflow.processors.brief_analysis import analyze_brief
+from reelflow.processors.planner import TemplatePlanner, check_plan, repair_lengths, spoken_production_notes
+from reelflow.processors.script_qa import norm
 
 PLANNER = TemplatePlanner()
 
@@ -26,120 +28,154 @@ def _example_briefs(shared_data) -> list[Brief]:
     return [Brief.model_validate(r) for r in recs]
 
 
-def _superbowl_briefs(shared_data) -> list[Brief]:
-    recs = _load_jsonl(shared_data / "briefs" / "superbowl_ad_briefs.jsonl")
-    out = []
-    for i, r in enumerate(recs):
-        desc = (r.get("description") or "").strip()
-        if len(desc) < 40 or i % 3:
-            continue
-        out.append(Brief(text=desc[:2000], brand=r["brand"], id=f"superbowl-{i}",
-                         duration_s=(15, 20, 30, 45)[i % 4], tone=("upbeat", "funny", "nostalgic", None)[i % 4]))
-    return out
+def _spoken(plan: ScriptPlan) -> str:
+    return " ".join(s.narration for s in plan.scenes)
 
 
-def _words(text: str) -> list[str]:
-    return re.sub(r"[^a-z0-9& ]+", " ", text.lower().replace("'", "")).split()
-
-
-def _reuses_brief_phrase(brief: Brief, plan: ScriptPlan) -> bool:
-    """At least one 3-word phrase of the brief (beyond the brand) is spoken verbatim."""
-    bw = _words(brief.text)
-    sw = _words(" ".join(s.narration for s in plan.scenes))
-    shared = {" ".join(bw[i:i + 3]) for i in range(len(bw) - 2)} & {" ".join(sw[i:i + 3]) for i in range(len(sw) - 2)}
-    return any(t not in (brief.brand or "").lower() for t in shared)
-
-
-def _check_plan(brief: Brief, plan: ScriptPlan, *, key_phrase: bool = True) -> None:
+def _check_plan(brief: Brief, plan: ScriptPlan) -> None:
     ScriptPlan.model_validate(plan.model_dump())
+    an = analyze_brief(brief)
+    assert check_plan(plan, an, brief) == [], (brief.id, _spoken(plan))
     assert 3 <= len(plan.scenes) <= 8
-    assert abs(sum(s.duration_s for s in plan.scenes) - brief.duration_s) <= 0.05
-    narrations = [s.narration for s in plan.scenes]
-    assert len({n.lower() for n in narrations}) == len(narrations), narrations
+    assert abs(plan.duration_s - brief.duration_s) <= 0.05
     for s in plan.scenes:
-        words = len(s.narration.split())
-        assert words <= s.duration_s * WORDS_PER_SECOND + 1e-6, (s.narration, s.duration_s)
-        assert words >= 0.5 * s.duration_s * WORDS_PER_SECOND - 1e-6, (s.narration, s.duration_s)
         assert s.narration[0].isupper() or s.narration[0].isdigit(), s.narration
         assert s.narration[-1] in ".!?", s.narration
-        assert len(s.on_screen_text.split()) <= 6
+        assert len(s.visual.headline) <= 40 and len(s.visual.headline.split()) <= 6
+        assert all(len(i) <= 28 for i in s.visual.items)
         assert s.visual_prompt and s.negative_prompt and s.voice_instruction
     assert plan.scenes[0].beat == "hook" and plan.scenes[-1].beat == "cta"
-    spoken = " ".join(narrations)
-    if brief.brand:
-        assert brief.brand.lower() in spoken.lower()
-    if key_phrase:
-        assert _reuses_brief_phrase(brief, plan), (brief.text[:80], spoken)
-    assert 1 <= len(plan.description.split(". ")) <= 12
+    assert plan.scenes[-1].visual.kind == "end_card"
+    assert len(plan.title) <= 60
+    if an.brand:
+        assert an.brand.lower() in plan.title.lower() or (an.product_name or "@").lower() in plan.title.lower()
     assert plan.hashtags and all(t.startswith("#") for t in plan.hashtags)
 
 
 def test_planner_is_a_script_writer() -> None:
     assert isinstance(PLANNER, ScriptWriter)
-    assert PLANNER.provider == "local-template" and PLANNER.model == "template-v1"
+    assert PLANNER.provider == "local-template"
 
 
-def test_every_example_brief_gives_a_valid_timed_plan(shared_data) -> None:
+def test_every_example_brief_gives_a_publishable_plan(shared_data) -> None:
     briefs = _example_briefs(shared_data)
     assert len(briefs) >= 18
     for brief in briefs:
         _check_plan(brief, PLANNER.plan(brief))
 
 
-def test_superbowl_descriptions_give_valid_plans(shared_data) -> None:
-    briefs = _superbowl_briefs(shared_data)
-    assert len(briefs) >= 50
-    reused = 0
-    for brief in briefs:
+def test_production_notes_are_never_spoken(shared_data) -> None:
+    """The failures the issue names: durations, platforms, tone, audience, 'video', directions."""
+    cases = [
+        Brief(text="30-second TikTok for CityLoop bike-share's new e-bike fleet. Mention the first ride is free.",
+              duration_s=30),
+        Brief(text="15-second vertical ad for Harbor Bakery sourdough: crackly crust, baked at 4am daily, first "
+                   "loaf free for new members. Warm, friendly tone.", duration_s=15),
+        Brief(text="45-second landscape explainer for Ledgerly, the invoicing app for freelancers: send invoices in "
+                   "two taps, get paid 2x faster, and your first 10 invoices are free. Clear. Confident tone. "
+                   "Audience: freelancers and small agencies.", duration_s=45, aspect="16:9"),
+    ]
+    for brief in cases:
         plan = PLANNER.plan(brief)
-        # YouTube descriptions are often pure credits/boilerplate, which the planner drops:
-        # the timing/structure guarantees hold for all, phrase reuse for the large majority
-        _check_plan(brief, plan, key_phrase=False)
-        reused += _reuses_brief_phrase(brief, plan)
-    # measured: ~60 % of these descriptions carry no ad content at all (credits, links, "funny ad")
-    assert reused >= 0.55 * len(briefs), (reused, len(briefs))
+        spoken = _spoken(plan).lower()
+        assert spoken_production_notes(plan, analyze_brief(brief)) == [], spoken
+        for word in ("second", "tiktok", "vertical", "landscape", "explainer", "tone", "audience", "mention"):
+            assert word not in spoken, (word, spoken)
+        assert plan.title.lower() not in {"members", "audience"}
+    city, bakery, ledger = (PLANNER.plan(b) for b in cases)
+    assert "CityLoop" in _spoken(city) and "your first ride is free" in _spoken(city).lower()
+    assert "Harbor Bakery" in _spoken(bakery) and "Harbor Bakery" in bakery.title
+    assert "your first loaf is free" in _spoken(bakery).lower() and "4am" in _spoken(bakery)
+    # key offer said whole, never cut mid-sentence; no stock filler
+    assert "your first 10 invoices are free." in _spoken(ledger).lower()
+    for filler in ("Quality you can feel", "Every detail matters", "Designed with you in mind"):
+        assert filler not in _spoken(ledger)
 
 
-def test_product_brief_reads_like_an_ad(shared_data) -> None:
+def test_structured_brand_wins_and_no_brand_warns() -> None:
+    text = "Short ad for Pikolo Roasters' new morning blend: smooth, fresh-roasted. End with 'Start your day right'."
+    an = analyze_brief(Brief(text=text, brand="Pikolo"))
+    assert an.brand == "Pikolo" and an.brand_source == "field"
+    assert analyze_brief(Brief(text=text)).brand == "Pikolo Roasters"
+    nobrand = Brief(text="A short ad about fresh sourdough: crackly crust, baked every morning.", duration_s=12)
+    an = analyze_brief(nobrand)
+    assert an.brand is None and any("no brand" in w for w in an.warnings)
+    plan = PLANNER.plan(nobrand)
+    assert "crackly crust" in _spoken(plan).lower()
+
+
+def test_required_closing_line_is_verbatim_and_last(shared_data) -> None:
     brief = next(b for b in _example_briefs(shared_data) if b.id == "trail-shoe-launch")
     plan = PLANNER.plan(brief)
-    spoken = " ".join(s.narration for s in plan.scenes)
-    assert "TrailFox Grip" in plan.scenes[0].narration  # hook introduces the product
-    for benefit in ("Sticky grip on gravel and wet rock", "Light enough for race day", "Built to last 800 km"):
-        assert benefit in spoken
     assert plan.scenes[-1].narration.endswith("Find your trail.")
-    assert plan.call_to_action == "Find your trail."
-    assert [s.beat for s in plan.scenes].count("benefit") >= 2
-    assert "#TrailFox" in plan.hashtags
-    assert plan.music_mood.startswith("upbeat")
-    assert plan.scenes[0].emotion == "excited" and "energetic" in plan.scenes[0].voice_instruction
-    assert "gravel" in " ".join(s.visual_prompt for s in plan.scenes)
-    assert len(plan.scenes) in (5, 6, 7)
+    assert "TrailFox" in plan.scenes[-1].narration
+    spoken = norm(_spoken(plan))
+    for fact in ("sticky grip on gravel and wet rock", "light enough for race day", "built to last 800 km"):
+        assert norm(fact) in spoken
+    stat = [s.visual for s in plan.scenes if s.visual.kind == "stat"]
+    assert stat and stat[0].stat_value == "800 km"
+    assert plan.scenes[0].visual.kind == "hero" and "shoe" in plan.scenes[0].visual.keywords
 
 
-def test_scene_count_follows_duration() -> None:
-    text = "New Lumo desk lamp: warm light, zero glare, charges by USB-C. End with 'See better'."
-    counts = {d: len(PLANNER.plan(Brief(text=text, brand="Lumo", duration_s=d)).scenes) for d in (8, 15, 30, 60)}
-    assert counts[8] == 3
-    assert counts[15] == 4
-    assert 5 <= counts[30] <= 7
-    assert counts[60] >= 7
+def test_narrative_brief_becomes_spoken_story_not_the_brief(shared_data) -> None:
+    brief = next(b for b in _example_briefs(shared_data) if b.id == "budweiser-lost-puppy")
+    plan = PLANNER.plan(brief)
+    spoken = _spoken(plan)
+    assert "Budweiser" in spoken and "#" not in spoken and "end card" not in spoken.lower()
+    assert "Emotional build" not in spoken
+    assert brief.text not in spoken  # not the brief read back
+    assert any(s.narration.endswith("?") for s in plan.scenes[:2])  # a hook question opens the story
+    assert "#BestBuds" in plan.hashtags
+    kws = {k for s in plan.scenes for k in s.visual.keywords}
+    assert {"puppy", "horse"} <= kws
 
 
-def test_music_preference_leads_the_mood_and_plan_is_deterministic() -> None:
-    brief = Brief(text="Short ad for Lumo's new desk lamp: warm light, zero glare.", brand="Lumo",
-                  tone="calm", music="lo-fi piano", duration_s=15)
-    a, b = PLANNER.plan(brief), PLANNER.plan(brief)
+def test_refuses_notes_only_and_overlong_required_line() -> None:
+    with pytest.raises(InputError, match="production notes") as ei:
+        PLANNER.analyze(Brief(text="30-second vertical video", duration_s=30))
+    assert "add what to say" in (ei.value.hint or "")
+    long_line = " ".join(["word"] * 60)
+    with pytest.raises(InputError, match=r"required line .* needs about \d+\.\d s"):
+        PLANNER.analyze(Brief(text=f"Ad for Lumo lamps: warm light. End with '{long_line}'.", duration_s=10))
+    with pytest.raises(InputError, match="no words"):
+        PLANNER.plan(Brief(text="1234 5678 !!! ???", duration_s=15))
+
+
+def test_scene_contract_kinds() -> None:
+    brief = Brief(text="Ad for our new Lumo desk lamp: warm light, zero glare, charges in 2 hours. "
+                       "End with 'See better'.", brand="Lumo", duration_s=20)
+    plan = PLANNER.plan(brief)
+    kinds = [s.visual.kind for s in plan.scenes]
+    assert kinds[0] == "hero" and kinds[-1] == "end_card" and "stat" in kinds
+    stat = next(s.visual for s in plan.scenes if s.visual.kind == "stat")
+    assert stat.stat_value.startswith("2")
+    for s in plan.scenes:
+        assert all(re.fullmatch(r"[a-z ]+", k) for k in s.visual.keywords)
+
+
+def test_deterministic_and_ab_variants_get_different_hooks() -> None:
+    base = dict(text="Ad for our new Lumo desk lamp: warm light, zero glare. End with 'See better'.",
+                brand="Lumo", duration_s=15, audience="students")
+    a, b = PLANNER.plan(Brief(**base, id="lamp")), PLANNER.plan(Brief(**base, id="lamp"))
     assert a == b
-    assert a.music_mood.startswith("lo-fi piano")
+    hooks = {PLANNER.plan(Brief(**base, id=f"lamp--v{i}")).scenes[0].narration for i in range(6)}
+    assert len(hooks) >= 2
+
+
+def test_repair_lengths_cuts_at_word_boundaries() -> None:
+    data = {"title": "word " * 30, "scenes": [{"on_screen_text": "longword " * 20,
+                                                "visual": {"headline": "one two three four five six seven eight",
+                                                           "items": ["a very long list item that goes on and on"]}}]}
+    fixed, notes = repair_lengths(data)
+    assert len(fixed["title"]) <= 60 and fixed["title"].split() == ["word"] * len(fixed["title"].split())
+    assert len(fixed["scenes"][0]["on_screen_text"]) <= 80
+    assert set(fixed["scenes"][0]["on_screen_text"].split()) == {"longword"}
+    assert len(fixed["scenes"][0]["visual"]["headline"].split()) == 6
+    assert len(fixed["scenes"][0]["visual"]["items"][0]) <= 28
+    assert notes
 
 
 async def test_write_plan_is_async_port() -> None:
     brief = Brief(text="Short ad for Lumo's new desk lamp: warm light, zero glare.", brand="Lumo", duration_s=12)
     plan = await PLANNER.write_plan(brief)
     assert abs(plan.duration_s - 12) <= 0.05
-
-
-def test_brief_without_words_is_an_input_error() -> None:
-    with pytest.raises(InputError, match="no words"):
-        PLANNER.plan(Brief(text="1234 5678 !!! ???", duration_s=15))

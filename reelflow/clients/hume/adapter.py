@@ -180,8 +180,11 @@ class HumeSynthesizer:
             await clock.sleep(0.05)
 
     async def synthesize(self, scene: Scene, out_path: Path, *, voice: str | None = None, language: str = "en",
-                         context_key: str | None = None) -> Utterance:
+                         context_key: str | None = None, pace: float = 1.0) -> Utterance:
         """Speak ``scene.narration`` into ``out_path`` (16-bit mono WAV, silence trimmed).
+
+        ``pace`` (duration multiplier, clamped to 0.88-1.12) is sent as the utterance ``speed``
+        = 1/pace (api-contracts.md §1: ``utterances[].speed``, 1.0 natural); 1.0 sends none.
 
         Returns:
             :class:`core.models.Utterance` with word timings (seconds from the trimmed start)
@@ -198,22 +201,24 @@ class HumeSynthesizer:
             desc = "; ".join(p for p in (design, desc) if p)[:1000]
         chunks = split_text(scene.narration)
         if not context_key:
-            return await self._synthesize(scene, out_path, voice, ref, desc, chunks, None)
+            return await self._synthesize(scene, out_path, voice, ref, desc, chunks, None, pace)
         with self._lock:
             self._started.setdefault(context_key, set()).add(scene.index)
         try:
             await self._wait_for_previous(context_key, scene.index)
-            return await self._synthesize(scene, out_path, voice, ref, desc, chunks, context_key)
+            return await self._synthesize(scene, out_path, voice, ref, desc, chunks, context_key, pace)
         finally:
             with self._lock:
                 self._ended.setdefault(context_key, set()).add(scene.index)
 
     async def _synthesize(self, scene: Scene, out_path: Path, voice: str | None, ref: Any, desc: str | None,
-                          chunks: list[str], context_key: str | None) -> Utterance:
+                          chunks: list[str], context_key: str | None, pace: float = 1.0) -> Utterance:
         """:meth:`synthesize` after the context wait: the requests, the WAV and the utterance."""
         pieces: list[np.ndarray] = []
         words: list[WordTiming] = []
         sr = 48000
+        pace = min(1.12, max(0.88, pace))
+        speed = None if abs(pace - 1.0) < 1e-3 else round(1.0 / pace, 3)
         offset = 0.0
         async with self._client() as client:
             for text in chunks:
@@ -221,7 +226,7 @@ class HumeSynthesizer:
                     prev = self._scene_gens.get(context_key or "", {}).get(scene.index - 1)
                     ctx = (prev if not pieces and prev else self._contexts.get(context_key)) if context_key else None
                 result = await client.tts(
-                    [PostedUtterance(text=text, description=desc, voice=ref)],
+                    [PostedUtterance(text=text, description=desc, voice=ref, speed=speed)],
                     context_generation_id=ctx, audio_format="wav", version="2" if ref else None,
                     timestamps=ref is not None,
                 )

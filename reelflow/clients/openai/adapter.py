@@ -1,19 +1,41 @@
 """``ScriptWriter`` port adapter over OpenAI Structured Outputs (:mod:`clients.openai.client`).
 
 The strict ``json_schema`` is generated from :class:`core.models.ScriptPlan` (see
-:func:`clients.openai.client.strict_json_schema`); the answer is validated with ``ScriptPlan``
-inside the client's single retry layer (an invalid answer is asked again, within the deadline)
-and the scene durations are rescaled to add up to ``brief.duration_s``.
+:func:`clients.openai.client.strict_json_schema`), so it includes each scene's ``visual``
+(:class:`core.models.VisualSpec`); the system prompt states the same rules the offline planner
+follows. Every answer goes through the same checks as an offline plan:
+
+1. limits strict mode cannot express (string lengths, list lengths) are repaired locally, cut
+   at a word boundary (:func:`processors.planner.repair_lengths`) — never re-asked;
+2. pydantic validation and the hard rules (:func:`processors.planner.check_plan`: brand said,
+   no production notes spoken, required closing line last, no repeated line);
+3. a plan that breaks a hard rule is re-asked ONCE, with the problems listed in the request;
+4. if the second answer still fails (or the model refuses, truncates, or answers non-JSON),
+   the offline planner writes the plan and the reason is recorded.
+
+So a plan costs at most two paid completions, and a deterministic failure is never re-sent as
+the identical request. Transient faults (429, 5xx, transport) are retried by the client's single
+retry layer; a provider still failing past its deadline also falls back, with the reason recorded.
 """
 
 from __future__ import annotations
 
+import json
 import threading
 from typing import Any
 
+from pydantic import ValidationError
+
 from reelflow.clients._http import Clock, MetricsRecorder, RetryPolicy, policy_from_settings
-from reelflow.clients.openai.client import OpenAIClient, strict_json_schema
-from reelflow.core.models import WORDS_PER_SECOND, Brief, CostEntry, ScriptPlan
+from reelflow.clients.errors import AuthError, InvalidOutput, PermissionDenied, ServiceError
+from reelflow.clients.openai.client import ChatResult, OpenAIClient, strict_json_schema
+from reelflow.core.models import Brief, CostEntry, ScriptPlan
+from reelflow.processors.brief_analysis import BriefAnalysis
+from reelflow.processors.pacing import VOICE_WPS
+from reelflow.processors.planner import TemplatePlanner, check_plan, repair_lengths
+
+#: Paid completions one plan may cost at most (the answer and one re-ask).
+MAX_COMPLETIONS = 2
 
 #: USD per 1M tokens (input, output) for models with published prices; others record 0.
 PRICES_PER_M: dict[str, tuple[float, float]] = {
@@ -25,15 +47,28 @@ PRICES_PER_M: dict[str, tuple[float, float]] = {
 
 SCHEMA: dict[str, Any] = strict_json_schema(ScriptPlan.model_json_schema())
 
-SYSTEM_PROMPT = """You write scripts and shot plans for short vertical/landscape social videos.
+SYSTEM_PROMPT = """You are the copywriter of short social video ads. Write the spoken script and shot plan.
 Answer only in the given JSON schema. Rules:
-- 3 to 8 scenes; the first scene is the hook, the last is the call to action.
-- Scene durations (seconds) must add up to the requested total.
-- Each scene's narration fits its duration at about {wps} spoken words per second.
+- Narration is ad copy spoken aloud, second person or storytelling. NEVER speak production notes:
+  no durations, platforms, aspect ratios, "vertical", "video", "tone", "audience", "end card",
+  "fast cuts", "logo" directions. Turn directives ("mention X", "highlight X") into spoken lines.
+- 3 to 8 scenes; the first scene is the hook (a question, bold claim, number or "you" problem),
+  the last is the call to action and names the brand. Say the brand at least once.
+- Say every key fact of the brief as a whole sentence; invent no facts, numbers or claims.
+- If the brief gives a closing line/tagline ("end with 'X'"), the last scene's narration ends with
+  it verbatim.
+- Speech should fill the video: about {words} words in total (about {wps} words per second), no
+  stock filler lines. Scene durations (seconds) must add up to the requested total.
+- visual: kind "stat" for a line with a number (stat_value like "30", "$10", "8x"; stat_label what
+  it counts), "list" for a list of benefits (up to 4 items, each at most 28 characters), "end_card"
+  for the call to action, "hero" for the product or subject, else "kinetic" (or "photo").
+  headline: the on-screen words, at most 6 words. keywords: up to 8 concrete nouns a picture can
+  show (e.g. "skier", "gold medal", "mountain", "bread", "bicycle").
 - visual_prompt describes one continuous shot for a text-to-video model (subject, setting, camera,
   light); negative_prompt lists what must not appear (text, watermarks, logos).
 - voice_instruction is a short acting direction (under 100 characters); emotion is one word.
-- hashtags are single words without spaces; music_mood is a search query for background music.
+- title at most 60 characters and names the brand or product; hashtags are single words without
+  spaces (brand, topic); music_mood is a search query for background music.
 - Write in the requested language."""
 
 
@@ -50,15 +85,27 @@ def rescale_durations(plan: ScriptPlan, total_s: float) -> ScriptPlan:
     return plan.model_copy(update={"scenes": scenes})
 
 
-def user_prompt(brief: Brief) -> str:
-    """The user message describing the brief."""
+def user_prompt(brief: Brief, analysis: BriefAnalysis | None = None) -> str:
+    """The user message describing the brief (and what the analysis found must be said)."""
     lines = [f"Brief: {brief.text}", f"Total duration: {brief.duration_s:g} seconds",
              f"Aspect ratio: {brief.aspect.value}; platform: {brief.platform.value}; language: {brief.language}"]
-    for label, value in (("Tone", brief.tone), ("Audience", brief.audience), ("Brand", brief.brand),
+    brand = brief.brand or (analysis.brand if analysis else None)
+    for label, value in (("Tone", brief.tone), ("Audience", brief.audience), ("Brand", brand),
                          ("Music preference", brief.music)):
         if value:
             lines.append(f"{label}: {value}")
+    if analysis is not None:
+        if analysis.facts:
+            lines.append("Key facts to say: " + "; ".join(analysis.facts))
+        if analysis.closing_line:
+            lines.append(f"Closing line (verbatim, last): {analysis.closing_line!r}")
     return "\n".join(lines)
+
+
+def reask_message(problems: list[str]) -> str:
+    """The re-ask: the problems of the previous answer, listed, and what to return."""
+    return ("Your plan breaks these rules:\n" + "\n".join(f"- {p}" for p in problems) +
+            "\nReturn the full corrected plan in the same JSON schema.")
 
 
 class OpenAIScriptWriter:
@@ -100,23 +147,87 @@ class OpenAIScriptWriter:
             await client.check_access()
 
     async def write_plan(self, brief: Brief) -> ScriptPlan:
-        """Ask the model for a plan, validate it and fit it to ``brief.duration_s``.
+        """``ScriptWriter`` port: :meth:`write_plan_with_report` without the report."""
+        plan, _, _ = await self.write_plan_with_report(brief)
+        return plan
+
+    async def write_plan_with_report(self, brief: Brief) -> tuple[ScriptPlan, list[CostEntry], dict[str, Any]]:
+        """Ask the model for a plan, check it like an offline plan, re-ask once, else fall back.
+
+        Returns:
+            ``(plan, cost entries of this plan, report)``; ``report`` has ``completions`` (paid,
+            ≤ :data:`MAX_COMPLETIONS`), ``reasks`` (0/1), ``repairs`` (local cuts), and, when the
+            offline planner wrote the plan, ``fallback_reason`` and ``provider: local-template``.
 
         Raises:
-            clients.errors.ServiceError subclasses (AuthError names OPENAI_API_KEY; ModelRefused;
-            OutputTruncated; InvalidOutput when every try failed validation; DeadlineExceeded).
+            core.errors.InputError: the brief is bad input (from the offline analysis).
+            clients.errors.AuthError / PermissionDenied: the key is rejected (a configuration
+                problem, never hidden behind a fallback).
         """
-        messages = [{"role": "system", "content": SYSTEM_PROMPT.format(wps=WORDS_PER_SECOND)},
-                    {"role": "user", "content": user_prompt(brief)}]
-        async with OpenAIClient(self._key, self._base, model=self.model, transport=self._transport,
-                                policy=self._policy, clock=self._clock, metrics=self._metrics) as client:
-            result = await client.structured(messages, SCHEMA, name="script_plan", temperature=self.temperature,
-                                             validate=ScriptPlan.model_validate)
-        plan = rescale_durations(result.parsed, brief.duration_s)
+        offline = TemplatePlanner()
+        analysis = offline.analyze(brief)
+        words = int(brief.duration_s * 0.88 * VOICE_WPS)
+        messages: list[dict[str, str]] = [
+            {"role": "system", "content": SYSTEM_PROMPT.format(wps=VOICE_WPS, words=words)},
+            {"role": "user", "content": user_prompt(brief, analysis)},
+        ]
+        costs: list[CostEntry] = []
+        report: dict[str, Any] = {"completions": 0, "reasks": 0, "repairs": []}
+        problems: list[str] = []
+        try:
+            async with OpenAIClient(self._key, self._base, model=self.model, transport=self._transport,
+                                    policy=self._policy, clock=self._clock, metrics=self._metrics) as client:
+                for attempt in range(MAX_COMPLETIONS):
+                    try:
+                        result = await client.structured(messages, SCHEMA, name="script_plan",
+                                                         temperature=self.temperature)
+                    except InvalidOutput as exc:  # not JSON: paid, deterministic → re-ask with the problem
+                        billed = getattr(exc, "billed", None)
+                        if billed is None:
+                            raise
+                        report["completions"] += 1
+                        costs.append(self._cost(billed))
+                        plan, problems, answer = None, [f"the answer is not a JSON object of the schema ({exc})"], "{}"
+                    else:
+                        report["completions"] += 1
+                        costs.append(self._cost(result))  # recorded when paid, not when the video completes
+                        plan, problems, repairs = self._check(result.data, analysis, brief)
+                        report["repairs"] += repairs
+                        answer = json.dumps(result.data)
+                    if plan is not None and not problems:
+                        return rescale_durations(plan, brief.duration_s), costs, report
+                    if attempt + 1 < MAX_COMPLETIONS:
+                        report["reasks"] += 1
+                        messages = messages + [
+                            {"role": "assistant", "content": answer},
+                            {"role": "user", "content": reask_message(problems)},
+                        ]
+        except (AuthError, PermissionDenied):
+            raise
+        except ServiceError as exc:  # refused, truncated, non-JSON, or transient past its deadline
+            problems = [f"{type(exc).__name__}: {exc}"]
+        reason = "; ".join(problems)[:500]
+        report.update(fallback_reason=reason, provider=offline.provider, model=offline.model,
+                      llm_provider=self.provider, llm_model=self.model)
+        return offline.plan(brief), costs, report
+
+    @staticmethod
+    def _check(data: dict[str, Any], analysis: BriefAnalysis, brief: Brief) -> tuple[ScriptPlan | None, list[str], list[str]]:
+        """Repair lengths locally, validate, apply the hard rules: ``(plan|None, problems, repairs)``."""
+        fixed, repairs = repair_lengths(data)
+        try:
+            plan = ScriptPlan.model_validate(fixed)
+        except ValidationError as exc:
+            problems = [f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()[:8]]
+            return None, problems, repairs
+        return plan, check_plan(plan, analysis, brief), repairs
+
+    def _cost(self, result: ChatResult) -> CostEntry:
         pin, pout = PRICES_PER_M.get(self.model, (0.0, 0.0))
         cost = (result.prompt_tokens * pin + result.completion_tokens * pout) / 1e6
+        entry = CostEntry(provider=self.provider, model=result.model or self.model,
+                          units=result.prompt_tokens + result.completion_tokens, unit="tokens",
+                          cost_usd=round(cost, 6), request_id=result.request_id)
         with self._lock:
-            self.costs.append(CostEntry(provider=self.provider, model=result.model or self.model,
-                                        units=result.prompt_tokens + result.completion_tokens, unit="tokens",
-                                        cost_usd=round(cost, 6), request_id=result.request_id))
-        return plan
+            self.costs.append(entry)
+        return entry

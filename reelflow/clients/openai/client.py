@@ -12,7 +12,8 @@ Responses) for compatibility with local servers.
 Errors: SDK exceptions are translated to :mod:`clients.errors` (401 → ``AuthError`` naming
 ``OPENAI_API_KEY``; 429 ``insufficient_quota`` → ``OutOfCredits``, never retried; refusal and
 ``content_filter`` → ``ModelRefused``; ``finish_reason: "length"`` → ``OutputTruncated``;
-unparsable content → ``InvalidOutput``).
+unparsable content → ``InvalidOutput``, not retried: a deterministic failure is repaired or
+re-asked by the caller with the problem stated, never re-sent unchanged).
 """
 
 from __future__ import annotations
@@ -199,8 +200,9 @@ class OpenAIClient(ServiceClient):
             name: the schema name sent to the API.
             model / temperature / max_tokens: sampling options.
             validate: optional check of the decoded object (e.g. ``ScriptPlan.model_validate``);
-                a ``ValueError`` from it becomes ``InvalidOutput`` and is retried in the same
-                (single) retry layer. Its return value is stored in ``ChatResult.parsed``.
+                a ``ValueError`` from it becomes ``InvalidOutput``, which is *not* retried (the same
+                request would get the same kind of answer; the caller re-asks with the problem
+                stated or falls back). Its return value is stored in ``ChatResult.parsed``.
 
         Returns:
             :class:`ChatResult` with the decoded JSON object.
@@ -241,22 +243,29 @@ class OpenAIClient(ServiceClient):
                 raise OutputTruncated("openai: the output hit the token limit (finish_reason=length)",
                                       service="openai", request_id=rid, code="length",
                                       hint="raise max_tokens or shorten the brief")
+            usage = resp.usage
+            billed = ChatResult(data={}, model=resp.model, request_id=rid,
+                                prompt_tokens=getattr(usage, "prompt_tokens", 0) or 0,
+                                completion_tokens=getattr(usage, "completion_tokens", 0) or 0)
+
+            def invalid(message: str) -> InvalidOutput:
+                err = InvalidOutput(message, service="openai", request_id=rid)
+                err.billed = billed  # the completion was paid all the same (usage, model, id)
+                return err
+
             try:
                 data = json.loads(msg.content or "")
             except ValueError as exc:
-                raise InvalidOutput(f"openai: the output is not JSON: {exc}", service="openai", request_id=rid) from None
+                raise invalid(f"openai: the output is not JSON: {exc}") from None
             if not isinstance(data, dict):
-                raise InvalidOutput("openai: the output is not a JSON object", service="openai", request_id=rid)
+                raise invalid("openai: the output is not a JSON object")
             parsed = None
             if validate is not None:
                 try:
                     parsed = validate(data)
                 except ValueError as exc:
-                    raise InvalidOutput(f"openai: the output does not validate: {redact(exc)}"[:600],
-                                        service="openai", request_id=rid) from None
-            usage = resp.usage
-            return ChatResult(data=data, model=resp.model, request_id=rid,
-                              prompt_tokens=getattr(usage, "prompt_tokens", 0) or 0,
-                              completion_tokens=getattr(usage, "completion_tokens", 0) or 0, parsed=parsed)
+                    raise invalid(f"openai: the output does not validate: {redact(exc)}"[:600]) from None
+            billed.data, billed.parsed = data, parsed
+            return billed
 
         return await self.call("chat.completions", attempt)

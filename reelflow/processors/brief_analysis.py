@@ -1,0 +1,602 @@
+"""Brief understanding: a free-text brief → a typed :class:`BriefAnalysis` (no model, no Prefect).
+
+What is found (each as written in the brief, never invented):
+
+- ``brand``: the structured ``Brief.brand`` field wins; else a capitalised name before ``'s new``
+  / ``for X's`` / ``Announce X's`` in the text; else none (the copy then names no brand and the run
+  report warns).
+- ``product``: ``our new X`` / ``Brand's new X`` / ``ad for Brand X: ...``.
+- ``facts``: the list after the header colon ("crackly crust, baked at 4am daily, first loaf free
+  for new members"), sentences with numbers, and the content of directives ("Mention the first
+  ride is free", "highlight X") — each kept whole.
+- ``offer``: the fact that is an offer (free, % off, discount, trial, save).
+- ``closing_line`` / ``required_lines``: quoted text cued by end/close/finish/tagline/slogan/
+  message/sign-off ("close with 'X'", "Tagline 'X'", "message 'X'") — spoken verbatim, last.
+- ``story``: narrative clauses ("A puppy gets lost far from the farm and finds its way home ...").
+- ``production_notes``: everything that must never be spoken: durations, platforms, aspect,
+  "vertical", "video", tone and audience statements, shot/edit directions ("fast cuts", "end card",
+  "no dialogue needed", "close on the logo", "product visible in the first three seconds").
+
+Why rules and not a parser: the official spaCy English pipelines are distributed from GitHub
+releases, not PyPI; the ``en-core-web-sm-*`` packages on PyPI are third-party re-uploads (one a
+``999.9.9`` placeholder), so their provenance cannot be checked and they are not used. Briefs are
+short, imperative marketing text where a small set of cue words ("for", "new", "end with",
+"mention") carries the structure, so the rules below key on those cues and on a closed list of
+production vocabulary; they are written for brief *shapes*, not for any one brief.
+"""
+
+from __future__ import annotations
+
+import re
+
+from pydantic import BaseModel, Field
+
+from reelflow.core.models import Brief
+
+# ---------------------------------------------------------------------------------------------
+# Vocabulary (closed lists: production words are a small, stable set in briefs)
+# ---------------------------------------------------------------------------------------------
+
+#: Words that make a clause a production note (never spoken).
+PRODUCTION_WORDS = {
+    "video", "videos", "ad", "ads", "advert", "spot", "reel", "reels", "clip", "clips", "commercial",
+    "commercials", "cuts", "cut", "shot", "shots", "pacing", "music", "montage", "storytelling", "visible",
+    "dialogue", "punchline", "twist", "escalation", "payoff", "logo", "card", "hashtag", "tagline",
+    "slogan", "colours", "colors", "scene", "scenes", "camera", "voiceover", "voice-over", "b-roll",
+    "footage", "vertical", "landscape", "square", "frame", "frames", "beats", "pov", "cameo", "narrator",
+    "visuals", "visual", "celebrity-led", "slapstick", "comedy", "film", "trailer", "explainer", "brief",
+    "tiktok", "instagram", "youtube", "shorts", "tone", "audience", "cinematic", "format", "aspect",
+    "seconds", "second", "duration", "subtitles", "captions", "cta", "end-card", "animation", "build",
+}
+PLATFORM_WORDS = {"tiktok", "instagram", "reels", "shorts", "youtube", "facebook", "snapchat", "linkedin"}
+TONE_WORDS = {
+    "upbeat", "energetic", "warm", "relaxed", "bold", "exciting", "playful", "funny", "nostalgic",
+    "heartfelt", "heartwarming", "inspirational", "inspiring", "comedic", "absurd", "whimsical",
+    "slapstick", "light-hearted", "epic", "celebratory", "uplifting", "patriotic", "emotional",
+    "fast", "quick", "calm", "fun", "cosy", "cozy", "dramatic", "serious", "moody", "friendly",
+    "happy", "sad", "quirky", "witty", "premium", "minimal", "modern", "retro", "clear", "confident",
+    "punchy", "bright", "gentle", "tender", "chill", "professional", "trustworthy", "cheerful", "lively",
+}
+_FILLER_NOTE_WORDS = {"and", "with", "very", "a", "an", "bit", "of", "feel", "vibe", "energy", "bright", "the",
+                      "tone", "style", "mood", "voice", "music", "pace", "keep", "it", "light", "in"}
+_DIRECTION_START = re.compile(
+    r"^(show|showing|feature|featuring|open|opening|end|ending|close|closing|finish|keep|use|include|add|cut|"
+    r"make it|make sure|product visible|shot|film|no dialogue|no voice|no music|cue|pan|zoom|fade|"
+    r"start with|start on|begin with|tell|cast|set in|shoot|animate)\b",
+    re.I,
+)
+_DIRECTIVE = re.compile(
+    r"^(?:please\s+)?(?:be sure to\s+|make sure to\s+|remember to\s+|don't forget to\s+)?"
+    r"(mention|say|note|highlight|stress|emphasi[sz]e|point out|explain|include that|add that|remind (?:them|viewers|people) that)"
+    r"\s+(?:that\s+)?(.+)$",
+    re.I,
+)
+_QUOTE = re.compile(r"(?<![\w])['\"]((?:[^'\"\n]|(?<=\w)'(?=\w)){2,600}?)['\"](?!\w)")
+_CLOSING_CUE = re.compile(
+    r"(end|ends|ending|close|closes|closing|finish\w*|tagline|slogan|message|sign[- ]?off|sign[- ]off line|"
+    r"cta|call to action|line|wrap up|wraps up|final words?|last words?|say)\W*(?:with|on|:|of|line|is)?\W*$",
+    re.I,
+)
+_REQUIRED_CUE = re.compile(r"\b(say|says|spoken|line|read|voice|narrat\w+|include the line)\b\W*(?:with|:)?\W*$", re.I)
+_URL = re.compile(r"(https?://\S+|www\.\S+|\S+@\S+\.\w+|\S+\.(?:com|ly|net|org)/\S*)")
+_HASHTAG = re.compile(r"(?<![\w&])#([A-Za-z][A-Za-z0-9_]{1,40})")
+_DURATION = re.compile(r"\b\d+(?:\.\d+)?\s*[- ]?(?:seconds?|secs?|s|sec|minutes?|min)\b(?:\s+long)?", re.I)
+_ASPECT = re.compile(r"\b(?:9:16|16:9|1:1|4:5)\b")
+_OFFER = re.compile(r"(\bfree\b|%\s*off\b|\bpercent off\b|\bdiscount|\btrial\b|\bsave (?:up to |\$|\d)|\bpromo\b|"
+                    r"\bcoupon\b|\bhalf price\b|\bon sale\b)", re.I)
+_NUMBER = re.compile(r"(?:[$€£]\s?\d[\d,.]*\w*|\b\d[\d,.]*(?:\s?(?:%|x|km|kg|am|pm|mph|k|m|h|hrs?|min))?\b|"
+                     r"\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|"
+                     r"fifty|hundred|thousand|million|billion|half|double|triple)\b)", re.I)
+#: Sentences of YouTube-style descriptions that are boilerplate, not ad content.
+_META_SENTENCE = re.compile(
+    r"(super ?bowl|commercial|youtube|subscribe|channel|follow (us|the)|http|www\.|\.com\b|"
+    r"agency|advertiser|directed by|copywrit|brandcenter|uploaded|fair usage|fair use|"
+    r"watch (the|this|our|it)|you can watch|tv spot|sb ?\d\d|\bad\b (agency|week)|"
+    r"all rights reserved|©|\bcopyright|u\.s\.c|title 17|section 107|this post|research and|"
+    r"educational purposes|no copyright|not own|rights belong|learn more|click here|check out|visit us|"
+    r"link in bio|download (the|our)|available (now )?on|sign up|read more|like and|share this|"
+    r"official|\bxl\w*\b|\bspot\b|\bteaser\b|\bextended\b|\bpremiere\b|\baired\b)",
+    re.I,
+)
+_STORY_VERB = re.compile(
+    r"\b(is|are|was|were|gets|get|got|finds|find|found|goes|go|went|looks|raid|raids|try|tries|tried|buys|"
+    r"buy|bought|discovers|discover|keeps|keep|drives|drive|rescues|rescue|saves|save|starts|start|sets|set|"
+    r"turns|turn|meets|meet|makes|make|takes|take|wins|win|won|helps|help|comes|come|becomes|become|"
+    r"learns|learn|passes|pass|ends|end|puts|put|will|does|do|has|have|had|can|loves|love|wants|want|"
+    r"runs|run|walks|walk|plays|play|dreams|dream|beat|beats|tells|unite|unites|cheer|cheering|"
+    r"\w+s)\b",
+    re.I,
+)
+#: Sentences about the upload or the ad (reviews, promos, legal notes, credits), never ad copy.
+_ABOUT_THE_AD = re.compile(
+    r"(\bsection 107\b|fair use|copyright|\bin the comments\b|\b(?:leave|drop) a comment\b|for more information|\bvisit (?:our|us|the)\b|"
+    r"\blearn more\b|\bsee our\b|\bspecial thanks\b|\b(?:twitter|facebook|instagram|snapchat|tiktok|ning):|"
+    r"\bthe copy reads\b|\bnarrative illustrat\w+\b|\bhalftime\b|\bvfx\b|\bsupervisor\b|\bwas born\b|\bgraduat\w+\b|"
+    r"\bhilarious\b|\bpriceless\b|\bexaggerated\b|\bvery funny\b|\bi hope you\b|^enjoy\b|\bpromotion only\b|"
+    r"\bwatch what happens\b|\bour review\b|\bcg\b|\bcorporate website\b|"
+    r"\binvented\b.*\b1\d\d\d\b|\bthe (?:ad|spot|commercial|video)\b|\bthis (?:ad|spot|commercial|video)\b|"
+    r"\bstarring\b|\bbegan creating\b)",
+    re.I,
+)
+#: Credits/ranking/boilerplate fragments of uploaded-ad descriptions ("Honors: 2/2/09", "#79 - Most Viewed").
+_CREDIT = re.compile(r"(\bhonou?rs\b|most viewed|\b\d{1,2}/\d{1,2}/\d{2,4}\b|\bmusic:|\bsong:|\bcredits?\b|"
+                     r"\bread more\b|\bproduction\b|\bsocial media\b|\bplease visit\b|\(\d{3}\)\s?\d{3}-\d{4}|"
+                     r"\bdealers?(hip)?\b|\bautomakers?\b|\bthe big game\b.*\bads?\b|\bdebuted\b|\brumou?red\b|"
+    r"\b(produced|narrated|written|shot|edited) by\b|\bnarration:|\bvo\b|\bediting\b|\bviews\b|\bupload|"
+    r"\b\d{3,4}p\b|\bsee more\b|\bcheck it out\b|\bfavou?rite\b|\bclassic\b|\breleased\b|\bmyspace\b|"
+    r"\bgame pass\b|\bfantasy\b|\bthx\b|\bthanks for\b|\bhumou?r\b|\bpersuasive\b|\bentertaining\b|"
+    r"\bcreatives?\b|\bawards?\b|\bparody\b|\bfinalist\b)", re.I)
+_SUBJECT_START = re.compile(r"^(a|an|the|one|two|three|four|five|his|her|their|our|your|every|each|some|[A-Z]\w+)\b")
+
+
+#: Hashtags about the upload, not the ad ("#SuperBowl", "#SBLIV", "#commercial", "#AdMeter2019").
+_META_HASHTAG = re.compile(r"(super ?bowl|^sb\w*$|^sb\d|commercial|^ads?$|admeter|^\d+$|youtube|^tv|funny|video)", re.I)
+
+
+class BriefAnalysis(BaseModel):
+    """What a brief asks to be *said*, separated from how the video should be *made*.
+
+    All phrases are as written in the brief (trimmed). Structured ``Brief`` fields win over what
+    is parsed from the text (``brand``, ``tone``, ``audience``).
+    """
+
+    brand: str | None = None
+    brand_source: str = "none"  # "field" | "text" | "none"
+    product: str | None = None  # "TrailFox Grip trail running shoe"
+    product_is_new: bool = False
+    topic: str | None = None  # "beating the odds"
+    audience: str | None = None
+    tone_words: list[str] = Field(default_factory=list)
+    facts: list[str] = Field(default_factory=list)  # key facts/benefits as written, in order
+    numbers: list[str] = Field(default_factory=list)  # numbers as written ("800 km", "eight", "4am")
+    offer: str | None = None  # the fact that is an offer
+    directives: list[str] = Field(default_factory=list)  # content of "mention X"/"highlight X"
+    story: list[str] = Field(default_factory=list)  # narrative sentences
+    closing_line: str | None = None  # spoken verbatim, last
+    required_lines: list[str] = Field(default_factory=list)  # every line that must be said verbatim
+    hook_line: str | None = None  # an opening question/"Imagine ..." line the brief starts with
+    hashtags: list[str] = Field(default_factory=list)
+    production_notes: list[str] = Field(default_factory=list)
+    visual_cues: list[str] = Field(default_factory=list)  # "show the outdoors" → "the outdoors"
+    language: str = "en"
+    warnings: list[str] = Field(default_factory=list)
+
+    @property
+    def has_content(self) -> bool:
+        """True when there is something to say beyond the brand (facts, story, topic, product, lines)."""
+        return bool(self.facts or self.story or self.topic or self.product or self.required_lines or self.directives)
+
+    @property
+    def product_name(self) -> str | None:
+        """The name part of the product phrase: leading capitalised words ("TrailFox Grip"), else the phrase."""
+        if not self.product:
+            return None
+        words = self.product.split()
+        caps: list[str] = []
+        for w in words:
+            if w[:1].isupper() or w[:1].isdigit() or w == "&":
+                caps.append(w)
+            else:
+                break
+        name = " ".join(caps) if caps else self.product
+        if self.brand and name.lower() == self.brand.lower() and len(words) > len(caps):
+            return self.product
+        return name
+
+
+# ---------------------------------------------------------------------------------------------
+# Helpers
+# ---------------------------------------------------------------------------------------------
+
+
+def _norm(text: str) -> str:
+    text = (text.replace("\u2019", "'").replace("\u2018", "'").replace("\u201c", '"').replace("\u201d", '"')
+            .replace("\u2026", "...").replace("\u2014", " - ").replace("\u2013", " - "))
+    return re.sub(r"[ \t]+", " ", text)
+
+
+def _strip(s: str) -> str:
+    return re.sub(r"\s+", " ", s).strip(" ,;:-\"'.!?\n\t")
+
+
+def _tokens(s: str) -> list[str]:
+    return re.findall(r"[a-z0-9][a-z0-9\-+':]*", s.lower())
+
+
+def is_production_note(clause: str) -> bool:
+    """True when ``clause`` is about how to make the video (never to be spoken).
+
+    A clause is a note when it starts with a direction verb ("show", "end on", "keep it"), contains
+    a production word (video, cuts, logo, vertical, tone, audience, TikTok, ...), a duration
+    ("30-second") or an aspect ("9:16"), or consists only of tone words ("Warm, friendly").
+    """
+    c = _strip(clause).lower()
+    if not c:
+        return True
+    toks = _tokens(c)
+    if not toks:
+        return True
+    if _DIRECTION_START.match(c) or _DURATION.search(c) or _ASPECT.search(c):
+        return True
+    if any(t.strip("'") in PRODUCTION_WORDS or t in PLATFORM_WORDS for t in toks):
+        return True
+    if all(t in TONE_WORDS or t in _FILLER_NOTE_WORDS for t in toks):
+        return True
+    if re.search(r"\b(first|last|final)\s+(three|two|few|\d+)?\s*(seconds?|frames?|shots?)\b", c):
+        return True
+    return False
+
+
+def _names_only(sentence: str) -> bool:
+    """A verbless fragment of mostly capitalised words ("Wieden + Kennedy", "Fluker, and John Greco")."""
+    words = re.findall(r"[A-Za-z][\w'&+\-]*", sentence)
+    if not words or len(words) > 8 or _HAS_VERB.search(sentence):
+        return False
+    caps = sum(w[:1].isupper() for w in words)
+    return caps / len(words) >= 0.5 and not re.search(r"[!?]$", sentence.strip())
+
+
+def _split_sentences(text: str) -> list[str]:
+    text = re.sub(r"\b(Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec|Mr|Mrs|Ms|Dr|St|vs|No|Inc|Co)\.\s", r"\1 ", text)
+    parts = re.split(r"(?<=[.!?;])\s+(?=[\"'A-Z0-9#$])|;\s*|\n+|(?<=[a-z])\.(?=[A-Z])", text)
+    return [p.strip() for p in parts if p and p.strip(" .;")]
+
+
+_CONT = re.compile(r"^(yet|but|so|then|and then|while|which|who|whose|because|until|when|as|with|without|where|"
+                   r"showing|making|leaving|including|or)\b", re.I)
+
+
+def _split_list(body: str) -> list[str]:
+    """Comma/dash-separated items; an item starting with a conjunction rejoins the one before."""
+    items: list[str] = []
+    for i in (x.strip() for x in re.split(r",\s*|\s+-\s+", body)):
+        if not i:
+            continue
+        if items and _CONT.match(i):
+            items[-1] = f"{items[-1]}, {i}"
+        else:
+            items.append(i)
+    if len(items) >= 2 and re.match(r"^and\s+", items[-1], re.I):
+        items[-1] = re.sub(r"^and\s+", "", items[-1], flags=re.I)
+    return items
+
+
+def _find_brand_in_text(text: str) -> str | None:
+    pats = [
+        r"\b([A-Z][\w&\-]*(?:\s+(?:&\s+)?[A-Z][\w&\-]*){0,2})'s?\s+(?:new|latest|launch|first|own)\b",
+        r"\b(?:for|from|by|with|at)\s+([A-Z][\w&\-]*(?:\s+(?:&\s+)?[A-Z][\w&\-]*){0,2})(?:'s?\b|\s+(?=[a-z]))",
+        r"^(?:announce|introduce|introducing|launch|promote)\s+([A-Z][\w&\-]*(?:\s+[A-Z][\w&\-]*){0,2})",
+    ]
+    stop = {"The", "A", "An", "Our", "This", "Gen", "Z", "New", "Make", "Show", "End", "Close", "TikTok", "Instagram",
+            "YouTube", "Reels", "Shorts", "I", "We", "You", "It"}
+    for p in pats:
+        for m in re.finditer(p, text, flags=re.I if p.startswith("^") else 0):
+            name = m.group(1).strip()
+            words = [w for w in name.split() if w not in stop]
+            if words and words[0][:1].isupper():
+                return " ".join(words)
+    return None
+
+
+def _header_split(sentence: str) -> tuple[str, str] | None:
+    """``"15-second vertical ad for X: a, b, c"`` → (header, body) when the header is a note/lead."""
+    if ":" not in sentence:
+        return None
+    head, body = sentence.split(":", 1)
+    if not body.strip() or len(head.split()) > 24:
+        return None
+    return head.strip(), body.strip()
+
+
+_LEAD = re.compile(
+    r"^(?:please\s+)?(?:(?:make|create|produce|write|generate|build|need|want)\s+(?:me\s+|us\s+)?)?(?:an?\s+)?"
+    r"(?:[\w\-]+\s+){0,5}?(?:video|ad|advert|spot|reel|short|clip|commercial|teaser|explainer|tiktok|story|promo|post)"
+    r"\s+(?P<prep>about|on|for|showing|that shows|featuring|of|announcing|introducing|promoting)\s+(.+)$",
+    re.I,
+)
+_ANNOUNCE = re.compile(r"^(?:announce|introduce|introducing|promote|launch|present|presenting|celebrate)\s+(.+)$", re.I)
+
+
+def _product_from(phrase: str, brand: str | None) -> tuple[str | None, bool]:
+    """Product phrase from a lead like "our new TrailFox Grip trail running shoe" / "Harbor Bakery sourdough"."""
+    p = _strip(phrase)
+    p = re.sub(r"^(?:the|a|an)\s+", "", p, flags=re.I)
+    new = bool(re.search(r"\b(new|latest|all-new)\b", p, re.I))
+    m = re.match(r"^(?:our|my|their|its)\s+(?:new\s+|latest\s+|all-new\s+)?(.+)$", p, re.I)
+    if m:
+        return _strip(m.group(1)), new
+    m = re.match(r"^([A-Z][\w&\-]*(?:\s+(?:&\s+)?[A-Z][\w&\-]*){0,3})'s?\s+(?:new\s+|latest\s+|all-new\s+)?(.+)$", p)
+    m = m or re.match(r"^(.+?)'s?\s+(?:new|latest|all-new)\s+(.+)$", p)
+    if m:
+        return _strip(m.group(2)), new
+    if brand and p.lower().startswith(brand.lower()):
+        rest = _strip(p[len(brand):])
+        rest = re.sub(r"^(?:'s?\s*)?(?:new\s+|latest\s+)?", "", rest)
+        return (rest or None), new
+    p = re.sub(r"^(?:new|latest|all-new)\s+", "", p, flags=re.I)
+    return (p or None), new
+
+
+# ---------------------------------------------------------------------------------------------
+# The analysis
+# ---------------------------------------------------------------------------------------------
+
+
+def analyze_brief(brief: Brief) -> BriefAnalysis:
+    """Parse ``brief`` into a :class:`BriefAnalysis` (deterministic, no I/O, no model).
+
+    Returns:
+        The analysis; ``warnings`` lists what the run report should say (e.g. no brand).
+    """
+    raw = _norm(brief.text)
+    an = BriefAnalysis(language=brief.language)
+    an.hashtags = [h for h in dict.fromkeys(m.group(1) for m in _HASHTAG.finditer(raw))
+                   if not _META_HASHTAG.search(h)]
+    text = _URL.sub(" ", raw)
+    text = _HASHTAG.sub(" ", text)  # hashtags are kept in ``hashtags`` (metadata, end card), never spoken
+    text = re.sub(r"\.{2,}", ". ", text)
+
+    # ---- brand: the structured field wins
+    if brief.brand:
+        an.brand, an.brand_source = brief.brand.strip(), "field"
+    else:
+        found = _find_brand_in_text(text)
+        if found:
+            an.brand, an.brand_source = found, "text"
+        else:
+            an.warnings.append("the brief names no brand: the copy names none (add --brand or 'for <Brand>')")
+
+    # ---- tone and audience (fields win; text statements are production notes either way)
+    tone_src = brief.tone or ""
+    for m in re.finditer(r"([\w ,\-]{2,60}?)\s+(?:tone|vibe|feel|energy|mood)\b", text, re.I):
+        tone_src += " " + m.group(1)
+    an.tone_words = [t for t in dict.fromkeys(_tokens(tone_src)) if t in TONE_WORDS]
+    if brief.audience:
+        an.audience = brief.audience.strip()
+    else:  # only an explicit label counts ("Audience: X", "for an audience of X")
+        m = re.search(r"\baudience\s*(?::|of|is)\s*([^.;\n]{3,80})", text, re.I)
+        if m:
+            an.audience = _strip(m.group(1)) or None
+
+    # ---- quoted lines: closing/required lines are taken out of the text
+    def take_quote(m: re.Match[str]) -> str:
+        phrase = _strip(m.group(1)) if m.group(1).strip()[-1:] not in "!?" else m.group(1).strip()
+        before = text[max(0, m.start() - 50):m.start()]
+        if _CLOSING_CUE.search(before):
+            an.closing_line = an.closing_line or phrase
+            an.required_lines.append(phrase)
+            return " "
+        if _REQUIRED_CUE.search(before):
+            an.required_lines.append(phrase)
+            return " "
+        return phrase
+    text = _QUOTE.sub(take_quote, text)
+
+    # ---- sentences
+    lines = []
+    for ln in text.splitlines():
+        ls = ln.strip(" •*_=\t-")
+        if not ls or re.fullmatch(r"[\w#\s,]+", ls) and len(ls.split()) <= 3 and not ls.endswith((".", "!", "?")) and "\n" in text:
+            continue
+        if re.match(r"^[^:]{1,30}:\s*\S", ls) and len(ls.split()) <= 6 and "\n" in text:
+            continue  # credits ("Agency: X")
+        lines.append(ls if ls[-1] in ".!?:;" else ls + ".")
+    sentences = _split_sentences(" ".join(lines))
+
+    first = True
+    for sent in sentences:
+        s = sent.strip()
+        if _ABOUT_THE_AD.search(s) and not _LEAD.match(s):
+            an.production_notes.append(s)
+            continue
+        if _CREDIT.search(s) or (an.brand and _strip(s).lower() in {an.brand.lower(), (an.brand + "s").lower()}) \
+                or _names_only(s):
+            an.production_notes.append(s)
+            continue
+        if _META_SENTENCE.search(s) and not an.facts and not an.story and not _header_split(s) \
+                and not (_LEAD.match(s) and not re.search(r"super ?bowl|youtube|http|subscribe", s, re.I)) \
+                and not (_META_LEAD.match(s) and not _META_SENTENCE.search(s[_META_LEAD.match(s).end():])):
+            an.production_notes.append(s)
+            first = False
+            continue
+        if _META_SENTENCE.search(s) and re.search(r"(super ?bowl|youtube|http|subscribe|channel|copyright|\bsb ?\d)", s, re.I):
+            an.production_notes.append(s)
+            continue
+        if first and re.match(r"^(imagine|picture|what if|ever|have you|did you|who|why|how|what)\b", s, re.I) and (
+                s.rstrip().endswith("?") or s.lower().startswith(("imagine", "picture"))) and ":" not in s:
+            an.hook_line = _strip(s) + ("?" if s.rstrip().endswith("?") else ".")
+            first = False
+            continue
+        first = False
+        _analyze_sentence(s, an)
+
+    # ---- numbers as written
+    for f in an.facts + an.story:
+        for m in _NUMBER.finditer(f):
+            num = m.group(0).strip()
+            if num.lower() not in {"one", "a"} and num not in an.numbers:
+                an.numbers.append(num)
+    if an.offer is None:
+        an.offer = next((f for f in an.facts if _OFFER.search(f)), None)
+    an.facts = list(dict.fromkeys(an.facts))
+    an.story = list(dict.fromkeys(an.story))
+    return an
+
+
+_LABEL = re.compile(r"^(audience|target audience|target|for|tone|voice|mood|style|music|platform|format|length|"
+                    r"duration|cta|call to action|hashtags?|language)$", re.I)
+_FACT_NUMBER = re.compile(r"[$€£]\s?\d|\b\d|\b(?:two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|"
+                          r"thirty|forty|fifty|hundred|thousand|million|billion|half|double|triple|twice)\b", re.I)
+_HAS_VERB = re.compile(r"\b(is|are|was|were|will|can|has|have|had|does|do|did|gets?|got|goes|went|finds?|found|"
+                       r"looks?|raids?|tries|try|buys?|bought|discovers?|keeps?|drives?|rescues?|saves?|starts?|sets?|"
+                       r"turns?|meets?|makes?|takes?|wins?|won|helps?|comes?|becomes?|learns?|passes|ends?|puts?|"
+                       r"loves?|wants?|runs?|walks?|plays?|dreams?|beats?|tells?|unites?|grows?|flows?|begs?)\b", re.I)
+
+
+_META_LEAD = re.compile(r"^(?:in\s+)?(?:this|the|our|a|an)\s+(?:new\s+)?(?:film|ad|advert|spot|video|commercial|story|piece)"
+                        r"(?:,\s*[^,]{1,40},)?\s+(?:follows|shows|features|tells(?: the story of)?|is about|celebrates|"
+                        r"introduces|stars|depicts|imagines)\s+", re.I)
+
+
+def _analyze_sentence(s: str, an: BriefAnalysis) -> None:
+    """Route one sentence's parts into facts / story / directives / notes."""
+    s = _strip(s)
+    if not s:
+        return
+    lead_in = _META_LEAD.match(s)
+    if lead_in:  # "This film follows the journey of X ..." → the content after the meta lead-in
+        an.production_notes.append(s[:lead_in.end()].strip())
+        s = s[lead_in.end():]
+        s = s[0].upper() + s[1:]
+    split = _header_split(s)
+    if split:
+        head, body = split
+        if _LABEL.match(head):  # "Audience: X", "Tone: Y" — labels are production notes
+            an.production_notes.append(s)
+            if head.lower().endswith("audience") and not an.audience:
+                an.audience = _strip(body)
+            elif head.lower() == "tone":
+                an.tone_words += [t for t in _tokens(body) if t in TONE_WORDS and t not in an.tone_words]
+            return
+        lead = _LEAD.match(head) or _ANNOUNCE.match(head)
+        if lead or is_production_note(head):
+            an.production_notes.append(head)
+            if lead:
+                _lead_subject(_strip(lead.group(lead.lastindex)), an, announce=bool(_ANNOUNCE.match(head)),
+                              product_lead=(lead.groupdict().get("prep") or "").lower() in {"for", "introducing", "promoting", "announcing"})
+            _analyze_body(body, an, list_context=True)
+            return
+        if re.match(r"^[A-Z]", head) and len(head.split()) >= 4:  # story sentence before a benefit list
+            _analyze_clause(head, an)
+            _analyze_body(body, an, list_context=True)
+            return
+    lead = _LEAD.match(s)
+    if lead:
+        an.production_notes.append(s)
+        _lead_subject(_strip(lead.group(lead.lastindex)), an,
+                      product_lead=(lead.group("prep") or "").lower() in {"for", "introducing", "promoting", "announcing"})
+        return
+    ann = _ANNOUNCE.match(s)
+    if ann:
+        an.production_notes.append(s)
+        _lead_subject(_strip(ann.group(1)), an, announce=True)
+        return
+    _analyze_body(s, an, list_context=False)
+
+
+def _lead_subject(subject: str, an: BriefAnalysis, *, announce: bool = False, product_lead: bool = False) -> None:
+    """The object of "video for/about X": product ("our new X"), else topic ("beating the odds")."""
+    subject = _DURATION.sub("", subject).strip()
+    appos = re.match(r"^([A-Z][\w&\-]*(?:\s+[A-Z][\w&\-]*){0,2}),\s+(?:the|a|an|our)\s+(.+)$", subject)
+    if appos:  # "Ledgerly, the invoicing app for freelancers"
+        if an.brand is None:
+            an.brand, an.brand_source = appos.group(1), "text"
+            an.warnings = [w for w in an.warnings if "no brand" not in w]
+        if not is_production_note(appos.group(2)):
+            an.product = _strip(appos.group(2))
+        return
+    subject = re.split(r"\s*,\s*|\s+(?:that|which|in|on (?:tiktok|instagram|youtube))\s+", subject, maxsplit=1)[0]
+    if not subject:
+        return
+    if an.brand is None:
+        b = _find_brand_in_text("for " + subject)
+        if b:
+            an.brand, an.brand_source = b, "text"
+            an.warnings = [w for w in an.warnings if "no brand" not in w]
+    looks_product = bool(re.search(r"\b(our|new|latest|[A-Z][\w&\-]*'s?)\b|'s?\s", subject)) or (
+        an.brand is not None and an.brand.lower() in subject.lower()) or product_lead
+    gerund = re.match(r"^[a-z]+ing\b", subject)
+    if announce and re.search(r"\b(day|launch|event|sale|opening|anniversary|season|week)$", subject, re.I):
+        an.topic = an.topic or subject
+        return
+    if looks_product and not gerund:
+        product, new = _product_from(subject, an.brand)
+        if product and not is_production_note(product):
+            an.product, an.product_is_new = product, new
+            return
+    if not is_production_note(subject):
+        an.topic = an.topic or subject
+
+
+def _analyze_body(body: str, an: BriefAnalysis, *, list_context: bool) -> None:
+    body = _strip(body)
+    if not body:
+        return
+    m = _DIRECTIVE.match(body)
+    if m:
+        _directive(m.group(2), an)
+        return
+    items = _split_list(body)
+    if list_context and len(items) >= 2 and all(len(i.split()) <= 9 for i in items):
+        for it in items:  # a benefit list: each item is a fact, a tone word or a direction
+            _analyze_clause(it, an, as_fact=True)
+        return
+    if len(items) >= 2 and any(is_production_note(i) for i in items):
+        # a mixed sentence ("Upbeat, show the outdoors, end with ...", "Emotional build, happy reunion,
+        # hashtag #X on the end card"): notes go, short verbless beat names go with them
+        directing = False
+        for it in items:
+            if is_production_note(it) or (not _HAS_VERB.search(it) and len(it.split()) <= 5):
+                directing = directing or bool(_DIRECTION_START.match(it))
+                if directing and not is_production_note(it):
+                    an.visual_cues.append(_strip(it))
+                _analyze_clause(it, an, note=True)
+            else:
+                _analyze_clause(it, an)
+        return
+    if list_context and len(items) >= 2 and not _HAS_VERB.search(items[0]):
+        # "on a packed flight, one man will ..." — a scene-setting phrase then the story
+        _analyze_clause(body, an)
+        return
+    _analyze_clause(body, an)
+
+
+def _directive(content: str, an: BriefAnalysis) -> None:
+    content = _strip(content)
+    if content and not is_production_note(content):
+        an.directives.append(content)
+        an.facts.append(content)
+        if _OFFER.search(content) and an.offer is None:
+            an.offer = content
+
+
+def _analyze_clause(clause: str, an: BriefAnalysis, *, as_fact: bool = False, note: bool = False) -> None:
+    c = _strip(clause)
+    if not c:
+        return
+    m = _DIRECTIVE.match(c)
+    if m:
+        _directive(m.group(2), an)
+        return
+    journey = re.match(r"^tell\s+(her|his|their|our|the|its)\s+(journey|story|rise|path)\s+(from\s+.+?\s+to\s+.+?)"
+                       r"(?:\s+in\s+.*)?$", c, re.I)
+    if journey:  # "Tell her journey from childhood to the podium in a few quick beats" → content
+        pron = journey.group(1).lower()
+        line = f"{journey.group(3)[0].upper() + journey.group(3)[1:]}, this is {pron} {journey.group(2).lower()}"
+        an.directives.append(line)  # said after the facts it refers to (see copywriter)
+        an.production_notes.append(c)
+        return
+    show = re.match(r"^(?:show|showing|feature|featuring)\s+(.+)$", c, re.I)
+    if show:
+        cue = re.sub(r"\s+and\s+(?:close|end|finish)\s+(?:on|with)\s*$", "", _strip(show.group(1)))
+        an.visual_cues.append(cue)
+        an.production_notes.append(c)
+        return
+    if note or is_production_note(c):
+        an.production_notes.append(c)
+        return
+    if as_fact:
+        an.facts.append(c)
+        if _OFFER.search(c) and an.offer is None:
+            an.offer = c
+        return
+    # a full sentence: a fact when it carries a number or an offer, else story; a narrative
+    # ("Two bears raid a cabin fridge", "A man buys a goat ...") stays story whatever its numbers
+    narrative = re.match(r"^(?:a|an|one|two|three|four|five|some|his|her|their)\s+(?:[\w\-]+\s+){0,3}?"
+                         r"(?!is\b|are\b|was\b|were\b)[a-z]+s\b", c, re.I)
+    if (_FACT_NUMBER.search(c) or _OFFER.search(c)) and not narrative:
+        an.facts.append(c)
+        if _OFFER.search(c) and an.offer is None:
+            an.offer = c
+    else:
+        an.story.append(c)

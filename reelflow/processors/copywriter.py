@@ -1,0 +1,609 @@
+"""Offline copywriter: a :class:`~reelflow.processors.brief_analysis.BriefAnalysis` → spoken ad lines.
+
+Structure of the copy (short-form ad convention): ``hook → benefit/story beats → offer → CTA``.
+
+- Hooks of several kinds are generated from the analysis and scored: ``question`` ("What happens
+  when a puppy gets lost far from the farm?", or the brief's own opening question), ``you``
+  (a "you" problem from a "no X" fact: "Tired of fillers?", or the audience: "Trail runners, this
+  one's for you."), ``claim`` ("Meet the new TrailFox Grip trail running shoe."), ``topic``
+  ("This is what beating the odds looks like."). Only phrases of the brief are used: no numbers,
+  claims or competitors are invented.
+- Each key fact becomes one whole sentence (never cut): a noun phrase stays a punchy fragment
+  ("Sticky grip on gravel and wet rock."), a participle or adjective phrase gets the product as
+  subject ("It's built to last 800 km."), an imperative stays imperative ("Get paid 2x faster."),
+  an offer is addressed to the viewer ("New members: your first loaf is free.").
+- Story sentences are split into short spoken beats with their subject restored ("The puppy finds
+  its way home ...").
+- The CTA names the brand and ends on the required closing line verbatim when there is one.
+
+Every line has a short and (where the brief supports one) a longer form; :func:`write_copy`
+picks forms and optional lines to approach a word target, deterministically for a seed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+
+from reelflow.processors.brief_analysis import BriefAnalysis
+
+_PARTICIPLE = re.compile(
+    r"^(built|made|baked|brewed|roasted|fresh-roasted|delivered|designed|crafted|grown|sourced|hand\w*|tested|loved|"
+    r"trusted|approved|certified|packed|powered|engineered|shipped|served|cooked|filled|loaded|priced|rated|"
+    r"created|inspired|available|ready|here|back|perfect|safe|proven|[a-z]+-(?:made|approved|tested|roasted|free))\b",
+    re.I,
+)
+_ADJ_END = re.compile(r"^[a-z\-]+(y|ful|less|able|ible|ive|ous|ic|al|er|est|ent|ant|ish|proof|free|fresh)$", re.I)
+_ADJ_WORDS = {"smooth", "light", "fast", "quick", "fresh", "soft", "strong", "simple", "easy", "bold", "rich", "warm",
+              "clean", "natural", "local", "organic", "affordable", "durable", "waterproof", "quiet", "cheap", "new",
+              "secure", "smart", "handy", "tough", "sleek", "compact", "bright", "sweet", "crisp", "cool", "hot",
+              "gentle", "pure", "green", "small", "big", "fun", "free", "open", "vegan", "whole"}
+_IMPERATIVE = re.compile(
+    r"^(send|get|save|try|find|start|join|book|order|shop|grab|make|take|ride|track|build|ship|share|earn|pay|"
+    r"switch|meet|enjoy|discover|explore|skip|stop|cut|go|see|watch|feel|taste|sign|download|plan|learn|create)\b",
+    re.I,
+)
+_VERB = re.compile(
+    r"\b(is|are|was|were|will|can|has|have|had|does|do|gets?|goes|finds?|looks?|raids?|tries|try|buys?|discovers?|"
+    r"keeps?|drives?|rescues?|saves?|starts?|sets?|turns?|meets?|makes?|takes?|wins?|won|helps?|comes?|becomes?|"
+    r"learns?|passes|ends?|puts?|loves?|wants?|runs?|walks?|plays?|dreams?|beats?|tells?|unites?|grows?|flows?|"
+    r"begs?|shows?|looks?|raid|find|put|unite|cheer\w*)\b",
+    re.I,
+)
+_SUBJ_HEAD = (r"^(?:(?P<pron>they|she|he|it|we)\s+|(?:(?P<det>a|an|one|the|two|three|four|five|some|his|her|their)\s+)?"
+              r"(?P<np>(?:(?!that\b|which\b|who\b)[\w\-]+\s+){0,3}?(?!that\b|which\b|who\b)[\w\-]+?)\s+)")
+_EXPLICIT_VERBS = (r"is|are|was|were|will|can|has|have|gets?|goes|finds?|won|raid|find|put|unite|show|try|tries|buys?|"
+                   r"discovers?|keeps?|drives?|rescues?|saves?|starts?|sets?|turns?|meets?|makes?|takes?|wins?|helps?|"
+                   r"comes?|becomes?|learns?|passes|ends?|puts?|loves?|wants?|runs?|walks?|plays?|dreams?|beats?|tells?|"
+                   r"unites?|grows?|raids?|looks?|reflects?|raises?|uses?|offers?|stops?|sees?|says?|waits?|watches|"
+                   r"decides?|realizes?|realises?|returns?|brings?|gives?|leaves?|falls?|fights?|races?|rides?")
+#: A subject noun phrase followed by a verb from the list (preferred), else by any "-s" word.
+_SUBJ_EXPLICIT = re.compile(_SUBJ_HEAD + r"(?=(?:" + _EXPLICIT_VERBS + r")\b)", re.I)
+_SUBJ = re.compile(_SUBJ_HEAD + r"(?=(?:(?!its\b|this\b|his\b|hers\b|ours\b|yours\b|theirs\b|always\b|perhaps\b|"
+                   r"less\b|across\b|towards?\b|besides\b|plus\b|us\b|as\b|thus\b|was\b|years\b)[a-z]+s)\b)", re.I)
+_STOP = {"a", "an", "the", "and", "or", "of", "to", "in", "on", "for", "with", "at", "by", "from", "is", "are", "it",
+         "its", "it's", "your", "you", "our", "we", "that", "this", "be", "was", "were", "will", "can", "as", "but",
+         "yet", "so", "then", "when", "into", "than", "every", "each", "has", "have", "they", "their", "them", "his",
+         "her", "she", "he", "him", "who", "what", "does", "do", "not", "no", "up", "out", "just", "more", "all"}
+
+
+def sentence(text: str) -> str:
+    """Tidy ``text`` into a spoken sentence: collapsed spaces, capitalised, closing punctuation."""
+    s = re.sub(r"\s+", " ", text).strip(" ,;:-\"'")
+    s = re.sub(r"\s+([,.!?])", r"\1", s)
+    if not s:
+        return s
+    s = s[0].upper() + s[1:]
+    if s[-1] not in ".!?":
+        s += "."
+    return s
+
+
+def word_count(text: str) -> int:
+    """Spoken words in ``text`` (whitespace tokens with a letter or digit)."""
+    return sum(1 for w in text.split() if re.search(r"[A-Za-z0-9]", w))
+
+
+@dataclass
+class Line:
+    """One spoken line (one scene) with its alternatives and role.
+
+    ``forms`` are the same content at increasing length (index 0 = shortest); ``choice`` is the
+    picked form. ``priority``: 0 = must (hook, CTA, facts, required), 1 = story beat, 2 = optional.
+    """
+
+    forms: list[str]
+    beat: str  # hook | benefit | proof | story | cta
+    priority: int = 0
+    fact: str | None = None  # the key fact this line says (as written in the brief)
+    items: list[str] = field(default_factory=list)  # for a list line: the spoken items
+    choice: int = 0
+    hook_kind: str = ""
+
+    @property
+    def text(self) -> str:
+        """The chosen form."""
+        return self.forms[min(self.choice, len(self.forms) - 1)]
+
+    @property
+    def words(self) -> int:
+        """Words of the chosen form."""
+        return word_count(self.text)
+
+
+# ---------------------------------------------------------------------------------------------
+# Sentences from facts and story
+# ---------------------------------------------------------------------------------------------
+
+
+def _plural(noun_phrase: str) -> bool:
+    head = noun_phrase.split()[-1].lower() if noun_phrase.split() else ""
+    return head.endswith("s") and not head.endswith(("ss", "us", "is"))
+
+
+def _pronoun(an: BriefAnalysis) -> tuple[str, str]:
+    """Subject pronoun and its 'be' contraction for the product ("It", "It's") / ("They", "They're")."""
+    if an.product and _plural(an.product):
+        return "They", "They're"
+    return "It", "It's"
+
+
+def _second_person(text: str) -> str:
+    """"the first ride is free" → "your first ride is free" (offers are addressed to the viewer)."""
+    return re.sub(r"^(the|a)\s+(first|next|1st)\b", r"your \2", text, flags=re.I)
+
+
+def offer_sentence(offer: str) -> str:
+    """An offer phrase as a line addressed to the viewer (same words, no new claims).
+
+    ``"first loaf free for new members"`` → ``"New members: your first loaf is free."``;
+    ``"the first ride is free"`` → ``"Your first ride is free."``.
+    """
+    o = offer.strip().rstrip(".")
+    m = re.match(r"^(?:the\s+|your\s+)?(first|1st|next)\s+(.+?)\s+(?:is|are)?\s*free(?:\s+(?:for|to)\s+(.+))?$", o, re.I)
+    if m:
+        thing = m.group(2)
+        verb = "are" if _plural(thing) or re.match(r"^\d+|^(two|three|four|five|ten)\b", thing, re.I) else "is"
+        core = f"your {m.group(1).lower()} {thing} {verb} free"
+        if m.group(3):
+            return sentence(f"{m.group(3)}: {core}")
+        return sentence(core)
+    return sentence(_second_person(o))
+
+
+def fact_sentences(fact: str, an: BriefAnalysis) -> list[str]:
+    """One key fact as whole spoken sentences, shortest first (each says the whole fact)."""
+    f = fact.strip().rstrip(".")
+    pron, be = _pronoun(an)
+    name = an.product_name or an.brand
+    low = f.lower()
+    if an.offer and f == an.offer:
+        return [offer_sentence(f)]
+    if _IMPERATIVE.match(f) and not _VERB.search(" ".join(f.split()[1:2])):
+        return [sentence(f)]
+    if re.match(r"^(no|zero|never|without)\b", low):
+        return [sentence(f), sentence(f"And {f}")]
+    first = low.split()[0]
+    if word_count(f) > 9 or f[:1].isupper():
+        return [sentence(f)]  # a full sentence as written: never bent into "It's ..."
+    if _PARTICIPLE.match(f) or (first.endswith("ed") and first not in {"need", "speed", "seed", "feed", "bed"}):
+        return [sentence(f"{be} {f}"), sentence(f"And {be.lower()} {f}")]
+    words = f.split()
+    if (first in _ADJ_WORDS or _ADJ_END.match(first)) and (
+            len(words) == 1 or words[1].lower() in {"enough", "and", "for", "to", "as", "on", "in", "with", "at"}):
+        return [sentence(f"{be} {f}"), sentence(f"{name} is {f}") if name and be.startswith("It") else sentence(f"{be} {f}")]
+    if _VERB.search(f) and re.match(r"^(?:our|the|your|its|their|my|a|an|one|\w+'s|[A-Z])", f):
+        return [sentence(f)]
+    if len(words) <= 3 and words[-1].lower().endswith("ed"):
+        return [sentence(f"{be} {f}"), sentence(f"And {be.lower()} {f}")]
+    # a noun phrase: a punchy fragment; a longer form addressed to the viewer when it reads as one
+    if re.match(r"^(a|an|the|\d|same|one|two|three|four|five|six|seven|eight|nine|ten|every|all|our|its|their)\b", low):
+        return [sentence(f)]
+    return [sentence(f), sentence(f"You get {f}")]
+
+
+def _subject_np(clause: str) -> tuple[str, str] | None:
+    m = _SUBJ_EXPLICIT.match(clause.strip()) or _SUBJ.match(clause.strip())
+    if not m:
+        return None
+    if m.group("pron"):
+        return "pron", m.group("pron").lower()
+    if not m.group("det") and not (clause[:1].isupper() and len(m.group("np").split()) == 1):
+        return None  # no determiner: only a bare capitalised noun subject ("Guy tries ...")
+    return (m.group("det") or "a").lower(), m.group("np")
+
+
+def story_beats(story: list[str]) -> list[str]:
+    """Narrative sentences → short spoken beats with subjects restored, in order.
+
+    Splits at ", then", " and <verb>", ", yet", "; ", " as ", " when " boundaries (kept whole when
+    a part would be under 4 words); "A puppy ... and finds" → "The puppy finds ...".
+    """
+    beats: list[str] = []
+    subject: str | None = None
+    for sent in story:
+        s = sent.strip().rstrip(".")
+        subj = _subject_np(s)
+        if subj:
+            det, np = subj
+            subject = np if det == "pron" else f"the {np}" if det in {"a", "an", "one", "two", "three", "four", "five",
+                                                                          "the"} else f"{det} {np}"
+        parts = re.split(r",?\s+(?:and then|then|and)\s+(?=(?:\w+s|will|can|try|find|put|raid)\b)|,\s+(?=yet\b|but\b)", s)
+        parts = [p.strip(" ,") for p in parts if p and p.strip(" ,")]
+        if len(parts) > 1 and all(word_count(p) >= 4 for p in parts):
+            out = [parts[0]]
+            for p in parts[1:]:
+                if not re.match(r"^(yet|but)\b", p, re.I) and subject and not _subject_np(p):
+                    p = f"{subject} {p}"
+                out.append(p)
+            parts = out
+        else:
+            parts = [s]
+        beats.extend(sentence(p) for p in parts)
+    return beats
+
+
+def _fact_head(fact: str) -> str | None:
+    """The head of a fact for a recap line: its first words up to a preposition ("sticky grip on
+    gravel" → "sticky grip"; "built to last 800 km" → "built to last 800 km" is kept when short)."""
+    words = fact.strip().rstrip(".").split()
+    if not words or word_count(fact) > 9 or fact[:1].isupper() and not re.match(r"^[A-Z][a-z]+$", words[0]):
+        return None
+    if word_count(fact) <= 3:
+        return fact.strip().rstrip(".")
+    out: list[str] = []
+    for k, w in enumerate(words):
+        if out and w.lower() in {"on", "in", "at", "for", "with", "from", "of", "every", "and", "daily", "to", "per"}:
+            nxt = words[k + 1] if k + 1 < len(words) else ""
+            if (w.lower() == "to" and len(out) == 1) or re.search(r"\d", nxt):  # "built to last", "baked at 4am"
+                out.append(w)
+                continue
+            break
+        out.append(w)
+    head = " ".join(out[:6])
+    return head if word_count(head) >= 1 and head.lower() not in {"no", "the", "a"} else None
+
+
+def _question_hook(beat: str) -> str | None:
+    """"A puppy gets lost far from the farm." → "What happens when a puppy gets lost far from the farm?".
+
+    Only for an event: a subject with a determiner (or a bare capitalised noun) and an action verb
+    in the present tense — not a statement with "is/can/will/always" or a number phrase.
+    """
+    b = beat.rstrip(".!?")
+    subj = _subject_np(b)
+    if not subj or subj[0] == "pron" or word_count(b) > 14 or re.search(r"\d", subj[1]):
+        return None
+    rest = b[len(b.split(subj[1], 1)[0]) + len(subj[1]):].strip()
+    verb = rest.split()[0].lower() if rest.split() else ""
+    if verb in {"is", "are", "was", "were", "will", "can", "has", "have", "always", "never"} or len(rest.split()) < 2:
+        return None
+    if subj[0] in {"a", "an", "one"} and not verb.endswith("s"):
+        return None  # "a kick return ..." is a noun phrase, not "a kick returns"
+    if re.search(r"\b(always|never|often|usually|sometimes|just|really)\b", subj[1], re.I):
+        return None
+    if re.match(r"^(this|that|these|those|the most|it)\b", b, re.I):
+        return None
+    return f"What happens when {b[0].lower() + b[1:]}?"
+
+
+def _audience_phrase(audience: str | None) -> str | None:
+    if not audience:
+        return None
+    a = re.split(r"[,;(]", audience)[0]
+    a = re.sub(r"\b(gen[- ]?z|aged|ages)\b|\d+\s*-\s*\d+|\d+\+|\bgeneral audience\b", " ", a, flags=re.I)
+    a = re.sub(r"^\s*adults\s*$", "", a, flags=re.I)
+    a = re.sub(r"\s+", " ", a).strip(" -")
+    if not a or word_count(a) > 4 or not re.search(r"[a-z]", a):
+        return None
+    return a
+
+
+def _topic_hook(topic: str) -> str | None:
+    t = topic.strip().rstrip(".")
+    if re.match(r"^[a-z]+ing\b", t):
+        return f"This is what {t} looks like."
+    if re.search(r"\b(day|launch|week|season|event|sale)$", t, re.I):
+        return sentence(f"{t} is here")
+    return None
+
+
+# ---------------------------------------------------------------------------------------------
+# The copy
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Copy:
+    """The chosen lines, hook first and CTA last, plus the alternatives considered."""
+
+    lines: list[Line]
+    hooks: list[Line]
+    call_to_action: str
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def words(self) -> int:
+        """Total spoken words."""
+        return sum(ln.words for ln in self.lines)
+
+
+def _cta(an: BriefAnalysis) -> tuple[Line, str]:
+    brand = an.brand
+    if an.closing_line:
+        close = sentence(an.closing_line) if an.closing_line[-1:] not in "!?" else an.closing_line
+        if brand and brand.lower() not in close.lower():
+            return Line([f"{brand}. {close}"], "cta", 0), close
+        return Line([close], "cta", 0), close
+    if an.hashtags:
+        spoken = re.sub(r"(?<=[a-z])(?=[A-Z0-9])|(?<=[0-9])(?=[A-Za-z])", " ", an.hashtags[-1])
+        if brand and brand.lower().replace(" ", "") not in an.hashtags[-1].lower():
+            return Line([f"{sentence(spoken)} {brand}.", f"{sentence(spoken)} Only from {brand}."], "cta", 0), sentence(spoken)
+    if an.product and brand and (an.product[:1].isupper() or word_count(an.product) <= 3):
+        pn = an.product_name or an.product
+        thing = pn if brand.lower() in pn.lower() else f"{brand} {pn}" if word_count(pn) <= 2 else pn
+        line = Line([sentence(f"Try {thing} today"), sentence(f"{brand}. Try {thing} today")], "cta", 0)
+        return line, sentence(f"Try {thing} today")
+    if brand and an.product:
+        return Line([sentence(f"Try {brand} today"), sentence(f"{brand}. Try it today")], "cta", 0), sentence(f"Try {brand} today")
+    if brand:
+        return Line([f"Only from {brand}.", f"Brought to you by {brand}."], "cta", 0), f"Only from {brand}."
+    if an.product:
+        return Line([sentence(f"Try {an.product} today")], "cta", 0), sentence(f"Try {an.product} today")
+    return Line(["See it for yourself."], "cta", 0), "See it for yourself."
+
+
+def _hooks(an: BriefAnalysis, story: list[str]) -> list[Line]:
+    hooks: list[Line] = []
+    if an.hook_line:
+        hooks.append(Line([an.hook_line], "hook", 0, hook_kind="brief"))
+    if story:
+        q = _question_hook(story[0])
+        if q:
+            hooks.append(Line([q], "hook", 0, hook_kind="question"))
+    negatives = [f for f in an.facts if re.match(r"^(no|zero|without)\s+", f, re.I)]
+    if negatives:
+        thing = re.sub(r"^(no|zero|without)\s+", "", negatives[0], flags=re.I)
+        hooks.append(Line([sentence(f"Tired of {thing}?")], "hook", 0, hook_kind="you"))
+    aud = _audience_phrase(an.audience)
+    if aud:
+        hooks.append(Line([sentence(f"{aud[0].upper() + aud[1:]}, this one's for you")], "hook", 0, hook_kind="you"))
+    if an.product:
+        p = an.product
+        meet = f"Meet the new {p}" if an.product_is_new else f"Meet {p}"
+        if an.brand and an.brand.lower() not in p.lower() and word_count(p) <= 3:
+            meet = f"Meet the new {an.brand} {p}" if an.product_is_new else f"Meet {an.brand} {p}"
+        elif an.brand and an.brand.lower() not in p.lower() and not p[:1].isupper():
+            meet = f"Meet {an.brand}, the new {p}" if an.product_is_new else f"Meet {an.brand}, the {p}"
+        elif not p[:1].isupper():
+            meet = f"Meet the new {p}" if an.product_is_new else f"Meet the {p}"
+        hooks.append(Line([sentence(meet)], "hook", 0, hook_kind="claim"))
+    if an.topic:
+        t = _topic_hook(an.topic)
+        if t:
+            hooks.append(Line([t], "hook", 0, hook_kind="topic"))
+    if story and (not hooks or word_count(story[0]) <= 10):
+        hooks.append(Line([story[0]], "hook", 0, hook_kind="story"))
+    if not hooks and an.directives:
+        hooks.append(Line([sentence(an.directives[0])], "hook", 0, hook_kind="story"))
+    return hooks
+
+
+def _score_hook(h: Line, an: BriefAnalysis, seed: int) -> float:
+    """Higher is better: fits in ~1.5-5 s, its kind suits the brief (its own opening line first), names the brand."""
+    w = h.words
+    score = -max(0, w - 14) * 0.4 - max(0, 3 - w) * 0.4
+    kind_bonus = {"brief": 5.0, "question": 1.6, "claim": 1.4, "topic": 1.3, "you": 0.9, "story": 0.2}
+    if h.hook_kind == "story" and w <= 10:
+        score += 1.0
+    score += kind_bonus.get(h.hook_kind, 0)
+    if an.brand and an.brand.lower() in h.text.lower():
+        score += 0.3
+    return score
+
+
+def write_copy(an: BriefAnalysis, words_target: float, *, seed: int = 0, max_lines: int = 8) -> Copy:
+    """Write the spoken lines for ``an`` aiming at ``words_target`` words (deterministic per seed).
+
+    Must-say lines (hook, every key fact, the offer, story beats, the CTA with the brand and the
+    closing line) are always kept whole; longer forms and optional lines (product intro, brand
+    proof) are added while the copy is under ``words_target``; lines are merged pairwise when more
+    than ``max_lines`` remain.
+
+    Returns:
+        :class:`Copy` with 3..``max_lines`` lines (hook first, CTA last).
+    """
+    story = story_beats(an.story)
+    hooks = _hooks(an, story)
+    # the best-scoring hooks within 1.0 of the top are equally good: the seed (brief id) picks one,
+    # so campaign A/B variants open differently while one brief always gets the same hook
+    hooks.sort(key=lambda h: -_score_hook(h, an, 0))
+    if hooks:
+        top = _score_hook(hooks[0], an, 0)
+        close = [h for h in hooks if _score_hook(h, an, 0) >= top - 1.2]
+        pick = close[seed % len(close)]
+        hooks.remove(pick)
+        hooks.insert(0, pick)
+    cta, call_to_action = _cta(an)
+    if hooks:
+        hook = hooks[0]
+    else:  # no hook material: the first thing to say opens the video
+        first = next((f for f in an.facts if f != an.offer), None)
+        hook = Line([fact_sentences(first, an)[0] if first else offer_sentence(an.offer) if an.offer
+                     else sentence(an.closing_line or an.brand or "Take a look")], "hook", 0, hook_kind="fact")
+        if first:
+            an = an.model_copy(update={"facts": [f for f in an.facts if f != first]})
+
+    body: list[Line] = []
+    # story beats (the hook may already be the first beat as a question: keep the beat, it answers it)
+    for i, b in enumerate(story):
+        if b == hook.text or (i == 0 and hook.hook_kind == "question" and len(story) >= 2):
+            continue  # the opening question already tells this beat
+        body.append(Line([b], "story", 1))
+    # facts, the offer last
+    adjectives = []
+    for f in an.facts:
+        if an.offer and f == an.offer:
+            continue
+        contrast = re.split(r",\s+(?=(?:yet|but)\s)", f, maxsplit=1)
+        if len(contrast) == 2 and word_count(contrast[0]) >= 4 and word_count(contrast[1]) >= 3:
+            body.append(Line([sentence(contrast[0])], "benefit", 0, fact=contrast[0]))
+            body.append(Line([sentence(contrast[1])], "benefit", 0, fact=contrast[1]))
+            continue
+        forms = fact_sentences(f, an)
+        one_word = len(f.split()) == 1 and not _IMPERATIVE.match(f)
+        if one_word:
+            adjectives.append(f)
+            continue
+        body.append(Line(forms, "benefit", 0, fact=f))
+    if adjectives:
+        pron, be = _pronoun(an)
+        joined = ", ".join(adjectives[:-1]) + (" and " if len(adjectives) > 1 else "") + adjectives[-1]
+        body.insert(0, Line([sentence(f"{be} {joined}")], "benefit", 0, fact=joined, items=adjectives))
+    for d in an.directives:  # "tell her journey ..." → its line, after the facts it refers to
+        if d not in an.facts and sentence(d) != hook.text:
+            body.append(Line([sentence(d)], "story", 0, fact=d))
+    if an.offer:
+        body.append(Line([offer_sentence(an.offer)], "proof", 0, fact=an.offer))
+    for req in an.required_lines:
+        if req != an.closing_line and not any(req.lower() in ln.text.lower() for ln in body):
+            body.append(Line([sentence(req)], "proof", 0, fact=req))
+
+    # optional lines: the product intro (when the hook is not it) and the brand as proof
+    # optional lines, each made only of the brief's own content, placed where a copywriter would
+    # put them: (line, where) with where = "after_hook" | "before_cta" | "end_of_body"
+    optional: list[tuple[Line, str]] = []
+    if an.product and hook.hook_kind != "claim":
+        claim = next((h for h in hooks if h.hook_kind == "claim"), None)
+        if claim:
+            optional.append((Line(claim.forms, "benefit", 2), "after_hook"))
+    if an.topic and hook.hook_kind != "topic":
+        t = _topic_hook(an.topic)
+        if t:
+            optional.append((Line([t], "story", 2), "after_hook"))
+    aud_hook = next((h for h in hooks if h.hook_kind == "you" and "this one's for you" in h.text), None)
+    if aud_hook and hook is not aud_hook:
+        optional.append((Line(aud_hook.forms, "proof", 2), "after_hook"))
+    heads = [_fact_head(f) for f in an.facts if f != an.offer]
+    heads = [h for h in heads if h]
+    if len(heads) >= 2 and (an.product_name or an.brand):
+        name = an.product_name if an.product_name and an.product_name[:1].isupper() else an.brand
+        recap = " ".join(sentence(h) for h in heads[:4]) + f" That's {name}."
+        optional.append((Line([recap], "proof", 2, items=heads[:4]), "before_cta"))
+    if an.offer:
+        optional.append((Line([sentence("Remember, " + offer_sentence(an.offer).rstrip(".")[0].lower()
+                                        + offer_sentence(an.offer).rstrip(".")[1:])], "proof", 2), "before_cta"))
+    # story beats get a storytelling opener as their longer form
+    first_story = next((ln for ln in body if ln.beat == "story"), None)
+    if first_story is not None and hook.hook_kind != "question" and re.match(
+            r"^(a|an|one|two|three|four|five|some)\s", first_story.forms[0], re.I):
+        t = first_story.forms[0]
+        lowered = t if re.match(r"^(I\b|[A-Z][a-z]*[A-Z]|[A-Z]{2})", t) else t[0].lower() + t[1:]
+        first_story.forms.append(f"Picture this: {lowered}")
+
+    def total() -> int:
+        return hook.words + cta.words + sum(ln.words for ln in body)
+
+    # grow: longer forms first (in order), then optional lines
+    for ln in [cta] + body:
+        if total() >= words_target:
+            break
+        if len(ln.forms) > 1 and total() + word_count(ln.forms[1]) - ln.words <= words_target * 1.1 + 1:
+            ln.choice = 1
+    for opt, where in optional:  # overshoot up to 10 %: the pacing step speeds up or re-plans shorter
+        if total() + opt.words > words_target * 1.1 + 1:
+            continue
+        if where == "after_hook":
+            body.insert(0, opt)
+        elif not (opt.text.startswith("Remember,") and body and (body[-1].fact == an.offer or body[-1].text.startswith("Remember,"))):
+            body.append(opt)
+    # shrink: drop optional lines (a reminder first, then the longest), then shorter forms
+    while total() > words_target and any(ln.priority >= 2 for ln in body):
+        body.remove(max((ln for ln in body if ln.priority >= 2),
+                        key=lambda x: (x.text.startswith("Remember,"), x.words)))
+    for ln in [cta] + body:
+        if total() <= words_target:
+            break
+        ln.choice = 0
+    # far over budget (a rambling brief): drop story beats from the end (keep the first two),
+    # then facts without numbers/offers from the end; what is kept is said whole
+    while total() > words_target * 1.15:
+        story_idx = [i for i, ln in enumerate(body) if ln.beat == "story"]
+        plain = [i for i, ln in enumerate(body) if ln.fact and ln.fact != an.offer
+                 and not re.search(r"\d", ln.fact) and ln.beat != "story"]
+        if len(story_idx) > 2:
+            body.pop(story_idx[-1])
+        elif plain and len(body) > 1:
+            body.pop(plain[-1])
+        elif story_idx and len(body) > 1:
+            body.pop(story_idx[-1])
+        elif len(body) > 1:  # every line is a key fact and they cannot all fit: keep the first ones
+            body.pop(-1)
+        else:
+            break
+
+    # at most max_lines - 2 body lines: merge the two shortest neighbours
+    while len(body) > max_lines - 2:
+        i = min(range(len(body) - 1), key=lambda k: body[k].words + body[k + 1].words)
+        a, b = body[i], body[i + 1]
+        merged = Line([f"{a.text} {b.text}"], a.beat if a.beat != "story" else b.beat, min(a.priority, b.priority),
+                      fact=a.fact or b.fact, items=a.items or b.items)
+        body[i:i + 2] = [merged]
+    if not body:
+        filler = next((h for h in hooks[1:]), None)
+        if filler:
+            body.append(Line(filler.forms, "story", 2))
+        else:  # split the hook at a clause boundary ("X, but Y" → "X." + "But Y.")
+            parts = re.split(r",\s+(?=(?:but|yet|and|so|only|then|while)\b)|(?<=[.!?])\s+", hook.text, maxsplit=1)
+            if len(parts) == 2 and word_count(parts[0]) >= 3 and word_count(parts[1]) >= 3:
+                hook = Line([sentence(parts[0])], "hook", 0, hook_kind=hook.hook_kind)
+                body.append(Line([sentence(parts[1])], "story", 1))
+
+    seen = {hook.text.lower(), cta.text.lower()}
+    uniq = []
+    for ln in body:
+        if ln.text.lower() not in seen:
+            seen.add(ln.text.lower())
+            uniq.append(ln)
+    body = uniq
+    lines = [hook] + body + [cta]
+    warnings = []
+    if an.brand and not any(an.brand.lower() in ln.text.lower() for ln in lines):
+        cta.forms = [f"{an.brand}. {f}" for f in cta.forms]
+    return Copy(lines=lines, hooks=hooks, call_to_action=call_to_action, warnings=warnings)
+
+
+def keywords_for(text: str) -> list[str]:
+    """Concrete nouns of ``text`` a picture can show (for asset matching), up to 8."""
+    out: list[str] = []
+    low = text.lower()
+    for pat, words in _CONCRETE:
+        if pat.search(low):
+            for w in words:
+                if w not in out:
+                    out.append(w)
+    return out[:8]
+
+
+_CONCRETE: list[tuple[re.Pattern[str], list[str]]] = [
+    (re.compile(p), w) for p, w in [
+        (r"\bski\w*|alpine|slopes?\b", ["skier", "snow", "mountain"]),
+        (r"\bmedals?\b|podium|paralympic|olympic", ["gold medal", "podium"]),
+        (r"\bcoffee|espresso|latte|roast\w*|blend\b|brew\b", ["coffee", "cup"]),
+        (r"\btrail\w*|hik\w+|gravel|rock\b", ["trail", "mountain", "runner"]),
+        (r"\bshoes?\b|sneakers?", ["shoe"]),
+        (r"\brunn\w+", ["runner"]),
+        (r"\bcats?\b|kittens?", ["cat"]),
+        (r"\bsquirrels?", ["squirrel"]),
+        (r"\bdogs?\b|pupp(y|ies)", ["puppy", "dog"]),
+        (r"\bhorses?\b|clydesdales?", ["horse"]),
+        (r"\bfarm\w*", ["farm", "barn"]),
+        (r"\bbears?\b", ["bear"]),
+        (r"\bpolar", ["polar bear", "snow"]),
+        (r"\bcabin\b", ["cabin", "forest"]),
+        (r"\bfridge|refrigerator", ["fridge"]),
+        (r"\bgoats?\b", ["goat"]),
+        (r"\bbread|loaf|loaves|sourdough|bak\w+|flour", ["bread", "bakery"]),
+        (r"\brockets?\b|launch\w*", ["rocket"]),
+        (r"\bsky\b|stars?\b|space\b|night\b", ["night sky", "stars"]),
+        (r"\bapps?\b|software|dashboards?|deploys?|invoic\w+", ["laptop", "phone", "dashboard"]),
+        (r"\bteams?\b|developers?|founders?|startups?", ["team", "laptop"]),
+        (r"\bcars?\b|driv\w+|hybrid|vehicle|braking|suv\b|genesis|niro", ["car", "road"]),
+        (r"\bbikes?\b|bicycles?|e-bike|cycl\w+|ride\b", ["bicycle", "city street"]),
+        (r"\bflights?\b|plane|airplane|seat\b|airport", ["airplane", "seat"]),
+        (r"\bsnacks?\b|chips|doritos|treats?\b", ["snack"]),
+        (r"\bdrinks?\b|soda|coke\b|coca-cola|pepsi|cola\b|beers?\b|bud\b|budweiser|brewery", ["drink", "bottle"]),
+        (r"\bphones?\b|online|comments?|internet|social", ["phone"]),
+        (r"\bfootball|kick|stadium|game\b|jerseys?|fans\b", ["football", "stadium", "fans"]),
+        (r"\bkids?\b|child\w*|son\b|boy\b|girl\b|dad\b|father|mother|mom\b|parents?|famil\w+", ["family", "child"]),
+        (r"\bphotos?\b|generations?|vintage|history|heritage|since 1\d\d\d", ["old photo"]),
+        (r"\bplanet|whales?|trees?|forest|ice caps?|nature", ["planet", "tree", "whale"]),
+        (r"\bcity\b|urban|street", ["city street"]),
+        (r"\bpets?\b", ["pet"]),
+        (r"\bmoney|\$\d|price|paid|pay\b|bank", ["money"]),
+        (r"\bdoor\b|deliver\w*", ["door", "package"]),
+        (r"\bmorning|sunrise|breakfast", ["morning", "sunrise"]),
+        (r"\bmeals?\b|food|kitchen|cook", ["meal", "kitchen"]),
+    ]
+]

@@ -1,0 +1,230 @@
+"""Scene design: what each scene shows (layout kind, on-screen words, matched assets).
+
+:func:`derive_visual` turns a scene whose ``visual`` is still the default (kind ``kinetic``, no
+headline, no keywords) into a :class:`core.models.VisualSpec` from its narration and
+``on_screen_text``: a number becomes a ``stat``, an enumeration of 3-4 short items a ``list``, the
+last scene (or a ``cta`` beat) the ``end_card``, anything else ``hero`` (``kinetic`` when no asset
+matches). :func:`design_scenes` then matches assets for every scene of a video in order, never
+repeating a hero, and returns :class:`SceneDesign` records (kind, words, assets with scores and
+licences) for the renderer and for ``metadata.json``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from pydantic import BaseModel, Field
+
+from reelflow.core.models import Scene, VisualSpec
+from reelflow.processors.motion.assets import AssetLibrary, AssetMatch, content_words
+
+_NUMBER_WORDS = {
+    "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10,
+    "eleven": 11, "twelve": 12, "twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "hundred": 100,
+    "thousand": 1000, "million": 1_000_000, "billion": 1_000_000_000,
+}
+_STAT_RX = re.compile(
+    r"(?P<pre>[$€£])?(?P<num>\d[\d,]*(?:\.\d+)?)\s*(?P<suf>%|x\b|×|k\b|m\b|\+)?"
+    r"|\b(?P<word>two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty)\b"
+    r"(?:\s+(?P<scale>hundred|thousand|million|billion))?",
+    re.IGNORECASE,
+)
+_SPLIT_RX = re.compile(r"\s*(?:,|;|\band\b|\bor\b|\+|&)\s*", re.IGNORECASE)
+
+
+class AssetChoice(BaseModel):
+    """A matched asset as recorded in the design and in metadata."""
+
+    id: str
+    label: str
+    score: float
+    via: str
+    licence: str
+    source: str
+    file: str
+
+
+class SceneDesign(BaseModel):
+    """What one scene shows. Input of the motion renderer; also written to ``metadata.json``."""
+
+    index: int
+    kind: str = Field(description="kinetic | hero | stat | list | photo | end_card")
+    visual: VisualSpec
+    headline: str = ""
+    emphasis: str = Field(default="", description="The headline word drawn in the accent.")
+    assets: list[AssetChoice] = Field(default_factory=list, description="Hero first, then supporting assets.")
+    item_assets: list[AssetChoice | None] = Field(default_factory=list, description="One per list item.")
+    footage: str | None = Field(default=None, description="Footage file (photo scenes).")
+    footage_score: float | None = None
+    footage_licence: str = ""
+    footage_credit: str = ""
+    fallback: str = Field(default="", description="Why the scene shows typography only, when it does.")
+
+
+def _is_default(v: VisualSpec) -> bool:
+    return v.kind == "kinetic" and not v.headline and not v.keywords and not v.items and not v.stat_value
+
+
+_DANGLING = frozenset("a an the of to in on at for with from by and or but your our my their its is are was "
+                      "were be that this these those as than so very just".split())
+
+
+def _short(text: str, max_words: int = 6, max_chars: int = 40) -> str:
+    """At most ``max_words`` words / ``max_chars`` characters of ``text``, never ending on a
+    dangling function word ("Adopt a puppy from your" → "Adopt a puppy")."""
+    words = text.strip().rstrip(".!?").split()
+    out: list[str] = []
+    for w in words:
+        if len(out) >= max_words or len(" ".join(out + [w])) > max_chars:
+            break
+        out.append(w)
+    cut = len(out) < len(words)
+    while cut and len(out) > 2 and out[-1].lower().strip(",;:") in _DANGLING:
+        out.pop()
+    return " ".join(out).rstrip(",;:")
+
+
+def _headline_from(narration: str) -> str:
+    """The first clause of the narration, cut to 6 words / 40 characters."""
+    first = re.split(r"(?<=[.!?;:])\s+|\s+[-–—]\s+", narration.strip())[0]
+    clause = re.split(r",\s+", first)[0]
+    base = clause if len(clause.split()) >= 2 else first
+    return _short(base)
+
+
+def _stat(text: str) -> tuple[str, str] | None:
+    """``(value, label)`` for the first number in ``text``, e.g. ``("8", "gold medals")``."""
+    for m in _STAT_RX.finditer(text):
+        if m.group("num"):
+            digits = m.group("num").replace(",", "")
+            if re.fullmatch(r"(19|20)\d\d", digits) and not m.group("pre"):
+                continue  # a year, not a stat
+            suf = (m.group("suf") or "").replace("×", "x")
+            value = f"{m.group('pre') or ''}{m.group('num')}{suf}"
+        else:
+            value = m.group("word").lower()
+            scale = (m.group("scale") or "").lower()
+            n = _NUMBER_WORDS[value] * (_NUMBER_WORDS[scale] if scale else 1)
+            value = f"{n:,}"
+        rest = re.split(r"[.,;:!?]|\b(?:she|he|they|we|you|it|is|are|was|were|later|and|but|that|who|which)\b",
+                        text[m.end():], maxsplit=1, flags=re.IGNORECASE)[0]
+        label = _short(" ".join(content_words_keep(rest)[:4]), 4, 28)
+        if not label:
+            label = _short(" ".join(content_words_keep(text[: m.start()])[-3:]), 4, 28)
+        return value, label
+    return None
+
+
+def content_words_keep(text: str) -> list[str]:
+    """Words of ``text`` (original case) skipping leading articles/prepositions."""
+    words = re.findall(r"[A-Za-z][A-Za-z'\-]*", text)
+    skip = {"a", "an", "the", "of", "to", "in", "on", "for", "and", "with", "every", "our", "your"}
+    while words and words[0].lower() in skip:
+        words.pop(0)
+    return words
+
+
+def _list_items(text: str) -> list[str]:
+    """3-4 short items when ``text`` enumerates them ("grip, speed and comfort")."""
+    core = text.split(":", 1)[1] if ":" in text else text
+    parts = [p.strip(" .!?") for p in _SPLIT_RX.split(core) if p and p.strip(" .!?")]
+    if 3 <= len(parts) <= 4 and all(1 <= len(p.split()) <= 4 and len(p) <= 28 for p in parts):
+        return parts
+    return []
+
+
+def derive_visual(scene: Scene, *, last: bool) -> VisualSpec:
+    """A :class:`VisualSpec` for ``scene`` from its words (used while the planner leaves it default)."""
+    if not _is_default(scene.visual):
+        return scene.visual
+    text = scene.on_screen_text or scene.narration
+    keywords = content_words(scene.narration + " " + scene.on_screen_text)[:8]
+    if last or scene.beat == "cta":
+        head = _short(scene.on_screen_text or _headline_from(scene.narration), 6, 40)
+        return VisualSpec(kind="end_card", headline=head, keywords=keywords)
+    items = _list_items(scene.on_screen_text) or _list_items(scene.narration)
+    if items:
+        return VisualSpec(kind="list", headline=_short(scene.on_screen_text) if scene.on_screen_text else "",
+                          keywords=keywords, items=items)
+    stat = _stat(scene.on_screen_text) or _stat(scene.narration)
+    if stat:
+        value, label = stat
+        return VisualSpec(kind="stat", headline=_headline_from(scene.narration), keywords=keywords,
+                          stat_value=value[:12], stat_label=label)
+    head = _short(text) if scene.on_screen_text else _headline_from(scene.narration)
+    return VisualSpec(kind="hero", headline=head, keywords=keywords)
+
+
+def _choice(m: AssetMatch) -> AssetChoice:
+    return AssetChoice(id=m.asset.id, label=m.asset.label, score=round(m.score, 3), via=m.via,
+                       licence=m.asset.licence, source=m.asset.source, file=str(m.asset.path))
+
+
+def _emphasis(headline: str, keywords: Sequence[str]) -> str:
+    """The headline word to highlight: a number, else the first keyword in it, else its longest word."""
+    words = [w.strip(",.!?:;\"'") for w in headline.split()]
+    for w in words:
+        if any(ch.isdigit() for ch in w):
+            return w
+    low = [w.lower() for w in words]
+    for k in keywords:
+        if k.lower() in low:
+            return words[low.index(k.lower())]
+    return max(words, key=len) if words else ""
+
+
+def match_scene_text(library: AssetLibrary, text: str, k: int = 3) -> list[AssetMatch]:
+    """Assets for one line of narration as :func:`design_scenes` matches a default scene's hero."""
+    kw = content_words(text)[:8]
+    return library.match(kw, text, k=k)
+
+
+def design_scenes(scenes: Sequence[Scene], library: AssetLibrary | None, *, footage: object | None = None) -> list[SceneDesign]:
+    """Designs for all scenes of a video, in order (heroes never repeat within the video).
+
+    Args:
+        scenes: the plan's scenes.
+        library: the asset library (``None``: typography only).
+        footage: optional ``processors.motion.footage.FootageLibrary``; a photo scene uses it only
+            above its own threshold.
+
+    Returns:
+        One :class:`SceneDesign` per scene.
+    """
+    used: set[str] = set()
+    out: list[SceneDesign] = []
+    for i, scene in enumerate(scenes):
+        v = derive_visual(scene, last=i == len(scenes) - 1)
+        kw = list(v.keywords) or content_words(scene.narration)[:8]
+        head = v.headline or (v.stat_label if v.kind == "stat" else "") or _headline_from(scene.narration)
+        d = SceneDesign(index=i, kind=v.kind, visual=v, headline=head, emphasis=_emphasis(head, kw))
+        if v.kind == "photo" and footage is not None:
+            pick = footage.best(" ".join([head, *kw, scene.visual_prompt]))  # type: ignore[attr-defined]
+            if pick is not None:
+                item, score = pick
+                d.footage, d.footage_score = item.path, round(score, 3)
+                d.footage_licence, d.footage_credit = item.licence, item.credit
+            else:
+                d.kind = "hero"
+        if library is not None and d.kind != "photo":
+            context = scene.narration if head.lower() in scene.narration.lower() else f"{head}. {scene.narration}"
+            if v.kind == "stat":
+                matches = library.match([v.stat_label, *kw[:4]], context, k=3)
+            else:
+                matches = library.match(kw, context, k=3, exclude=used)
+            d.assets = [_choice(m) for m in matches]
+            if v.kind == "list":
+                d.item_assets = []
+                for it in v.items:
+                    ms = library.match(content_words(it) or [it], it, k=1)
+                    d.item_assets.append(_choice(ms[0]) if ms else None)
+        if d.assets and d.kind in ("hero", "kinetic", "end_card"):
+            used.add(d.assets[0].id)
+        if not d.assets and d.kind == "hero":
+            d.kind = "kinetic"
+            d.fallback = "no asset scored above the threshold"
+        elif not d.assets and d.kind in ("kinetic", "stat", "list", "end_card"):
+            d.fallback = "no asset scored above the threshold"
+        out.append(d)
+    return out

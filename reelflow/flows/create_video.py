@@ -69,13 +69,15 @@ def _run_name() -> str:
     log_prints=True,
     timeout_seconds=3600,
 )
-async def create_video(brief: Brief, out_dir: str | None = None) -> VideoResult:
+async def create_video(brief: Brief, out_dir: str | None = None, footage_dir: str | None = None) -> VideoResult:
     """Make one video from ``brief``; returns where the outputs are and headline numbers.
 
     Args:
         brief: what to make (see :class:`core.models.Brief`); a deployment run passes it as a
             JSON object, e.g. ``{"text": "...", "duration_s": 15, "platform": "shorts"}``.
         out_dir: output folder; default ``outputs/<date>-<slug>-<short id>/``.
+        footage_dir: a footage library (folder with ``footage.json``) for photo scenes; default
+            the shipped one. Footage is shown only where it matches above its threshold.
 
     Raises:
         core.errors.InputError: the output folder is not writable (before any work).
@@ -87,6 +89,7 @@ async def create_video(brief: Brief, out_dir: str | None = None) -> VideoResult:
     run_id = flow_run.id
     out = Path(out_dir) if out_dir else default_out_dir(settings.paths.outputs_dir, brief, run_id)
     ensure_writable_dir(out)
+    _check_brand_inputs(brief, footage_dir)  # bad logo/colour/footage: fail before any work
     width, height = brief.size
     fps = settings.render.fps
     providers = rt.providers()
@@ -138,8 +141,9 @@ async def create_video(brief: Brief, out_dir: str | None = None) -> VideoResult:
     discarded_clips: list = []  # paid clips not used after QA (still billed)
     music_query = brief.music or plan.music_mood
     music_task = asyncio.to_thread(tasks.match_music, music_query, work_dir)
-    results, (songs, bed) = await asyncio.gather(
-        asyncio.gather(*(scene_chain(i) for i in range(len(plan.scenes)))), music_task
+    design_task = asyncio.to_thread(tasks.design_scenes, plan.scenes, footage_dir, work_dir)
+    results, (songs, bed), designs = await asyncio.gather(
+        asyncio.gather(*(scene_chain(i) for i in range(len(plan.scenes)))), music_task, design_task
     )
     utterances = [r[0] for r in results]
     lengths = [r[1] for r in results]
@@ -148,17 +152,39 @@ async def create_video(brief: Brief, out_dir: str | None = None) -> VideoResult:
     starts = [round(sum(lengths[:i]), 3) for i in range(len(lengths))]
     narration_starts = [s + LEAD_IN_S for s in starts]
 
+    from reelflow.processors.motion.palette import palette_for
+
+    palette = palette_for(brief.brand_color, brief.tone)
     srt, ass, n_captions = tasks.write_captions(
-        utterances, narration_starts, width, height, brief.platform.value, work_dir
+        utterances, narration_starts, width, height, brief.platform.value, work_dir, palette.to_json()["accent"]
     )
 
     from reelflow.processors.assembly import AssemblySpec, ClipInput, NarrationInput
+    from reelflow.processors.captions import scene_words
+    from reelflow.processors.motion.render import MotionScene, MotionSpec
+
+    # Every scene is drawn in the one final encode; a generated (paid) clip plays under the same
+    # overlays, and the end card is always drawn.
+    motion = MotionSpec(
+        scenes=[
+            MotionScene(
+                design=designs[i],
+                duration_s=lengths[i],
+                words=scene_words(utterances[i], narration_starts[i] - starts[i]),
+                clip_path=clips[i].path if _is_paid(clips[i].provider) and clips[i].path else None,
+            )
+            for i in range(len(clips))
+        ],
+        width=width, height=height, fps=fps, platform=brief.platform.value, palette=palette.to_json(),
+        brand=brief.brand or "", call_to_action=plan.call_to_action, logo_path=brief.logo,
+    )
 
     # each scene's middle frame is a thumbnail candidate: encoded as a key frame, it decodes alone
     mid_times = [s + length / 2 for s, length in zip(starts, lengths, strict=True)]
     spec = AssemblySpec.from_settings(
         settings.render,
         clips=[ClipInput(path=c.path, duration_s=length) for c, length in zip(clips, lengths, strict=True)],
+        motion=motion,
         narration=[
             NarrationInput(path=u.audio_path, start_s=s, duration_s=u.duration_s)
             for u, s in zip(utterances, narration_starts, strict=True)
@@ -170,7 +196,7 @@ async def create_video(brief: Brief, out_dir: str | None = None) -> VideoResult:
         height=height,
         keyframe_times_s=mid_times,
     )
-    pending_qa = [i for i in range(len(clips)) if i not in clip_qa_done]
+    pending_qa = [i for i in range(len(clips)) if i not in clip_qa_done and clips[i].path]
     assembled, *late_qa = await asyncio.gather(
         asyncio.to_thread(tasks.assemble_video, spec, work_dir),
         *(asyncio.to_thread(tasks.qa_clip, clips[i].path, clips[i].duration_s, i, work_dir, clips[i].loop_seams_s)
@@ -180,7 +206,7 @@ async def create_video(brief: Brief, out_dir: str | None = None) -> VideoResult:
     for i, q in zip(pending_qa, late_qa, strict=True):
         clip_qa[i] = q
     for i, q in enumerate(clip_qa):
-        if not q.passed:
+        if q is not None and not q.passed:
             logger.warning("scene %d clip QA flags: %s", i, "; ".join(q.flags))
     video = assembled.path
     duration = assembled.duration_s
@@ -214,6 +240,13 @@ async def create_video(brief: Brief, out_dir: str | None = None) -> VideoResult:
             clip_provider=clips[i].provider,
             voice=utterances[i].voice,
             voice_provider=utterances[i].provider,
+            visual_kind="clip" if motion.scenes[i].clip_path and designs[i].kind not in ("stat", "end_card")
+            else designs[i].kind,
+            headline=designs[i].headline,
+            assets=[a.model_dump(exclude={"file"}) for a in designs[i].assets],
+            footage=designs[i].footage and Path(designs[i].footage).name,
+            footage_score=designs[i].footage_score,
+            fallback=designs[i].fallback,
         ).model_dump()
         for i in range(len(plan.scenes))
     ]
@@ -247,12 +280,14 @@ async def create_video(brief: Brief, out_dir: str | None = None) -> VideoResult:
             "catalogue_alternatives": [s.model_dump() for s in songs[1:]],
             "query": music_query,
         },
-        "credits": sorted({c.credit for c in clips if c.credit} | ({bed.credit} if bed.credit else set())),
+        "credits": sorted({c.credit for c in clips if c.credit} | ({bed.credit} if bed.credit else set())
+                          | {d.footage_credit for d in designs if d.footage and d.footage_credit}),
+        "look": {"palette": palette.to_json(), "logo": bool(brief.logo)},
         "qa": {
             **qa.model_dump(),
             "clips": [
                 {"scene": i, "passed": q.passed, "flags": q.flags, "provider": clips[i].provider}
-                for i, q in enumerate(clip_qa)
+                for i, q in enumerate(clip_qa) if q is not None
             ],
         },
         "provenance": {
@@ -314,6 +349,29 @@ async def create_video(brief: Brief, out_dir: str | None = None) -> VideoResult:
         await publish_api_metrics(METRICS.snapshot())
     tasks.record_costs(cost_entries, run_id, brief.id)
     return result
+
+
+def _check_brand_inputs(brief: Brief, footage_dir: str | None) -> None:
+    """Raise :class:`core.errors.InputError` for an unreadable logo, an unknown brand colour or a
+    footage folder without a valid ``footage.json`` (before any work is done)."""
+    from reelflow.core.errors import AssetError, InputError
+    from reelflow.processors.motion.palette import parse_color
+    from reelflow.processors.motion.render import load_logo
+
+    if brief.brand_color:
+        parse_color(brief.brand_color, "brand_color")
+    if brief.logo:
+        if not Path(brief.logo).is_file():
+            raise InputError(f"logo file not found: {brief.logo}", hint="pass an existing PNG/JPEG/WebP with --logo FILE")
+        load_logo(brief.logo, 64, 64)
+    if footage_dir:
+        from reelflow.processors.clip_renderer import load_footage
+
+        try:
+            load_footage(footage_dir)
+        except AssetError as exc:
+            raise InputError(f"--footage {footage_dir}: {exc.message}",
+                             hint="point --footage at a folder with a footage.json listing CC0/PD/CC BY media") from exc
 
 
 def _is_paid(provider: str) -> bool:

@@ -39,6 +39,9 @@ def _work_dir_present(ctx: TaskRunContext, inputs: dict[str, Any]) -> str:
 WORK_DIR_PRESENT = CacheKeyFnPolicy(cache_key_fn=_work_dir_present)
 CACHED = INPUTS + TASK_SOURCE + WORK_DIR_PRESENT
 #: QA/keyframe tasks also miss their cache when the detector or the QA rules change.
+#: Scene design and captions also miss their cache when the motion renderer's rules change.
+CACHED_MOTION = CACHED + code_version("reelflow.processors.motion.design", "reelflow.processors.motion.assets",
+                                      "reelflow.processors.captions")
 CACHED_QA = CACHED + code_version("reelflow.processors.shots", "reelflow.processors.qa", "reelflow.processors.keyframes")
 
 
@@ -149,25 +152,42 @@ def match_music(query: str, work_dir: str) -> tuple[list[SongMatch], MusicBed]:
     return rt.song_index().search(query, k=5), rt.bed_library().best(query)
 
 
-@task(name="write-captions", cache_policy=CACHED, persist_result=True, tags=["captions"], task_run_name="write-captions")
-def write_captions(
-    utterances: list[Utterance], narration_starts_s: list[float], width: int, height: int, platform: str, work_dir: str
-) -> tuple[str, str, int]:
-    """Phrase-level captions as SRT and ASS; returns ``(srt_path, ass_path, count)``."""
-    from reelflow.processors.captions import build_captions, default_font, write_ass, write_srt
+@task(name="design-scenes", cache_policy=CACHED_MOTION, persist_result=True, retries=1,
+      retry_condition_fn=_retryable, tags=["clips"], task_run_name="design-scenes")
+def design_scenes(scenes: list[Scene], footage_dir: str | None, work_dir: str) -> list[Any]:
+    """What each scene shows: kind, words, matched assets (scores, licences) — :mod:`processors.motion.design`."""
+    from reelflow.processors.motion.design import design_scenes as run_design
 
-    # Vertical video gets shorter lines (bigger text); 42 characters is the hard limit everywhere.
-    max_chars = 24 if height > width else 32 if height == width else 42
+    rt = get_runtime()
+    return run_design(scenes, rt.asset_library(), footage=rt.footage_library(footage_dir))
+
+
+@task(name="write-captions", cache_policy=CACHED_MOTION, persist_result=True, tags=["captions"], task_run_name="write-captions")
+def write_captions(
+    utterances: list[Utterance], narration_starts_s: list[float], width: int, height: int, platform: str, work_dir: str,
+    highlight: str | None = None,
+) -> tuple[str, str, int]:
+    """Captions as SRT and as ASS (bold, two lines at most, in the layout's caption band, the
+    spoken word in ``highlight`` — a ``#rrggbb`` colour); returns ``(srt_path, ass_path, count)``."""
+    from reelflow.processors.captions import build_captions, write_ass, write_srt
+    from reelflow.processors.motion.layout import layout_for
+    from reelflow.processors.motion.palette import parse_color
+    from reelflow.processors.motion.render import FONTS_DIR
+
+    lay = layout_for(width, height, platform)
+    # Short lines (big text) in vertical video; 42 characters is the hard limit everywhere.
+    max_chars = 22 if height > width else 28 if height == width else 40
     captions = build_captions(utterances, narration_starts_s, max_chars_per_line=max_chars)
-    font_path, font_name = default_font()
     srt = write_srt(captions, Path(work_dir) / "captions.srt")
-    ass = write_ass(captions, Path(work_dir) / "captions.ass", width, height, platform, font_path, font_name)
+    ass = write_ass(captions, Path(work_dir) / "captions.ass", width, height, platform, FONTS_DIR / "Inter-ExtraBold.otf",
+                    "Inter", highlight=parse_color(highlight, "highlight") if highlight else None,
+                    margins=lay.margins, size=lay.caption_size)
     return str(srt), str(ass), len(captions)
 
 
 @task(
     name="assemble-video",
-    cache_policy=CACHED,
+    cache_policy=CACHED + code_version("reelflow.processors.assembly", "reelflow.processors.motion.render"),
     persist_result=True,
     retries=1,
     retry_condition_fn=_retryable,

@@ -161,17 +161,19 @@ def _choice(m: AssetMatch) -> AssetChoice:
                        licence=m.asset.licence, source=m.asset.source, file=str(m.asset.path))
 
 
-def _emphasis(headline: str, keywords: Sequence[str]) -> str:
-    """The headline word to highlight: a number, else the first keyword in it, else its longest word."""
+def _emphasis(headline: str, keywords: Sequence[str], asset_label: str = "") -> str:
+    """The headline word to highlight: a number, else the word naming the hero asset (shared
+    4-letter stem: "skiing" ~ "skier"), else the longest content word."""
     words = [w.strip(",.!?:;\"'") for w in headline.split()]
     for w in words:
         if any(ch.isdigit() for ch in w):
             return w
-    low = [w.lower() for w in words]
-    for k in keywords:
-        if k.lower() in low:
-            return words[low.index(k.lower())]
-    return max(words, key=len) if words else ""
+    stems = {x[:3] for x in content_words(asset_label) if len(x) >= 3}
+    for w in words:
+        if len(w) >= 4 and w.lower()[:3] in stems:
+            return w
+    cands = [w for w in words if w.lower() in set(content_words(headline))] or words
+    return max(cands, key=len) if cands else ""
 
 
 def match_scene_text(library: AssetLibrary, text: str, k: int = 3) -> list[AssetMatch]:
@@ -193,20 +195,23 @@ def design_scenes(scenes: Sequence[Scene], library: AssetLibrary | None, *, foot
         One :class:`SceneDesign` per scene.
     """
     used: set[str] = set()
+    used_footage: set[str] = set()
     out: list[SceneDesign] = []
     for i, scene in enumerate(scenes):
         v = derive_visual(scene, last=i == len(scenes) - 1)
         kw = list(v.keywords) or content_words(scene.narration)[:8]
         head = v.headline or (v.stat_label if v.kind == "stat" else "") or _headline_from(scene.narration)
         d = SceneDesign(index=i, kind=v.kind, visual=v, headline=head, emphasis=_emphasis(head, kw))
-        if v.kind == "photo" and footage is not None:
-            pick = footage.best(" ".join([head, *kw, scene.visual_prompt]))  # type: ignore[attr-defined]
+        if footage is not None and v.kind in ("photo", "hero", "kinetic"):
+            pick = footage.best(f"{head}. {scene.narration}", used_footage)  # type: ignore[attr-defined]
             if pick is not None:
                 item, score = pick
+                d.kind = "photo"
                 d.footage, d.footage_score = item.path, round(score, 3)
                 d.footage_licence, d.footage_credit = item.licence, item.credit
-            else:
-                d.kind = "hero"
+                used_footage.add(item.id)
+        if d.kind == "photo" and not d.footage:
+            d.kind = "hero"
         if library is not None and d.kind != "photo":
             context = scene.narration if head.lower() in scene.narration.lower() else f"{head}. {scene.narration}"
             if v.kind == "stat":
@@ -219,6 +224,12 @@ def design_scenes(scenes: Sequence[Scene], library: AssetLibrary | None, *, foot
                 for it in v.items:
                     ms = library.match(content_words(it) or [it], it, k=1)
                     d.item_assets.append(_choice(ms[0]) if ms else None)
+        if not d.assets and d.kind == "end_card":
+            first = next((o.assets[0] for o in out if o.assets and o.kind in ("hero", "kinetic")), None)
+            if first is not None:
+                d.assets = [first]
+        if d.assets:
+            d.emphasis = _emphasis(head, kw, d.assets[0].label)
         if d.assets and d.kind in ("hero", "kinetic", "end_card"):
             used.add(d.assets[0].id)
         if not d.assets and d.kind == "hero":

@@ -141,7 +141,7 @@ async def create_video(brief: Brief, out_dir: str | None = None, footage_dir: st
     discarded_clips: list = []  # paid clips not used after QA (still billed)
     music_query = brief.music or plan.music_mood
     music_task = asyncio.to_thread(tasks.match_music, music_query, work_dir)
-    design_task = asyncio.to_thread(tasks.design_scenes, plan.scenes, footage_dir, work_dir)
+    design_task = asyncio.to_thread(tasks.design_scenes, plan.scenes, footage_dir, work_dir, brief.brand)
     results, (songs, bed), designs = await asyncio.gather(
         asyncio.gather(*(scene_chain(i) for i in range(len(plan.scenes)))), music_task, design_task
     )

@@ -154,12 +154,12 @@ def match_music(query: str, work_dir: str) -> tuple[list[SongMatch], MusicBed]:
 
 @task(name="design-scenes", cache_policy=CACHED_MOTION, persist_result=True, retries=1,
       retry_condition_fn=_retryable, tags=["clips"], task_run_name="design-scenes")
-def design_scenes(scenes: list[Scene], footage_dir: str | None, work_dir: str) -> list[Any]:
+def design_scenes(scenes: list[Scene], footage_dir: str | None, work_dir: str, brand: str | None = None) -> list[Any]:
     """What each scene shows: kind, words, matched assets (scores, licences) — :mod:`processors.motion.design`."""
     from reelflow.processors.motion.design import design_scenes as run_design
 
     rt = get_runtime()
-    return run_design(scenes, rt.asset_library(), footage=rt.footage_library(footage_dir))
+    return run_design(scenes, rt.asset_library(), footage=rt.footage_library(footage_dir), brand=brand)
 
 
 @task(name="write-captions", cache_policy=CACHED_MOTION, persist_result=True, tags=["captions"], task_run_name="write-captions")
@@ -175,8 +175,10 @@ def write_captions(
     from reelflow.processors.motion.render import FONTS_DIR
 
     lay = layout_for(width, height, platform)
-    # Short lines (big text) in vertical video; 42 characters is the hard limit everywhere.
-    max_chars = 22 if height > width else 28 if height == width else 40
+    left, right, _ = lay.margins
+    # As many characters per line as fit at the layout's caption size (Inter Extra Bold averages
+    # ~0.6 em per character); 42 is the hard limit everywhere.
+    max_chars = max(12, min(42, int((width - left - right) / (0.6 * lay.caption_size))))
     captions = build_captions(utterances, narration_starts_s, max_chars_per_line=max_chars)
     srt = write_srt(captions, Path(work_dir) / "captions.srt")
     ass = write_ass(captions, Path(work_dir) / "captions.ass", width, height, platform, FONTS_DIR / "Inter-ExtraBold.otf",

@@ -24,8 +24,10 @@ _NUMBER_WORDS = {
     "eleven": 11, "twelve": 12, "twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "hundred": 100,
     "thousand": 1000, "million": 1_000_000, "billion": 1_000_000_000,
 }
+_UNITS = {"dollars": "$", "dollar": "$", "euros": "€", "euro": "€", "pounds": "£", "percent": "%", "times": "x"}
 _STAT_RX = re.compile(
-    r"(?P<pre>[$€£])?(?P<num>\d[\d,]*(?:\.\d+)?)\s*(?P<suf>%|x\b|×|k\b|m\b|\+)?"
+    r"(?P<pre>[$€£])?(?P<num>\d[\d,]*(?:\.\d+)?)\s*(?P<suf>%|x\b|×|k\b|m\b|\+"
+    r"|dollars?\b|euros?\b|pounds\b|percent\b|times\b)?"
     r"|\b(?P<word>two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty)\b"
     r"(?:\s+(?P<scale>hundred|thousand|million|billion))?",
     re.IGNORECASE,
@@ -100,8 +102,14 @@ def _stat(text: str) -> tuple[str, str] | None:
             digits = m.group("num").replace(",", "")
             if re.fullmatch(r"(19|20)\d\d", digits) and not m.group("pre"):
                 continue  # a year, not a stat
-            suf = (m.group("suf") or "").replace("×", "x")
-            value = f"{m.group('pre') or ''}{m.group('num')}{suf}"
+            suf = (m.group("suf") or "").replace("×", "x").lower()
+            pre = m.group("pre") or ""
+            unit = _UNITS.get(suf)
+            if unit in ("$", "€", "£"):
+                pre, suf = unit, ""
+            elif unit:
+                suf = unit
+            value = f"{pre}{m.group('num')}{suf}"
         else:
             value = m.group("word").lower()
             scale = (m.group("scale") or "").lower()
@@ -110,6 +118,12 @@ def _stat(text: str) -> tuple[str, str] | None:
         rest = re.split(r"[.,;:!?]|\b(?:she|he|they|we|you|it|is|are|was|were|later|and|but|that|who|which)\b",
                         text[m.end():], maxsplit=1, flags=re.IGNORECASE)[0]
         label = _short(" ".join(content_words_keep(rest)[:4]), 4, 28)
+        before = re.split(r"[.!?;]", text[: m.start()])[-1]
+        if (not label or len(label.split()) == 1) and len(before.split()) >= 2:
+            # "free delivery to your door on orders over 20 dollars" → the clause before the number
+            clause = re.split(r"\s+(?:on|over|under|for|at|with|from)\s+", re.sub(r"^\s*(and|but|so|or)\s+", "", before,
+                                                                                flags=re.IGNORECASE), maxsplit=1)[0]
+            label = _short(clause, 5, 28) or label
         if not label:
             label = _short(" ".join(content_words_keep(text[: m.start()])[-3:]), 4, 28)
         return value, label
@@ -182,7 +196,18 @@ def match_scene_text(library: AssetLibrary, text: str, k: int = 3) -> list[Asset
     return library.match(kw, text, k=k)
 
 
-def design_scenes(scenes: Sequence[Scene], library: AssetLibrary | None, *, footage: object | None = None) -> list[SceneDesign]:
+def _strip_brand(text: str, brand_words: set[str]) -> str:
+    if not brand_words:
+        return text
+    return " ".join(w for w in text.split() if _norm_word(w) not in brand_words)
+
+
+def _norm_word(w: str) -> str:
+    return "".join(ch for ch in w.lower() if ch.isalnum())
+
+
+def design_scenes(scenes: Sequence[Scene], library: AssetLibrary | None, *, footage: object | None = None,
+                  brand: str | None = None) -> list[SceneDesign]:
     """Designs for all scenes of a video, in order (heroes never repeat within the video).
 
     Args:
@@ -190,6 +215,7 @@ def design_scenes(scenes: Sequence[Scene], library: AssetLibrary | None, *, foot
         library: the asset library (``None``: typography only).
         footage: optional ``processors.motion.footage.FootageLibrary``; a photo scene uses it only
             above its own threshold.
+        brand: the brand name; its words never drive matching ("Bloom & Crumb" is not a flower).
 
     Returns:
         One :class:`SceneDesign` per scene.
@@ -197,13 +223,15 @@ def design_scenes(scenes: Sequence[Scene], library: AssetLibrary | None, *, foot
     used: set[str] = set()
     used_footage: set[str] = set()
     out: list[SceneDesign] = []
+    brand_words = {_norm_word(w) for w in (brand or "").split() if len(_norm_word(w)) >= 3}
     for i, scene in enumerate(scenes):
         v = derive_visual(scene, last=i == len(scenes) - 1)
-        kw = list(v.keywords) or content_words(scene.narration)[:8]
+        kw = [k for k in (list(v.keywords) or content_words(scene.narration)[:8]) if _norm_word(k) not in brand_words]
+        narration = _strip_brand(scene.narration, brand_words)
         head = v.headline or (v.stat_label if v.kind == "stat" else "") or _headline_from(scene.narration)
         d = SceneDesign(index=i, kind=v.kind, visual=v, headline=head, emphasis=_emphasis(head, kw))
         if footage is not None and v.kind in ("photo", "hero", "kinetic"):
-            pick = footage.best(f"{head}. {scene.narration}", used_footage)  # type: ignore[attr-defined]
+            pick = footage.best(_strip_brand(f"{head}. {scene.narration}", brand_words), used_footage)  # type: ignore[attr-defined]
             if pick is not None:
                 item, score = pick
                 d.kind = "photo"
@@ -213,7 +241,8 @@ def design_scenes(scenes: Sequence[Scene], library: AssetLibrary | None, *, foot
         if d.kind == "photo" and not d.footage:
             d.kind = "hero"
         if library is not None and d.kind != "photo":
-            context = scene.narration if head.lower() in scene.narration.lower() else f"{head}. {scene.narration}"
+            head_m = _strip_brand(head, brand_words)
+            context = narration if head_m.lower() in narration.lower() else f"{head_m}. {narration}"
             if v.kind == "stat":
                 matches = library.match([v.stat_label, *kw[:4]], context, k=3)
             else:

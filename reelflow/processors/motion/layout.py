@@ -56,7 +56,7 @@ def layout_for(width: int, height: int, platform: Platform | str) -> Layout:
     fl, ft, fr, fb = safe_fractions(width, height, platform)
     safe = (math.ceil(fl * width), math.ceil(ft * height), width - math.ceil(fr * width), height - math.ceil(fb * height))
     short = min(width, height)
-    caption_size = max(28, round(0.066 * short)) if height > width else max(28, round(0.058 * short))
+    caption_size = max(28, round(0.082 * short)) if height > width else max(28, round(0.066 * short))
     band_h = round(caption_size * 2 * 1.22 + caption_size * 0.5)
     captions = (safe[0], safe[3] - band_h, safe[2], safe[3])
     gap = round(0.02 * height)

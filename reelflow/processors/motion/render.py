@@ -211,8 +211,16 @@ def make_background(width: int, height: int, pal: Palette, variant: int) -> np.n
     x = np.linspace(0, 1, sw, dtype=np.float32)[None, :]
     diag = clamp(0.75)
     t = np.clip(y * diag + x * (1 - diag) * (1 if variant % 2 else -1) + (0 if variant % 2 else (1 - diag)), 0, 1)
-    top = np.array(pal.bg_top, np.float32)
-    bot = np.array(pal.bg_bottom, np.float32)
+    # each scene gets its own shade of the palette (hue ±0.05, lightness): cuts read as cuts
+    import colorsys
+
+    def shade(c: tuple[int, int, int]) -> np.ndarray:
+        h, l, s_ = colorsys.rgb_to_hls(*(v / 255 for v in c))
+        dh, dl = ((0.0, 0.0), (0.05, 0.03), (-0.05, -0.01))[variant % 3]
+        return np.array(colorsys.hls_to_rgb((h + dh) % 1, min(1, max(0, l + dl)), s_), np.float32) * 255
+
+    top = shade(pal.bg_top)
+    bot = shade(pal.bg_bottom)
     img = top[None, None, :] * (1 - t[..., None]) + bot[None, None, :] * t[..., None]
     glow = np.array(pal.glow, np.float32)
     rng = np.random.default_rng(1000 + variant)
@@ -541,7 +549,10 @@ class SceneRenderer:
         x0, y0, x1, y1 = lay.content
         cw, ch = x1 - x0, y1 - y0
         brand = ctx.spec.brand or ""
-        cta = self.d.headline or ctx.spec.call_to_action
+        cands = [ctx.spec.call_to_action, self.d.headline, self.d.visual.headline]
+        cta = next((c for c in cands if c and _norm(c) != _norm(brand)), "")
+        if len(cta) > 32:
+            cta = " ".join(cta.split()[:5])
         top_px = int(min(cw * 0.5, ch * 0.32))
         if ctx.logo is not None:
             top_sprite: Sprite | None = Sprite(ctx.logo)
@@ -558,7 +569,9 @@ class SceneRenderer:
             self.items.append(("hero", (top_sprite, cx, top + top_sprite.size[1] / 2, 0.0, 0.6)))
             top += h_top
         if bf:
+            emph, self.d = self.d, self.d.model_copy(update={"emphasis": ""})  # the brand name stands alone
             self._headline_words(brand, DISPLAY_FONT, int(lay.display_size * 1.25), cw * 0.94, 2, cx, top, 0.25)
+            self.d = emph
             top += h_brand
         if cf:
             pill = text_sprite(" ".join(w for ln in cl for w in ln), cf, ctx.pal.on_accent, box=ctx.pal.accent,

@@ -266,7 +266,7 @@ def bench_full(work: Path) -> None:
     # Fresh cache for the flow's own steps, but reuse the song index / model exports.
     run_cache = work / "cache"
     run_cache.mkdir(parents=True, exist_ok=True)
-    for sub in ("song_index", "models", "beds"):
+    for sub in ("song_index", "models", "beds", "motion"):
         if (shared_cache / sub).exists() and not (run_cache / sub).exists():
             shutil.copytree(shared_cache / sub, run_cache / sub, symlinks=True)
     os.environ["REELFLOW_PATHS__CACHE_DIR"] = str(run_cache)
@@ -293,9 +293,10 @@ def bench_full(work: Path) -> None:
                             t.start_time) for t in trs), key=lambda r: r[2])
 
     rows = asyncio.run(task_times())
-    print(f"\n{'task run':<34}{'wall s':>8}")
-    for name, secs, _ in rows:
-        print(f"{name:<34}{secs:>8.2f}")
+    print(f"\n{'task run':<34}{'wall s':>8}{'starts at s':>13}")
+    first = rows[0][2] if rows else None
+    for name, secs, start in rows:
+        print(f"{name:<34}{secs:>8.2f}{(start - first).total_seconds() if first and start else 0:>13.2f}")
     steps: dict[str, float] = {}
     for name, secs, _ in rows:
         key = name.split("[")[0].rstrip("-0123456789")

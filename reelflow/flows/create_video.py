@@ -287,7 +287,10 @@ async def create_video(brief: Brief, out_dir: str | None = None, footage_dir: st
             **qa.model_dump(),
             "clips": [
                 {"scene": i, "passed": q.passed, "flags": q.flags, "provider": clips[i].provider}
-                for i, q in enumerate(clip_qa) if q is not None
+                if q is not None else
+                {"scene": i, "passed": True, "flags": [], "provider": clips[i].provider,
+                 "note": "drawn in the final encode: checked by the video QA"}
+                for i, q in enumerate(clip_qa)
             ],
         },
         "provenance": {

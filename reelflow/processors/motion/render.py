@@ -463,7 +463,7 @@ class SceneRenderer:
             big = font(DISPLAY_FONT, size)
         self.stat_font = big
         label = v.stat_label
-        lab_f, lab_lines = fit_lines(label.split(), BODY_FONT, int(lay.body_size * 1.15), cw * 0.9, 2) if label else (None, [])
+        lab_f, lab_lines = fit_lines(label.split(), BODY_FONT, int(lay.body_size * 1.45), cw * 0.9, 2) if label else (None, [])
         n_icons = 0
         icon = self.d.assets[0] if self.d.assets else None
         if icon is not None and self.kind == "stat":
@@ -472,9 +472,11 @@ class SceneRenderer:
             except ValueError:
                 n = 0
             n_icons = int(n) if 1 <= n <= 10 and float(n).is_integer() else 5
-        icon_px = int(min(cw / max(n_icons, 1) * 0.86, lay.display_size * 1.35)) if n_icons else 0
-        heights = [big.size * 1.0, (len(lab_lines) * lab_f.size * 1.2) if lab_f else 0, icon_px * 1.3]
-        total = sum(heights) + ch * 0.04
+        per_row = n_icons if n_icons <= 5 else math.ceil(n_icons / 2)
+        rows = math.ceil(n_icons / per_row) if n_icons else 0
+        icon_px = int(min(cw / max(per_row, 1) * 0.82, lay.display_size * 1.7)) if n_icons else 0
+        lab_h = (len(lab_lines) * lab_f.size * 1.2) if lab_f else 0
+        total = big.size * 1.02 + ch * 0.02 + lab_h + ch * 0.03 + rows * icon_px * 1.1
         top = y0 + (ch - total) / 2
         if self.video is not None:  # stat overlay on a clip: a translucent card behind it
             self.items.append(("card", (x0 + cw * 0.04, top - ch * 0.03, x1 - cw * 0.04, top + total + ch * 0.02)))
@@ -483,15 +485,18 @@ class SceneRenderer:
         y = top + big.size * 1.02 + ch * 0.02
         if lab_f:
             for ln in lab_lines:
-                sp = Sprite(text_sprite(" ".join(ln), lab_f, self.ctx.pal.muted))
+                sp = Sprite(text_sprite(" ".join(ln), lab_f, self.ctx.pal.text))
                 self.items.append(("word", _Word(sp, x0 + cw / 2, y + lab_f.size * 0.6, 0.45)))
                 y += lab_f.size * 1.2
+        y += ch * 0.03
         if n_icons and icon is not None:
             sp = Sprite(load_asset(icon.file, icon_px))
-            gap = cw / n_icons
             for k in range(n_icons):
-                cx = x0 + gap * (k + 0.5)
-                self.items.append(("icon", (sp, cx, y + icon_px * 0.75, 0.9 + 0.09 * k, k)))
+                r, c = divmod(k, per_row)
+                in_row = min(per_row, n_icons - r * per_row)
+                gap = min(cw / per_row, icon_px * 1.15)
+                cx = x0 + cw / 2 + (c - (in_row - 1) / 2) * gap
+                self.items.append(("icon", (sp, cx, y + icon_px * (0.55 + 1.1 * r), 0.9 + 0.09 * k, k)))
 
     def _prep_list(self) -> None:
         lay = self.ctx.lay
@@ -500,8 +505,8 @@ class SceneRenderer:
         items = list(self.d.visual.items)[:4]
         head = self.d.visual.headline
         head_h = 0.0
-        body = font(BODY_FONT, int(lay.body_size * 1.1))
-        row_h = body.size * 2.3
+        body = font(BODY_FONT, int(lay.body_size * 1.3))
+        row_h = body.size * 2.2
         if head:
             hf, hl = fit_lines(head.split(), DISPLAY_FONT, int(lay.display_size * 0.9), cw * 0.94, 2)
             head_h = len(hl) * hf.size * 1.08 + ch * 0.04

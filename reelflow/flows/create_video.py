@@ -214,8 +214,10 @@ async def create_video(brief: Brief, out_dir: str | None = None, footage_dir: st
     # The video's own digest keys the checks below: a re-render into the same path (e.g. other
     # render settings) must never reuse loudness, QA or keyframes of the previous file.
     digest = sha256_file(video)
-    (lufs, peak), qa, (frames, best) = await asyncio.gather(
-        asyncio.to_thread(tasks.measure_loudness, video, digest, work_dir),
+    # Loudness and true peak were measured on the final file by the assembly itself (BS.1770-4,
+    # decoded after encoding and muxing): no second decode here.
+    lufs, peak = assembled.loudness_lufs, assembled.true_peak_dbtp
+    qa, (frames, best) = await asyncio.gather(
         asyncio.to_thread(tasks.qa_video, video, digest, starts[1:], work_dir),
         asyncio.to_thread(tasks.scene_keyframes, video, digest, mid_times, work_dir),
     )

@@ -227,18 +227,6 @@ def scene_keyframes(video: str, video_sha256: str, times_s: list[float], work_di
     return [str(p) for p in paths], best_frame_index(paths)
 
 
-@task(name="measure-loudness", cache_policy=CACHED, persist_result=True, tags=["qa"], task_run_name="measure-loudness")
-def measure_loudness(video: str, video_sha256: str, work_dir: str) -> tuple[float, float]:
-    """Integrated loudness (LUFS) and true peak (dBTP) of the encoded file (ITU-R BS.1770-4).
-
-    ``video_sha256`` keys the cache on the file's content, not its path.
-    """
-    from reelflow.processors.loudness import measure
-
-    report = measure(Path(video))
-    return report.integrated_lufs, report.true_peak_dbtp
-
-
 @task(name="publish-outputs", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=2, tags=["publish"],
       task_run_name="publish-outputs")
 def publish_outputs(files: dict[str, str], out_dir: str, storage_uri: str) -> dict[str, str]:

@@ -81,6 +81,12 @@ def test_top3_hit_rate_on_hand_labelled_scenes(library):
     assert hits / len(cases) >= 0.8
 
 
+def test_lines_with_nothing_to_show_get_no_picture(library):
+    negatives = json.loads(LABELS.read_text())["negatives"]
+    shown = {t: [m.asset.label for m in match_scene_text(library, t)] for t in negatives}
+    assert sum(bool(v) for v in shown.values()) <= 1, shown
+
+
 def test_abstract_line_with_nothing_to_show_falls_back_to_typography(library):
     scenes = [
         Scene(index=0, narration="Honestly, nobody tells you this part.", visual_prompt="x", duration_s=4),

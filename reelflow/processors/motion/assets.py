@@ -32,9 +32,9 @@ from reelflow.core.storage import atomic_path
 #: Licences a vendored graphic may carry (SPDX ids, lower case).
 ALLOWED_LICENCES = frozenset({"mit", "apache-2.0", "cc0-1.0", "cc-by-4.0", "ofl-1.1"})
 #: Cosine (plus bonuses) at or above which an asset is shown.
-MATCH_THRESHOLD = 0.42
+MATCH_THRESHOLD = 0.46
 #: Added when a query word equals the asset's label or one of its tags.
-LEXICAL_BONUS = 0.12
+LEXICAL_BONUS = 0.08
 #: Added to the score of an asset picked through :data:`CONCEPTS` (first of its list; later ones
 #: get 0.02 less each), and the least such an asset scores.
 CONCEPT_BONUS = 0.14

@@ -19,6 +19,9 @@ from pydantic import BaseModel, Field
 from reelflow.core.models import Scene, VisualSpec
 from reelflow.processors.motion.assets import AssetLibrary, AssetMatch, content_words
 
+#: An end card keeps its own matched asset only at or above this score; else it reuses the video's first hero.
+END_CARD_THRESHOLD = 0.55
+
 _NUMBER_WORDS = {
     "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10,
     "eleven": 11, "twelve": 12, "twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "hundred": 100,
@@ -97,7 +100,10 @@ def _headline_from(narration: str) -> str:
 
 def _stat(text: str) -> tuple[str, str] | None:
     """``(value, label)`` for the first number in ``text``, e.g. ``("8", "gold medals")``."""
+    quoted = [(q.start(), q.end()) for q in re.finditer(r"'[^']+'|\"[^\"]+\"|‘[^’]+’|“[^”]+”", text)]
     for m in _STAT_RX.finditer(text):
+        if any(a <= m.start() < b for a, b in quoted):
+            continue  # part of a name or a quote ("Goat 4 Sale"), not a figure
         if m.group("num"):
             digits = m.group("num").replace(",", "")
             if re.fullmatch(r"(19|20)\d\d", digits) and not m.group("pre"):
@@ -175,12 +181,16 @@ def _choice(m: AssetMatch) -> AssetChoice:
                        licence=m.asset.licence, source=m.asset.source, file=str(m.asset.path))
 
 
-def _emphasis(headline: str, keywords: Sequence[str], asset_label: str = "") -> str:
-    """The headline word to highlight: a number, else the word naming the hero asset (shared
-    4-letter stem: "skiing" ~ "skier"), else the longest content word."""
+def _emphasis(headline: str, keywords: Sequence[str], asset_label: str = "", brand: str = "") -> str:
+    """The headline word to highlight: a number, else the brand, else the word naming the hero
+    asset (shared 3-letter stem: "skiing" ~ "skier"), else the longest content word."""
     words = [w.strip(",.!?:;\"'") for w in headline.split()]
     for w in words:
         if any(ch.isdigit() for ch in w):
+            return w
+    brand_words = {_norm_word(b) for b in brand.split()} if brand else set()
+    for w in words:
+        if _norm_word(w) in brand_words and len(w) >= 3:
             return w
     stems = {x[:3] for x in content_words(asset_label) if len(x) >= 3}
     for w in words:
@@ -253,12 +263,11 @@ def design_scenes(scenes: Sequence[Scene], library: AssetLibrary | None, *, foot
                 for it in v.items:
                     ms = library.match(content_words(it) or [it], it, k=1)
                     d.item_assets.append(_choice(ms[0]) if ms else None)
-        if not d.assets and d.kind == "end_card":
+        if d.kind == "end_card" and (not d.assets or d.assets[0].score < END_CARD_THRESHOLD):
+            # a weak match on a sign-off line ("Best Buds" → headphones) loses to the video's own hero
             first = next((o.assets[0] for o in out if o.assets and o.kind in ("hero", "kinetic")), None)
-            if first is not None:
-                d.assets = [first]
-        if d.assets:
-            d.emphasis = _emphasis(head, kw, d.assets[0].label)
+            d.assets = [first] if first is not None else []
+        d.emphasis = _emphasis(head, kw, d.assets[0].label if d.assets else "", brand or "")
         if d.assets and d.kind in ("hero", "kinetic", "end_card"):
             used.add(d.assets[0].id)
         if not d.assets and d.kind == "hero":

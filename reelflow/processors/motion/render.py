@@ -555,7 +555,7 @@ class SceneRenderer:
         cw, ch = x1 - x0, y1 - y0
         brand = ctx.spec.brand or ""
         cands = [ctx.spec.call_to_action, self.d.headline, self.d.visual.headline]
-        cta = next((c for c in cands if c and _norm(c) != _norm(brand)), "")
+        cta = next((c for c in (_without_brand(c, brand) for c in cands) if c), "")
         if len(cta) > 32:
             cta = " ".join(cta.split()[:5])
         top_px = int(min(cw * 0.5, ch * 0.32))
@@ -735,6 +735,17 @@ class SceneRenderer:
     def close(self) -> None:
         if self.video is not None:
             self.video.close()
+
+
+def _without_brand(text: str, brand: str) -> str:
+    """``text`` without sentences that only name the brand ("Budweiser. Best Buds." → "Best Buds.")."""
+    import re
+
+    if not text:
+        return ""
+    parts = [p for p in re.split(r"(?<=[.!?])\s+", text.strip()) if p]
+    keep = [p for p in parts if _norm(p) != _norm(brand)] if brand else parts
+    return " ".join(keep)
 
 
 def _split_number(value: str) -> tuple[str, str, str, int]:

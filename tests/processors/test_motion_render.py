@@ -30,6 +30,10 @@ def scene(text: str, on_screen: str = "", beat: str = "story") -> Scene:
         ("Every $10 feeds thirty families.", "stat", lambda v: v.stat_value == "$10"),
         ("Grip, speed and comfort on every trail.", "list", lambda v: v.items[:2] == ["Grip", "speed"]),
         ("Fresh sourdough baked every morning.", "hero", lambda v: v.headline and "sourdough" in v.keywords),
+        ("Two bears raid a cabin fridge.", "hero", lambda v: not v.stat_value),  # a story, not a figure
+        ("He buys a goat from a 'Goat 4 Sale' sign.", "hero", lambda v: not v.stat_value),  # a name
+        ("Free delivery to your door on orders over 20 dollars.", "stat",
+         lambda v: v.stat_value == "$20" and v.stat_label.startswith("Free delivery")),
     ],
 )
 def test_derived_visual_kinds(text, kind, check):

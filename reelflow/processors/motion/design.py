@@ -119,15 +119,21 @@ def _stat(text: str) -> tuple[str, str] | None:
         else:
             value = m.group("word").lower()
             scale = (m.group("scale") or "").lower()
+            sentence_start = not text[: m.start()].strip() or text[: m.start()].rstrip()[-1:] in ".!?:;"
+            if not scale and (value == "two" or sentence_start):
+                continue  # "Two bears raid a cabin" tells a story; "won eight" / "ten thousand" are figures
             n = _NUMBER_WORDS[value] * (_NUMBER_WORDS[scale] if scale else 1)
             value = f"{n:,}"
         rest = re.split(r"[.,;:!?]|\b(?:she|he|they|we|you|it|is|are|was|were|later|and|but|that|who|which)\b",
                         text[m.end():], maxsplit=1, flags=re.IGNORECASE)[0]
-        label = _short(" ".join(content_words_keep(rest)[:4]), 4, 28)
+        kept = content_words_keep(rest)
+        cut = next((k for k, w in enumerate(kept) if k and w.lower() in {"in", "at", "on", "for", "from", "by", "of", "to"}),
+                   len(kept))
+        label = _short(" ".join(kept[: min(cut, 4)]), 4, 28)
         before = re.split(r"[.!?;]", text[: m.start()])[-1]
         if (not label or len(label.split()) == 1) and len(before.split()) >= 2:
             # "free delivery to your door on orders over 20 dollars" → the clause before the number
-            clause = re.split(r"\s+(?:on|over|under|for|at|with|from)\s+", re.sub(r"^\s*(and|but|so|or)\s+", "", before,
+            clause = re.split(r"\s+(?:on|over|under|for|at|with|from)\s+", re.sub(r"^\s*(and|but|so|or|yet)\s+", "", before,
                                                                                 flags=re.IGNORECASE), maxsplit=1)[0]
             label = _short(clause, 5, 28) or label
         if not label:

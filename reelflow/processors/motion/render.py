@@ -216,7 +216,7 @@ def make_background(width: int, height: int, pal: Palette, variant: int) -> np.n
 
     def shade(c: tuple[int, int, int]) -> np.ndarray:
         h, l, s_ = colorsys.rgb_to_hls(*(v / 255 for v in c))
-        dh, dl = ((0.0, 0.0), (0.05, 0.03), (-0.05, -0.01))[variant % 3]
+        dh, dl = ((0.0, 0.0), (0.07, 0.045), (-0.07, -0.02))[variant % 3]
         return np.array(colorsys.hls_to_rgb((h + dh) % 1, min(1, max(0, l + dl)), s_), np.float32) * 255
 
     top = shade(pal.bg_top)
@@ -564,7 +564,7 @@ class SceneRenderer:
         else:
             top_sprite = self._asset(0, top_px)
         bf, bl = fit_lines(brand.split(), DISPLAY_FONT, int(lay.display_size * 1.25), cw * 0.94, 2) if brand else (None, [])
-        cf, cl = fit_lines(cta.split(), BODY_FONT, int(lay.body_size * 1.15), cw * 0.8, 1) if cta else (None, [])
+        cf, cl = fit_lines(cta.split(), BODY_FONT, int(lay.body_size * 1.3), cw * 0.86, 1) if cta else (None, [])
         h_top = (top_sprite.size[1] + ch * 0.05) if top_sprite else 0
         h_brand = len(bl) * bf.size * 1.05 + ch * 0.04 if bf else 0
         h_cta = cf.size * 2.0 if cf else 0

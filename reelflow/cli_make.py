@@ -48,7 +48,42 @@ def _estimated_tasks(brief: Brief) -> int:
     return 2 * scenes + 8
 
 
-def run_one(brief: Brief, out_dir: Path | None) -> tuple[bool, str | None, Any]:
+def check_look_inputs(logo: Path | None, brand_color: str | None, footage: Path | None) -> None:
+    """Validate ``--logo``, ``--brand-color``, ``--footage`` and the vendored asset manifest
+    before any work.
+
+    Raises:
+        InputError: the logo is missing/unreadable, the colour unknown, or the footage folder invalid.
+        AssetError: a vendored asset's file is missing or its licence not allowed.
+    """
+    from reelflow.core.errors import AssetError
+    from reelflow.processors.motion.assets import load_manifest
+    from reelflow.processors.motion.palette import parse_color
+
+    if brand_color is not None:
+        parse_color(brand_color, "--brand-color")
+    if logo is not None:
+        if not logo.is_file():
+            raise InputError(f"--logo file not found: {logo}", hint="pass an existing PNG/JPEG/WebP image with --logo FILE")
+        from reelflow.processors.motion.render import load_logo
+
+        try:
+            load_logo(logo, 64, 64)
+        except InputError as exc:
+            raise InputError(f"--logo {logo} is not a readable image ({exc.message})",
+                             hint="pass a PNG/JPEG/WebP image with --logo FILE") from exc
+    if footage is not None:
+        from reelflow.processors.clip_renderer import load_footage
+
+        try:
+            load_footage(footage)
+        except AssetError as exc:
+            raise InputError(f"--footage {footage}: {exc.message}",
+                             hint="point --footage at a folder whose footage.json lists CC0/PD/CC BY media") from exc
+    load_manifest(ASSETS_DIR / "emoji3d")
+
+
+def run_one(brief: Brief, out_dir: Path | None, footage_dir: Path | None = None) -> tuple[bool, str | None, Any]:
     """Run ``create_video`` for one brief with a progress bar; return (ok, flow_run_id, result|error)."""
     from reelflow.flows._wiring import start_warm_up
     from reelflow.flows.create_video import create_video
@@ -73,7 +108,8 @@ def run_one(brief: Brief, out_dir: Path | None) -> tuple[bool, str | None, Any]:
             trust_local(out_dir)  # the user's own folder (deployment runs stay confined to the roots)
         try:
             state = asyncio.run(
-                create_video(brief=brief, out_dir=str(out_dir) if out_dir else None, return_state=True)
+                create_video(brief=brief, out_dir=str(out_dir) if out_dir else None,
+                             footage_dir=str(footage_dir.resolve()) if footage_dir else None, return_state=True)
             )
         finally:
             task_logger.removeHandler(handler)
@@ -140,11 +176,16 @@ def register(app: typer.Typer) -> None:
         music: str = typer.Option(None, "--music", help="Music preference, e.g. 'chill lo-fi'."),
         language: str = typer.Option(None, "--language"),
         out_dir: Path = typer.Option(None, "--out", "-o", help="Output folder (default outputs/<date>-<slug>-<id>/)."),
+        logo: Path = typer.Option(None, "--logo", help="Logo image (PNG/JPEG/WebP) for the end card."),
+        brand_color: str = typer.Option(None, "--brand-color", help='Palette colour: "#1e90ff" or a CSS name ("teal").'),
+        footage: Path = typer.Option(None, "--footage", help="Your footage folder (with footage.json) for photo scenes."),
     ) -> None:
         """Turn a brief into a publish-ready video (video.mp4, thumbnail.jpg, captions.srt, plan.json, metadata.json)."""
+        check_look_inputs(logo, brand_color, footage)
         options = {
             "duration_s": duration, "aspect": aspect, "platform": platform, "tone": tone, "audience": audience,
             "brand": brand, "voice": voice, "music": music, "language": language,
+            "brand_color": brand_color, "logo": str(logo.resolve()) if logo else None,
         }
         options = {k: v for k, v in options.items() if v is not None}
         if (text is None) == (brief_file is None):
@@ -166,7 +207,7 @@ def register(app: typer.Typer) -> None:
             if out_dir is not None:
                 _check_out_dir(out_dir)
             start = time.perf_counter()
-            ok, run_id, result = run_one(brief, out_dir)
+            ok, run_id, result = run_one(brief, out_dir, footage)
             codes.append(_report(brief, ok, run_id, result))
             console.print(f"  wall time {time.perf_counter() - start:.1f} s")
         if bad:
@@ -182,12 +223,17 @@ def register(app: typer.Typer) -> None:
         brief_id: str = typer.Option(DEMO_DEFAULT_ID, "--id", help="Which bundled brief (assets/briefs/examples.jsonl)."),
         duration: float = typer.Option(None, "--duration", "-d", help="Override the brief's length (6-90 s)."),
         out_dir: Path = typer.Option(None, "--out", "-o", help="Output folder."),
+        logo: Path = typer.Option(None, "--logo", help="Logo image (PNG/JPEG/WebP) for the end card."),
+        brand_color: str = typer.Option(None, "--brand-color", help='Palette colour: "#1e90ff" or a CSS name.'),
     ) -> None:
         """Make a video from one bundled real brief on the embedded defaults (no keys needed)."""
+        check_look_inputs(logo, brand_color, None)
         briefs, _ = _select(load_brief_file(DEMO_BRIEFS), brief_id, False, DEMO_BRIEFS)
         brief = briefs[0]
-        if duration is not None:
-            brief = brief_from_mapping({**brief.model_dump(), "duration_s": duration}, source="--duration")
+        extra = {k: v for k, v in {"duration_s": duration, "brand_color": brand_color,
+                                   "logo": str(logo.resolve()) if logo else None}.items() if v is not None}
+        if extra:
+            brief = brief_from_mapping({**brief.model_dump(), **extra}, source="options")
         console.print(f"[bold]demo brief[/] ({brief.id}): {brief.text}")
         if out_dir is not None:
             _check_out_dir(out_dir)

@@ -84,3 +84,26 @@ def test_unreachable_prefect_server_is_named_with_how_to_start_one(command, tmp_
     assert f"127.0.0.1:{port}" in proc.stderr and "reelflow server" in proc.stderr and "PREFECT_API_URL" in proc.stderr
     assert time.monotonic() - t0 < 60
     assert not (tmp_path / "outputs").exists()
+
+
+@pytest.mark.parametrize(
+    ("extra", "needle"),
+    [
+        (["--logo", "/nonexistent/logo.png"], "--logo"),
+        (["--brand-color", "blurple"], "--brand-color"),
+        (["--footage", "/nonexistent/footage"], "--footage"),
+    ],
+)
+def test_bad_look_options_exit_2_before_any_work(tmp_path, extra, needle):
+    out = tmp_path / "out"
+    proc = run_cli("make", "A launch video for our trail shoe", "--out", str(out), *extra)
+    assert proc.returncode == 2, proc.stderr
+    assert needle in proc.stderr and "hint" in proc.stderr
+    assert not out.exists()
+
+
+def test_unreadable_logo_exits_2(tmp_path):
+    logo = tmp_path / "logo.png"
+    logo.write_bytes(b"not an image")
+    proc = run_cli("make", "A launch video for our trail shoe", "--logo", str(logo))
+    assert proc.returncode == 2 and "not a readable image" in " ".join(proc.stderr.split())

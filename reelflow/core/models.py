@@ -116,6 +116,27 @@ class Brief(BaseModel):
     brand: str | None = Field(default=None, max_length=120, description="Brand or product owner.")
     voice: str | None = Field(default=None, max_length=200, description="Voice name/id or description.")
     music: str | None = Field(default=None, max_length=300, description="Music preference, free text.")
+    brand_color: str | None = Field(
+        default=None, max_length=40,
+        description='Brand colour for the video\'s palette: "#1e90ff", "1e90ff" or a CSS name ("teal").',
+    )
+    logo: str | None = Field(default=None, max_length=1000, description="Logo image file for the end card.")
+
+    @field_validator("brand_color")
+    @classmethod
+    def _colour(cls, v: str | None) -> str | None:
+        if v is None or not v.strip():
+            return None
+        from PIL import ImageColor
+
+        raw = v.strip()
+        if len(raw) in (3, 6) and all(ch in "0123456789abcdefABCDEF" for ch in raw):
+            raw = "#" + raw
+        try:
+            ImageColor.getrgb(raw)
+        except ValueError:
+            raise ValueError(f"unknown brand colour {v!r}: give a hex colour like \"#1e90ff\" or a CSS name like \"teal\"") from None
+        return raw
 
     @field_validator("text", "id", "language", "tone", "audience", "brand", "voice", "music")
     @classmethod
@@ -360,6 +381,16 @@ class SceneRecord(BaseModel):
     visual: VisualSpec = Field(default_factory=lambda: VisualSpec(kind="kinetic"))
     speech_start_s: float | None = Field(default=None, description="Measured: when this scene's line starts (s).")
     speech_end_s: float | None = Field(default=None, description="Measured: when it ends (s).")
+    # --- motion design (what the scene shows) ---
+    visual_kind: str = Field(default="", description="kinetic | hero | stat | list | photo | end_card | clip")
+    headline: str = ""
+    assets: list[dict] = Field(
+        default_factory=list,
+        description="Chosen assets: id, label, score (cosine + bonuses), via, licence, source package@version.",
+    )
+    footage: str | None = None
+    footage_score: float | None = None
+    fallback: str = Field(default="", description="Why the scene shows typography only, when it does.")
 
 
 class QAReport(BaseModel):

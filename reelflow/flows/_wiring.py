@@ -73,19 +73,15 @@ def make_speech_synthesizer(settings: Settings) -> SpeechSynthesizer:
 
 
 def make_clip_generator(settings: Settings) -> ClipGenerator:
-    """Runware videoInference when ``RUNWARE_API_KEY`` is set, else the local footage renderer."""
+    """Runware videoInference when ``RUNWARE_API_KEY`` is set, else the local motion-design
+    renderer (scenes drawn straight into the final encode, :mod:`processors.motion`)."""
     if settings.runware_api_key is not None:
         from reelflow.clients.runware.adapter import RunwareClipGenerator
 
         return RunwareClipGenerator.from_settings(settings)
-    from reelflow.processors.clip_renderer import LocalClipRenderer
-    from reelflow.processors.embeddings import encode
+    from reelflow.processors.clip_renderer import MotionClipGenerator
 
-    return LocalClipRenderer(
-        footage_dir=settings.assets / "footage",
-        embed=encode,
-        cache_dir=settings.cache / "footage",
-    )
+    return MotionClipGenerator()
 
 
 @dataclass
@@ -108,6 +104,27 @@ class Runtime:
 
                 self._lazy["songs"] = load_or_build_default(self.settings)
             return self._lazy["songs"]
+
+    def asset_library(self) -> Any:
+        """The motion-design :class:`processors.motion.assets.AssetLibrary` (vectors cached on disk).
+
+        Raises:
+            core.errors.AssetError: a manifest entry's file is missing or its licence not allowed.
+        """
+        from reelflow.processors.motion.assets import default_library
+
+        return default_library(self.settings.assets, self.settings.cache / "motion")
+
+    def footage_library(self, folder: str | None = None) -> Any:
+        """The footage library of ``folder`` (default: the shipped ``assets/footage``)."""
+        key = f"footage:{folder or ''}"
+        with self._lock:
+            if key not in self._lazy:
+                from reelflow.processors.embeddings import encode
+                from reelflow.processors.motion.footage import FootageLibrary
+
+                self._lazy[key] = FootageLibrary(folder or self.settings.assets / "footage", encode)
+            return self._lazy[key]
 
     def bed_library(self) -> Any:
         """The CC0 :class:`processors.bed_library.BedLibrary` of renderable music beds."""
@@ -147,6 +164,7 @@ class Runtime:
 
         self.song_index()
         self.bed_library()
+        self.asset_library().embeddings()
         if isinstance(self.clips, LocalClipRenderer):
             self.clips.footage_embeddings()
         if isinstance(self.tts, PiperSynthesizer):

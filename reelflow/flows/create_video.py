@@ -77,6 +77,7 @@ def _run_name() -> str:
 async def create_video(
     brief: Brief,
     out_dir: str | None = None,
+    footage_dir: str | None = None,
     review: ReviewMode = "none",
     review_timeout: float | str = DEFAULT_REVIEW_TIMEOUT_S,
 ) -> VideoResult:
@@ -86,6 +87,8 @@ async def create_video(
         brief: what to make (see :class:`core.models.Brief`); a deployment run passes it as a
             JSON object, e.g. ``{"text": "...", "duration_s": 15, "platform": "shorts"}``.
         out_dir: output folder; default ``outputs/<date>-<slug>-<short id>/``.
+        footage_dir: a footage library (folder with ``footage.json``) for photo scenes; default
+            the shipped one. Footage is shown only where it matches above its threshold.
         review: ``none`` (default), ``plan`` (approve/edit the script before anything beyond it
             is paid), ``final`` (approve before publishing) or ``both``; see :mod:`flows.review`.
             A rejected or unanswered review ends the run ``Cancelled``.
@@ -102,6 +105,11 @@ async def create_video(
     run_id = flow_run.id
     out = confine(out_dir, "out_dir", settings, "write") or default_out_dir(settings.paths.outputs_dir, brief, run_id)
     ensure_writable_dir(out)
+    # Paths that may come from a deployment's parameters: confined to the worker's roots.
+    footage_dir = str(confine(footage_dir, "footage_dir", settings, "read")) if footage_dir else None
+    if brief.logo:
+        brief = brief.model_copy(update={"logo": str(confine(brief.logo, "brief.logo", settings, "read"))})
+    _check_brand_inputs(brief, footage_dir)  # bad logo/colour/footage: fail before any work
     width, height = brief.size
     fps = settings.render.fps
     providers = rt.providers()
@@ -192,23 +200,46 @@ async def create_video(
     discarded_clips: list = []  # paid clips not used after QA (still billed)
     music_query = brief.music or plan.music_mood
     music_task = asyncio.to_thread(tasks.match_music, music_query, work_dir)
-    results, (songs, bed) = await asyncio.gather(
-        asyncio.gather(*(scene_chain(i) for i in range(len(plan.scenes)))), music_task
+    design_task = asyncio.to_thread(tasks.design_scenes, plan.scenes, footage_dir, work_dir, brief.brand)
+    results, (songs, bed), designs = await asyncio.gather(
+        asyncio.gather(*(scene_chain(i) for i in range(len(plan.scenes)))), music_task, design_task
     )
     clips = [r[2] for r in results]
     clip_qa_done = {i: r[3] for i, r in enumerate(results) if r[3] is not None}
 
+    from reelflow.processors.motion.palette import palette_for
+
+    palette = palette_for(brief.brand_color, brief.tone)
     srt, ass, n_captions = tasks.write_captions(
-        utterances, narration_starts, width, height, brief.platform.value, work_dir
+        utterances, narration_starts, width, height, brief.platform.value, work_dir, palette.to_json()["accent"]
     )
 
     from reelflow.processors.assembly import AssemblySpec, ClipInput, NarrationInput
+    from reelflow.processors.captions import scene_words
+    from reelflow.processors.motion.render import MotionScene, MotionSpec
+
+    # Every scene is drawn in the one final encode; a generated (paid) clip plays under the same
+    # overlays, and the end card is always drawn.
+    motion = MotionSpec(
+        scenes=[
+            MotionScene(
+                design=designs[i],
+                duration_s=lengths[i],
+                words=scene_words(utterances[i], narration_starts[i] - starts[i]),
+                clip_path=clips[i].path if _is_paid(clips[i].provider) and clips[i].path else None,
+            )
+            for i in range(len(clips))
+        ],
+        width=width, height=height, fps=fps, platform=brief.platform.value, palette=palette.to_json(),
+        brand=brief.brand or "", call_to_action=plan.call_to_action, logo_path=brief.logo,
+    )
 
     # each scene's middle frame is a thumbnail candidate: encoded as a key frame, it decodes alone
     mid_times = [s + length / 2 for s, length in zip(starts, lengths, strict=True)]
     spec = AssemblySpec.from_settings(
         settings.render,
         clips=[ClipInput(path=c.path, duration_s=length) for c, length in zip(clips, lengths, strict=True)],
+        motion=motion,
         narration=[
             NarrationInput(path=u.audio_path, start_s=s, duration_s=u.duration_s)
             for u, s in zip(utterances, narration_starts, strict=True)
@@ -220,7 +251,7 @@ async def create_video(
         height=height,
         keyframe_times_s=mid_times,
     )
-    pending_qa = [i for i in range(len(clips)) if i not in clip_qa_done]
+    pending_qa = [i for i in range(len(clips)) if i not in clip_qa_done and clips[i].path]
     assembled, *late_qa = await asyncio.gather(
         asyncio.to_thread(tasks.assemble_video, spec, work_dir),
         *(asyncio.to_thread(tasks.qa_clip, clips[i].path, clips[i].duration_s, i, work_dir, clips[i].loop_seams_s)
@@ -230,7 +261,7 @@ async def create_video(
     for i, q in zip(pending_qa, late_qa, strict=True):
         clip_qa[i] = q
     for i, q in enumerate(clip_qa):
-        if not q.passed:
+        if q is not None and not q.passed:
             logger.warning("scene %d clip QA flags: %s", i, "; ".join(q.flags))
     video = assembled.path
     duration = assembled.duration_s
@@ -238,8 +269,10 @@ async def create_video(
     # The video's own digest keys the checks below: a re-render into the same path (e.g. other
     # render settings) must never reuse loudness, QA or keyframes of the previous file.
     digest = sha256_file(video)
-    (lufs, peak), qa, (frames, best) = await asyncio.gather(
-        asyncio.to_thread(tasks.measure_loudness, video, digest, work_dir),
+    # Loudness and true peak were measured on the final file by the assembly itself (BS.1770-4,
+    # decoded after encoding and muxing): no second decode here.
+    lufs, peak = assembled.loudness_lufs, assembled.true_peak_dbtp
+    qa, (frames, best) = await asyncio.gather(
         asyncio.to_thread(tasks.qa_video, video, digest, starts[1:], work_dir),
         asyncio.to_thread(tasks.scene_keyframes, video, digest, mid_times, work_dir),
     )
@@ -268,6 +301,13 @@ async def create_video(
             visual=plan.scenes[i].visual,
             speech_start_s=round(narration_starts[i], 3),
             speech_end_s=round(narration_starts[i] + utterances[i].duration_s, 3),
+            visual_kind="clip" if motion.scenes[i].clip_path and designs[i].kind not in ("stat", "end_card")
+            else designs[i].kind,
+            headline=designs[i].headline,
+            assets=[a.model_dump(exclude={"file"}) for a in designs[i].assets],
+            footage=designs[i].footage and Path(designs[i].footage).name,
+            footage_score=designs[i].footage_score,
+            fallback=designs[i].fallback,
         ).model_dump()
         for i in range(len(plan.scenes))
     ]
@@ -316,11 +356,16 @@ async def create_video(
             "catalogue_alternatives": [s.model_dump() for s in songs[1:]],
             "query": music_query,
         },
-        "credits": sorted({c.credit for c in clips if c.credit} | ({bed.credit} if bed.credit else set())),
+        "credits": sorted({c.credit for c in clips if c.credit} | ({bed.credit} if bed.credit else set())
+                          | {d.footage_credit for d in designs if d.footage and d.footage_credit}),
+        "look": {"palette": palette.to_json(), "logo": bool(brief.logo)},
         "qa": {
             **qa.model_dump(),
             "clips": [
                 {"scene": i, "passed": q.passed, "flags": q.flags, "provider": clips[i].provider}
+                if q is not None else
+                {"scene": i, "passed": True, "flags": [], "provider": clips[i].provider,
+                 "note": "drawn in the final encode: checked by the video QA"}
                 for i, q in enumerate(clip_qa)
             ],
         },
@@ -388,6 +433,29 @@ async def create_video(
         await publish_api_metrics(METRICS.snapshot())
     tasks.record_costs(cost_entries, run_id, brief.id)
     return result
+
+
+def _check_brand_inputs(brief: Brief, footage_dir: str | None) -> None:
+    """Raise :class:`core.errors.InputError` for an unreadable logo, an unknown brand colour or a
+    footage folder without a valid ``footage.json`` (before any work is done)."""
+    from reelflow.core.errors import AssetError, InputError
+    from reelflow.processors.motion.palette import parse_color
+    from reelflow.processors.motion.render import load_logo
+
+    if brief.brand_color:
+        parse_color(brief.brand_color, "brand_color")
+    if brief.logo:
+        if not Path(brief.logo).is_file():
+            raise InputError(f"logo file not found: {brief.logo}", hint="pass an existing PNG/JPEG/WebP with --logo FILE")
+        load_logo(brief.logo, 64, 64)
+    if footage_dir:
+        from reelflow.processors.clip_renderer import load_footage
+
+        try:
+            load_footage(footage_dir)
+        except AssetError as exc:
+            raise InputError(f"--footage {footage_dir}: {exc.message}",
+                             hint="point --footage at a folder with a footage.json listing CC0/PD/CC BY media") from exc
 
 
 def _is_paid(provider: str) -> bool:

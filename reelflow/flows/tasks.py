@@ -46,6 +46,9 @@ CACHED_PLAN = CACHED + code_version("reelflow.processors.planner", "reelflow.pro
 #: Narration misses its cache when the local voice's synthesis changes.
 CACHED_TTS = CACHED + code_version("reelflow.processors.local_tts")
 #: QA/keyframe tasks also miss their cache when the detector or the QA rules change.
+#: Scene design and captions also miss their cache when the motion renderer's rules change.
+CACHED_MOTION = CACHED + code_version("reelflow.processors.motion.design", "reelflow.processors.motion.assets",
+                                      "reelflow.processors.captions")
 CACHED_QA = CACHED + code_version("reelflow.processors.shots", "reelflow.processors.qa", "reelflow.processors.keyframes")
 
 
@@ -192,25 +195,44 @@ def match_music(query: str, work_dir: str) -> tuple[list[SongMatch], MusicBed]:
     return rt.song_index().search(query, k=5), rt.bed_library().best(query)
 
 
-@task(name="write-captions", cache_policy=CACHED, persist_result=True, tags=["captions"], task_run_name="write-captions")
-def write_captions(
-    utterances: list[Utterance], narration_starts_s: list[float], width: int, height: int, platform: str, work_dir: str
-) -> tuple[str, str, int]:
-    """Phrase-level captions as SRT and ASS; returns ``(srt_path, ass_path, count)``."""
-    from reelflow.processors.captions import build_captions, default_font, write_ass, write_srt
+@task(name="design-scenes", cache_policy=CACHED_MOTION, persist_result=True, retries=1,
+      retry_condition_fn=_retryable, tags=["clips"], task_run_name="design-scenes")
+def design_scenes(scenes: list[Scene], footage_dir: str | None, work_dir: str, brand: str | None = None) -> list[Any]:
+    """What each scene shows: kind, words, matched assets (scores, licences) — :mod:`processors.motion.design`."""
+    from reelflow.processors.motion.design import design_scenes as run_design
 
-    # Vertical video gets shorter lines (bigger text); 42 characters is the hard limit everywhere.
-    max_chars = 24 if height > width else 32 if height == width else 42
+    rt = get_runtime()
+    return run_design(scenes, rt.asset_library(), footage=rt.footage_library(footage_dir), brand=brand)
+
+
+@task(name="write-captions", cache_policy=CACHED_MOTION, persist_result=True, tags=["captions"], task_run_name="write-captions")
+def write_captions(
+    utterances: list[Utterance], narration_starts_s: list[float], width: int, height: int, platform: str, work_dir: str,
+    highlight: str | None = None,
+) -> tuple[str, str, int]:
+    """Captions as SRT and as ASS (bold, two lines at most, in the layout's caption band, the
+    spoken word in ``highlight`` — a ``#rrggbb`` colour); returns ``(srt_path, ass_path, count)``."""
+    from reelflow.processors.captions import build_captions, write_ass, write_srt
+    from reelflow.processors.motion.layout import layout_for
+    from reelflow.processors.motion.palette import parse_color
+    from reelflow.processors.motion.render import FONTS_DIR
+
+    lay = layout_for(width, height, platform)
+    left, right, _ = lay.margins
+    # As many characters per line as fit at the layout's caption size (Inter Extra Bold averages
+    # ~0.6 em per character); 42 is the hard limit everywhere.
+    max_chars = max(12, min(42, int((width - left - right) / (0.6 * lay.caption_size))))
     captions = build_captions(utterances, narration_starts_s, max_chars_per_line=max_chars)
-    font_path, font_name = default_font()
     srt = write_srt(captions, Path(work_dir) / "captions.srt")
-    ass = write_ass(captions, Path(work_dir) / "captions.ass", width, height, platform, font_path, font_name)
+    ass = write_ass(captions, Path(work_dir) / "captions.ass", width, height, platform, FONTS_DIR / "Inter-ExtraBold.otf",
+                    "Inter", highlight=parse_color(highlight, "highlight") if highlight else None,
+                    margins=lay.margins, size=lay.caption_size)
     return str(srt), str(ass), len(captions)
 
 
 @task(
     name="assemble-video",
-    cache_policy=CACHED,
+    cache_policy=CACHED + code_version("reelflow.processors.assembly", "reelflow.processors.motion.render"),
     persist_result=True,
     retries=1,
     retry_condition_fn=_retryable,
@@ -246,18 +268,6 @@ def scene_keyframes(video: str, video_sha256: str, times_s: list[float], work_di
 
     paths = extract_frames_at(Path(video), times_s, Path(work_dir) / "keyframes")
     return [str(p) for p in paths], best_frame_index(paths)
-
-
-@task(name="measure-loudness", cache_policy=CACHED, persist_result=True, tags=["qa"], task_run_name="measure-loudness")
-def measure_loudness(video: str, video_sha256: str, work_dir: str) -> tuple[float, float]:
-    """Integrated loudness (LUFS) and true peak (dBTP) of the encoded file (ITU-R BS.1770-4).
-
-    ``video_sha256`` keys the cache on the file's content, not its path.
-    """
-    from reelflow.processors.loudness import measure
-
-    report = measure(Path(video))
-    return report.integrated_lufs, report.true_peak_dbtp
 
 
 @task(name="publish-outputs", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=2, tags=["publish"],

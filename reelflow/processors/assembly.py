@@ -47,7 +47,8 @@ from reelflow.core.errors import InputError
 from reelflow.core.settings import RenderSettings
 from reelflow.core.storage import atomic_path
 from reelflow.processors import loudness
-from reelflow.processors.media import audio_duration, probe, run_ffmpeg
+from reelflow.processors.media import audio_duration, ffmpeg_exe, probe, run_ffmpeg
+from reelflow.processors.motion.render import MotionSpec
 
 SAMPLE_RATE = 48_000
 #: Duck envelope ramp (attack before / release after each narration interval), seconds.
@@ -55,9 +56,9 @@ DUCK_RAMP_S = 0.2
 
 
 class ClipInput(BaseModel):
-    """One scene's clip in the timeline."""
+    """One scene's clip in the timeline (``path`` is unused for scenes drawn by ``motion``)."""
 
-    path: str
+    path: str = ""
     duration_s: float = Field(gt=0, description="The scene's slot in the timeline, seconds.")
 
 
@@ -98,13 +99,21 @@ class AssemblySpec(BaseModel):
     )
     audio_bitrate: str = "192k"
     timeout_s: float = Field(default=900, gt=0)
+    motion: MotionSpec | None = Field(
+        default=None,
+        description="Draw the scenes (motion design, :mod:`processors.motion.render`) straight into the "
+        "final encode instead of joining clip files; a scene's ``clip_path`` puts a generated clip under "
+        "its overlays. ``clips`` then only give the scene lengths.",
+    )
 
     @model_validator(mode="after")
     def _check(self) -> AssemblySpec:
         if self.width % 2 or self.height % 2:
             raise ValueError(f"width and height must be even for yuv420p, got {self.width}x{self.height}")
+        if self.motion is not None and len(self.motion.scenes) != len(self.clips):
+            raise ValueError(f"motion has {len(self.motion.scenes)} scenes but clips has {len(self.clips)}")
         shortest = min(c.duration_s for c in self.clips)
-        if len(self.clips) > 1 and self.transition_s >= shortest:
+        if self.motion is None and len(self.clips) > 1 and self.transition_s >= shortest:
             raise ValueError(f"transition_s {self.transition_s} must be shorter than every scene ({shortest:.2f} s)")
         return self
 
@@ -462,6 +471,108 @@ def build_video_args(spec: AssemblySpec, audio_path: Path | None, out_path: Path
     return args
 
 
+def build_motion_args(spec: AssemblySpec, out_path: Path, *, captions: str | None, fonts: str | None) -> list[str]:
+    """ffmpeg arguments of the one-pass motion encode: raw RGB frames on stdin → captions (libass)
+    → x264 High yuv420p, no audio (muxed afterwards without re-encoding)."""
+    post = []
+    if captions:
+        post.append(f"subtitles=filename={captions}" + (f":fontsdir={fonts}" if fonts else ""))
+    post.append("format=yuv420p")
+    return [
+        "-loglevel", "error", "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{spec.width}x{spec.height}",
+        "-r", str(spec.fps), "-i", "pipe:0", "-vf", ",".join(post), "-an",
+        "-c:v", "libx264", "-preset", spec.x264_preset, "-crf", str(spec.crf),
+        "-profile:v", "high", "-pix_fmt", "yuv420p", "-color_range", "tv", "-r", str(spec.fps),
+        *(["-force_key_frames", ",".join(_f(t) for t in spec.keyframe_times_s)] if spec.keyframe_times_s else []),
+        "-frames:v", str(expected_frames(spec)), "-movflags", "+faststart", str(out_path),
+    ]
+
+
+def encode_motion(spec: AssemblySpec, out_path: Path, *, captions: str | None, fonts: str | None,
+                  cwd: Path) -> int:
+    """Draw every scene of ``spec.motion`` and pipe the frames into one x264 encode.
+
+    Frames are drawn in a worker thread (Pillow releases the GIL in its C loops) while this thread
+    writes the previous ones to ffmpeg's stdin, so drawing, the pipe and x264's own threads overlap.
+
+    Returns:
+        Frames written.
+
+    Raises:
+        ProcessingError: ffmpeg failed or a frame could not be drawn.
+    """
+    import queue
+    import subprocess
+    import threading
+
+    from reelflow.core.errors import ProcessingError
+    from reelflow.processors.motion.render import iter_frames
+
+    assert spec.motion is not None
+    cmd = [ffmpeg_exe(), "-hide_banner", "-y", *build_motion_args(spec, out_path, captions=captions, fonts=fonts)]
+    env = {k: v for k, v in os.environ.items() if k != "MALLOC_TRIM_THRESHOLD_"}
+    proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            cwd=cwd, env=env)
+    frames: queue.Queue = queue.Queue(maxsize=6)
+    errors: list[BaseException] = []
+    stop = threading.Event()
+
+    def draw() -> None:
+        try:
+            for buf in iter_frames(spec.motion):
+                while not stop.is_set():
+                    try:
+                        frames.put(buf, timeout=0.5)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+        except BaseException as exc:  # noqa: BLE001 - re-raised below in the caller's thread
+            errors.append(exc)
+        finally:
+            frames.put(None)
+
+    stderr_chunks: list[bytes] = []
+    reader = threading.Thread(target=lambda: stderr_chunks.append(proc.stderr.read()), daemon=True)  # type: ignore[union-attr]
+    reader.start()
+    drawer = threading.Thread(target=draw, name="motion-draw", daemon=True)
+    drawer.start()
+    written = 0
+    want = expected_frames(spec)
+    try:
+        assert proc.stdin is not None
+        while True:
+            buf = frames.get()
+            if buf is None:
+                break
+            if written < want:
+                proc.stdin.write(buf)
+                written += 1
+        proc.stdin.close()
+        proc.wait(timeout=spec.timeout_s)
+    except (BrokenPipeError, OSError, subprocess.TimeoutExpired) as exc:
+        stop.set()
+        proc.kill()
+        proc.wait()
+        reader.join(timeout=5)
+        tail = b"".join(stderr_chunks).decode(errors="replace")[-STDERR_TAIL:]
+        raise ProcessingError(f"ffmpeg failed while encoding the drawn scenes: {exc}\n{tail}") from exc
+    finally:
+        stop.set()
+        drawer.join(timeout=10)
+    reader.join(timeout=5)
+    if errors:
+        raise ProcessingError(f"drawing the scenes failed: {errors[0]}") from errors[0]
+    if proc.returncode != 0:
+        tail = b"".join(stderr_chunks).decode(errors="replace")[-STDERR_TAIL:]
+        raise ProcessingError(f"ffmpeg failed (exit {proc.returncode}) while encoding the drawn scenes:\n{tail}")
+    return written
+
+
+STDERR_TAIL = 2000
+
+
 def assemble(spec: AssemblySpec, out_path: Path | str) -> AssemblyResult:
     """Render the final video of ``spec`` to ``out_path`` (MP4, written atomically).
 
@@ -483,7 +594,10 @@ def assemble(spec: AssemblySpec, out_path: Path | str) -> AssemblyResult:
     out_path = Path(out_path)
     timings: dict[str, float] = {}
     for i, c in enumerate(spec.clips):
-        _check_file(c.path, f"clip of scene {i}")
+        if spec.motion is None:
+            _check_file(c.path, f"clip of scene {i}")
+        elif spec.motion.scenes[i].clip_path:
+            _check_file(spec.motion.scenes[i].clip_path, f"clip of scene {i}")
     captions = _check_file(spec.captions_path, "captions file") if spec.captions_path else None
     fonts = Path(spec.fonts_dir).resolve() if spec.fonts_dir else None
     if fonts is not None and not fonts.is_dir():
@@ -527,12 +641,15 @@ def assemble(spec: AssemblySpec, out_path: Path | str) -> AssemblyResult:
             audio_future = pool.submit(audio_stage)
             t0 = time.perf_counter()
             video_only = work / "video.mp4"
-            run_ffmpeg(
-                build_video_args(spec, None, video_only, captions=cap_rel, fonts=fonts_rel),
-                what="assemble the final video",
-                timeout_s=spec.timeout_s,
-                cwd=work,
-            )
+            if spec.motion is not None:
+                encode_motion(spec, video_only, captions=cap_rel, fonts=fonts_rel, cwd=work)
+            else:
+                run_ffmpeg(
+                    build_video_args(spec, None, video_only, captions=cap_rel, fonts=fonts_rel),
+                    what="assemble the final video",
+                    timeout_s=spec.timeout_s,
+                    cwd=work,
+                )
             timings["video"] = time.perf_counter() - t0
             audio, music_gain, gain, passes = audio_future.result()
 

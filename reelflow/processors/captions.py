@@ -40,6 +40,11 @@ class Caption(BaseModel):
     start_s: float = Field(ge=0, description="Start, seconds from the start of the video.")
     end_s: float = Field(ge=0, description="End, seconds from the start of the video.")
     text: str = Field(min_length=1)
+    words: list[WordTiming] = Field(
+        default_factory=list,
+        description="The caption's words with times in seconds from the start of the video (for the "
+        "karaoke highlight); empty when unknown.",
+    )
 
 
 def default_font() -> tuple[Path, str]:
@@ -115,6 +120,14 @@ def _fallback_words(utt: Utterance) -> list[WordTiming]:
     return out
 
 
+def scene_words(utt: Utterance, offset_s: float = 0.0) -> list[WordTiming]:
+    """The utterance's word timings shifted by ``offset_s`` (character-proportional when the
+    engine gave none), e.g. relative to the scene start for kinetic type."""
+    words = [w for w in (utt.words or _fallback_words(utt)) if w.text.strip()]
+    return [WordTiming(text=w.text, start_s=round(w.start_s + offset_s, 3), end_s=round(w.end_s + offset_s, 3))
+            for w in words]
+
+
 def _phrases(words: list[WordTiming], max_chars: int, max_lines: int) -> list[list[WordTiming]]:
     """Greedy phrase grouping: fill up to the line budget; end early at sentence ends and at
     commas once the phrase is at least half full."""
@@ -172,7 +185,7 @@ def build_captions(
             f"build_captions got {len(utterances)} utterances but {len(scene_starts_s)} scene starts",
             hint="pass one scene start time per utterance, in scene order",
         )
-    raw: list[tuple[float, float, str]] = []
+    raw: list[tuple[float, float, str, list[WordTiming]]] = []
     for utt, offset in zip(utterances, scene_starts_s, strict=True):
         words = [w for w in (utt.words or _fallback_words(utt)) if w.text.strip()]
         for group in _phrases(words, max_chars_per_line, max_lines):
@@ -185,10 +198,12 @@ def build_captions(
                 )
             start = offset + min(w.start_s for w in group)
             end = offset + max(w.end_s for w in group)
-            raw.append((start, max(end, start + 0.05), wrapped))
+            timed = [WordTiming(text=w.text, start_s=round(offset + w.start_s, 3), end_s=round(offset + w.end_s, 3))
+                     for w in group]
+            raw.append((start, max(end, start + 0.05), wrapped, timed))
     raw.sort(key=lambda r: r[0])
     out: list[Caption] = []
-    for i, (start, end, text) in enumerate(raw):
+    for i, (start, end, text, timed) in enumerate(raw):
         nxt = raw[i + 1][0] if i + 1 < len(raw) else None
         if out and start < out[-1].end_s:
             start = out[-1].end_s
@@ -198,8 +213,57 @@ def build_captions(
                 want = max(want, nxt)
             want = min(want, nxt) if nxt > start else want
         end = max(want, start + 0.05)
-        out.append(Caption(index=i, start_s=round(start, 3), end_s=round(end, 3), text=text))
+        out.append(Caption(index=i, start_s=round(start, 3), end_s=round(end, 3), text=text, words=timed))
     return out
+
+
+def ass_escape(text: str) -> str:
+    """Make user text inert in an ASS event: it can never start an override block or an escape.
+
+    ``{``/``}`` become ``(``/``)`` (ASS has no portable brace escape), and every backslash is
+    followed by an empty override block ``{}`` so ``\\N``, ``\\n``, ``\\h`` or ``\\fs400`` from a
+    brief stay literal text; ``{\\p1}`` drawing commands therefore cannot form either. Line breaks
+    become ``\\N``. Source: Aegisub/libass ASS tag reference (override blocks, ``\\N \\n \\h``).
+    """
+    text = text.replace("{", "(").replace("}", ")").replace("\\", "\\{}")
+    return text.replace("\r\n", "\n").replace("\n", "\\N")
+
+
+def ass_color(rgb: tuple[int, int, int]) -> str:
+    """``(r, g, b)`` → ASS inline colour ``&HBBGGRR&``."""
+    r, g, b = rgb
+    return f"&H{b:02X}{g:02X}{r:02X}&"
+
+
+def karaoke_events(c: Caption, highlight: tuple[int, int, int]) -> list[tuple[float, float, str]]:
+    """ASS events ``(start_s, end_s, text)`` showing ``c`` with the word being spoken in ``highlight``.
+
+    One event per word interval (from a word's start to the next word's start; the first starts
+    at the caption's start, the last ends at its end), all with the same text and line breaks, so
+    the caption stays still while the highlight moves. Text is escaped with :func:`ass_escape`.
+    """
+    words = c.words
+    tokens = c.text.replace("\n", " \n ").split(" ")
+    if not words or len([t for t in tokens if t != "\n"]) != len(words):
+        return [(c.start_s, c.end_s, ass_escape(c.text))]
+    col = ass_color(highlight)
+    out = []
+    for k in range(len(words)):
+        start = c.start_s if k == 0 else max(c.start_s, words[k].start_s)
+        end = c.end_s if k == len(words) - 1 else min(c.end_s, words[k + 1].start_s)
+        if end - start < 0.01:
+            continue
+        parts, j = [], 0
+        for t in tokens:
+            if t == "\n":
+                parts.append("\\N")
+                continue
+            esc = ass_escape(t)
+            parts.append(f"{{\\c{col}}}{esc}{{\\r}}" if j == k else esc)
+            j += 1
+        text = " ".join(parts).replace(" \\N ", "\\N")
+        out.append((start, end, text))
+    return out or [(c.start_s, c.end_s, ass_escape(c.text))]
 
 
 def _ssa_file(captions: list[Caption]):
@@ -256,6 +320,10 @@ def write_ass(
     platform: Platform | str,
     font_path: Path | str | None = None,
     font_name: str | None = None,
+    *,
+    highlight: tuple[int, int, int] | None = None,
+    margins: tuple[int, int, int] | None = None,
+    size: int | None = None,
 ) -> Path:
     """Write styled Advanced SubStation captions for burning in with libass; return ``path``.
 
@@ -270,6 +338,11 @@ def write_ass(
     The style is bold white text with a black outline (~8 % of the size) and a soft shadow,
     bottom-centred above ``MarginV``; the size is ~4.5 % of the frame height, reduced where the
     longest line would not fit between the side margins.
+
+    With ``highlight`` (an ``(r, g, b)`` colour) the word being spoken is drawn in it, from the
+    words' timings (:func:`karaoke_events`); ``margins`` ``(left, right, bottom)`` and ``size``
+    override the platform defaults (the motion layout's caption band). All caption text is
+    escaped (:func:`ass_escape`): a brief cannot inject ASS override or drawing commands.
 
     Raises:
         AssetError: the font is missing.
@@ -287,8 +360,14 @@ def write_ass(
         ml, mr, mv = safe_margins(width, height, platform)
     except ValueError as exc:
         raise InputError(f"unknown platform {platform!r}", hint="use tiktok, reels, shorts or youtube") from exc
-    size = _font_size(captions, font_path, width, height, ml, mr)
-    subs = _ssa_file(captions)
+    if margins is not None:
+        ml, mr, mv = margins
+    fitted = _font_size(captions, font_path, width, height, ml, mr)
+    size = min(size, fitted) if size else fitted
+    subs = pysubs2.SSAFile()
+    for c in captions:
+        for start, end, text in (karaoke_events(c, highlight) if highlight else [(c.start_s, c.end_s, ass_escape(c.text))]):
+            subs.events.append(pysubs2.SSAEvent(start=int(round(start * 1000)), end=int(round(end * 1000)), text=text))
     subs.info["PlayResX"] = str(width)
     subs.info["PlayResY"] = str(height)
     subs.info["WrapStyle"] = "0"

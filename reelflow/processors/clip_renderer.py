@@ -363,3 +363,37 @@ class LocalClipRenderer:
             return self.render(self.pick(request), request, out_path)
 
         return await asyncio.to_thread(_work)
+
+
+class MotionClipGenerator:
+    """The embedded default ``ClipGenerator`` (provider ``"local-motion"``): scenes are *drawn* in
+    the final encode (:mod:`processors.motion`), so nothing is rendered here.
+
+    :meth:`generate` returns a :class:`Clip` with an empty ``path`` that stands for "drawn by the
+    assembly from the scene design": no intermediate file, no second encode. The scene design
+    itself (kind, matched assets, scores, licences) is made once per video by
+    :func:`processors.motion.design.design_scenes` and recorded in ``metadata.json``.
+    """
+
+    provider = "local-motion"
+    model = "motion-v1"
+
+    async def generate(self, request: ClipRequest, out_path: Path) -> Clip:
+        """A placeholder clip of ``request.duration_s`` (drawn later, in the final encode)."""
+        if request.width <= 0 or request.height <= 0 or request.width % 2 or request.height % 2:
+            raise InputError(f"clip size {request.width}x{request.height} must be positive and even",
+                             hint="use the platform frame size")
+        return Clip(
+            scene_index=request.scene_index,
+            path="",
+            duration_s=request.duration_s,
+            width=request.width,
+            height=request.height,
+            fps=float(request.fps),
+            provider=self.provider,
+            model=self.model,
+            source="motion-design",
+            licence="MIT (Fluent Emoji 3D), OFL-1.1 (fonts)",
+            prompt=request.prompt,
+            seed=request.seed,
+        )

@@ -1,7 +1,7 @@
 """End to end: ``create_video`` on a short real brief, on the embedded defaults, under Prefect.
 
-Runs the real stack: template planner, Piper TTS, footage renderer with the MiniLM encoder,
-FAISS song index over the bundled catalogue, ffmpeg assembly, PySceneDetect QA.
+Runs the real stack: template planner, Piper TTS, motion-design scenes matched with the MiniLM encoder
+and drawn straight into the final encode, FAISS song index over the bundled catalogue, ffmpeg assembly, QA.
 """
 
 from __future__ import annotations
@@ -120,6 +120,12 @@ def test_metadata_fields_and_sha(made):
         assert s["clip_licence"] and s["voice_provider"] == "local-piper"
     plan = json.loads((out / "plan.json").read_text())
     assert len(plan["scenes"]) == len(meta["scenes"]) >= 3
+    # motion design: every scene records what it shows; matched assets carry score, licence, source
+    kinds = {"kinetic", "hero", "stat", "list", "photo", "end_card"}
+    assert all(s["visual_kind"] in kinds for s in meta["scenes"]) and meta["scenes"][-1]["visual_kind"] == "end_card"
+    shown = [a for s in meta["scenes"] for a in s["assets"]]
+    assert shown and all(a["licence"] == "MIT" and "@" in a["source"] and a["score"] >= 0.4 for a in shown)
+    assert all(s["assets"] or s["fallback"] for s in meta["scenes"])
     assert "TrailFox" in " ".join(s["narration"] for s in plan["scenes"])
     assert plan["scenes"][-1]["narration"].endswith("Find your trail.")
     pacing = meta["script"]["pacing"]

@@ -8,7 +8,7 @@ from reelflow.flows._wiring import apply_prefect_secrets, get_runtime
 
 def test_no_keys_means_local_defaults(test_settings):
     rt = get_runtime(test_settings)
-    assert rt.providers() == {"plan": "local-template", "narration": "local-piper", "clips": "local-footage"}
+    assert rt.providers() == {"plan": "local-template", "narration": "local-piper", "clips": "local-motion"}
     assert get_runtime(test_settings) is rt  # one runtime per process and settings
 
 

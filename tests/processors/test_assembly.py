@@ -219,3 +219,48 @@ def test_bad_inputs(composition, tmp_path: Path):
         AssemblySpec(clips=spec.clips, width=1081)
     with pytest.raises(pydantic.ValidationError, match="transition_s"):
         AssemblySpec(clips=[ClipInput(path="a", duration_s=0.2), ClipInput(path="b", duration_s=1)], transition_s=0.5)
+
+
+def test_motion_scenes_are_drawn_into_the_one_encode(composition, tmp_path: Path):
+    """Scenes drawn by processors.motion (no clip files) + Piper narration + bed + karaoke captions:
+    one encode meets the delivery spec, the picture moves and the captions are burned in."""
+    from reelflow.core.models import VisualSpec
+    from reelflow.processors.captions import Caption, write_ass as write_captions_ass
+    from reelflow.processors.motion.design import AssetChoice, SceneDesign
+    from reelflow.processors.motion.palette import palette_for
+    from reelflow.processors.motion.render import MotionScene, MotionSpec
+
+    medal = AssetChoice(id="emoji3d/1f947", label="1st place medal", score=0.8, via="embedding", licence="MIT",
+                        source="@lobehub/fluent-emoji-3d@1.1.0",
+                        file=str(REPO / "reelflow/assets/emoji3d/images/1f947.webp"))
+    designs = [
+        SceneDesign(index=0, kind="hero", visual=VisualSpec(kind="hero", headline="Fresh coffee"), headline="Fresh coffee",
+                    assets=[medal]),
+        SceneDesign(index=1, kind="stat", visual=VisualSpec(kind="stat", stat_value="8", stat_label="gold medals"),
+                    assets=[medal]),
+        SceneDesign(index=2, kind="end_card", visual=VisualSpec(kind="end_card", headline="Run today"), headline="Run today"),
+    ]
+    spec0: AssemblySpec = composition["spec"]
+    caps = [Caption(index=0, start_s=0.3, end_s=1.6, text="Fresh coffee.")]
+    ass = write_captions_ass(caps, tmp_path / "c.ass", 1080, 1920, "tiktok", highlight=(255, 200, 0))
+    motion = MotionSpec(
+        scenes=[MotionScene(design=d, duration_s=SCENE_S) for d in designs], width=1080, height=1920,
+        palette=palette_for("#0a7cff", None).to_json(), brand="Northwind", call_to_action="Run today",
+    )
+    spec = spec0.model_copy(update={"motion": motion, "captions_path": str(ass),
+                                    "fonts_dir": str(REPO / "reelflow" / "assets" / "fonts"),
+                                    "clips": [ClipInput(duration_s=SCENE_S) for _ in designs]})
+    out = tmp_path / "out" / "video.mp4"
+    result = assemble(spec, out)
+    info = probe(out)
+    assert (info.width, info.height, info.video_codec, info.profile, info.pix_fmt) == (1080, 1920, "h264", "High", "yuv420p")
+    assert info.audio_codec == "aac" and info.sample_rate == 48000
+    assert abs(result.loudness_lufs + 14) <= 1 and result.true_peak_dbtp <= -1.0
+    assert sorted(p.name for p in out.parent.iterdir()) == ["video.mp4"]  # no intermediate clips left behind
+    with av.open(str(out)) as c:
+        n = sum(1 for _ in c.decode(video=0))
+    assert n == expected_frames(spec)
+    a, b = frame_at(out, 1.0).astype(int), frame_at(out, 1.5).astype(int)
+    assert np.abs(a - b).mean() > 0.3  # moving
+    band = frame_at(out, 1.0)[int(1920 * 0.62):int(1920 * 0.79)]
+    assert (band.min(axis=2) > 230).sum() > 1500  # white caption text in the caption band

@@ -131,3 +131,56 @@ def test_ffmpeg_burns_the_ass_with_the_shipped_font(captions, tmp_path) -> None:
     assert rows.size > 2000  # text was drawn
     assert rows.max() < 0.80 * 1920 and cols.max() < 0.88 * 1080  # inside the safe zone
     assert rows.min() > 0.5 * 1920
+
+
+def _burn(ass: Path, tmp_path: Path, name: str, t: float, fonts: Path) -> np.ndarray:
+    ffmpeg = imageio_ffmpeg.get_ffmpeg_exe()
+    out = tmp_path / f"{name}.mp4"
+    proc = subprocess.run(
+        [ffmpeg, "-v", "error", "-y", "-f", "lavfi", "-i", "color=c=black:s=1080x1920:d=2:r=30",
+         "-vf", f"subtitles={ass.name}:fontsdir={fonts}", "-c:v", "libx264", "-preset", "ultrafast",
+         "-pix_fmt", "yuv420p", str(out)],
+        cwd=tmp_path, capture_output=True, text=True,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    return _frame_at(out, t)
+
+
+def test_brief_text_cannot_inject_ass_override_or_drawing_commands(tmp_path) -> None:
+    from reelflow.processors.captions import Caption, ass_escape
+
+    fonts = default_font()[0].parent
+    evil = [
+        Caption(index=0, start_s=0.0, end_s=0.9, text=r"{\fs400}HUGE \N text"),
+        Caption(index=1, start_s=1.0, end_s=1.9, text=r"{\p1}m 0 0 l 900 0 900 900 l 0 900{\p0}"),
+    ]
+    normal = [Caption(index=0, start_s=0.0, end_s=0.9, text="(fs400)HUGE text"),
+              Caption(index=1, start_s=1.0, end_s=1.9, text="(p1)m 0 0 l 900 0 900 900 l 0 900(p0)")]
+    for i, (c, ref) in enumerate(zip(evil, normal, strict=True)):
+        a = write_ass([c], tmp_path / f"evil{i}.ass", 1080, 1920, "tiktok", highlight=(255, 200, 0))
+        b = write_ass([ref], tmp_path / f"ref{i}.ass", 1080, 1920, "tiktok")
+        lit_evil = _burn(a, tmp_path, f"evil{i}", c.start_s + 0.3, fonts).sum(axis=2) > 150
+        lit_ref = _burn(b, tmp_path, f"ref{i}", c.start_s + 0.3, fonts).sum(axis=2) > 150
+        rows = np.nonzero(lit_evil)[0]
+        assert rows.size > 500  # the text is shown ...
+        assert rows.max() - rows.min() < 0.15 * 1920  # ... at caption size, never 400 px type or a 900 px box
+        assert lit_evil.sum() < 2.0 * max(lit_ref.sum(), 1)
+    esc = ass_escape(r"{\fs400}x \N {\p1}")
+    assert "{" not in esc.replace("{}", "") and "\\N" not in esc.replace("\\{}N", "")  # only inert empty blocks
+
+
+def test_karaoke_highlights_the_word_being_spoken(utterances, starts, tmp_path) -> None:
+    from reelflow.processors.captions import karaoke_events
+
+    caps = build_captions(utterances, starts, max_chars_per_line=22)
+    c = caps[0]
+    events = karaoke_events(c, (255, 200, 0))
+    assert len(events) == len(c.words) >= 2
+    for (s, e, text), w in zip(events, c.words, strict=True):
+        assert text.count("\\c&H00C8FF&") == 1  # exactly one highlighted word, colour in ASS BGR
+        assert w.text in text.split("\\c&H00C8FF&}")[1]
+        assert c.start_s <= s < e <= c.end_s + 1e-6
+    # the caption text and line breaks stay the same in every event (no jumping layout)
+    plain = {t.replace("{\\c&H00C8FF&}", "").replace("{\\r}", "") for _, _, t in events}
+    assert len(plain) == 1
+    assert len(c.text.split("\n")) <= 2

@@ -102,7 +102,8 @@ def test_abstract_line_with_nothing_to_show_falls_back_to_typography(library):
 def test_heroes_do_not_repeat_within_a_video(library):
     lines = ["Fresh coffee every morning.", "Coffee beans roasted fresh.", "Your coffee, delivered."]
     scenes = [Scene(index=i, narration=t, visual_prompt=t, duration_s=4) for i, t in enumerate(lines)]
-    heroes = [d.assets[0].id for d in design_scenes(scenes + [Scene(index=3, narration="Order now.",
-                                                                     visual_prompt="x", duration_s=3)], library)[:3]
-              if d.assets]
+    designs = design_scenes(scenes + [Scene(index=3, narration="Order now.", visual_prompt="x", duration_s=3)], library)
+    heroes = [d.assets[0].id for d in designs[:3] if d.assets and d.kind == "hero"]
     assert len(heroes) == len(set(heroes)) >= 2
+    # a subject already shown as a hero may come back only small, over the words (kinetic)
+    assert all(d.kind == "kinetic" for d in designs[:3] if d.assets and d.kind != "hero")

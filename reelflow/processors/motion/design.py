@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from pydantic import BaseModel, Field
 
 from reelflow.core.models import Scene, VisualSpec
-from reelflow.processors.motion.assets import AssetLibrary, AssetMatch, content_words
+from reelflow.processors.motion.assets import MATCH_THRESHOLD, AssetLibrary, AssetMatch, content_words
 
 #: An end card shows its own matched asset only at or above this score; else brand + call to action only.
 END_CARD_THRESHOLD = 0.55
@@ -263,6 +263,12 @@ def design_scenes(scenes: Sequence[Scene], library: AssetLibrary | None, *, foot
                 matches = library.match([v.stat_label, *kw[:4]], context, k=3)
             else:
                 matches = library.match(kw, context, k=3, exclude=used)
+                if not matches and d.kind in ("hero", "kinetic"):
+                    # the subject was already a hero ("the goat" again): show it small over the
+                    # words rather than repeat the hero layout or drop the topic
+                    again = library.match(kw, context, k=1, threshold=MATCH_THRESHOLD + 0.1)
+                    if again:
+                        matches, d.kind = again, "kinetic"
             d.assets = [_choice(m) for m in matches]
             if v.kind == "list":
                 d.item_assets = []

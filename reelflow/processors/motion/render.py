@@ -423,23 +423,29 @@ class SceneRenderer:
             top += icon_px + ch * 0.05
         first = len(self.items)
         self._headline_words(text, DISPLAY_FONT, size, cw * 0.92, 4, x0 + cw / 2, top)
-        # A long line keeps moving: each later sentence's key words replace the headline as spoken.
+        self._cycle_phrases(first, text, size, cw * 0.92, 4, x0 + cw / 2, top + text_h / 2, centre=True)
+
+    def _cycle_phrases(self, first: int, text: str, size: int, max_w: float, max_lines: int, cx: float,
+                       anchor: float, *, centre: bool) -> None:
+        """A long line keeps moving: each later sentence's key words replace the headline (the word
+        items from ``self.items[first:]``) as they are spoken, laid out at the same place
+        (centred on ``anchor`` when ``centre``, else from ``anchor`` down)."""
         phrases = later_phrases(self.scene.words, text, self.dur)
-        if phrases:
-            for kind, w in self.items[first:]:
+        if not phrases:
+            return
+        for kind, w in self.items[first:]:
+            if kind == "word":
+                w.t_end = phrases[0][1]
+        for k, (phrase, t0) in enumerate(phrases):
+            t_end = phrases[k + 1][1] if k + 1 < len(phrases) else math.inf
+            f2, l2 = fit_lines(phrase.split(), DISPLAY_FONT, size, max_w, max_lines)
+            n0 = len(self.items)
+            longest = max((w for w in phrase.split() if len(_norm(w)) >= 4), key=len, default="")
+            top = anchor - len(l2) * f2.size * 1.08 / 2 if centre else anchor
+            self._headline_words(phrase, DISPLAY_FONT, size, max_w, max_lines, cx, top, t0, emphasis=longest)
+            for kind, w in self.items[n0:]:
                 if kind == "word":
-                    w.t_end = phrases[0][1]
-            mid = top + text_h / 2
-            for k, (phrase, t0) in enumerate(phrases):
-                t_end = phrases[k + 1][1] if k + 1 < len(phrases) else math.inf
-                f2, l2 = fit_lines(phrase.split(), DISPLAY_FONT, size, cw * 0.92, 4)
-                n0 = len(self.items)
-                longest = max((w for w in phrase.split() if len(_norm(w)) >= 4), key=len, default="")
-                self._headline_words(phrase, DISPLAY_FONT, size, cw * 0.92, 4, x0 + cw / 2,
-                                     mid - len(l2) * f2.size * 1.08 / 2, t0, emphasis=longest)
-                for kind, w in self.items[n0:]:
-                    if kind == "word":
-                        w.t_end = t_end
+                    w.t_end = t_end
 
     def _prep_hero(self) -> None:
         lay = self.ctx.lay
@@ -452,7 +458,9 @@ class SceneRenderer:
             tx, tw = x0 + cw * 0.72, cw * 0.5
             fnt, lines = fit_lines(text.split(), DISPLAY_FONT, lay.display_size, tw, 3)
             top = y0 + (ch - len(lines) * fnt.size * 1.08) / 2
+            first = len(self.items)
             self._headline_words(text, DISPLAY_FONT, lay.display_size, tw, 3, tx, top, 0.3)
+            self._cycle_phrases(first, text, lay.display_size, tw, 3, tx, y0 + ch / 2, centre=True)
         else:
             hero_px = int(min(cw * 0.62, ch * 0.5))
             fnt, lines = fit_lines(text.split(), DISPLAY_FONT, lay.display_size, cw * 0.94, 2)
@@ -460,8 +468,11 @@ class SceneRenderer:
             total = hero_px + ch * 0.06 + text_h
             top = y0 + max(0, (ch - total) / 2)
             hcx, hcy = x0 + cw / 2, top + hero_px / 2
+            first = len(self.items)
             self._headline_words(text, DISPLAY_FONT, lay.display_size, cw * 0.94, 2, x0 + cw / 2,
                                  top + hero_px + ch * 0.06, 0.3)
+            self._cycle_phrases(first, text, lay.display_size, cw * 0.94, 2, x0 + cw / 2,
+                                top + hero_px + ch * 0.06, centre=False)
         hero = self._asset(0, hero_px)
         if hero:
             self.items.append(("shadow", (hcx, hcy + hero_px * 0.5, hero_px)))

@@ -30,7 +30,7 @@ BRIEFS = [
     {"id": "lamp", "text": "Vertical ad for the Lumen desk lamp: warm light for late study nights, dimmable."},
     {"id": "oat", "text": "Vertical ad for Fjord oat milk: creamy in coffee, no added sugar, new carton."},
     {"id": "bike", "text": "Vertical ad for CityLoop e-bikes: ride across town in ten minutes, first ride free."},
-    {"id": "tea", "text": "Vertical ad for Kettle & Leaf green tea: calm focus, grown on small farms."},
+    {"id": "jacket", "text": "Vertical ad for the Nimbus rain jacket: fully waterproof, packs into its own pocket, ten-year warranty."},
 ]
 
 

@@ -68,7 +68,7 @@ def campaign_run(prefect_server, test_settings, tmp_path_factory):
             rec["review_artifacts"] = http.post("/artifacts/filter", json={
                 "artifacts": {"key": {"any_": [f"campaign-{NAME}-review"]}}}).json()
         edit = tmp / "lamp-edit.yaml"
-        edit.write_text("- {index: 0, narration: Late night? Warm light.}\n")
+        edit.write_text('- {index: 0, narration: "Late night? Warm light."}\n')
         rec["approvals"] = []
         for row in waiting:
             args = [CLI, "review", "approve", row["flow_run_id"], "--reviewer", "campaign-lead"]
@@ -108,3 +108,5 @@ def test_cli_approvals_complete_the_campaign(campaign_run) -> None:
             assert meta["scenes"][0]["narration"] == "Late night? Warm light."
             assert meta["review"]["plan"]["changes"][0]["after"] == "Late night? Warm light."
     assert any("No run is waiting" in a["data"] for a in campaign_run["review_artifacts_end"])
+    print(f"\ncampaign: {report['message']}; waiting at once: {len(campaign_run['waiting'])}; "
+          f"approvals: {[p.stdout.strip() for p in campaign_run['approvals']]}")

@@ -335,6 +335,7 @@ def test_automation_called_the_webhook_on_suspend(scenario) -> None:
     for key in ("reject_paused", "both_paused"):
         assert scenario[key]["id"] in ids, events
     assert all(e.get("state") in ("Suspended", "Paused") for e in events if e.get("flow_run_id")), events
+    assert all(e["path"] == f"/runs/flow-run/{e['flow_run_id']}" for e in events if e.get("flow_run_id")), events
     print(f"\nwebhook received {len(events)} call(s): {events[:2]}")
 
 

@@ -4,7 +4,8 @@
 and an automation (``reelflow-review-waiting``): its trigger is the server's flow-run state
 event — ``prefect.flow-run.Paused`` for an in-process pause, ``prefect.flow-run.Suspended``
 for a deployment run — and its action (``call-webhook``) POSTs a JSON body naming the run, its
-state and its UI page. Point it at Slack/Teams/any HTTP endpoint; Prefect's own
+state and its UI page (``url`` needs ``PREFECT_UI_URL`` set on the server; ``path`` is always
+there). Point it at Slack/Teams/any HTTP endpoint; Prefect's own
 notification blocks (e.g. Slack) can replace the webhook in the UI.
 
 ``reelflow review notify --webhook URL`` runs it from the command line.
@@ -27,7 +28,8 @@ WAITING_EVENTS = ("prefect.flow-run.Paused", "prefect.flow-run.Suspended")
 PAYLOAD = (
     '{"text": "ReelFlow run {{ flow_run.name }} waits for a review", '
     '"flow_run_id": "{{ flow_run.id }}", "flow_run_name": "{{ flow_run.name }}", '
-    '"state": "{{ flow_run.state.name }}", "url": "{{ flow_run|ui_url }}"}'
+    '"state": "{{ flow_run.state.name }}", "url": "{{ (flow_run|ui_url) or \'\' }}", '
+    '"path": "/runs/flow-run/{{ flow_run.id }}"}'
 )
 
 

@@ -15,6 +15,8 @@ Campaign file (YAML or JSON; see ``assets/campaigns/example.yaml``)::
     max_concurrency: 2                  # videos in flight at once
     schedule: {cron: "0 9 * * MON", timezone: Europe/Berlin}   # used by `campaign schedule`
     out_dir: outputs/campaigns/spring   # default <outputs>/campaigns/<name>-<run>
+    review: plan                        # none (default) | plan | final | both: every video waits for a reviewer
+    review_timeout: 24h                 # per review point (seconds or 30m/72h/3d; default 72h)
 
 Validation happens before any run: a structural error (unknown field, bad cron or timezone,
 negative budget, missing ``briefs_file``, no briefs) raises :class:`core.errors.InputError`
@@ -34,6 +36,11 @@ others. The flow ends with a ``campaign-<name>`` table artifact (brief, variant,
 status, duration, cost, provider per part, output URI, thumbnail, reason) and a markdown
 summary, records every video's costs in the ledger (:mod:`core.ledger`), and finishes
 ``Completed("N of M completed")`` when at least one video was made, else ``Failed``.
+
+With ``review`` on, each video pauses at its review points (:mod:`flows.review`); a waiting video
+does not count against ``max_concurrency``; the ``campaign-<name>-review`` artifact lists the
+runs waiting (republished as the list changes) and a rejected or unanswered video is a
+``cancelled`` row.
 """
 
 from __future__ import annotations

@@ -146,14 +146,16 @@ async def _write_record(run_id: Any, key: str, record: dict[str, Any]) -> None:
     from prefect.client.orchestration import get_client
     from prefect.exceptions import ObjectAlreadyExists
 
+    import httpx
+
     async with get_client() as client:
         try:
             await client.create_flow_run_input(flow_run_id=run_id, key=RECORD_PREFIX + key,
                                                value=json.dumps(record, default=str))
         except ObjectAlreadyExists:
             pass
-        except Exception as exc:  # noqa: BLE001 - 409 surfaces as httpx error on some versions
-            if "409" not in str(exc) and "already exists" not in str(exc).lower():
+        except httpx.HTTPStatusError as exc:  # the client raises the server's 409 as it is
+            if exc.response.status_code != 409:
                 raise
 
 
@@ -219,8 +221,12 @@ async def _read_record(run_id: Any, key: str) -> dict[str, Any] | None:
     from prefect.client.orchestration import get_client
 
     async with get_client() as client:
-        found = await client.filter_flow_run_input(flow_run_id=run_id, key_prefix=RECORD_PREFIX + key, limit=5,
-                                                   exclude_keys=set())
+        return await _find_record(client, run_id, key)
+
+
+async def _find_record(client: Any, run_id: Any, key: str) -> dict[str, Any] | None:
+    found = await client.filter_flow_run_input(flow_run_id=run_id, key_prefix=RECORD_PREFIX + key, limit=5,
+                                               exclude_keys=set())
     for item in found:
         if item.key == RECORD_PREFIX + key:
             try:
@@ -581,17 +587,7 @@ async def waiting_reviews(client: Any, limit: int = 200, parent_flow_run_id: str
 async def _current_record(client: Any, run: Any) -> dict[str, Any] | None:
     """The review record of the pause the run is in now (matched on the pause key)."""
     key = run.state.state_details.pause_key if run.state else None
-    if not key:
-        return None
-    found = await client.filter_flow_run_input(flow_run_id=run.id, key_prefix=RECORD_PREFIX + key, limit=5,
-                                               exclude_keys=set())
-    for item in found:
-        if item.key == RECORD_PREFIX + key:
-            try:
-                return json.loads(item.value)
-            except (TypeError, ValueError):
-                return None
-    return None
+    return await _find_record(client, run.id, key) if key else None
 
 
 async def expire_overdue_reviews(client: Any) -> list[str]:

@@ -273,12 +273,17 @@ def test_rejected_plan_is_cancelled_with_nothing_paid(scenario) -> None:
     assert after["runware"]["billed_jobs"] == before["runware"]["billed_jobs"], "a clip was billed for a rejected plan"
     assert after["openai"]["completions"] - before["openai"]["completions"] == 2, "one paid plan per run"
     assert all(rows == [] for rows in scenario["ledger_rows"].values()), scenario["ledger_rows"]
+    print(f"\nrejected + timed-out runs: hume tts_requests +{after['hume']['tts_requests'] - before['hume']['tts_requests']}, "
+          f"runware billed_jobs +{after['runware']['billed_jobs'] - before['runware']['billed_jobs']}, "
+          f"openai completions +{after['openai']['completions'] - before['openai']['completions']}; "
+          f"ledger rows {[len(r) for r in scenario['ledger_rows'].values()]}; state: {st['message']}")
 
 
 def test_unanswered_review_times_out_cancelled(scenario) -> None:
     st = scenario["timeout_run"]["state"]
     assert st["type"] == "CANCELLED", st
     assert "no answer within review_timeout (8 s)" in st["message"] and "nothing was paid" in st["message"], st
+    print(f"\ntimed-out run: {st['type']} {st['message']}")
 
 
 def test_invalid_edit_is_asked_again_with_the_problem(scenario) -> None:
@@ -311,6 +316,7 @@ def test_approved_edit_is_spoken_captioned_and_recorded(scenario) -> None:
     assert review["plan"]["changes"] == [{"scene": i, "field": "narration",
                                           "before": scenario["plan_before"]["scenes"][i]["narration"], "after": line}]
     assert review["final"]["status"] == "approved" and review["final"]["reviewer"] == "lee"
+    print(f"\napproved run: scene {i} narration {line!r}; srt: {' '.join(srt.split())[:200]}; review: {json.dumps(review)}")
     keys = {a["key"] for a in scenario["final_artifacts"]}
     assert "plan-review-review-both" in keys and "final-review-review-both" in keys, keys
 
@@ -329,6 +335,8 @@ def test_automation_called_the_webhook_on_suspend(scenario) -> None:
     for key in ("reject_paused", "both_paused"):
         assert scenario[key]["id"] in ids, events
     assert all(e.get("state") in ("Suspended", "Paused") for e in events if e.get("flow_run_id")), events
+    assert all(e["path"] == f"/runs/flow-run/{e['flow_run_id']}" for e in events if e.get("flow_run_id")), events
+    print(f"\nwebhook received {len(events)} call(s): {events[:2]}")
 
 
 @pytest.mark.browser

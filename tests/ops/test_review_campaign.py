@@ -30,7 +30,7 @@ BRIEFS = [
     {"id": "lamp", "text": "Vertical ad for the Lumen desk lamp: warm light for late study nights, dimmable."},
     {"id": "oat", "text": "Vertical ad for Fjord oat milk: creamy in coffee, no added sugar, new carton."},
     {"id": "bike", "text": "Vertical ad for CityLoop e-bikes: ride across town in ten minutes, first ride free."},
-    {"id": "tea", "text": "Vertical ad for Kettle & Leaf green tea: calm focus, grown on small farms."},
+    {"id": "jacket", "text": "Vertical ad for the Nimbus rain jacket: fully waterproof, packs into its own pocket, ten-year warranty."},
 ]
 
 
@@ -68,7 +68,7 @@ def campaign_run(prefect_server, test_settings, tmp_path_factory):
             rec["review_artifacts"] = http.post("/artifacts/filter", json={
                 "artifacts": {"key": {"any_": [f"campaign-{NAME}-review"]}}}).json()
         edit = tmp / "lamp-edit.yaml"
-        edit.write_text("- {index: 0, narration: Late night? Warm light.}\n")
+        edit.write_text('- {index: 0, narration: "Late night? Warm light."}\n')
         rec["approvals"] = []
         for row in waiting:
             args = [CLI, "review", "approve", row["flow_run_id"], "--reviewer", "campaign-lead"]
@@ -108,3 +108,5 @@ def test_cli_approvals_complete_the_campaign(campaign_run) -> None:
             assert meta["scenes"][0]["narration"] == "Late night? Warm light."
             assert meta["review"]["plan"]["changes"][0]["after"] == "Late night? Warm light."
     assert any("No run is waiting" in a["data"] for a in campaign_run["review_artifacts_end"])
+    print(f"\ncampaign: {report['message']}; waiting at once: {len(campaign_run['waiting'])}; "
+          f"approvals: {[p.stdout.strip() for p in campaign_run['approvals']]}")

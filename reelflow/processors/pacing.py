@@ -7,8 +7,9 @@ video's timeline, so speech fills the runtime instead of scenes being stretched 
 
 - the first word starts after :data:`LEAD_IN_S` (the utterances are silence-trimmed);
 - gaps between lines are :data:`GAP_MIN_S`..:data:`GAP_MAX_S` (a breath, < 1 s of silence);
-- the end card holds :data:`END_MIN_S`..:data:`END_MAX_S` after the last word (longer only for a
-  brief too thin to fill its duration, reported);
+- the end card holds :data:`END_MIN_S`..:data:`END_MAX_S` after the last word;
+- a brief too thin to fill its duration shares the rest evenly between the gaps and the end card
+  (reported in ``notes`` and as a run-report warning with the duration that fits);
 - the total equals the requested duration (to the millisecond).
 
 When the speech does not fit those windows, :func:`fit_narration` changes what is said or how
@@ -97,7 +98,7 @@ def build_timeline(durations: list[float], total_s: float, *, pace: float = 1.0)
     from :data:`END_MIN_S` together (end hold up to :data:`END_MAX_S`, gaps up to
     :data:`GAP_MAX_S`). When the speech is longer than ``total_s`` allows, gaps and the end hold shrink
     to 0.1 s each before the total is exceeded (the caller should have refitted). With too little
-    speech, gaps stop at :data:`GAP_MAX_S` and the end-card hold takes the rest (reported).
+    speech for both caps, the rest is shared evenly by the gaps and the end card (reported).
 
     Raises:
         ValueError: no utterances.
@@ -126,13 +127,15 @@ def build_timeline(durations: list[float], total_s: float, *, pace: float = 1.0)
             end = END_MIN_S + share_end
             gap = GAP_MIN_S + (rest / n_gaps if n_gaps else 0.0)
         else:
-            # a thin brief: lines never drift apart by more than a breath (< 1 s); what is left
-            # is held on the end card (brand + music), where a long hold reads as a logo reveal,
-            # not as a broken pause mid-story. Reported, so the run report can say what to add.
-            gap = GAP_MAX_S
-            end = total_s - LEAD_IN_S - speech - gap * n_gaps
-            notes.append(f"speech too short for {total_s:g} s: end card held {end:.2f} s "
-                         f"(over {END_MAX_S:g} s), gaps {gap:.2f} s")
+            # a thin brief: the speech cannot fill the runtime. The rest is shared evenly by the
+            # gaps and the end card (music beats between lines, a longer logo hold), so no single
+            # silence dominates; reported, so the run report can say what to add.
+            rest = extra - cap_end - cap_gaps
+            share = rest / (n_gaps + 1)
+            gap = GAP_MAX_S + share if n_gaps else 0.0
+            end = END_MAX_S + share if n_gaps else END_MIN_S + extra
+            notes.append(f"speech too short for {total_s:g} s: {gap:.2f} s between lines, "
+                         f"{end:.2f} s end card (targets: < 1 s, <= {END_MAX_S:g} s)")
     else:
         # too long: squeeze gaps and end hold (down to 0.1 s)
         squeeze = max(0.0, free)

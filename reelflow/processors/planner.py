@@ -92,7 +92,8 @@ def _headline(text: str, max_words: int = 6, max_chars: int = 40) -> str:
     while len(words) > 2 and words[-1].lower().strip(",") in {"a", "an", "the", "and", "or", "of", "to", "for", "with",
                                                              "on", "in", "at", "your", "its", "their", "from"}:
         words.pop()
-    return " ".join(words).rstrip(",")
+    out = " ".join(words).rstrip(",")
+    return out[:1].upper() + out[1:]
 
 
 _STAT = re.compile(r"(?P<value>[$€£]\s?\d[\d,.]*\s?\w{0,2}|\d[\d,.]*\s?(?:%|x|km|kg|mph|am|pm|k|m|hrs?|h)?)(?![\w])", re.I)

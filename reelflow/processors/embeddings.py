@@ -22,6 +22,19 @@ Dynamic int8 quantises activations per batch, so a text's vector moves by ~1 % w
 company (cosine ≥ 0.98 between batched and single encodes). ``sentence-transformers[onnx]`` was not used: it pulls ``optimum``, which downgrades
 sentence-transformers and transformers.
 
+Alternatives measured for issue 12 (``bench/bench_song_index.py`` rows; one interleaved run on
+the 2 shared cores under heavy load, so only ratios within the run count):
+
+- ONNX Runtime's transformer optimiser (``onnxruntime.transformers.optimizer``, fused Attention /
+  SkipLayerNorm / BiasGelu from an eager-attention export), then int8: all ops (QAttention)
+  1.13x this path at mean cosine 0.9924 (min 0.969, below this path's 0.98); MatMul-only
+  1.0x at mean 0.9940 (min 0.986). ONNX Runtime's own session-time graph optimisation already
+  fuses most of it, so neither is worth a different model revision (and a rebuilt song index).
+- OpenVINO 2026.4 (``openvino``, CPU plugin) on the fp32 export: 1.06x this path at cosine 1.0000,
+  but a 181 MB install for no speed gain; its int8 path needs NNCF (more dependencies again), and
+  OpenVINO running this dynamic-int8 ONNX graph was 3x slower. Not adopted: this path already
+  meets ≥ 2x at mean cosine ≥ 0.99 with dependencies ReelFlow has.
+
 Indexes record :func:`model_revision` (which includes the backend), and a loaded index refuses
 an encoder whose revision differs, so queries always use the same path as the index.
 """

@@ -25,7 +25,13 @@ from pydantic import BaseModel, Field
 
 from reelflow.core.errors import InputError, ReelFlowError
 from reelflow.core.storage import atomic_write_json
-from reelflow.processors.features import IMAGE_SUFFIXES, ImageFeatures, analyze_image, image_features, motion_energy
+from reelflow.processors.features import (
+    IMAGE_SUFFIXES,
+    ImageFeatures,
+    analyze_image,
+    image_features,
+    motion_energy,
+)
 
 #: Video file suffixes the analyser looks for in folders.
 VIDEO_SUFFIXES = {".mp4", ".mov", ".mkv", ".webm", ".m4v", ".avi"}
@@ -146,7 +152,11 @@ def analyze_video(path: Path | str, out_dir: Path | str, name: str | None = None
         InputError: the file is missing, empty, not a video, has no video stream, is corrupt, or
             is truncated (fewer frames decode than its container's index lists).
     """
-    from reelflow.processors.keyframes import PictureSampler, contact_sheet, extract_keyframes
+    from reelflow.processors.keyframes import (
+        PictureSampler,
+        contact_sheet,
+        extract_keyframes,
+    )
     from reelflow.processors.media import probe
     from reelflow.processors.qa import black_segments, frozen_segments
     from reelflow.processors.shots import detect_shots

@@ -39,11 +39,11 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
 
-from footage import all_files  # noqa: E402
+from footage import all_files
 
-from reelflow.processors.media import ffmpeg_exe  # noqa: E402
-from reelflow.processors.shots import detect_shots  # noqa: E402
-from tests.shot_metrics import prf1  # noqa: E402
+from reelflow.processors.media import ffmpeg_exe
+from reelflow.processors.shots import detect_shots
+from tests.shot_metrics import prf1
 
 
 def decode_only(path: Path) -> None:

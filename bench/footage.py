@@ -28,8 +28,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from reelflow.processors.media import ffmpeg_exe  # noqa: E402
-from tests.processors.test_shots import make_cut_video  # noqa: E402
+from reelflow.processors.media import ffmpeg_exe
+from tests.processors.test_shots import make_cut_video
 
 SHARED = REPO.parent / "shared" / "data"
 OUT = REPO / ".reelflow" / "bench"

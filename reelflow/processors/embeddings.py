@@ -22,6 +22,21 @@ Dynamic int8 quantises activations per batch, so a text's vector moves by ~1 % w
 company (cosine ≥ 0.98 between batched and single encodes). ``sentence-transformers[onnx]`` was not used: it pulls ``optimum``, which downgrades
 sentence-transformers and transformers.
 
+Alternatives measured for issue 12 (``bench/bench_song_index.py --n-encode 300``, one run with
+its paths interleaved, best of 3, 2 shared cores under heavy load — only ratios within the run
+count): this path 127.7 texts/s = 5.07x the torch baseline at mean cosine 0.9924 (min 0.984);
+
+- ONNX Runtime's transformer optimiser (``onnxruntime.transformers.optimizer``, fused Attention /
+  SkipLayerNorm / BiasGelu from an eager-attention export), then int8: all ops (QAttention)
+  3.58x at mean 0.9922, MatMul-only 3.61x at mean 0.9939 — slower than this path (ONNX
+  Runtime's session-time optimisation already fuses what matters here), so not adopted.
+- OpenVINO 2026.4 (``openvino``, CPU plugin) on the fp32 export: 5.23x at cosine 1.0000 — the
+  same speed as this path with exact vectors, but a 181 MB install (plus ``openvino-telemetry``)
+  beside the onnxruntime ReelFlow already has; its int8 path needs NNCF (more dependencies
+  again), and OpenVINO running this dynamic-int8 ONNX graph was 3x slower. Not adopted: the
+  goal (≥ 2x at mean cosine ≥ 0.99) is met without it. Worth revisiting if exact vectors matter
+  more than install size (the index revision would change, rebuilding song indexes once).
+
 Indexes record :func:`model_revision` (which includes the backend), and a loaded index refuses
 an encoder whose revision differs, so queries always use the same path as the index.
 """

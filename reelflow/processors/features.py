@@ -80,7 +80,10 @@ class ImageEmbedder(Protocol):
 
 
 def load_image(path: Path | str, max_side: int | None = None) -> np.ndarray:
-    """Read an image file as RGB ``uint8 [h, w, 3]`` (EXIF orientation applied).
+    """Read an image file as RGB ``uint8 [h, w, 3]`` (EXIF orientation applied), decoded once.
+
+    JPEGs larger than ``max_side`` are decoded at reduced scale by libjpeg itself (Pillow
+    ``Image.draft``), then downscaled the rest of the way.
 
     Args:
         path: jpg/png/webp/bmp/tiff file.
@@ -98,6 +101,9 @@ def load_image(path: Path | str, max_side: int | None = None) -> np.ndarray:
         raise InputError(f"{path} is not a readable image (the file is empty)", hint="pass a jpg/png/webp image")
     try:
         with Image.open(path) as im:
+            if max_side and im.format == "JPEG":
+                # decode at 1/2, 1/4 or 1/8 scale in the DCT domain when that still covers max_side
+                im.draft("RGB", (max_side, max_side))
             im = ImageOps.exif_transpose(im).convert("RGB")
             if max_side and max(im.size) > max_side:
                 im.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)

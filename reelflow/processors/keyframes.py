@@ -104,8 +104,7 @@ def select_keyframes(det: ShotDetection, samples: int = 16, kept: np.ndarray | N
     for shot in det.shots:
         a = det.index_of_frame(shot.start_frame)
         z = det.index_of_frame(shot.end_frame)
-        if z < a:
-            z = a
+        z = max(z, a)
         margin = (z - a) // 10
         lo, hi = a + margin, z - margin
         at_hand = kept_arr[(kept_arr >= a) & (kept_arr <= z)]

@@ -25,7 +25,13 @@ from pydantic import BaseModel, Field
 
 from reelflow.core.errors import InputError, ReelFlowError
 from reelflow.core.storage import atomic_write_json
-from reelflow.processors.features import IMAGE_SUFFIXES, ImageFeatures, analyze_image, image_features, motion_energy
+from reelflow.processors.features import (
+    IMAGE_SUFFIXES,
+    ImageFeatures,
+    analyze_image,
+    image_features,
+    motion_energy,
+)
 
 #: Video file suffixes the analyser looks for in folders.
 VIDEO_SUFFIXES = {".mp4", ".mov", ".mkv", ".webm", ".m4v", ".avi"}
@@ -118,6 +124,14 @@ def audio_loudness(path: Path | str, max_s: float = 600.0) -> float | None:
     return round(float(value), 2) if np.isfinite(value) else None
 
 
+def _truncated(path: Path, decoded: int, listed: int, detail: str) -> InputError:
+    return InputError(
+        f"{path} is truncated or corrupt: only {decoded} of the {listed} frames its index lists could be "
+        f"decoded ({detail})",
+        hint="copy or download the file again, or re-export it",
+    )
+
+
 def analyze_video(path: Path | str, out_dir: Path | str, name: str | None = None, threads: int = 0) -> FileAnalysis:
     """Analyse one video into ``out_dir`` (see the module docstring for the files).
 
@@ -138,23 +152,31 @@ def analyze_video(path: Path | str, out_dir: Path | str, name: str | None = None
         InputError: the file is missing, empty, not a video, has no video stream, is corrupt, or
             is truncated (fewer frames decode than its container's index lists).
     """
-    from reelflow.processors.keyframes import PictureSampler, contact_sheet, extract_keyframes
+    from reelflow.processors.keyframes import (
+        PictureSampler,
+        contact_sheet,
+        extract_keyframes,
+    )
     from reelflow.processors.media import probe
     from reelflow.processors.qa import black_segments, frozen_segments
     from reelflow.processors.shots import detect_shots
+    from reelflow.processors.shots.decoder import DecodeFailed
 
     path = Path(path)
     out = Path(out_dir)
     pictures = PictureSampler(max_width=640)
-    det = detect_shots(path, threads=threads, sink=pictures)
+    try:
+        det = detect_shots(path, threads=threads, sink=pictures)
+    except DecodeFailed as exc:
+        info = probe(path)
+        if info.frame_count and exc.frames < info.frame_count:
+            raise _truncated(path, exc.frames, info.frame_count, f"decoding stopped at frame {exc.frames}") from exc
+        raise
     info = probe(path)
     if info.frame_count and det.frame_count < 0.98 * info.frame_count - 1:
         # the container's index lists frames whose data is gone (a cut-off copy or download)
-        raise InputError(
-            f"{path} is truncated or corrupt: only {det.frame_count} of the {info.frame_count} frames its index "
-            f"lists could be decoded ({det.duration_s:.2f} of {info.duration_s:.2f} s)",
-            hint="copy or download the file again, or re-export it",
-        )
+        raise _truncated(path, det.frame_count, info.frame_count,
+                         f"{det.duration_s:.2f} of {info.duration_s:.2f} s")
     kfs, imgs = extract_keyframes(det, out / "keyframes", 640, threads=1, pictures=pictures)
     feats: list[ImageFeatures] = []
     for shot, kf, rgb in zip(det.shots, kfs, imgs, strict=True):

@@ -308,3 +308,46 @@ def test_generated_1080p_fast_equals_precise(generated_1080p: tuple[Path, list[i
 def test_unknown_mode_is_an_input_error(videos: Path) -> None:
     with pytest.raises(InputError, match="mode"):
         detect_shots(videos / "counter.mp4", mode="turbo")
+
+
+def test_detector_params_are_per_detector_and_accept_flat_overrides() -> None:
+    from reelflow.processors.shots import DetectorParams
+
+    p = DetectorParams().with_overrides(threshold=30, fade_threshold=10, min_scene_len=20, mode="precise",
+                                        dissolve_spans=(6,), detect_fades=False)
+    assert p.cuts.threshold == 30 and p.fades.threshold == 10 and not p.fades.enabled
+    assert p.cuts.min_scene_len == p.fades.min_scene_len == p.dissolves.min_scene_len == 20
+    assert p.decoder.mode == "precise" and p.dissolves.spans == (6,)
+    assert DetectorParams().cuts.threshold == 27.0  # the defaults are untouched
+    with pytest.raises(InputError, match="unknown shot detection parameter 'treshold'"):
+        DetectorParams().with_overrides(treshold=30)
+
+
+@pytest.fixture(scope="session")
+def mpeg_versions(generated_cuts_on_b_frames, tmp_path_factory: pytest.TempPathFactory):
+    """The 360p cut clip as MPEG-4 Part 2 (2 B-frames, AVI) and interlaced MPEG-2 (MPEG-TS)."""
+    src, truth = generated_cuts_on_b_frames[360]
+    d = tmp_path_factory.mktemp("mpeg")
+    out = {"mpeg4": d / "cuts.avi", "mpeg2": d / "cuts.ts"}
+    run = [ffmpeg_exe(), "-v", "error", "-y", "-i", str(src), "-an"]
+    subprocess.run([*run, "-c:v", "mpeg4", "-q:v", "4", "-bf", "2", str(out["mpeg4"])], check=True)
+    subprocess.run([*run, "-vf", "setfield=tff", "-c:v", "mpeg2video", "-flags", "+ilme+ildct", "-b:v", "4M",
+                    "-g", "15", "-bf", "2", str(out["mpeg2"])], check=True)
+    return out, truth
+
+
+def test_mpeg4_two_pass_at_reduced_resolution_equals_precise(mpeg_versions) -> None:
+    files, truth = mpeg_versions
+    fast = detect_shots(files["mpeg4"])
+    assert fast.mode == "fast" and fast.decoded.mean() < 0.6  # B-frames skipped in pass 1
+    assert (fast.width, fast.height) == (640, 360)  # coded size, though decoded at 320x180 (lowres=1)
+    assert fast.cuts == truth
+    _same_result(fast, detect_shots(files["mpeg4"], mode="precise"))
+    assert detect_shots(files["mpeg4"], lowres=False).cuts == truth
+
+
+def test_interlaced_mpeg2_takes_the_precise_path(mpeg_versions) -> None:
+    files, truth = mpeg_versions
+    det = detect_shots(files["mpeg2"])
+    assert det.decoded.all() and (det.width, det.height) == (640, 360)
+    assert det.cuts == truth

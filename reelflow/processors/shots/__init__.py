@@ -16,7 +16,13 @@ Accuracy metrics for benchmarks and tests (precision/recall/F1) live in ``tests/
 """
 
 from reelflow.processors.shots.cuts import CutParams
-from reelflow.processors.shots.decoder import FAST_CODECS, THUMB_WIDTH, DecoderParams, nominal_fps, open_video
+from reelflow.processors.shots.decoder import (
+    FAST_CODECS,
+    THUMB_WIDTH,
+    DecoderParams,
+    nominal_fps,
+    open_video,
+)
 from reelflow.processors.shots.detection import (
     LINEAR_RESIDUAL,
     DetectorParams,
@@ -33,7 +39,23 @@ from reelflow.processors.shots.fades import FadeParams
 from reelflow.processors.shots.stats import DRIFT_LAG_S, TINY_WIDTH
 
 __all__ = [
-    "DRIFT_LAG_S", "FAST_CODECS", "LINEAR_RESIDUAL", "THUMB_WIDTH", "TINY_WIDTH", "CutParams", "DecoderParams",
-    "DetectorParams", "DissolveParams", "FrameSink", "FadeParams", "ShotDetection", "Transition", "TransitionKind",
-    "detect_shots", "frames_to_times", "match_boundaries", "nominal_fps", "open_video",
+    "DRIFT_LAG_S",
+    "FAST_CODECS",
+    "LINEAR_RESIDUAL",
+    "THUMB_WIDTH",
+    "TINY_WIDTH",
+    "CutParams",
+    "DecoderParams",
+    "DetectorParams",
+    "DissolveParams",
+    "FadeParams",
+    "FrameSink",
+    "ShotDetection",
+    "Transition",
+    "TransitionKind",
+    "detect_shots",
+    "frames_to_times",
+    "match_boundaries",
+    "nominal_fps",
+    "open_video",
 ]

@@ -90,9 +90,23 @@ def bad_video(path: Path, why: str) -> InputError:
     )
 
 
-def decode_error(path: Path, n: int, exc: Exception) -> InputError:
+class DecodeFailed(InputError):
+    """A video stopped decoding part-way (corrupt or cut-off data).
+
+    Attributes:
+        frames: pictures decoded before the failure.
+    """
+
+    def __init__(self, message: str, *, frames: int, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.frames = frames
+
+
+def decode_error(path: Path, n: int, exc: Exception) -> DecodeFailed:
     """The error for a video that stops decoding after ``n`` frames."""
-    return bad_video(path, f"decoding failed after {n} frames: {str(exc).strip()}")
+    why = f"decoding failed after {n} frames: {str(exc).strip()}"
+    return DecodeFailed(f"{path} is not a readable video ({why})", frames=n,
+                        hint="the file may be cut off or corrupt: copy or download it again, or re-export it")
 
 
 def lowres_factor(codec: str, width: int, thumb_width: int) -> int:

@@ -367,7 +367,15 @@ def _detect_two_pass(path: Path, p: DetectorParams, sink: FrameSink | None = Non
                             cc.skip_frame = "NONREF"
                         else:
                             cc.skip_frame = "DEFAULT" if gap[0] < pts < gap[1] else "NONREF"
-                for frame in stream.decode(pk):
+                try:
+                    frames = stream.decode(pk)
+                except av.FFmpegError:
+                    if cc.skip_frame != "DEFAULT" or not pk.size:
+                        raise
+                    # a non-reference picture decoded only for the lookahead: skipping it, as
+                    # pass 1 otherwise would, loses nothing (pass 2 covers its gap if needed)
+                    continue
+                for frame in frames:
                     if frame.pts is None:
                         return None
                     if not f_pts:

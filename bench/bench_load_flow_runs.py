@@ -14,8 +14,9 @@ What it does:
    start/end times to a JSON-lines file, so what is measured is the API and the runner, not
    ffmpeg (200 real videos would take hours on 2 cores);
 3. fires ``--runs`` ``POST /deployments/{id}/create_flow_run`` requests at once (one asyncio
-   gather; each retries a 503 or a dropped connection from the SQLite-backed server up to 10
-   times, counted, with an ``idempotency_key`` so a retry never makes a second run);
+   gather; each retries a 503 or a dropped connection from the SQLite-backed server with
+   jittered exponential backoff (capped at 5 s) for up to :data:`CREATE_DEADLINE_S`, counted,
+   with an ``idempotency_key`` so a retry never makes a second run);
 4. waits for every run to reach a final state (bounded by ``--timeout``).
 
 Printed: accepted (HTTP 201) / lost / completed / failed runs, 503 retries, create latency p50 /
@@ -30,6 +31,7 @@ import argparse
 import asyncio
 import json
 import os
+import random
 import statistics
 import subprocess
 import sys
@@ -39,6 +41,9 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+
+#: How long one create_flow_run call keeps retrying 503s / dropped connections (s).
+CREATE_DEADLINE_S = 600.0
 
 PROBE = '''
 import json, os, sys, time
@@ -81,7 +86,10 @@ async def fire(api: str, dep_id: str, runs: int, work_s: float) -> tuple[list[st
         async def one(i: int) -> None:
             nonlocal retries, errors, transport_errors
             t0 = time.perf_counter()
-            for attempt in range(10):
+            give_up = time.monotonic() + CREATE_DEADLINE_S
+            attempt = 0
+            while time.monotonic() < give_up:
+                attempt += 1
                 try:
                     # the idempotency key makes a retry after a lost response return the same run
                     r = await http.post(f"/deployments/{dep_id}/create_flow_run",
@@ -89,11 +97,11 @@ async def fire(api: str, dep_id: str, runs: int, work_s: float) -> tuple[list[st
                                               "idempotency_key": f"{key_prefix}-{i}"})
                 except httpx.TransportError:
                     transport_errors += 1
-                    await asyncio.sleep(0.2 * (attempt + 1))
+                    await asyncio.sleep(min(5.0, 0.2 * 2 ** min(attempt, 5)) * random.uniform(0.5, 1.0))
                     continue
                 if r.status_code == 503:
                     retries += 1
-                    await asyncio.sleep(0.2 * (attempt + 1))
+                    await asyncio.sleep(min(5.0, 0.2 * 2 ** min(attempt, 5)) * random.uniform(0.5, 1.0))
                     continue
                 if r.status_code in (200, 201):  # 200: the idempotency key found the run made before
                     ids.append(r.json()["id"])

@@ -541,7 +541,11 @@ class ServiceClient:
         """Raise the typed error for a status ≥ 400 (no-op otherwise)."""
         if response.status_code < 400:
             return
-        info = self.parse_error(response)
+        try:
+            info = self.parse_error(response)
+        except (AttributeError, TypeError, KeyError, IndexError, ValueError):
+            # an error body of an unexpected shape still gives the typed error for its status
+            info = ErrorInfo(message=response.text[:300])
         raise error_for_status(
             self.service, response.status_code, info,
             request_id=response.headers.get("x-request-id") or response.headers.get("request-id"),

@@ -67,7 +67,11 @@ class ServiceError(ReelFlowError):
         code: str | None = None,
         hint: str | None = None,
     ) -> None:
-        super().__init__(message, hint=hint)
+        from reelflow.core.redaction import redact
+
+        # every service error is redacted where it is made: a body that echoes a key (or a
+        # pydantic message quoting it) never carries it into logs, states or artifacts
+        super().__init__(redact(message), hint=redact(hint) if hint else hint)
         self.service = service
         self.status_code = status_code
         self.request_id = request_id

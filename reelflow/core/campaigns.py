@@ -253,13 +253,51 @@ def _check_node_graph(root: yaml.Node, source: str) -> None:
     size(root, 0)
 
 
+def _check_flow_depth(text: str, source: str) -> None:
+    """Refuse ``[[[[...`` / ``{{{{...`` nesting deeper than :data:`MAX_YAML_DEPTH` before parsing
+    (PyYAML's composer recurses per level and takes seconds to hit the recursion limit).
+    Brackets inside quotes and comments are skipped; the count is an upper bound of YAML's own.
+    """
+    depth, quote, line = 0, "", 1
+    i, n = 0, len(text)
+    while i < n:
+        c = text[i]
+        if c == "\n":
+            line += 1
+            if quote != '"':
+                quote = "" if quote == "#" else quote
+        elif quote:
+            if quote == "'" and c == "'":
+                quote = ""
+            elif quote == '"' and c == "\\":
+                i += 1
+            elif quote == '"' and c == '"':
+                quote = ""
+        elif c in "'\"#":
+            quote = c
+        elif c in "[{":
+            depth += 1
+            if depth > MAX_YAML_DEPTH:
+                raise InputError(f"{source}:{line}: nested deeper than {MAX_YAML_DEPTH} levels",
+                                 hint="a campaign file is a few levels deep; flatten it")
+        elif c in "]}":
+            depth = max(0, depth - 1)
+        i += 1
+
+
 def _yaml_with_lines(text: str, source: str) -> tuple[Any, dict[tuple, int]]:
     """Parse YAML/JSON text; return the data and a map from key path → 1-based line.
 
     Raises:
         InputError: invalid YAML, or an alias bomb / too-deep nesting (:func:`_check_node_graph`).
     """
-    loader = yaml.SafeLoader(text)
+    _check_flow_depth(text, source)
+    try:
+        loader = yaml.SafeLoader(text)  # the reader refuses non-printable characters right here
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise InputError(f"{source}{f':{mark.line + 1}' if mark else ''}: not valid YAML/JSON: {exc}",
+                         hint="remove control characters; a campaign file is plain UTF-8 text") from None
     try:
         node = loader.get_single_node()
         if node is None:

@@ -46,6 +46,7 @@ runs waiting (republished as the list changes) and a rejected or unanswered vide
 from __future__ import annotations
 
 import json
+import math
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -84,13 +85,18 @@ HUME_USD_PER_1K_CHARS = 0.24  # [estimate] Octave TTS, pay-as-you-go
 CHARS_PER_SECOND = 15.0  # WORDS_PER_SECOND (2.5) × ~6 characters per word incl. space
 
 
+#: Share of extra billed clip jobs (failed/stuck jobs are billed, then made again) in estimates.
+CLIP_RETRY_ALLOWANCE = 1.25
+
+
 # --------------------------------------------------------------------------- cost estimate
 def estimate_video_cost(brief: Brief, settings: Settings) -> dict[str, float]:
     """Estimated USD per paid part of one video, from which providers the settings select.
 
     A part is remote exactly when its key is set (same rule as ``flows/_wiring.py``); local
     parts cost 0 and are omitted. Runware uses the model's USD/second
-    (``clients.runware.types.MODELS``) × the video's seconds; Hume uses characters at
+    (``clients.runware.types.MODELS``) × (scenes × the model's clip length covering a scene) ×
+    :data:`CLIP_RETRY_ALLOWANCE`; Hume uses characters at
     :data:`HUME_USD_PER_1K_CHARS`; OpenAI a flat :data:`OPENAI_PLAN_USD` per plan.
 
     Returns:
@@ -106,9 +112,13 @@ def estimate_video_cost(brief: Brief, settings: Settings) -> dict[str, float]:
 
         spec = MODELS.get(settings.runware_model)
         per_s = spec.usd_per_second if spec and spec.usd_per_second else 0.10
-        # clips come in the model's fixed durations: round each scene up (≈ 5 s scenes).
-        seconds = brief.duration_s * 1.3
-        est["clips"] = round(seconds * per_s, 4)
+        # Every scene is one clip billed at the model's shortest duration that covers it (a 6 s
+        # video of 4 scenes bills 4 x 5 s, not 6 s); plans have at least hook, benefit, proof and
+        # call to action. A failed or stuck job is billed too and the clip is made again:
+        # CLIP_RETRY_ALLOWANCE covers that (measured ~10 % of jobs under the chaos fault mix).
+        scenes = max(4, math.ceil(brief.duration_s / 4.0))
+        per_scene = spec.duration_for(brief.duration_s / scenes) if spec else 5.0
+        est["clips"] = round(scenes * per_scene * per_s * CLIP_RETRY_ALLOWANCE, 4)
     return est
 
 

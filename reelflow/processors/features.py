@@ -108,7 +108,7 @@ def load_image(path: Path | str, max_side: int | None = None) -> np.ndarray:
             if max_side and max(im.size) > max_side:
                 im.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
             return np.asarray(im)
-    except (UnidentifiedImageError, OSError, ValueError) as exc:
+    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as exc:  # bomb: core/limits.py
         raise InputError(f"{path} is not a readable image ({exc})", hint="pass a jpg/png/webp image") from exc
 
 

@@ -365,7 +365,8 @@ class RunwareClient(ServiceClient):
 
 
 def probe_video(path: Path | str, expect_size: tuple[int, int] | None = None) -> tuple[int, int, float, float]:
-    """Open ``path`` with PyAV, decode one frame, and return ``(width, height, duration_s, fps)``.
+    """Open ``path`` with PyAV, decode its first frame and one near its end, and return
+    ``(width, height, duration_s, fps)``.
 
     Raises:
         MediaInvalid: not a decodable video, or not ``expect_size``.
@@ -384,6 +385,14 @@ def probe_video(path: Path | str, expect_size: tuple[int, int] | None = None) ->
             dur = float(stream.duration * stream.time_base) if stream.duration else (
                 container.duration / 1e6 if container.duration else 0.0)
             fps = float(stream.average_rate or stream.guessed_rate or 0)
+            if dur > 0.5 and stream.time_base:
+                # a file cut short (a dropped connection that still sent a valid header) decodes
+                # its first frame but not its end: check a frame near the end too
+                container.seek(int(dur * 0.9 / stream.time_base), stream=stream, backward=True)
+                tail = next(container.decode(stream), None)
+                if tail is None:
+                    raise MediaInvalid(f"runware: {Path(path).name} is truncated (no frame near its end)",
+                                       service="runware")
     except MediaInvalid:
         raise
     except Exception as exc:  # PyAV raises many error classes for garbage input

@@ -29,6 +29,24 @@ SEARCH_PAGE_MAX = 10
 PLAYLIST_PAGE_MAX = 50
 
 
+def _obj(value: Any, what: str) -> dict[str, Any]:
+    """``value`` when it is an object (``None`` → empty); else :class:`MalformedResponse`."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise MalformedResponse(f"spotify: {what} is a {type(value).__name__}, not an object", service="spotify")
+    return value
+
+
+def _list(value: Any, what: str) -> list[Any]:
+    """``value`` when it is a list (``None`` → empty); else :class:`MalformedResponse`."""
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise MalformedResponse(f"spotify: {what} is a {type(value).__name__}, not a list", service="spotify")
+    return value
+
+
 def flatten_track(track: dict[str, Any], added_at: str | None = None) -> dict[str, Any]:
     """A Spotify track object → ReelFlow's catalogue row.
 
@@ -38,13 +56,17 @@ def flatten_track(track: dict[str, Any], added_at: str | None = None) -> dict[st
         ``duration_ms``, ``explicit``, ``popularity`` (None in dev mode), ``isrc``, ``uri``,
         ``added_at``.
     """
-    artists = track.get("artists") or []
-    album = track.get("album") or {}
+    if not isinstance(track, dict):
+        raise MalformedResponse(f"spotify: a track is a {type(track).__name__}, not an object", service="spotify")
+    artists = [a for a in (track.get("artists") or []) if isinstance(a, dict)] if isinstance(
+        track.get("artists"), list) else []
+    album = track.get("album") if isinstance(track.get("album"), dict) else {}
+    ext = track.get("external_ids") if isinstance(track.get("external_ids"), dict) else {}
     return {
         "track_id": track.get("id"),
         "track_name": track.get("name", ""),
-        "track_artist": artists[0].get("name", "") if artists else "",
-        "track_artists": ", ".join(a.get("name", "") for a in artists),
+        "track_artist": str(artists[0].get("name") or "") if artists else "",
+        "track_artists": ", ".join(str(a.get("name") or "") for a in artists),
         "artist_ids": [a.get("id") for a in artists],
         "album": album.get("name", ""),
         "album_id": album.get("id"),
@@ -52,7 +74,7 @@ def flatten_track(track: dict[str, Any], added_at: str | None = None) -> dict[st
         "duration_ms": track.get("duration_ms"),
         "explicit": track.get("explicit"),
         "popularity": track.get("popularity"),
-        "isrc": (track.get("external_ids") or {}).get("isrc"),
+        "isrc": ext.get("isrc"),
         "uri": track.get("uri"),
         "added_at": added_at,
     }
@@ -173,7 +195,11 @@ class SpotifyClient(ServiceClient):
                 tok = await self._token_once(n, force=True)
                 r = await self.send("GET", path_or_url, params=params, headers={"Authorization": f"Bearer {tok}"},
                                     attempt=n)
-            return self.json(r)
+            data = self.json(r)
+            if not isinstance(data, dict):  # every endpoint used here answers an object
+                raise MalformedResponse(f"spotify: {op} answered a {type(data).__name__}, not an object",
+                                        service="spotify")
+            return data
 
         return await self.call(op, attempt)
 
@@ -195,8 +221,9 @@ class SpotifyClient(ServiceClient):
         out: list[dict[str, Any]] = []
         offset = 0
         while len(out) < limit:
-            page = (await self.search(query, limit=min(SEARCH_PAGE_MAX, limit - len(out)), offset=offset)).get("tracks") or {}
-            items = page.get("items") or []
+            page = _obj((await self.search(query, limit=min(SEARCH_PAGE_MAX, limit - len(out)),
+                                           offset=offset)).get("tracks"), "search tracks")
+            items = _list(page.get("items"), "search items")
             out.extend(flatten_track(t) for t in items if t)
             offset += len(items)
             if not items or not page.get("next") or offset >= 1000:
@@ -220,7 +247,9 @@ class SpotifyClient(ServiceClient):
         page: Any = await self.get(f"/playlists/{playlist_id}/items",
                                    {"limit": min(page_size, PLAYLIST_PAGE_MAX), "offset": 0}, op="playlist_items")
         while True:
-            for item in page.get("items") or []:
+            for item in _list(page.get("items"), "playlist items"):
+                if not isinstance(item, dict):
+                    raise MalformedResponse("spotify: a playlist item is not an object", service="spotify")
                 yield item
             nxt = page.get("next")
             if not nxt:
@@ -231,7 +260,11 @@ class SpotifyClient(ServiceClient):
         """Every track of a playlist as a flattened row (local files and episodes skipped)."""
         async for item in self.iter_playlist_items(playlist_id):
             track = item.get("track") or item.get("item")
-            if not track or item.get("is_local") or track.get("type", "track") != "track" or not track.get("id"):
+            if not track or item.get("is_local"):
+                continue
+            if not isinstance(track, dict):
+                raise MalformedResponse("spotify: a playlist item's track is not an object", service="spotify")
+            if track.get("type", "track") != "track" or not track.get("id"):
                 continue
             yield flatten_track(track, item.get("added_at"))
 

@@ -1,0 +1,152 @@
+"""Chaos campaign: two runs of the same campaign started at once, every provider remote (the
+emulators on loopback) under the issue's fault mix.
+
+Run from the repo root::
+
+    .venv/bin/python bench/chaos_campaign.py [--videos 50] [--budget 100] [--concurrency 4]
+
+Fault mix (every service): 20 % 5xx, 10 % 429 (Retry-After 1 s), 5 % connection resets;
+Runware jobs: 5 % failed, 5 % stuck. (The emulators' fault profile has no random latency; a
+fixed latency rule would take precedence over the profile, so latency is not injected here.) ``--videos`` is the number of videos per
+run (briefs x 1 variant, 6 s each); both runs are separate worker processes sharing one Prefect
+server, one cost ledger and one emulator server.
+
+Printed: completion rate over both runs, duplicate paid jobs by the emulator's Runware ledger
+(billed jobs minus distinct taskUUIDs), corrupt outputs (a completed video that does not decode
+or misses the output spec: H.264 + AAC, the brief's frame size, 3-20 s long), budget
+overrun (both runs' ledger total minus the budget, must be ≤ 0), whether each video's costs are
+its own (no Runware taskUUID in two videos' metadata), and the highest number of Hume TTS
+requests in any 60 s window (limit 100; paced by the Prefect global concurrency limit).
+
+On this project's 2 shared cores one 6 s video with remote providers takes ~40-70 s, so the
+full 2 x 50 takes hours; the measured run is stated with its ``--videos``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+PROFILE = {"p_5xx": 0.2, "p_429": 0.1, "p_reset": 0.05, "p_job_failed": 0.05, "p_job_stuck": 0.05,
+           "retry_after_s": 1, "seed": 23}
+
+WORKER = r'''
+import json, sys
+from reelflow.core.campaigns import CampaignSpec
+from reelflow.flows.campaign import campaign
+spec = CampaignSpec(**json.loads(sys.argv[1]))
+state = campaign(spec=spec, return_state=True)
+report = state.result(raise_on_failure=False)
+print("REPORT", report.model_dump_json())
+'''
+
+
+def main(argv: list[str] | None = None) -> int:
+    """CLI entry (see the module docstring)."""
+    import httpx
+
+    from reelflow.core.ledger import CostLedger
+    from reelflow.deployments.local_server import start_server
+    from reelflow.processors.media import probe
+    from tests.conftest import TEST_CACHE
+    from tests.emulators import DEFAULT_KEYS, EmulatorServer, base_urls, combined_app
+
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--videos", type=int, default=50, help="videos per run")
+    ap.add_argument("--budget", type=float, default=100.0)
+    ap.add_argument("--concurrency", type=int, default=4)
+    ap.add_argument("--timeout", type=float, default=7200)
+    args = ap.parse_args(argv)
+
+    work = Path(tempfile.mkdtemp(prefix="reelflow-chaos-"))
+    server = start_server(work / "prefect", port=None, timeout_s=180)
+    tag = uuid.uuid4().hex[:6]
+    topics = ["trail shoe that grips wet rock", "cold brew in a glass bottle", "solar lantern for camping",
+              "recycled denim jacket", "bamboo toothbrush", "noise-cancelling earbuds", "oat milk latte",
+              "folding city bike", "vegan leather wallet", "smart water bottle"]
+    briefs = [{"id": f"b{i:02d}", "text": f"Vertical ad for a {topics[i % len(topics)]}, version {i} {tag}",
+               "duration_s": 6} for i in range(args.videos)]
+    spec = {"name": f"chaos-{tag}", "briefs": briefs, "budget_usd": args.budget,
+            "max_concurrency": args.concurrency}
+    ledger_path = TEST_CACHE / "ledger.sqlite"
+    before = {r["id"] for r in CostLedger(ledger_path).entries()}
+    t0 = time.time()
+    try:
+        with EmulatorServer(combined_app()) as emu:
+            httpx.post(f"{emu.url}/__emulator__/faults", json=PROFILE).raise_for_status()
+            env = {**server.env, **DEFAULT_KEYS, **base_urls(emu.url), "PYTHONPATH": str(REPO),
+                   "REELFLOW_MEDIA_HOSTS": "127.0.0.1", "REELFLOW_ALLOW_PRIVATE_MEDIA": "true",
+                   "REELFLOW_PATHS__CACHE_DIR": str(TEST_CACHE), "REELFLOW_PATHS__OUTPUTS_DIR": str(work / "outputs"),
+                   "REELFLOW_SERVICE_BACKOFF_MAX_S": "1", "REELFLOW_SERVICE_DEADLINE_S": "90",
+                   "REELFLOW_SERVICE_MAX_ATTEMPTS": "12", "REELFLOW_RUNWARE_POLL_INITIAL_S": "0.3",
+                   "REELFLOW_RUNWARE_JOB_DEADLINE_S": "6", "REELFLOW_RUNWARE_MAX_JOBS_PER_CLIP": "4",
+                   "HUME_VOICE": "Ava Song"}
+            procs = [subprocess.Popen([sys.executable, "-c", WORKER, json.dumps(spec)], env=env, cwd=REPO,
+                                      stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                     for _ in range(2)]
+            outs = [p.communicate(timeout=args.timeout)[0] for p in procs]
+            stats = httpx.get(f"{emu.url}/__emulator__/stats").json()
+    finally:
+        server.stop()
+    wall = time.time() - t0
+    reports = []
+    for n, out in enumerate(outs):
+        (work / f"run-{n}.log").write_text(out)
+        line = next((x for x in out.splitlines() if x.startswith("REPORT ")), None)
+        reports.append(json.loads(line.split(" ", 1)[1]) if line else None)
+    rows = [r for rep in reports if rep for r in rep["rows"]]
+    completed = [r for r in rows if r["status"] == "completed"]
+    corrupt, uuids_per_video, durations = [], [], []
+    for r in completed:
+        video = Path(r["output"])
+        try:
+            info = probe(video)
+            # the length follows the narration (a 6 s brief may run 8-9 s), so it is reported, not judged
+            ok = (info.video_codec == "h264" and info.audio_codec == "aac" and (info.width, info.height) == (1080, 1920)
+                  and info.has_audio and 3 <= info.duration_s <= 20)
+            durations.append(round(info.duration_s, 2))
+        except Exception:  # noqa: BLE001 - unreadable = corrupt
+            ok = False
+        if not ok:
+            corrupt.append(str(video))
+        meta = json.loads((video.parent / "metadata.json").read_text())
+        uuids_per_video.append({e.get("request_id") for e in meta["costs"]["entries"]
+                                if e.get("provider") == "runware" and e.get("request_id")})
+    all_uuids = [u for s in uuids_per_video for u in s]
+    rw = stats["runware"]
+    new_rows = [r for r in CostLedger(ledger_path).entries() if r["id"] not in before]
+    spent = round(sum(r["cost_usd"] for r in new_rows), 4)
+    times = sorted(x.get("t", 0) for x in stats["hume"].get("requests", []) if isinstance(x, dict))
+    peak = max((sum(1 for u in times if t <= u < t + 60) for t in times), default=0)
+    summary = {
+        "videos_per_run": args.videos, "runs": 2, "rows": len(rows), "completed": len(completed),
+        "completion_rate": round(len(completed) / max(1, 2 * args.videos), 3),
+        "statuses": {s: sum(1 for r in rows if r["status"] == s) for s in {r["status"] for r in rows}},
+        "duplicate_paid_jobs": rw["billed_jobs"] - len(rw.get("jobs", {})),
+        "runware": {k: rw[k] for k in ("billed_jobs", "conflicts", "jobs_failed", "jobs_stuck", "jobs_succeeded")},
+        "corrupt_outputs": len(corrupt), "durations_s": durations, "budget_usd": args.budget, "spent_usd": spent,
+        "budget_overrun_usd": round(max(0.0, spent - args.budget), 4),
+        "costs_own": len(all_uuids) == len(set(all_uuids)),
+        "hume_tts_requests": stats["hume"].get("tts_requests"), "hume_peak_per_60s": peak if times else None,
+        "faults_fired": {k: v.get("faults_fired") for k, v in stats.items()},
+        "wall_s": round(wall, 1),
+    }
+    print(json.dumps(summary, indent=2))
+    print(f"logs: {work}")
+    ok = (summary["completion_rate"] == 1.0 and summary["duplicate_paid_jobs"] == 0 and not corrupt
+          and summary["budget_overrun_usd"] == 0 and summary["costs_own"])
+    print("RESULT:", "OK" if ok else "FAILED")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

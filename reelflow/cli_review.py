@@ -89,7 +89,8 @@ def load_plan_edits(path: Path, rec: dict[str, Any]) -> list[dict[str, Any]]:
 
     from reelflow.core.errors import InputError
     from reelflow.core.models import Brief, ScriptPlan
-    from reelflow.core.review import apply_edits, edit_problems
+    from reelflow.core.review import apply_edits
+    from reelflow.flows.review import review_problems
 
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
@@ -119,7 +120,7 @@ def load_plan_edits(path: Path, rec: dict[str, Any]) -> list[dict[str, Any]]:
         merged.append(base)
     edited, changes, problems = apply_edits(plan, merged)
     if edited is not None and changes:
-        problems = edit_problems(plan, edited, changes, Brief.model_validate(rec["brief"]))
+        problems = review_problems(plan, edited, changes, Brief.model_validate(rec["brief"]))
     if problems:
         raise InputError(f"{path}: the edited plan breaks the plan rules:\n  - " + "\n  - ".join(problems),
                          hint="fix these and run the command again; nothing was sent")

@@ -20,6 +20,11 @@ from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationInfo,
 #: Natural speaking rate used to fit narration into a scene (words per second).
 WORDS_PER_SECOND = 2.5
 
+#: The most narration a video can speak, in words per second of runtime: the local voice speaks
+#: 2.9-3.1 words/s with its pauses (measured on the example briefs, ``processors/pacing.py``) and
+#: pacing may speed it up by at most 12 %. Plans and reviewers' edits are held to this limit.
+SPEAKABLE_WORDS_PER_SECOND = 3.3
+
 
 class Aspect(StrEnum):
     """Output aspect ratio; each maps to one output frame size (see :func:`frame_size`)."""

@@ -11,7 +11,7 @@ Prefect mechanics):
 An edit goes through the same rules as a generated plan (:func:`plan_problems`): the
 :class:`core.models.ScriptPlan` / :class:`core.models.Scene` / :class:`core.models.VisualSpec`
 schema, plus the speaking-rate limit the planners keep (the narration must fit the requested
-length at :data:`core.models.WORDS_PER_SECOND`) and the on-screen word limits.
+length at :data:`core.models.SPEAKABLE_WORDS_PER_SECOND`) and the on-screen word limits.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from reelflow.core.errors import InputError
-from reelflow.core.models import WORDS_PER_SECOND, Brief, ScriptPlan
+from reelflow.core.models import SPEAKABLE_WORDS_PER_SECOND, Brief, ScriptPlan
 
 ReviewMode = Literal["none", "plan", "final", "both"]
 REVIEW_MODES: tuple[str, ...] = ("none", "plan", "final", "both")
@@ -184,7 +184,7 @@ def plan_problems(plan: ScriptPlan, brief: Brief) -> list[str]:
     the ``ScriptPlan`` schema (3-8 scenes, non-empty narration ≤ 600 characters, on-screen
     text ≤ 80, headline ≤ 40 characters), a headline of at most :data:`HEADLINE_MAX_WORDS`
     words, narration made of words (not only punctuation), and all narration speakable within
-    the requested length at :data:`core.models.WORDS_PER_SECOND` words per second.
+    the requested length at :data:`core.models.SPEAKABLE_WORDS_PER_SECOND` words per second.
     """
     problems: list[str] = []
     try:
@@ -200,11 +200,11 @@ def plan_problems(plan: ScriptPlan, brief: Brief) -> list[str]:
         if hw > HEADLINE_MAX_WORDS:
             problems.append(f"scene {s.index} headline: {hw} words; at most {HEADLINE_MAX_WORDS} fit on screen")
     total = sum(_words(s.narration) for s in plan.scenes)
-    limit = int(WORDS_PER_SECOND * brief.duration_s)
+    limit = int(SPEAKABLE_WORDS_PER_SECOND * brief.duration_s)
     if total > limit:
         problems.append(
             f"narration: {total} words do not fit a {brief.duration_s:g} s video "
-            f"(at most {limit} at {WORDS_PER_SECOND:g} words/s); remove {total - limit} words"
+            f"(at most {limit} at {SPEAKABLE_WORDS_PER_SECOND:g} words/s); remove {total - limit} words"
         )
     return problems
 

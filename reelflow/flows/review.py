@@ -261,7 +261,7 @@ def render_plan_review(plan: ScriptPlan, brief: Brief, *, run_name: str, run_id:
                        plan_costs: list[CostEntry], timeout_s: float, deadline: datetime,
                        problems: list[str] | None = None, attempt: int = 1) -> str:
     """Markdown shown in the plan-review artifact and at the top of the resume form."""
-    from reelflow.core.models import WORDS_PER_SECOND
+    from reelflow.core.models import SPEAKABLE_WORDS_PER_SECOND
 
     words = sum(len(s.narration.split()) for s in plan.scenes)
     lines = [
@@ -290,7 +290,7 @@ def render_plan_review(plan: ScriptPlan, brief: Brief, *, run_name: str, run_id:
         visual = f"{s.visual.kind}: {_md(s.visual.headline)}" if s.visual.headline else s.visual.kind
         lines.append(f"| {s.index} | {s.beat} | {s.duration_s:.1f} | {_md(s.narration)} | "
                      f"{_md(s.on_screen_text) or '—'} | {visual} |")
-    limit = int(WORDS_PER_SECOND * brief.duration_s)
+    limit = int(SPEAKABLE_WORDS_PER_SECOND * brief.duration_s)
     lines += ["", f"Narration: {words} words (a {brief.duration_s:g} s video speaks at most {limit}).", ""]
     warnings = plan_problems(plan, brief)
     if warnings:
@@ -337,6 +337,22 @@ def _how_to_answer(run_id: str, point: str) -> list[str]:
         f"`{{\"run_input\": {{\"approve\": true, \"reviewer\": \"you\"{edit}}}}}`",
     ]
     return lines
+
+
+def review_problems(original: ScriptPlan, edited: ScriptPlan, changes: list, brief: Brief) -> list[str]:
+    """The rule breaks a reviewer's edit brings in: the plan limits (:func:`core.review.edit_problems`)
+    plus the hard script rules every planner is held to (:func:`processors.planner.check_plan`:
+    brand said, no production notes spoken, required closing line last, no repeated line), counting
+    only problems the generated plan did not already have.
+    """
+    from reelflow.processors.brief_analysis import analyze_brief
+    from reelflow.processors.planner import check_plan
+
+    problems = edit_problems(original, edited, changes, brief)
+    analysis = analyze_brief(brief)
+    before = set(check_plan(original, analysis, brief))
+    problems += [p for p in check_plan(edited, analysis, brief) if p not in before]
+    return problems
 
 
 @dataclass
@@ -425,7 +441,7 @@ class ReviewGate:
             got: PlanReview = answer.value  # type: ignore[assignment]
             edited, changes, problems = apply_edits(plan, got.scenes or edits_from_plan(plan))
             if edited is not None and changes:
-                problems = edit_problems(plan, edited, changes, brief)
+                problems = review_problems(plan, edited, changes, brief)
             if not problems:
                 break
             logger.warning("plan edit refused (attempt %d): %s", attempt, "; ".join(problems))

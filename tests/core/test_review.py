@@ -66,11 +66,11 @@ def test_invalid_edits_are_named(plan, edit, expected) -> None:
 
 
 def test_too_many_words_for_the_length(plan) -> None:
-    long_line = " ".join(["word"] * 25)
+    long_line = " ".join(["word"] * 30)  # 8 s speak at most int(3.3 * 8) = 26 words
     edited, changes, problems = apply_edits(plan, [{"index": 0, "narration": long_line}])
     assert problems == [] and edited is not None
     found = edit_problems(plan, edited, changes, BRIEF)
-    assert any(p.startswith("narration:") and "do not fit a 8 s video (at most 20" in p for p in found), found
+    assert any(p.startswith("narration:") and "do not fit a 8 s video (at most 26" in p for p in found), found
 
 
 def test_generated_plans_own_problems_are_not_blamed_on_the_edit(plan) -> None:

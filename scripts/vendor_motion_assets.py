@@ -43,7 +43,7 @@ BLOCKED = (
     "broken", "exploding head", "nauseated", "sneezing", "hot face", "cold face", "woozy", "dizzy face",
     "face with head-bandage", "zombie", "vampire", "clown",
     "fight cloud", "collision", "anger symbol", "hundred points", "speaking head", "silhouette",
-    "japanese", "love hotel", "wedding", "bride", "genie", "troll", "merperson", "mermaid", "merman",
+    "japanese", "love hotel", "slot machine", "crossed-out eyes", "nazar amulet", "hamsa", "wedding", "bride", "genie", "troll", "merperson", "mermaid", "merman",
 )
 
 

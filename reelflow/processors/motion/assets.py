@@ -45,7 +45,7 @@ Encoder = Callable[[list[str]], np.ndarray]
 #: Abstract ideas → asset labels (emojibase English labels). Keys are regular expressions
 #: matched on word boundaries, case-insensitively, against the scene's text.
 CONCEPTS: dict[str, tuple[str, ...]] = {
-    r"odds|chance|luck(y)?|lottery|gamble|bet": ("game die", "four leaf clover", "slot machine"),
+    r"odds|chance|luck(y)?|lottery|gamble|bet": ("game die", "four leaf clover", "shooting star"),
     r"journey|adventure|travel(s|ling)?|explore|path": ("world map", "compass", "airplane"),
     r"save(s)? (time|hours)|in minutes|instant(ly)?|speed": ("stopwatch", "high voltage", "rocket"),
     r"schedul\w*|deadline|on time|hours": ("alarm clock", "hourglass done", "calendar"),

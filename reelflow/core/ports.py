@@ -9,7 +9,7 @@ look the same to the flow. Each adapter exposes ``provider`` (e.g. ``"local-pipe
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from reelflow.core.models import Brief, Clip, ClipRequest, Scene, ScriptPlan, Utterance
 
@@ -27,6 +27,40 @@ class ScriptWriter(Protocol):
         Raises:
             core.errors.ReelFlowError subclasses on failure (never returns None).
         """
+        ...
+
+
+class ScriptRules(Protocol):
+    """The offline script rules an LLM planner is held to, injected by the composition root.
+
+    Implemented by :class:`processors.planner.TemplatePlanner`; the OpenAI adapter uses it to
+    analyse the brief, repair over-long strings locally, check the hard rules and, when a model's
+    answer still breaks them after one re-ask, write the plan itself (the fallback).
+    """
+
+    provider: str
+    model: str
+    #: The local voice's planning rate in words per second (pauses included).
+    words_per_second: float
+
+    def analyze(self, brief: Brief) -> Any:
+        """Typed brief analysis (brand, facts, required lines, production notes).
+
+        Raises:
+            core.errors.InputError: the brief is bad input (nothing to say, line too long).
+        """
+        ...
+
+    def repair(self, data: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+        """Cut over-long strings of a decoded plan at word boundaries: ``(fixed copy, what was cut)``."""
+        ...
+
+    def check(self, plan: ScriptPlan, analysis: Any, brief: Brief) -> list[str]:
+        """The hard rules a plan breaks, as problems stated for a re-ask (empty = good)."""
+        ...
+
+    def plan(self, brief: Brief) -> ScriptPlan:
+        """Write the plan offline (the fallback)."""
         ...
 
 

@@ -51,13 +51,17 @@ def apply_prefect_secrets(settings: Settings) -> Settings:
 
 
 def make_script_writer(settings: Settings) -> ScriptWriter:
-    """OpenAI (Structured Outputs) when ``OPENAI_API_KEY`` is set, else the template planner."""
+    """OpenAI (Structured Outputs) when ``OPENAI_API_KEY`` is set, else the template planner.
+
+    The OpenAI writer is given the template planner as its :class:`core.ports.ScriptRules`: the same
+    analysis, checks and local repairs, and the fallback when a model's plan still breaks them.
+    """
+    from reelflow.processors.planner import TemplatePlanner
+
     if settings.openai_api_key is not None:
         from reelflow.clients.openai.adapter import OpenAIScriptWriter
 
-        return OpenAIScriptWriter.from_settings(settings)
-    from reelflow.processors.planner import TemplatePlanner
-
+        return OpenAIScriptWriter.from_settings(settings, rules=TemplatePlanner())
     return TemplatePlanner()
 
 

@@ -234,9 +234,18 @@ class TemplatePlanner:
 
     provider = "local-template"
     model = "copywriter-v2"
+    words_per_second = VOICE_WPS
 
     def __init__(self, seed: int = 0) -> None:
         self.seed = seed
+
+    def check(self, plan: ScriptPlan, an: BriefAnalysis, brief: Brief) -> list[str]:
+        """:class:`core.ports.ScriptRules`: :func:`check_plan`."""
+        return check_plan(plan, an, brief)
+
+    def repair(self, data: dict) -> tuple[dict, list[str]]:
+        """:class:`core.ports.ScriptRules`: :func:`repair_lengths`."""
+        return repair_lengths(data)
 
     def analyze(self, brief: Brief) -> BriefAnalysis:
         """Step 1: :func:`analyze_brief`, refusing briefs with nothing to say.

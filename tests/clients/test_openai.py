@@ -13,6 +13,7 @@ from reelflow.clients.errors import (
     OutputTruncated,
     RequestInvalid,
 )
+from reelflow.processors.planner import TemplatePlanner
 from reelflow.clients.openai.adapter import SCHEMA, OpenAIScriptWriter, rescale_durations
 from reelflow.clients.openai.client import OpenAIClient, strict_json_schema
 from reelflow.core.models import Brief, ScriptPlan
@@ -118,7 +119,8 @@ async def test_5xx_and_malformed_retried_invalid_output_not(app, clock, policy, 
 
 
 def writer_for(app, clock, policy) -> OpenAIScriptWriter:
-    return OpenAIScriptWriter(KEY, BASE, transport=httpx2.ASGITransport(app=app), clock=clock, policy=policy)
+    return OpenAIScriptWriter(KEY, BASE, rules=TemplatePlanner(), transport=httpx2.ASGITransport(app=app),
+                              clock=clock, policy=policy)
 
 
 BRIEF = Brief(text="Launch video for our new TrailFox Grip trail running shoe: sticky grip on wet rock, "

@@ -6,8 +6,8 @@ The strict ``json_schema`` is generated from :class:`core.models.ScriptPlan` (se
 follows. Every answer goes through the same checks as an offline plan:
 
 1. limits strict mode cannot express (string lengths, list lengths) are repaired locally, cut
-   at a word boundary (:func:`processors.planner.repair_lengths`) — never re-asked;
-2. pydantic validation and the hard rules (:func:`processors.planner.check_plan`: brand said,
+   at a word boundary (``ScriptRules.repair``, injected: the offline planner's rules) — never re-asked;
+2. pydantic validation and the hard rules (``ScriptRules.check``: brand said,
    no production notes spoken, required closing line last, no repeated line);
 3. a plan that breaks a hard rule is re-asked ONCE, with the problems listed in the request;
 4. if the second answer still fails (or the model refuses, truncates, or answers non-JSON),
@@ -30,9 +30,7 @@ from reelflow.clients._http import Clock, MetricsRecorder, RetryPolicy, policy_f
 from reelflow.clients.errors import AuthError, InvalidOutput, PermissionDenied, ServiceError
 from reelflow.clients.openai.client import ChatResult, OpenAIClient, strict_json_schema
 from reelflow.core.models import Brief, CostEntry, ScriptPlan
-from reelflow.processors.brief_analysis import BriefAnalysis
-from reelflow.processors.pacing import VOICE_WPS
-from reelflow.processors.planner import TemplatePlanner, check_plan, repair_lengths
+from reelflow.core.ports import ScriptRules
 
 #: Paid completions one plan may cost at most (the answer and one re-ask).
 MAX_COMPLETIONS = 2
@@ -85,7 +83,7 @@ def rescale_durations(plan: ScriptPlan, total_s: float) -> ScriptPlan:
     return plan.model_copy(update={"scenes": scenes})
 
 
-def user_prompt(brief: Brief, analysis: BriefAnalysis | None = None) -> str:
+def user_prompt(brief: Brief, analysis: Any = None) -> str:
     """The user message describing the brief (and what the analysis found must be said)."""
     lines = [f"Brief: {brief.text}", f"Total duration: {brief.duration_s:g} seconds",
              f"Aspect ratio: {brief.aspect.value}; platform: {brief.platform.value}; language: {brief.language}"]
@@ -113,6 +111,8 @@ class OpenAIScriptWriter:
 
     Args:
         api_key: ``OPENAI_API_KEY``; base_url: ``OPENAI_BASE_URL``; model: ``OPENAI_MODEL``.
+        rules: the offline script rules and fallback planner (:class:`core.ports.ScriptRules`),
+            given by the composition root (``flows/_wiring.py``).
         transport: ``httpx2`` transport for tests; policy/clock/metrics: see ``clients._http``.
 
     Attributes:
@@ -122,19 +122,20 @@ class OpenAIScriptWriter:
     provider = "openai"
 
     def __init__(self, api_key: str, base_url: str | None = None, model: str = "gpt-4o-mini", *,
-                 transport: Any = None, policy: RetryPolicy | None = None, clock: Clock | None = None,
+                 rules: ScriptRules, transport: Any = None, policy: RetryPolicy | None = None, clock: Clock | None = None,
                  metrics: MetricsRecorder | None = None, temperature: float = 0.7) -> None:
         self._key, self._base, self.model = api_key, base_url, model
         self._transport, self._policy, self._clock, self._metrics = transport, policy, clock, metrics
         self.temperature = temperature
+        self.rules = rules
         self.costs: list[CostEntry] = []
         self._lock = threading.Lock()
 
     @classmethod
-    def from_settings(cls, settings: Any) -> OpenAIScriptWriter:
+    def from_settings(cls, settings: Any, rules: ScriptRules) -> OpenAIScriptWriter:
         """Build from :class:`core.settings.Settings` (``OPENAI_*`` and ``REELFLOW_SERVICE_*``)."""
         return cls(settings.openai_api_key.get_secret_value(), settings.openai_base_url, settings.openai_model,
-                   policy=policy_from_settings(settings))
+                   rules=rules, policy=policy_from_settings(settings))
 
     async def check_access(self) -> None:
         """Fail fast on a rejected ``OPENAI_API_KEY`` (``GET /models``, nothing billed).
@@ -164,11 +165,12 @@ class OpenAIScriptWriter:
             clients.errors.AuthError / PermissionDenied: the key is rejected (a configuration
                 problem, never hidden behind a fallback).
         """
-        offline = TemplatePlanner()
+        offline = self.rules
+        wps = offline.words_per_second
         analysis = offline.analyze(brief)
-        words = int(brief.duration_s * 0.88 * VOICE_WPS)
+        words = int(brief.duration_s * 0.88 * wps)
         messages: list[dict[str, str]] = [
-            {"role": "system", "content": SYSTEM_PROMPT.format(wps=VOICE_WPS, words=words)},
+            {"role": "system", "content": SYSTEM_PROMPT.format(wps=wps, words=words)},
             {"role": "user", "content": user_prompt(brief, analysis)},
         ]
         costs: list[CostEntry] = []
@@ -191,7 +193,7 @@ class OpenAIScriptWriter:
                     else:
                         report["completions"] += 1
                         costs.append(self._cost(result))  # recorded when paid, not when the video completes
-                        plan, problems, repairs = self._check(result.data, analysis, brief)
+                        plan, problems, repairs = self._check(result.data, analysis, brief, offline)
                         report["repairs"] += repairs
                         answer = json.dumps(result.data)
                     if plan is not None and not problems:
@@ -212,15 +214,16 @@ class OpenAIScriptWriter:
         return offline.plan(brief), costs, report
 
     @staticmethod
-    def _check(data: dict[str, Any], analysis: BriefAnalysis, brief: Brief) -> tuple[ScriptPlan | None, list[str], list[str]]:
+    def _check(data: dict[str, Any], analysis: Any, brief: Brief,
+               rules: ScriptRules) -> tuple[ScriptPlan | None, list[str], list[str]]:
         """Repair lengths locally, validate, apply the hard rules: ``(plan|None, problems, repairs)``."""
-        fixed, repairs = repair_lengths(data)
+        fixed, repairs = rules.repair(data)
         try:
             plan = ScriptPlan.model_validate(fixed)
         except ValidationError as exc:
             problems = [f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()[:8]]
             return None, problems, repairs
-        return plan, check_plan(plan, analysis, brief), repairs
+        return plan, rules.check(plan, analysis, brief), repairs
 
     def _cost(self, result: ChatResult) -> CostEntry:
         pin, pout = PRICES_PER_M.get(self.model, (0.0, 0.0))

@@ -77,15 +77,22 @@ def main(argv: list[str] | None = None) -> int:
                "duration_s": 6} for i in range(args.videos)]
     spec = {"name": f"chaos-{tag}", "briefs": briefs, "budget_usd": args.budget,
             "max_concurrency": args.concurrency}
-    ledger_path = TEST_CACHE / "ledger.sqlite"
-    before = {r["id"] for r in CostLedger(ledger_path).entries()}
+    # A fresh cache (cost ledger, Runware job ledger, work folders) so this run's money is counted
+    # alone; the read-only heavy parts (models, song index, beds, footage) are linked in.
+    cache = work / "cache"
+    cache.mkdir()
+    for name in ("models", "song_index", "beds", "footage"):
+        if (TEST_CACHE / name).exists():
+            (cache / name).symlink_to(TEST_CACHE / name)
+    ledger_path = cache / "ledger.sqlite"
+    before: set[int] = set()
     t0 = time.time()
     try:
         with EmulatorServer(combined_app()) as emu:
             httpx.post(f"{emu.url}/__emulator__/faults", json=PROFILE).raise_for_status()
             env = {**server.env, **DEFAULT_KEYS, **base_urls(emu.url), "PYTHONPATH": str(REPO),
                    "REELFLOW_MEDIA_HOSTS": "127.0.0.1", "REELFLOW_ALLOW_PRIVATE_MEDIA": "true",
-                   "REELFLOW_PATHS__CACHE_DIR": str(TEST_CACHE), "REELFLOW_PATHS__OUTPUTS_DIR": str(work / "outputs"),
+                   "REELFLOW_PATHS__CACHE_DIR": str(cache), "REELFLOW_PATHS__OUTPUTS_DIR": str(work / "outputs"),
                    "REELFLOW_SERVICE_BACKOFF_MAX_S": "1", "REELFLOW_SERVICE_DEADLINE_S": "90",
                    "REELFLOW_SERVICE_MAX_ATTEMPTS": "12", "REELFLOW_RUNWARE_POLL_INITIAL_S": "0.3",
                    "REELFLOW_RUNWARE_JOB_DEADLINE_S": "6", "REELFLOW_RUNWARE_MAX_JOBS_PER_CLIP": "4",
@@ -125,6 +132,8 @@ def main(argv: list[str] | None = None) -> int:
     rw = stats["runware"]
     new_rows = [r for r in CostLedger(ledger_path).entries() if r["id"] not in before]
     spent = round(sum(r["cost_usd"] for r in new_rows), 4)
+    billed_runware = round(sum(float(j.get("cost") or 0) for j in rw.get("jobs", {}).values()
+                               if j.get("state") != "rejected"), 4)
     times = sorted(x.get("t", 0) for x in stats["hume"].get("requests", []) if isinstance(x, dict))
     peak = max((sum(1 for u in times if t <= u < t + 60) for t in times), default=0)
     summary = {
@@ -135,6 +144,7 @@ def main(argv: list[str] | None = None) -> int:
         "runware": {k: rw[k] for k in ("billed_jobs", "conflicts", "jobs_failed", "jobs_stuck", "jobs_succeeded")},
         "corrupt_outputs": len(corrupt), "durations_s": durations, "budget_usd": args.budget, "spent_usd": spent,
         "budget_overrun_usd": round(max(0.0, spent - args.budget), 4),
+        "runware_billed_usd_by_emulator": billed_runware,
         "costs_own": len(all_uuids) == len(set(all_uuids)),
         "hume_tts_requests": stats["hume"].get("tts_requests"), "hume_peak_per_60s": peak if times else None,
         "faults_fired": {k: v.get("faults_fired") for k, v in stats.items()},

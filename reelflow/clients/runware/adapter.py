@@ -239,6 +239,14 @@ class RunwareClipGenerator:
                                  policy=self._policy, clock=self._clock, metrics=self._metrics) as client:
             await client.ping()
 
+    def _record_unfinished(self, task: VideoInference, task_uuid: str) -> None:
+        """A failed or stuck job was accepted, so it may be billed: record it in the cost ledger
+        at the model's list price (``MODELS``), so budgets count it (the job is not resubmitted)."""
+        spec = MODELS.get(self.model)
+        usd = round((spec.usd_per_second if spec else 0.0) * float(task.duration), 4)
+        record_paid(CostEntry(provider=self.provider, model=self.model, units=task.duration, unit="seconds",
+                              cost_usd=usd, request_id=task_uuid), "clips-unfinished")
+
     async def generate(self, request: ClipRequest, out_path: Path) -> Clip:
         """Generate, download and normalise one clip (see the module docstring).
 
@@ -264,10 +272,12 @@ class RunwareClipGenerator:
                     item = await client.poll(task_uuid)
                 except JobFailed as exc:
                     ledger.mark(fingerprint, task_uuid, "failed", error=exc.code)
+                    self._record_unfinished(task, task_uuid)
                     last_error = exc
                     continue
                 except JobTimedOut as exc:
                     ledger.mark(fingerprint, task_uuid, "stuck", last_status=exc.last_status)
+                    self._record_unfinished(task, task_uuid)
                     last_error = exc
                     continue
                 cost = float(item.cost or 0.0)

@@ -34,17 +34,8 @@ from reelflow.core.models import SongMatch
 from reelflow.core.storage import atomic_write_json, atomic_write_text, fsync_dir, sha256_file
 from reelflow.processors.song_index.describe import describe
 from reelflow.processors.song_index.catalogue import Catalogue, TRACK_FIELDS, Track
-from reelflow.processors.song_index.store import (
-    FORMAT_VERSION,
-    REBUILD_HINT,
-    _VERSION_RE,
-    _current_version,
-    _fsync,
-    _version_dir,
-    claim_index_dir,
-    index_lock,
-    prune_versions,
-)
+from reelflow.processors.song_index.store import (FORMAT_VERSION, REBUILD_HINT, _VERSION_RE, _current_version, _fsync,
+                                                  _version_dir, claim_index_dir, index_lock, prune_versions)
 
 
 #: Largest catalogue indexed exactly (``IndexFlatIP``); above it HNSW is used.

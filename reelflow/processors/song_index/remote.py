@@ -18,15 +18,8 @@ from typing import Any
 
 from reelflow.core.errors import IndexMismatchError, InputError
 from reelflow.core.storage import atomic_write_text, fsync_dir, sha256_file
-from reelflow.processors.song_index.store import (
-    REBUILD_HINT,
-    _VERSION_RE,
-    _current_version,
-    _fsync,
-    _version_dir,
-    claim_index_dir,
-    prune_versions,
-)
+from reelflow.processors.song_index.store import (REBUILD_HINT, _VERSION_RE, _current_version, _fsync, _version_dir,
+                                                  claim_index_dir, prune_versions)
 from reelflow.processors.song_index.index import SongIndex, _check_encoder
 
 log = logging.getLogger(__name__)

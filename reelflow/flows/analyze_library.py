@@ -46,6 +46,7 @@ from reelflow.core.paths import confine, confine_all, safe_component
 from reelflow.core.settings import load_settings
 from reelflow.core.storage import atomic_write_json, atomic_write_text, ensure_writable_dir, sha256_file
 from reelflow.flows._cache import code_version
+from reelflow.flows._policies import refresh_if_missing
 from reelflow.processors.library import FileAnalysis, analyze_file, build_library_clusters, collect_inputs, kind_of
 
 
@@ -158,8 +159,8 @@ def analyze_library(paths: list[str], out_dir: str | None = None) -> LibraryRepo
                 futures.append(None)
                 continue
             # Outputs deleted (or never written, e.g. an error entry) → recompute and re-cache.
-            fresh = kind_of(f) != "unknown" and not _marker(f, out_root, n).exists()
-            t = analyze_file_task.with_options(refresh_cache=True) if fresh else analyze_file_task
+            t = refresh_if_missing(analyze_file_task, _marker(f, out_root, n)) if kind_of(f) != "unknown" \
+                else analyze_file_task
             params = {"path": str(f), "out_root": str(out_root), "name": n, "sha256": h, "threads": threads}
             futures.append(own.submit(t, params) if own else t.submit(**params))
         for f, n, h, fut in zip(files, names, shas, futures, strict=True):

@@ -37,34 +37,21 @@ from typing import Any
 import numpy as np
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
-from prefect.cache_policies import INPUTS, NO_CACHE, TASK_SOURCE, CacheKeyFnPolicy
-from prefect.context import TaskRunContext
+from prefect.cache_policies import INPUTS, NO_CACHE, TASK_SOURCE
 
 from reelflow.core.errors import InputError
 from reelflow.core.paths import confine, confine_uri
 from reelflow.core.settings import load_settings
 from reelflow.core.storage import atomic_write_json, atomic_write_text, sha256_file
+from reelflow.flows._policies import SERVICE_RETRIES, outputs_present
 
 #: Tracks per ``embed-batch`` task (fixed so chunk boundaries, and cache keys, are stable when
 #: tracks are appended). 32,833 tracks → 29 tasks (env-notes: keep fan-out to tens of tasks).
 CHUNK = 1024
 
 
-def _outputs_present(ctx: TaskRunContext, inputs: dict[str, Any]) -> str:
-    """Cache-key part that changes (forcing a miss) when the task's output folder is gone."""
-    out = inputs.get("work_dir")
-    return "present" if out and Path(out).is_dir() else hashlib.sha256(str(time.time_ns()).encode()).hexdigest()
-
-
-CONTENT = INPUTS + TASK_SOURCE + CacheKeyFnPolicy(cache_key_fn=_outputs_present)
-
-
-def _permanent(task: Any, task_run: Any, state: Any) -> bool:
-    try:
-        state.result()
-    except Exception as exc:  # noqa: BLE001 - classify only
-        return bool(getattr(exc, "retryable", True))
-    return True
+#: Same inputs and task code, and the output folder still there (the token keeps existing keys).
+CONTENT = INPUTS + TASK_SOURCE + outputs_present("present")
 
 
 @task(name="load-catalogue", cache_policy=CONTENT, persist_result=True, tags=["songs"],
@@ -134,24 +121,24 @@ def _spotify_catalogue(rows: list[dict[str, Any]], source: str, work_dir: str) -
     return _write_catalogue(cat, Path(work_dir), cat.source_sha256)
 
 
-@task(name="fetch-spotify-playlist", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=5,
-      retry_condition_fn=_permanent, tags=["spotify"], task_run_name="spotify-playlist-{playlist_id}")
+@task(name="fetch-spotify-playlist", cache_policy=NO_CACHE, **SERVICE_RETRIES,
+      tags=["spotify"], task_run_name="spotify-playlist-{playlist_id}")
 def fetch_spotify_playlist(playlist_id: str, work_dir: str) -> dict[str, Any]:
     """Every track of a Spotify playlist, normalised (Spotify Web API ``/playlists/{id}/items``)."""
     rows = asyncio.run(_spotify_rows(playlist_id=playlist_id))
     return _spotify_catalogue(rows, f"spotify:playlist:{playlist_id}", work_dir)
 
 
-@task(name="fetch-spotify-search", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=5,
-      retry_condition_fn=_permanent, tags=["spotify"], task_run_name="spotify-search-{query:.40}")
+@task(name="fetch-spotify-search", cache_policy=NO_CACHE, **SERVICE_RETRIES,
+      tags=["spotify"], task_run_name="spotify-search-{query:.40}")
 def fetch_spotify_search(query: str, work_dir: str, limit: int = SEARCH_LIMIT) -> dict[str, Any]:
     """Up to ``limit`` tracks of a Spotify search, normalised (Spotify Web API ``/search``)."""
     rows = asyncio.run(_spotify_rows(query=query, limit=limit))
     return _spotify_catalogue(rows, f"spotify:search:{query}", work_dir)
 
 
-@task(name="publish-index", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=5,
-      retry_condition_fn=_permanent, tags=["storage"], task_run_name="publish-index")
+@task(name="publish-index", cache_policy=NO_CACHE, **SERVICE_RETRIES,
+      tags=["storage"], task_run_name="publish-index")
 def publish_index_task(index_dir: str, index_uri: str) -> dict[str, Any]:
     """Publish the saved index to ``index_uri`` (S3; files, manifest, then ``CURRENT`` last)."""
     from reelflow.processors.song_index import publish_index

@@ -1,11 +1,13 @@
 """Prefect tasks of ``create_video``: thin adapters around one port or processor call each.
 
 Contracts (habit 2 of STYLE.md):
-- Caching: ``INPUTS + TASK_SOURCE`` plus :data:`WORK_DIR_PRESENT` (a re-run with the same brief
+- Caching: :data:`reelflow.flows._policies.CACHED`, i.e. ``INPUTS + TASK_SOURCE`` plus the
+  "outputs present" rule on ``work_dir`` (a re-run with the same brief
   and providers reuses finished steps; deleting the work folder invalidates them). Results are
   persisted so a crashed run resumes. Tasks that publish outputs use ``NO_CACHE``.
 - Retries: local processing errors and retryable remote errors are retried by Prefect;
-  permanent errors (bad input, configuration, auth, credits) are not (``retry_condition_fn``).
+  permanent errors (bad input, configuration, auth, credits) are not
+  (:func:`reelflow.flows._policies.retry_unless_permanent`).
   Remote clients retry transport errors/429/5xx themselves; a Prefect retry re-runs the whole
   step on top of that (product of the two is bounded: 2 step retries x the client's deadline).
 - Only pydantic records and paths cross task boundaries.
@@ -15,30 +17,19 @@ from __future__ import annotations
 
 import hashlib
 import json
-import uuid
 from pathlib import Path
 from typing import Any
 
 from prefect import task
-from prefect.cache_policies import INPUTS, NO_CACHE, TASK_SOURCE, CacheKeyFnPolicy
-from prefect.context import TaskRunContext
+from prefect.cache_policies import NO_CACHE
 
 from reelflow.core.models import Brief, Clip, ClipRequest, CostEntry, MusicBed, QAReport, Scene, ScriptPlan, SongMatch, Utterance
 from reelflow.flows._cache import code_version
 from reelflow.flows._limits import provider_rate_slot
+from reelflow.flows._policies import CACHED, LOCAL_STEP_RETRY, REMOTE_STEP_RETRIES
 from reelflow.flows._wiring import get_runtime
 
 
-def _work_dir_present(ctx: TaskRunContext, inputs: dict[str, Any]) -> str:
-    """Cache-key part that is stable only while the task's ``work_dir`` still exists."""
-    work_dir = inputs.get("work_dir")
-    if work_dir and Path(work_dir).is_dir():
-        return "work-dir-present"
-    return uuid.uuid4().hex  # forces a miss: the cached result would point at deleted files
-
-
-WORK_DIR_PRESENT = CacheKeyFnPolicy(cache_key_fn=_work_dir_present)
-CACHED = INPUTS + TASK_SOURCE + WORK_DIR_PRESENT
 #: The plan misses its cache when the offline copywriter changes (its modules are not the task's source).
 CACHED_PLAN = CACHED + code_version("reelflow.processors.planner", "reelflow.processors.copywriter",
                                     "reelflow.processors.brief_analysis", "reelflow.processors.pacing",
@@ -50,15 +41,6 @@ CACHED_TTS = CACHED + code_version("reelflow.processors.local_tts")
 CACHED_MOTION = CACHED + code_version("reelflow.processors.motion.design", "reelflow.processors.motion.assets",
                                       "reelflow.processors.captions")
 CACHED_QA = CACHED + code_version("reelflow.processors.shots", "reelflow.processors.qa", "reelflow.processors.keyframes")
-
-
-def _retryable(task: Any, task_run: Any, state: Any) -> bool:
-    """Retry unless the failure is permanent (``retryable`` False on a ReelFlow/client error)."""
-    try:
-        state.result()
-    except Exception as exc:  # noqa: BLE001 - we classify, not swallow
-        return bool(getattr(exc, "retryable", True))
-    return True
 
 
 def _paid_scope() -> Any:
@@ -93,9 +75,7 @@ async def check_service_keys(providers: dict[str, str]) -> list[str]:
     name="plan-script",
     cache_policy=CACHED_PLAN,
     persist_result=True,
-    retries=2,
-    retry_delay_seconds=2,
-    retry_condition_fn=_retryable,
+    **REMOTE_STEP_RETRIES,
     tags=["plan"],
     task_run_name="plan-script[{provider}]",
 )
@@ -129,9 +109,7 @@ async def plan_script(brief: Brief, provider: str, work_dir: str, speech_s: floa
     name="narrate-scene",
     cache_policy=CACHED_TTS,
     persist_result=True,
-    retries=2,
-    retry_delay_seconds=2,
-    retry_condition_fn=_retryable,
+    **REMOTE_STEP_RETRIES,
     tags=["tts"],
     task_run_name="narrate-scene-{scene.index}[{provider}]",
 )
@@ -157,9 +135,7 @@ async def narrate_scene(
     name="generate-clip",
     cache_policy=CACHED,
     persist_result=True,
-    retries=2,
-    retry_delay_seconds=2,
-    retry_condition_fn=_retryable,
+    **REMOTE_STEP_RETRIES,
     tags=["clips"],
     task_run_name="generate-clip-{request.scene_index}[{provider}]",
 )
@@ -184,8 +160,7 @@ def qa_clip(clip_path: str, expected_duration_s: float, scene_index: int, work_d
     name="match-music",
     cache_policy=CACHED,
     persist_result=True,
-    retries=1,
-    retry_condition_fn=_retryable,
+    **LOCAL_STEP_RETRY,
     tags=["music"],
     task_run_name="match-music",
 )
@@ -195,8 +170,8 @@ def match_music(query: str, work_dir: str) -> tuple[list[SongMatch], MusicBed]:
     return rt.song_index().search(query, k=5), rt.bed_library().best(query)
 
 
-@task(name="design-scenes", cache_policy=CACHED_MOTION, persist_result=True, retries=1,
-      retry_condition_fn=_retryable, tags=["clips"], task_run_name="design-scenes")
+@task(name="design-scenes", cache_policy=CACHED_MOTION, persist_result=True, **LOCAL_STEP_RETRY,
+      tags=["clips"], task_run_name="design-scenes")
 def design_scenes(scenes: list[Scene], footage_dir: str | None, work_dir: str, brand: str | None = None) -> list[Any]:
     """What each scene shows: kind, words, matched assets (scores, licences) — :mod:`processors.motion.design`."""
     from reelflow.processors.motion.design import design_scenes as run_design
@@ -234,8 +209,7 @@ def write_captions(
     name="assemble-video",
     cache_policy=CACHED + code_version("reelflow.processors.assembly", "reelflow.processors.motion.render"),
     persist_result=True,
-    retries=1,
-    retry_condition_fn=_retryable,
+    **LOCAL_STEP_RETRY,
     tags=["assembly"],
     task_run_name="assemble-video",
 )

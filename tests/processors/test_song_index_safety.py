@@ -157,7 +157,7 @@ _WRITER = textwrap.dedent("""
     idx = SongIndex.from_vectors(tracks, v, model_revision=enc.revision, backend=enc.backend, encoder=enc)
     end = time.time() + float(sys.argv[3])
     n = 0
-    while time.time() < end:
+    while n == 0 or time.time() < end:  # at least one save: a duration of 0 seeds the folder
         with index_lock(sys.argv[1]):
             idx.save(sys.argv[1])
         n += 1

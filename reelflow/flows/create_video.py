@@ -147,7 +147,9 @@ async def create_video(
     # Paid LLM plans are never re-requested, and a plan a reviewer approved is spoken as approved
     # (pacing may still change the speech rate and holds, never the lines).
     can_replan = plan_info.get("provider") == "local-template" and "plan" not in gate.points
-    fitted = await fit_narration(plan, brief.duration_s, synthesize_all, replan if can_replan else None)
+    reviewed = {c["scene"] for c in (gate.record.get("plan") or {}).get("changes", []) if "scene" in c}
+    fitted = await fit_narration(plan, brief.duration_s, synthesize_all, replan if can_replan else None,
+                                 protected=reviewed)  # a line a reviewer edited is never dropped
     plan, utterances, timeline = fitted.plan, fitted.utterances, fitted.timeline
     for note in timeline.notes:
         logger.info("pacing: %s", note)
@@ -211,7 +213,8 @@ async def create_video(
 
     palette = palette_for(brief.brand_color, brief.tone)
     srt, ass, n_captions = tasks.write_captions(
-        utterances, narration_starts, width, height, brief.platform.value, work_dir, palette.to_json()["accent"]
+        utterances, narration_starts, width, height, brief.platform.value, work_dir, palette.to_json()["accent"],
+        [round(s + n, 3) for s, n in zip(starts, lengths, strict=True)],
     )
 
     from reelflow.processors.assembly import AssemblySpec, ClipInput, NarrationInput

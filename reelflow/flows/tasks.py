@@ -183,10 +183,11 @@ def design_scenes(scenes: list[Scene], footage_dir: str | None, work_dir: str, b
 @task(name="write-captions", cache_policy=CACHED_MOTION, persist_result=True, tags=["captions"], task_run_name="write-captions")
 def write_captions(
     utterances: list[Utterance], narration_starts_s: list[float], width: int, height: int, platform: str, work_dir: str,
-    highlight: str | None = None,
+    highlight: str | None = None, scene_ends_s: list[float] | None = None,
 ) -> tuple[str, str, int]:
     """Captions as SRT and as ASS (bold, two lines at most, in the layout's caption band, the
-    spoken word in ``highlight`` — a ``#rrggbb`` colour); returns ``(srt_path, ass_path, count)``."""
+    spoken word in ``highlight`` — a ``#rrggbb`` colour, none held past its scene's end in
+    ``scene_ends_s``); returns ``(srt_path, ass_path, count)``."""
     from reelflow.processors.captions import build_captions, write_ass, write_srt
     from reelflow.processors.motion.layout import layout_for
     from reelflow.processors.motion.palette import parse_color
@@ -197,7 +198,7 @@ def write_captions(
     # As many characters per line as fit at the layout's caption size (Inter Extra Bold averages
     # ~0.6 em per character); 42 is the hard limit everywhere.
     max_chars = max(12, min(42, int((width - left - right) / (0.6 * lay.caption_size))))
-    captions = build_captions(utterances, narration_starts_s, max_chars_per_line=max_chars)
+    captions = build_captions(utterances, narration_starts_s, max_chars_per_line=max_chars, scene_ends_s=scene_ends_s)
     srt = write_srt(captions, Path(work_dir) / "captions.srt")
     ass = write_ass(captions, Path(work_dir) / "captions.ass", width, height, platform, FONTS_DIR / "Inter-ExtraBold.otf",
                     "Inter", highlight=parse_color(highlight, "highlight") if highlight else None,

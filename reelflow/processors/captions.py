@@ -161,6 +161,7 @@ def build_captions(
     scene_starts_s: list[float],
     max_chars_per_line: int = 42,
     max_lines: int = 2,
+    scene_ends_s: list[float] | None = None,
 ) -> list[Caption]:
     """Phrase-level captions for a whole video.
 
@@ -172,10 +173,12 @@ def build_captions(
             (same length as ``utterances``).
         max_chars_per_line: line length limit, characters (42 is the common broadcast limit).
         max_lines: lines per caption.
+        scene_ends_s: where each scene ends in the final video, seconds; a caption is never held
+            past its scene's end (the minimum display time and bridging stop at the cut).
 
     Returns:
         Captions in time order, non-overlapping, each within its narration's span (plus the
-        minimum display time where the next caption leaves room), 0-based ``index``.
+        minimum display time where the next caption and its scene leave room), 0-based ``index``.
 
     Raises:
         InputError: the two lists differ in length, or a word cannot fit on one line.
@@ -185,8 +188,9 @@ def build_captions(
             f"build_captions got {len(utterances)} utterances but {len(scene_starts_s)} scene starts",
             hint="pass one scene start time per utterance, in scene order",
         )
-    raw: list[tuple[float, float, str, list[WordTiming]]] = []
-    for utt, offset in zip(utterances, scene_starts_s, strict=True):
+    raw: list[tuple[float, float, str, list[WordTiming], float]] = []
+    limits = scene_ends_s if scene_ends_s is not None else [float("inf")] * len(utterances)
+    for utt, offset, limit in zip(utterances, scene_starts_s, limits, strict=True):
         words = [w for w in (utt.words or _fallback_words(utt)) if w.text.strip()]
         for group in _phrases(words, max_chars_per_line, max_lines):
             text = " ".join(w.text for w in group)
@@ -200,10 +204,10 @@ def build_captions(
             end = offset + max(w.end_s for w in group)
             timed = [WordTiming(text=w.text, start_s=round(offset + w.start_s, 3), end_s=round(offset + w.end_s, 3))
                      for w in group]
-            raw.append((start, max(end, start + 0.05), wrapped, timed))
+            raw.append((start, max(end, start + 0.05), wrapped, timed, limit))
     raw.sort(key=lambda r: r[0])
     out: list[Caption] = []
-    for i, (start, end, text, timed) in enumerate(raw):
+    for i, (start, end, text, timed, limit) in enumerate(raw):
         nxt = raw[i + 1][0] if i + 1 < len(raw) else None
         if out and start < out[-1].end_s:
             start = out[-1].end_s
@@ -212,7 +216,8 @@ def build_captions(
             if nxt - end < BRIDGE_GAP_S:
                 want = max(want, nxt)
             want = min(want, nxt) if nxt > start else want
-        end = max(want, start + 0.05)
+        # a caption never outlives its scene (the cut changes what is on screen)
+        end = max(min(want, max(limit, end)), start + 0.05)
         out.append(Caption(index=i, start_s=round(start, 3), end_s=round(end, 3), text=text, words=timed))
     return out
 

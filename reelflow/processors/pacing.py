@@ -187,7 +187,8 @@ def _want(total_s: float, n: int) -> float:
 
 
 async def fit_narration(plan: ScriptPlan, total_s: float, synthesize: SynthesizeAll,
-                        replan: Replan | None = None, *, max_rounds: int = 4) -> FittedNarration:
+                        replan: Replan | None = None, *, max_rounds: int = 4,
+                        protected: frozenset[int] | set[int] = frozenset()) -> FittedNarration:
     """Synthesise ``plan`` and fit it to ``total_s``: re-plan words, change the pace, drop lines.
 
     Order of remedies (each round is one synthesis of the lines that changed):
@@ -206,6 +207,7 @@ async def fit_narration(plan: ScriptPlan, total_s: float, synthesize: Synthesize
             can write to a budget (the offline planner); None for plans that must not be
             re-requested (paid LLM plans).
         max_rounds: synthesis rounds at most.
+        protected: scene indices that must never be dropped (lines a reviewer edited and approved).
 
     Returns:
         :class:`FittedNarration`; its timeline totals ``total_s`` exactly.
@@ -259,13 +261,16 @@ async def fit_narration(plan: ScriptPlan, total_s: float, synthesize: Synthesize
         _, hi = slack_window(total_s, len(utts))
         if speech() <= hi:
             break
-        middle = range(1, len(utts) - 1)
+        middle = [i for i in range(1, len(utts) - 1) if i not in protected]
+        if not middle:
+            break
         drop = min(middle, key=lambda i: (plan.scenes[i].beat in ("benefit", "proof"), -utts[i].duration_s))
         log.append(f"dropped scene {drop} ({plan.scenes[drop].narration[:40]!r}) to fit {total_s:g} s")
         scenes = [x for i, x in enumerate(plan.scenes) if i != drop]
         utts = [u for i, u in enumerate(utts) if i != drop]
         plan = plan.model_copy(update={"scenes": [x.model_copy(update={"index": i}) for i, x in enumerate(scenes)]})
         utts = [u.model_copy(update={"scene_index": i}) for i, u in enumerate(utts)]
+        protected = {i - 1 if i > drop else i for i in protected}
         dropped = True
     if dropped and pace < 1.0:  # the faster rate was for the longer copy: back toward natural
         want = _want(total_s, len(utts))

@@ -94,10 +94,10 @@ async def test_no_secret_in_outputs_logs_artifacts_ledgers_or_caches(scan_env, p
     old_level = root.level
     root.setLevel(logging.DEBUG)
     try:
-        brief = Brief(text=f"Vertical teaser for a recycled trail shoe, grip on wet rock, run {RUN}",
+        brief = Brief(text=f"Vertical teaser for Ridgeline, a recycled trail shoe: grip on wet rock, 30% lighter, run {RUN}",
                       duration_s=6, platform="tiktok")
         video = await create_video(brief, str(tmp_path / "outputs" / "video"))
-        spec = CampaignSpec(name=f"scan-{RUN}", briefs=[{"text": f"Square ad for a café's cold brew, run {RUN}",
+        spec = CampaignSpec(name=f"scan-{RUN}", briefs=[{"text": f"Square ad for Harbor Café cold brew: steeped for 18 hours, never bitter, run {RUN}",
                                                          "duration_s": 6, "aspect": "1:1"}],
                             out_dir=str(tmp_path / "outputs" / "campaign"))
         report_state = await _run_sync(lambda: campaign(spec=spec, return_state=True))

@@ -271,7 +271,8 @@ def test_rejected_plan_is_cancelled_with_nothing_paid(scenario) -> None:
     before, after = scenario["emu_b"]
     assert after["hume"]["tts_requests"] == before["hume"]["tts_requests"], "narration was paid for a rejected plan"
     assert after["runware"]["billed_jobs"] == before["runware"]["billed_jobs"], "a clip was billed for a rejected plan"
-    assert after["openai"]["completions"] - before["openai"]["completions"] == 2, "one paid plan per run"
+    # two runs (rejected, timed out); each plan costs one completion, two when re-asked once
+    assert 2 <= after["openai"]["completions"] - before["openai"]["completions"] <= 4, "only the plans were paid"
     assert all(rows == [] for rows in scenario["ledger_rows"].values()), scenario["ledger_rows"]
     print(f"\nrejected + timed-out runs: hume tts_requests +{after['hume']['tts_requests'] - before['hume']['tts_requests']}, "
           f"runware billed_jobs +{after['runware']['billed_jobs'] - before['runware']['billed_jobs']}, "

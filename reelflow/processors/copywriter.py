@@ -27,6 +27,7 @@ import re
 from dataclasses import dataclass, field
 
 from reelflow.processors.brief_analysis import BriefAnalysis
+from reelflow.processors.copy_devices import fill_devices
 
 _PARTICIPLE = re.compile(
     r"^(built|made|baked|brewed|roasted|fresh-roasted|delivered|designed|crafted|grown|sourced|hand\w*|tested|loved|"
@@ -522,6 +523,37 @@ def write_copy(an: BriefAnalysis, words_target: float, *, seed: int = 0, max_lin
             body.pop(-1)
         else:
             break
+
+    # still short: the copywriter's devices, each built from the brief's own phrases (echo a
+    # number, walk a journey, restate the offer, reprise the topic, picture the visual cue,
+    # address the audience, name the product) — never stock filler, never a new claim
+    if total() < words_target * 0.97:
+        texts = [hook.text] + [ln.text for ln in body] + [cta.text]
+        for dev in fill_devices(an, texts, seed=seed, audience=_audience_phrase(an.audience)):
+            if total() >= words_target * 0.97:
+                break
+            if total() + word_count(dev.text) > words_target * 1.1 + 1:
+                continue
+            if dev.where.startswith(("after:", "before:")):
+                where, _, src = dev.where.partition(":")
+                target = next((ln for ln in [hook] + body if ln.text.startswith(src)), None)
+                if target is None:
+                    continue
+                if where == "before":  # "A packed flight. One man will ..." (the setting's clause dropped)
+                    if "," not in target.text or target.hook_kind == "question":
+                        continue
+                    rest = re.sub(r"^[^,]+,\s+", "", target.text)
+                    joined = f"{dev.text} {rest[:1].upper() + rest[1:]}"
+                else:
+                    joined = f"{target.text} {dev.text}"
+                target.forms = [*target.forms[:target.choice + 1], joined]
+                target.choice = len(target.forms) - 1
+            elif dev.where == "cta_prefix":
+                cta.forms = [f"{dev.text} {f}" for f in cta.forms]
+            elif dev.where == "after_hook":
+                body.insert(0, Line([dev.text], "story", 3))
+            else:
+                body.append(Line([dev.text], "proof", 3))
 
     # at most max_lines - 2 body lines: merge the two shortest neighbours
     while len(body) > max_lines - 2:

@@ -31,7 +31,7 @@ from reelflow.core.models import ScriptPlan, Utterance
 
 LEAD_IN_S = 0.12
 GAP_MIN_S = 0.25
-GAP_MAX_S = 0.85
+GAP_MAX_S = 0.6
 END_MIN_S = 0.5
 END_MAX_S = 2.0
 #: Speech-rate window (duration multiplier; Piper ``length_scale``): ±12 %.

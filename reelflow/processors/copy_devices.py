@@ -87,7 +87,7 @@ def number_echo(fact: str, seed: int) -> str | None:
         num = m.group("num").strip()
         if num.lower() in {"one", "a", "1"}:
             continue
-        before, after = f[:m.start()].split()[-1:], f[m.end():].split()[:1]
+        before, after = f[:m.start()].split()[-1:], f[m.end("num"):].split()[:1]
         if (before and before[0][:1].isupper() and m.start() > 0) or (after and after[0][:1].isupper()):
             continue  # part of a name ("Goat 4 Sale", "Super Bowl 52")
         if not f[:m.start()].strip() or re.match(r"^(?:the|a|an|his|her|their|our)\s*$", f[:m.start()].strip(), re.I):
@@ -244,7 +244,7 @@ def fill_devices(an: BriefAnalysis, lines: list[str], *, seed: int, audience: st
         add("intensifier", intensifier_echo(ln, seed), "after:" + ln)
     for ln in body:
         add("setting", scene_setting(ln), "before:" + ln)
-    for ln in lines[1:-1]:
+    for ln in lines[:-1]:
         add("named", named_echo(ln, an.brand, an.product_name if an.product else None, seed), "after:" + ln)
     for ln in body:
         add("journey", journey_beats(ln, seed), "after:" + ln)

@@ -203,7 +203,21 @@ def story_beats(story: list[str]) -> list[str]:
     """
     beats: list[str] = []
     subject: str | None = None
-    for sent in story:
+    expanded: list[str] = []
+    for sent in story:  # "Fans unite: rival fans ..., showing what people can do ..." → three beats
+        s = sent.strip().rstrip(".")
+        m = re.match(r"^([^:]{3,40}):\s+(.+)$", s)
+        if m and word_count(m.group(1)) >= 2 and word_count(m.group(2)) >= 4:
+            s_parts = [m.group(1), m.group(2)[:1].upper() + m.group(2)[1:]]
+        else:
+            s_parts = [s]
+        for sp in s_parts:
+            show = re.split(r",\s+(?:showing|proving|revealing)\s+(?=(?:what|how|that|why)\b)", sp, maxsplit=1)
+            if len(show) == 2 and word_count(show[0]) >= 3 and word_count(show[1]) >= 4:
+                expanded += [show[0], f"That's {show[1]}" if not show[1].startswith("that") else f"It shows {show[1]}"]
+            else:
+                expanded.append(sp)
+    for sent in expanded:
         s = sent.strip().rstrip(".")
         subj = _subject_np(s)
         if subj:
@@ -267,6 +281,24 @@ def _question_hook(beat: str) -> str | None:
     if re.match(r"^(this|that|these|those|the most|it)\b", b, re.I):
         return None
     return f"What happens when {b[0].lower() + b[1:]}?"
+
+
+def _meet_hook(beat: str) -> tuple[str, str] | None:
+    """"A modern-day Clydesdale horse looks back on ..." → ("Meet a modern-day Clydesdale horse.",
+    "He looks back on ..."): the subject as a hook, the beat told with a pronoun (from the beat's own
+    him/her/its, else "It"). None when the beat does not start with "a/an <noun phrase> <verb>"."""
+    b = beat.rstrip(".!?")
+    subj = _subject_np(b)
+    if not subj or subj[0] not in {"a", "an"} or re.search(r"\d", subj[1]):
+        return None
+    rest = b[len(b.split(subj[1], 1)[0]) + len(subj[1]):].strip()
+    if len(rest.split()) < 3 or not rest.split()[0].lower().endswith("s"):
+        return None
+    pron = "He" if re.search(r"\b(him|his|himself)\b", rest) else "She" if re.search(r"\b(her|herself)\b", rest) \
+        else "They" if re.search(r"\b(them|their)\b", rest) else "It"
+    if pron == "They":
+        return None
+    return sentence(f"Meet {subj[0]} {subj[1]}"), sentence(f"{pron} {rest}")
 
 
 def _audience_phrase(audience: str | None) -> str | None:
@@ -339,10 +371,14 @@ def _hooks(an: BriefAnalysis, story: list[str]) -> list[Line]:
     hooks: list[Line] = []
     if an.hook_line:
         hooks.append(Line([an.hook_line], "hook", 0, hook_kind="brief"))
-    if story:
+    if len(story) >= 2:  # a one-beat story asked as a question would then be told again verbatim
         q = _question_hook(story[0])
         if q:
             hooks.append(Line([q], "hook", 0, hook_kind="question"))
+    elif story:  # one beat: introduce its subject, then tell the beat with a pronoun
+        meet = _meet_hook(story[0])
+        if meet:
+            hooks.append(Line([meet[0]], "hook", 0, hook_kind="meet", items=[meet[1]]))
     negatives = [f for f in an.facts if re.match(r"^(no|zero|without)\s+", f, re.I)]
     if negatives:
         thing = re.sub(r"^(no|zero|without)\s+", "", negatives[0], flags=re.I)
@@ -375,7 +411,7 @@ def _score_hook(h: Line, an: BriefAnalysis, seed: int) -> float:
     """Higher is better: fits in ~1.5-5 s, its kind suits the brief (its own opening line first), names the brand."""
     w = h.words
     score = -max(0, w - 14) * 0.4 - max(0, 3 - w) * 0.4
-    kind_bonus = {"brief": 5.0, "question": 1.6, "claim": 1.4, "topic": 1.3, "you": 0.9, "story": 0.2}
+    kind_bonus = {"brief": 5.0, "question": 1.6, "meet": 1.6, "claim": 1.4, "topic": 1.3, "you": 0.9, "story": 0.2}
     if h.hook_kind == "story" and w <= 10:
         score += 1.0
     score += kind_bonus.get(h.hook_kind, 0)
@@ -421,6 +457,8 @@ def write_copy(an: BriefAnalysis, words_target: float, *, seed: int = 0, max_lin
     for i, b in enumerate(story):
         if b == hook.text or (i == 0 and hook.hook_kind == "question" and len(story) >= 2):
             continue  # the opening question already tells this beat
+        if i == 0 and hook.hook_kind == "meet" and hook.items:
+            b = hook.items[0]  # "Meet a Clydesdale horse." → "He looks back on ..." 
         body.append(Line([b], "story", 1))
     # facts, the offer last
     adjectives = []
@@ -563,7 +601,7 @@ def write_copy(an: BriefAnalysis, words_target: float, *, seed: int = 0, max_lin
                       fact=a.fact or b.fact, items=a.items or b.items)
         body[i:i + 2] = [merged]
     if not body:
-        filler = next((h for h in hooks[1:]), None)
+        filler = next((h for h in hooks[1:] if h.hook_kind != "meet"), None)
         if filler:
             body.append(Line(filler.forms, "story", 2))
         else:  # split the hook at a clause boundary ("X, but Y" → "X." + "But Y.")

@@ -149,12 +149,13 @@ def named_echo(line: str, brand: str | None, product: str | None, seed: int) -> 
     t = line.strip().rstrip(".!?")
     for name in [n for n in (product, brand) if n]:
         m = re.search(r"(?:\b(?P<lead>\w+(?:ed|ing)\s+(?:with|about|by|on|for|in)|no|the|a|an)\s+)?"
-                      + re.escape(name) + r"(?P<tail>(?:\s+[A-Z][\w\-]*)*(?:\s+(?!and\b|or\b|to\b|in\b|on\b|at\b|for\b|"
-                      r"with\b|from\b|saves\b|is\b|are\b)[a-z][\w\-]*)?)\b", t)
+                      + re.escape(name) + r"(?P<tail>(?:\s+[A-Z][\w\-]*)*(?:\s+(?!(?:and|or|to|in|on|at|for|with|from|"
+                      r"saves|is|are|was|that|which|who|every|forever|of|by|as|so|but)\b)[a-z][\w\-]*)?)\b", t)
         if m and m.start() > 0:
             phrase = m.group(0).strip()
-            if len(phrase.split()) < 2:
-                continue
+            core = re.sub(r"^(the|a|an)\s+", "", phrase, flags=re.I)
+            if len(phrase.split()) < 2 or core.lower() == (brand or "").lower():
+                continue  # "the Pepsi": nothing to echo
             opts = [f"{_cap(phrase)}."]
             if re.match(r"^(the|a|an)\b", phrase, re.I):
                 opts.append(f"That's {phrase}.")

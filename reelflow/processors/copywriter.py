@@ -63,6 +63,10 @@ _EXPLICIT_VERBS = (r"is|are|was|were|will|can|has|have|gets?|goes|finds?|won|rai
 _SUBJ_EXPLICIT = re.compile(_SUBJ_HEAD + r"(?=(?:" + _EXPLICIT_VERBS + r")\b)", re.I)
 _SUBJ = re.compile(_SUBJ_HEAD + r"(?=(?:(?!its\b|this\b|his\b|hers\b|ours\b|yours\b|theirs\b|always\b|perhaps\b|"
                    r"less\b|across\b|towards?\b|besides\b|plus\b|us\b|as\b|thus\b|was\b|years\b)[a-z]+s)\b)", re.I)
+#: Verbs a product does, as a fact's first word ("charges in 2 hours", "folds flat"): said with its pronoun.
+_PRODUCT_VERBS = {"charges", "dims", "fits", "folds", "lasts", "works", "runs", "cleans", "connects", "syncs", "pairs",
+                  "ships", "arrives", "costs", "saves", "plugs", "clips", "locks", "heats", "cools", "brews", "grinds",
+                  "holds", "weighs", "stays", "tracks", "sends", "packs", "starts", "loads", "opens", "glows"}
 _STOP = {"a", "an", "the", "and", "or", "of", "to", "in", "on", "for", "with", "at", "by", "from", "is", "are", "it",
          "its", "it's", "your", "you", "our", "we", "that", "this", "be", "was", "were", "will", "can", "as", "but",
          "yet", "so", "then", "when", "into", "than", "every", "each", "has", "have", "they", "their", "them", "his",
@@ -171,6 +175,9 @@ def fact_sentences(fact: str, an: BriefAnalysis) -> list[str]:
     if _PARTICIPLE.match(f) or (first.endswith("ed") and first not in {"need", "speed", "seed", "feed", "bed"}):
         return [sentence(f"{be} {f}"), sentence(f"And {be.lower()} {f}")]
     words = f.split()
+    if len(words) >= 2 and first in _PRODUCT_VERBS and re.match(
+            r"^(in|with|up|down|under|over|on|at|to|from|into|anywhere|everywhere|fast|quickly|flat|\d)", words[1]):
+        return [sentence(f"{pron} {f}")]  # "charges in 2 hours" → "It charges in 2 hours."
     if (first in _ADJ_WORDS or _ADJ_END.match(first)) and (
             len(words) == 1 or words[1].lower() in {"enough", "and", "for", "to", "as", "on", "in", "with", "at"}):
         return [sentence(f"{be} {f}"), sentence(f"{name} is {f}") if name and be.startswith("It") else sentence(f"{be} {f}")]

@@ -246,6 +246,8 @@ def fill_devices(an: BriefAnalysis, lines: list[str], *, seed: int, audience: st
     for ln in body:
         add("setting", scene_setting(ln), "before:" + ln)
     for ln in lines[:-1]:
+        if re.match(r"^(meet|try|introducing)\b", ln, re.I):
+            continue  # the line already presents the name
         add("named", named_echo(ln, an.brand, an.product_name if an.product else None, seed), "after:" + ln)
     for ln in body:
         add("journey", journey_beats(ln, seed), "after:" + ln)

@@ -172,8 +172,11 @@ def journey_beats(line: str, seed: int) -> str | None:
     if not m:
         return None
     a, b = m.group(1).strip(), m.group(2).strip()
-    start = f"in {a}" if len(a.split()) == 1 and not re.match(r"^(a|an|the)\b", a, re.I) else f"with {a}"
-    first = pick([f"It all started {start}.", f"It started {start}."], seed, "j1:" + line)
+    if re.search(r"(hood|youth|school|college)$", a, re.I) or re.match(r"^(a|an|the|her|his|their|our)\b", a, re.I):
+        start = f"in {a}" if not re.match(r"^(a|an|the)\b", a, re.I) else f"with {a}"
+        first = pick([f"It all started {start}.", f"It started {start}."], seed, "j1:" + line)
+    else:  # a bare noun ("shelter"): no preposition guessed
+        first = f"First, {a}."
     then = pick([f"And then, {b}.", f"Then came {b}.", f"Next stop: {b}."], seed, "j2:" + line)
     return f"{first} {then}"
 
@@ -194,7 +197,7 @@ def offer_echo(offer_line: str, seed: int) -> str | None:
 def topic_reprise(topic: str, seed: int) -> str | None:
     """A gerund topic said again near the end ("That's what beating the odds looks like.")."""
     t = topic.strip().rstrip(".")
-    if not re.match(r"^[a-z]+ing\b", t):
+    if not re.match(r"^(?:(?:never|not|always|just|finally)\s+)?[a-z]+ing\b", t):
         return None
     return pick([f"That's what {t} looks like.", f"That's {t}.", f"Now that's {t}."], seed, "topic:" + t)
 
@@ -239,20 +242,23 @@ def fill_devices(an: BriefAnalysis, lines: list[str], *, seed: int, audience: st
         out.append(Device(kind, text, where))
 
     body = lines[:-1]
-    for ln in body:  # echo the numbers of the facts/story said
-        add("echo", number_echo(ln, seed), "after:" + ln)
+    plain = [ln for ln in body if not re.match(r"^(remember|that's)\b", ln, re.I) and "That's" not in ln]
+    for ln in plain:  # echo the number of the line's first sentence (a recap line is not echoed)
+        first = re.split(r"(?<=[.!?])\s+", ln)[0]
+        add("echo", number_echo(first, seed), "after:" + ln)
     for ln in body:
         add("intensifier", intensifier_echo(ln, seed), "after:" + ln)
     for ln in body:
         add("setting", scene_setting(ln), "before:" + ln)
     for ln in lines[:-1]:
-        if re.match(r"^(meet|try|introducing)\b", ln, re.I):
+        if re.match(r"^(meet|try|introducing|remember)\b", ln, re.I) or "That's" in ln:
             continue  # the line already presents the name
         add("named", named_echo(ln, an.brand, an.product_name if an.product else None, seed), "after:" + ln)
     for ln in body:
         add("journey", journey_beats(ln, seed), "after:" + ln)
-    for ln in body:
-        add("offer", offer_echo(ln, seed), "after:" + ln)
+    for ln in plain:
+        if not any(d.kind == "offer" for d in out):
+            add("offer", offer_echo(ln, seed), "after:" + ln)
     if an.topic:
         add("reprise", topic_reprise(an.topic, seed), "cta_prefix")
     used = "imagine" if "imagine" in spoken.lower() else "picture" if "picture" in spoken.lower() else ""
@@ -267,7 +273,9 @@ def fill_devices(an: BriefAnalysis, lines: list[str], *, seed: int, audience: st
     if audience and _norm(audience) not in _norm(spoken):
         add("audience", audience_line(audience, seed), "after_hook")
     if an.brand and an.product_name and an.product_name.lower() != an.brand.lower() \
-            and _norm(an.product_name) not in _norm(lines[-1]):
+            and _norm(an.product_name) not in _norm(lines[-1]) and len(an.product_name.split()) <= 4 \
+            and all(w[:1].isupper() or w[:1].isdigit() for w in an.product_name.split()) \
+            and "'" not in an.product_name:  # a product *name* ("TrailFox Grip"), not a phrase
         pn = an.product_name
         name = pn if an.brand.lower() in pn.lower() else f"{pn}, from {an.brand}"
         add("brand", f"{_cap(name)}.", "cta_prefix")

@@ -66,7 +66,7 @@ _SUBJ = re.compile(_SUBJ_HEAD + r"(?=(?:(?!its\b|this\b|his\b|hers\b|ours\b|your
 #: Verbs a product does, as a fact's first word ("charges in 2 hours", "folds flat"): said with its pronoun.
 _PRODUCT_VERBS = {"charges", "dims", "fits", "folds", "lasts", "works", "runs", "cleans", "connects", "syncs", "pairs",
                   "ships", "arrives", "costs", "saves", "plugs", "clips", "locks", "heats", "cools", "brews", "grinds",
-                  "holds", "weighs", "stays", "tracks", "sends", "packs", "starts", "loads", "opens", "glows"}
+                  "holds", "weighs", "stays", "tracks", "sends", "packs", "starts", "loads", "opens", "glows", "fits"}
 _STOP = {"a", "an", "the", "and", "or", "of", "to", "in", "on", "for", "with", "at", "by", "from", "is", "are", "it",
          "its", "it's", "your", "you", "our", "we", "that", "this", "be", "was", "were", "will", "can", "as", "but",
          "yet", "so", "then", "when", "into", "than", "every", "each", "has", "have", "they", "their", "them", "his",
@@ -175,8 +175,7 @@ def fact_sentences(fact: str, an: BriefAnalysis) -> list[str]:
     if _PARTICIPLE.match(f) or (first.endswith("ed") and first not in {"need", "speed", "seed", "feed", "bed"}):
         return [sentence(f"{be} {f}"), sentence(f"And {be.lower()} {f}")]
     words = f.split()
-    if len(words) >= 2 and first in _PRODUCT_VERBS and re.match(
-            r"^(in|with|up|down|under|over|on|at|to|from|into|anywhere|everywhere|fast|quickly|flat|\d)", words[1]):
+    if len(words) >= 2 and first in _PRODUCT_VERBS:
         return [sentence(f"{pron} {f}")]  # "charges in 2 hours" → "It charges in 2 hours."
     if (first in _ADJ_WORDS or _ADJ_END.match(first)) and (
             len(words) == 1 or words[1].lower() in {"enough", "and", "for", "to", "as", "on", "in", "with", "at"}):
@@ -322,7 +321,7 @@ def _audience_phrase(audience: str | None) -> str | None:
 
 def _topic_hook(topic: str) -> str | None:
     t = topic.strip().rstrip(".")
-    if re.match(r"^[a-z]+ing\b", t):
+    if re.match(r"^(?:(?:never|not|always|just|finally)\s+)?[a-z]+ing\b", t):
         return f"This is what {t} looks like."
     if re.search(r"\b(day|launch|week|season|event|sale)$", t, re.I):
         return sentence(f"{t} is here")

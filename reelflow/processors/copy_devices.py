@@ -246,6 +246,10 @@ def fill_devices(an: BriefAnalysis, lines: list[str], *, seed: int, audience: st
     for ln in plain:  # echo the number of the line's first sentence (a recap line is not echoed)
         first = re.split(r"(?<=[.!?])\s+", ln)[0]
         add("echo", number_echo(first, seed), "after:" + ln)
+    for ln in plain:  # a fact about odds or chances is set up with the question it answers
+        if _ODDS.search(ln) or re.search(r"\b(the )?(odds|chances?) (of|are|is)\b", ln, re.I):
+            if not re.search(r"what are the odds", spoken, re.I):
+                add("question", "What are the odds?", "prefix:" + ln)
     for ln in body:
         add("intensifier", intensifier_echo(ln, seed), "after:" + ln)
     for ln in body:

@@ -578,7 +578,7 @@ def write_copy(an: BriefAnalysis, words_target: float, *, seed: int = 0, max_lin
                 break
             if total() + word_count(dev.text) > words_target * 1.1 + 1:
                 continue
-            if dev.where.startswith(("after:", "before:")):
+            if dev.where.startswith(("after:", "before:", "prefix:")):
                 where, _, src = dev.where.partition(":")
                 target = next((ln for ln in [hook] + body if ln.text.startswith(src)), None)
                 if target is None:
@@ -588,6 +588,8 @@ def write_copy(an: BriefAnalysis, words_target: float, *, seed: int = 0, max_lin
                         continue
                     rest = re.sub(r"^[^,]+,\s+", "", target.text)
                     joined = f"{dev.text} {rest[:1].upper() + rest[1:]}"
+                elif where == "prefix":
+                    joined = f"{dev.text} {target.text}"
                 else:
                     joined = f"{target.text} {dev.text}"
                 target.forms = [*target.forms[:target.choice + 1], joined]

@@ -104,6 +104,8 @@ def number_echo(fact: str, seed: int) -> str | None:
         if key.lower() == num.lower() and re.fullmatch(_NUM_WORD, num, re.I):  # a bare count ("won eight")
             return pick([f"{_cap(num)}. Not one, {num.lower()}.", f"Not one. Not two. {_cap(num)}.",
                          f"{_cap(num)}. Count them."], seed, "count:" + f)
+        if re.fullmatch(r"\d[\d,.]*", key):
+            continue  # a bare figure ("the next 100"): an echo would not say what it counts
         return pick([f"{_cap(key)}.", f"Yes, {key}.", f"{_cap(key)}. You heard that right."], seed, "num:" + f)
     return None
 

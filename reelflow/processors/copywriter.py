@@ -17,7 +17,11 @@ Structure of the copy (short-form ad convention): ``hook → benefit/story beats
 - The CTA names the brand and ends on the required closing line verbatim when there is one.
 
 Every line has a short and (where the brief supports one) a longer form; :func:`write_copy`
-picks forms and optional lines to approach a word target, deterministically for a seed.
+picks forms and optional lines to approach a word target, deterministically for a seed. When the
+brief's lines fall short of the target, the copywriter's devices
+(:mod:`reelflow.processors.copy_devices`: number and name echoes, journey beats, the offer restated,
+the topic reprised, the visual cue pictured, the audience addressed) fill it from the brief's own
+phrases, each at most twice, never a stock line and never a new claim.
 """
 
 from __future__ import annotations

@@ -172,8 +172,8 @@ def build_captions(
             f"build_captions got {len(utterances)} utterances but {len(scene_starts_s)} scene starts",
             hint="pass one scene start time per utterance, in scene order",
         )
-    raw: list[tuple[float, float, str]] = []
-    for utt, offset in zip(utterances, scene_starts_s, strict=True):
+    raw: list[tuple[float, float, str, int]] = []
+    for k, (utt, offset) in enumerate(zip(utterances, scene_starts_s, strict=True)):
         words = [w for w in (utt.words or _fallback_words(utt)) if w.text.strip()]
         for group in _phrases(words, max_chars_per_line, max_lines):
             text = " ".join(w.text for w in group)
@@ -185,18 +185,21 @@ def build_captions(
                 )
             start = offset + min(w.start_s for w in group)
             end = offset + max(w.end_s for w in group)
-            raw.append((start, max(end, start + 0.05), wrapped))
+            raw.append((start, max(end, start + 0.05), wrapped, k))
     raw.sort(key=lambda r: r[0])
     out: list[Caption] = []
-    for i, (start, end, text) in enumerate(raw):
+    for i, (start, end, text, k) in enumerate(raw):
         nxt = raw[i + 1][0] if i + 1 < len(raw) else None
         if out and start < out[-1].end_s:
             start = out[-1].end_s
         want = max(end, start + MIN_DISPLAY_S)
         if nxt is not None:
-            if nxt - end < BRIDGE_GAP_S:
+            same_line = raw[i + 1][3] == k
+            if nxt - end < BRIDGE_GAP_S and same_line:
                 want = max(want, nxt)
-            want = min(want, nxt) if nxt > start else want
+            # the next line starts a new scene: stop at the middle of the gap (where the cut is)
+            limit = nxt if same_line else max(end, (end + nxt) / 2)
+            want = min(want, limit) if nxt > start else want
         end = max(want, start + 0.05)
         out.append(Caption(index=i, start_s=round(start, 3), end_s=round(end, 3), text=text))
     return out

@@ -572,7 +572,8 @@ def _analyze_clause(clause: str, an: BriefAnalysis, *, as_fact: bool = False, no
                        r"(?:\s+in\s+.*)?$", c, re.I)
     if journey:  # "Tell her journey from childhood to the podium in a few quick beats" → content
         pron = journey.group(1).lower()
-        line = f"{journey.group(3)[0].upper() + journey.group(3)[1:]}, this is {pron} {journey.group(2).lower()}"
+        span = re.sub(r"\s+and\s+(?:close|closing|end|ending|finish|cut|fade)\b.*$", "", journey.group(3), flags=re.I)
+        line = f"{span[0].upper() + span[1:]}, this is {pron} {journey.group(2).lower()}"
         an.directives.append(line)  # said after the facts it refers to (see copywriter)
         an.production_notes.append(c)
         return

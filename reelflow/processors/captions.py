@@ -188,9 +188,9 @@ def build_captions(
             f"build_captions got {len(utterances)} utterances but {len(scene_starts_s)} scene starts",
             hint="pass one scene start time per utterance, in scene order",
         )
-    raw: list[tuple[float, float, str, list[WordTiming], float]] = []
+    raw: list[tuple[float, float, str, list[WordTiming], float, int]] = []
     limits = scene_ends_s if scene_ends_s is not None else [float("inf")] * len(utterances)
-    for utt, offset, limit in zip(utterances, scene_starts_s, limits, strict=True):
+    for k, (utt, offset, limit) in enumerate(zip(utterances, scene_starts_s, limits, strict=True)):
         words = [w for w in (utt.words or _fallback_words(utt)) if w.text.strip()]
         for group in _phrases(words, max_chars_per_line, max_lines):
             text = " ".join(w.text for w in group)
@@ -204,16 +204,17 @@ def build_captions(
             end = offset + max(w.end_s for w in group)
             timed = [WordTiming(text=w.text, start_s=round(offset + w.start_s, 3), end_s=round(offset + w.end_s, 3))
                      for w in group]
-            raw.append((start, max(end, start + 0.05), wrapped, timed, limit))
+            raw.append((start, max(end, start + 0.05), wrapped, timed, limit, k))
     raw.sort(key=lambda r: r[0])
     out: list[Caption] = []
-    for i, (start, end, text, timed, limit) in enumerate(raw):
+    for i, (start, end, text, timed, limit, k) in enumerate(raw):
         nxt = raw[i + 1][0] if i + 1 < len(raw) else None
         if out and start < out[-1].end_s:
             start = out[-1].end_s
         want = max(end, start + MIN_DISPLAY_S)
         if nxt is not None:
-            if nxt - end < BRIDGE_GAP_S:
+            same_line = raw[i + 1][5] == k  # the next caption belongs to the same utterance
+            if nxt - end < BRIDGE_GAP_S and same_line:
                 want = max(want, nxt)
             want = min(want, nxt) if nxt > start else want
         # a caption never outlives its scene (the cut changes what is on screen)

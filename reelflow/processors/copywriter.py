@@ -17,7 +17,11 @@ Structure of the copy (short-form ad convention): ``hook → benefit/story beats
 - The CTA names the brand and ends on the required closing line verbatim when there is one.
 
 Every line has a short and (where the brief supports one) a longer form; :func:`write_copy`
-picks forms and optional lines to approach a word target, deterministically for a seed.
+picks forms and optional lines to approach a word target, deterministically for a seed. When the
+brief's lines fall short of the target, the copywriter's devices
+(:mod:`reelflow.processors.copy_devices`: number and name echoes, journey beats, the offer restated,
+the topic reprised, the visual cue pictured, the audience addressed) fill it from the brief's own
+phrases, each at most twice, never a stock line and never a new claim.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ import re
 from dataclasses import dataclass, field
 
 from reelflow.processors.brief_analysis import BriefAnalysis
+from reelflow.processors.copy_devices import fill_devices
 
 _PARTICIPLE = re.compile(
     r"^(built|made|baked|brewed|roasted|fresh-roasted|delivered|designed|crafted|grown|sourced|hand\w*|tested|loved|"
@@ -62,6 +67,10 @@ _EXPLICIT_VERBS = (r"is|are|was|were|will|can|has|have|gets?|goes|finds?|won|rai
 _SUBJ_EXPLICIT = re.compile(_SUBJ_HEAD + r"(?=(?:" + _EXPLICIT_VERBS + r")\b)", re.I)
 _SUBJ = re.compile(_SUBJ_HEAD + r"(?=(?:(?!its\b|this\b|his\b|hers\b|ours\b|yours\b|theirs\b|always\b|perhaps\b|"
                    r"less\b|across\b|towards?\b|besides\b|plus\b|us\b|as\b|thus\b|was\b|years\b)[a-z]+s)\b)", re.I)
+#: Verbs a product does, as a fact's first word ("charges in 2 hours", "folds flat"): said with its pronoun.
+_PRODUCT_VERBS = {"charges", "dims", "fits", "folds", "lasts", "works", "runs", "cleans", "connects", "syncs", "pairs",
+                  "ships", "arrives", "costs", "saves", "plugs", "clips", "locks", "heats", "cools", "brews", "grinds",
+                  "holds", "weighs", "stays", "tracks", "sends", "packs", "starts", "loads", "opens", "glows", "fits"}
 _STOP = {"a", "an", "the", "and", "or", "of", "to", "in", "on", "for", "with", "at", "by", "from", "is", "are", "it",
          "its", "it's", "your", "you", "our", "we", "that", "this", "be", "was", "were", "will", "can", "as", "but",
          "yet", "so", "then", "when", "into", "than", "every", "each", "has", "have", "they", "their", "them", "his",
@@ -170,6 +179,8 @@ def fact_sentences(fact: str, an: BriefAnalysis) -> list[str]:
     if _PARTICIPLE.match(f) or (first.endswith("ed") and first not in {"need", "speed", "seed", "feed", "bed"}):
         return [sentence(f"{be} {f}"), sentence(f"And {be.lower()} {f}")]
     words = f.split()
+    if len(words) >= 2 and first in _PRODUCT_VERBS:
+        return [sentence(f"{pron} {f}")]  # "charges in 2 hours" → "It charges in 2 hours."
     if (first in _ADJ_WORDS or _ADJ_END.match(first)) and (
             len(words) == 1 or words[1].lower() in {"enough", "and", "for", "to", "as", "on", "in", "with", "at"}):
         return [sentence(f"{be} {f}"), sentence(f"{name} is {f}") if name and be.startswith("It") else sentence(f"{be} {f}")]
@@ -202,7 +213,21 @@ def story_beats(story: list[str]) -> list[str]:
     """
     beats: list[str] = []
     subject: str | None = None
-    for sent in story:
+    expanded: list[str] = []
+    for sent in story:  # "Fans unite: rival fans ..., showing what people can do ..." → three beats
+        s = sent.strip().rstrip(".")
+        m = re.match(r"^([^:]{3,40}):\s+(.+)$", s)
+        if m and word_count(m.group(1)) >= 2 and word_count(m.group(2)) >= 4:
+            s_parts = [m.group(1), m.group(2)[:1].upper() + m.group(2)[1:]]
+        else:
+            s_parts = [s]
+        for sp in s_parts:
+            show = re.split(r",\s+(?:showing|proving|revealing)\s+(?=(?:what|how|that|why)\b)", sp, maxsplit=1)
+            if len(show) == 2 and word_count(show[0]) >= 3 and word_count(show[1]) >= 4:
+                expanded += [show[0], f"That's {show[1]}" if not show[1].startswith("that") else f"It shows {show[1]}"]
+            else:
+                expanded.append(sp)
+    for sent in expanded:
         s = sent.strip().rstrip(".")
         subj = _subject_np(s)
         if subj:
@@ -268,6 +293,24 @@ def _question_hook(beat: str) -> str | None:
     return f"What happens when {b[0].lower() + b[1:]}?"
 
 
+def _meet_hook(beat: str) -> tuple[str, str] | None:
+    """"A modern-day Clydesdale horse looks back on ..." → ("Meet a modern-day Clydesdale horse.",
+    "He looks back on ..."): the subject as a hook, the beat told with a pronoun (from the beat's own
+    him/her/its, else "It"). None when the beat does not start with "a/an <noun phrase> <verb>"."""
+    b = beat.rstrip(".!?")
+    subj = _subject_np(b)
+    if not subj or subj[0] not in {"a", "an"} or re.search(r"\d", subj[1]):
+        return None
+    rest = b[len(b.split(subj[1], 1)[0]) + len(subj[1]):].strip()
+    if len(rest.split()) < 3 or not rest.split()[0].lower().endswith("s"):
+        return None
+    pron = "He" if re.search(r"\b(him|his|himself)\b", rest) else "She" if re.search(r"\b(her|herself)\b", rest) \
+        else "They" if re.search(r"\b(them|their)\b", rest) else "It"
+    if pron == "They":
+        return None
+    return sentence(f"Meet {subj[0]} {subj[1]}"), sentence(f"{pron} {rest}")
+
+
 def _audience_phrase(audience: str | None) -> str | None:
     if not audience:
         return None
@@ -282,7 +325,7 @@ def _audience_phrase(audience: str | None) -> str | None:
 
 def _topic_hook(topic: str) -> str | None:
     t = topic.strip().rstrip(".")
-    if re.match(r"^[a-z]+ing\b", t):
+    if re.match(r"^(?:(?:never|not|always|just|finally)\s+)?[a-z]+ing\b", t):
         return f"This is what {t} looks like."
     if re.search(r"\b(day|launch|week|season|event|sale)$", t, re.I):
         return sentence(f"{t} is here")
@@ -338,10 +381,14 @@ def _hooks(an: BriefAnalysis, story: list[str]) -> list[Line]:
     hooks: list[Line] = []
     if an.hook_line:
         hooks.append(Line([an.hook_line], "hook", 0, hook_kind="brief"))
-    if story:
+    if len(story) >= 2:  # a one-beat story asked as a question would then be told again verbatim
         q = _question_hook(story[0])
         if q:
             hooks.append(Line([q], "hook", 0, hook_kind="question"))
+    elif story:  # one beat: introduce its subject, then tell the beat with a pronoun
+        meet = _meet_hook(story[0])
+        if meet:
+            hooks.append(Line([meet[0]], "hook", 0, hook_kind="meet", items=[meet[1]]))
     negatives = [f for f in an.facts if re.match(r"^(no|zero|without)\s+", f, re.I)]
     if negatives:
         thing = re.sub(r"^(no|zero|without)\s+", "", negatives[0], flags=re.I)
@@ -374,7 +421,7 @@ def _score_hook(h: Line, an: BriefAnalysis, seed: int) -> float:
     """Higher is better: fits in ~1.5-5 s, its kind suits the brief (its own opening line first), names the brand."""
     w = h.words
     score = -max(0, w - 14) * 0.4 - max(0, 3 - w) * 0.4
-    kind_bonus = {"brief": 5.0, "question": 1.6, "claim": 1.4, "topic": 1.3, "you": 0.9, "story": 0.2}
+    kind_bonus = {"brief": 5.0, "question": 1.6, "meet": 1.6, "claim": 1.4, "topic": 1.3, "you": 0.9, "story": 0.2}
     if h.hook_kind == "story" and w <= 10:
         score += 1.0
     score += kind_bonus.get(h.hook_kind, 0)
@@ -420,6 +467,8 @@ def write_copy(an: BriefAnalysis, words_target: float, *, seed: int = 0, max_lin
     for i, b in enumerate(story):
         if b == hook.text or (i == 0 and hook.hook_kind == "question" and len(story) >= 2):
             continue  # the opening question already tells this beat
+        if i == 0 and hook.hook_kind == "meet" and hook.items:
+            b = hook.items[0]  # "Meet a Clydesdale horse." → "He looks back on ..." 
         body.append(Line([b], "story", 1))
     # facts, the offer last
     adjectives = []
@@ -523,6 +572,39 @@ def write_copy(an: BriefAnalysis, words_target: float, *, seed: int = 0, max_lin
         else:
             break
 
+    # still short: the copywriter's devices, each built from the brief's own phrases (echo a
+    # number, walk a journey, restate the offer, reprise the topic, picture the visual cue,
+    # address the audience, name the product) — never stock filler, never a new claim
+    if total() < words_target * 0.97:
+        texts = [hook.text] + [ln.text for ln in body] + [cta.text]
+        for dev in fill_devices(an, texts, seed=seed, audience=_audience_phrase(an.audience)):
+            if total() >= words_target * 0.97:
+                break
+            if total() + word_count(dev.text) > words_target * 1.1 + 1:
+                continue
+            if dev.where.startswith(("after:", "before:", "prefix:")):
+                where, _, src = dev.where.partition(":")
+                target = next((ln for ln in [hook] + body if ln.text.startswith(src)), None)
+                if target is None:
+                    continue
+                if where == "before":  # "A packed flight. One man will ..." (the setting's clause dropped)
+                    if "," not in target.text or target.hook_kind == "question":
+                        continue
+                    rest = re.sub(r"^[^,]+,\s+", "", target.text)
+                    joined = f"{dev.text} {rest[:1].upper() + rest[1:]}"
+                elif where == "prefix":
+                    joined = f"{dev.text} {target.text}"
+                else:
+                    joined = f"{target.text} {dev.text}"
+                target.forms = [*target.forms[:target.choice + 1], joined]
+                target.choice = len(target.forms) - 1
+            elif dev.where == "cta_prefix":
+                cta.forms = [f"{dev.text} {f}" for f in cta.forms]
+            elif dev.where == "after_hook":
+                body.insert(0, Line([dev.text], "story", 3))
+            else:
+                body.append(Line([dev.text], "proof", 3))
+
     # at most max_lines - 2 body lines: merge the two shortest neighbours
     while len(body) > max_lines - 2:
         i = min(range(len(body) - 1), key=lambda k: body[k].words + body[k + 1].words)
@@ -531,7 +613,7 @@ def write_copy(an: BriefAnalysis, words_target: float, *, seed: int = 0, max_lin
                       fact=a.fact or b.fact, items=a.items or b.items)
         body[i:i + 2] = [merged]
     if not body:
-        filler = next((h for h in hooks[1:]), None)
+        filler = next((h for h in hooks[1:] if h.hook_kind != "meet"), None)
         if filler:
             body.append(Line(filler.forms, "story", 2))
         else:  # split the hook at a clause boundary ("X, but Y" → "X." + "But Y.")

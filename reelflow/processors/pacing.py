@@ -31,7 +31,7 @@ from reelflow.core.models import ScriptPlan, Utterance
 
 LEAD_IN_S = 0.12
 GAP_MIN_S = 0.25
-GAP_MAX_S = 0.85
+GAP_MAX_S = 0.6
 END_MIN_S = 0.5
 END_MAX_S = 2.0
 #: Speech-rate window (duration multiplier; Piper ``length_scale``): ±12 %.
@@ -195,7 +195,7 @@ async def fit_narration(plan: ScriptPlan, total_s: float, synthesize: Synthesize
 
     - too long by at most what a ±12 % rate can absorb → speak faster (Piper ``length_scale``);
     - too long beyond that → re-plan to fewer words (offline planner), else drop middle lines;
-    - too short → re-plan to more words (offline planner, once), then speak slower (≤ 12 %);
+    - too short → re-plan to more words (offline planner, at most twice), then speak slower (≤ 12 %);
     - what is left is absorbed by the gaps (≤ :data:`GAP_MAX_S`) and the end-card hold
       (≤ :data:`END_MAX_S`); a brief too thin even for that gets longer gaps, reported in ``notes``.
 
@@ -219,7 +219,7 @@ async def fit_narration(plan: ScriptPlan, total_s: float, synthesize: Synthesize
     pace = 1.0
     utts = await synthesize(plan, pace)
     rounds = 1
-    replanned = False
+    replanned = 0
 
     def speech() -> float:
         return sum(u.duration_s for u in utts)
@@ -235,8 +235,8 @@ async def fit_narration(plan: ScriptPlan, total_s: float, synthesize: Synthesize
         reach_fast = natural * _pace_effect(PACE_MIN)
         if s_now > hi and reach_fast <= hi:
             new_pace = pace_for(natural, want if reach_fast <= want else hi)
-        elif replan is not None and not replanned:
-            replanned = True
+        elif replan is not None and replanned < 2:  # a second re-plan corrects one that over/undershot
+            replanned += 1
             words = sum(len(x.narration.split()) for x in plan.scenes)
             new_plan = await replan(want * natural / s_now if s_now else want, words / natural if natural else VOICE_WPS)
             if [x.narration for x in new_plan.scenes] != [x.narration for x in plan.scenes]:

@@ -92,7 +92,7 @@ async def test_pacing_targets_with_real_piper(brief: Brief, tmp_path: Path) -> N
     assert row.first_word_s <= 0.3
     assert row.longest_silence_s <= 1.0 and t.end_hold_s <= END_MAX_S and max(t.gaps) <= GAP_MAX_S
     assert 0.88 <= t.pace <= 1.12
-    assert row.coverage >= 0.65, row  # measured 0.70-0.76 here; a brief this thin cannot reach 0.85 without filler
+    assert row.coverage >= 0.80, row  # measured 0.856 / 0.863 (copy devices fill the runtime from the brief)
     assert row.notes_spoken == 0 and row.brand_said
     # scenes come from the measured utterances: every line starts inside its scene, none is cut
     for start, length, ns, u in zip(t.starts, t.lengths, t.narration_starts, fitted.utterances, strict=True):
@@ -109,5 +109,5 @@ def test_timeline_fills_exactly_and_caps_silence() -> None:
     thin = build_timeline([1.0, 1.0, 1.0], 12.0)  # too little speech: reported, still exact
     assert sum(thin.lengths) == pytest.approx(12.0, abs=1e-6) and thin.notes
     # the rest is shared evenly: every gap and the end card get the same extra over their caps
-    assert thin.gaps[0] - GAP_MAX_S == pytest.approx(thin.end_hold_s - END_MAX_S, abs=1e-3)
+    assert thin.gaps[0] - GAP_MAX_S == pytest.approx(thin.end_hold_s - END_MAX_S, abs=2e-3)  # both rounded to ms
     assert thin.end_hold_s > END_MAX_S

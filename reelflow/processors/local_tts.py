@@ -130,6 +130,8 @@ def load_voice(model_path: Path | str | None = None) -> _LoadedVoice:
 
 #: Piper ``length_scale`` window: ±12 % around the natural pace.
 PACE_MIN, PACE_MAX = 0.88, 1.12
+#: Hard floor: pacing's last resort for 6-8 s videos (``processors.pacing.LAST_RESORT_PACE``).
+PACE_FLOOR = 0.76
 
 
 def length_scale_for(emotion: str = "", voice_instruction: str = "") -> float:
@@ -417,11 +419,11 @@ class PiperSynthesizer:
     def synthesize_sync(self, scene: Scene, out_path: Path, *, voice: str | None = None, pace: float = 1.0) -> Utterance:
         """Blocking version of :meth:`synthesize` (same contract).
 
-        The Piper ``length_scale`` is ``base × emotion mapping × pace``, clamped to 0.88-1.12
+        The Piper ``length_scale`` is ``base × emotion mapping × pace``, clamped to 0.88-1.12 (0.76 when pacing asks for its last resort)
         (±12 %: a larger change sounds unnatural).
         """
         scale = self.base_length_scale * length_scale_for(scene.emotion, scene.voice_instruction) * pace
-        scale = min(PACE_MAX, max(PACE_MIN, scale))
+        scale = min(PACE_MAX, max(PACE_FLOOR if pace < PACE_MIN else PACE_MIN, scale))
         duration, sr, words, name, provider = _synthesize(
             scene.narration, Path(out_path), scale, self._voice_path(voice)
         )

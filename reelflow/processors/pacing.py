@@ -36,6 +36,8 @@ END_MIN_S = 0.5
 END_MAX_S = 2.0
 #: Speech-rate window (duration multiplier; Piper ``length_scale``): ±12 %.
 PACE_MIN, PACE_MAX = 0.88, 1.12
+#: Only when the fewest lines a plan can have still overrun the video (6-8 s teasers).
+LAST_RESORT_PACE = 0.76
 #: Measured for Piper ``joe`` (bench/bench_script_rubric.py): a length_scale change of x changes
 #: the utterance duration by about 0.5·x (pauses between sentences do not scale).
 PACE_EFFECT = 0.5
@@ -89,6 +91,13 @@ def slack_window(total_s: float, n: int) -> tuple[float, float]:
     hi = total_s - LEAD_IN_S - (n - 1) * GAP_MIN_S - END_MIN_S
     lo = total_s - LEAD_IN_S - (n - 1) * GAP_MAX_S - END_MAX_S
     return max(0.0, lo), max(0.0, hi)
+
+
+def max_words(total_s: float, n: int) -> int:
+    """The most words ``n`` lines can hold in ``total_s`` seconds: the speech window of
+    :func:`slack_window` at the fastest allowed rate (:data:`PACE_MIN`) and :data:`VOICE_WPS`."""
+    hi = slack_window(total_s, max(1, n))[1]
+    return int(hi / (1.0 + (PACE_MIN - 1.0) * PACE_EFFECT) * VOICE_WPS)
 
 
 def build_timeline(durations: list[float], total_s: float, *, pace: float = 1.0) -> Timeline:
@@ -277,6 +286,18 @@ async def fit_narration(plan: ScriptPlan, total_s: float, synthesize: Synthesize
         natural = speech() / _pace_effect(pace)
         new_pace = pace_for(natural, min(want, slack_window(total_s, len(utts))[1]))
         if abs(new_pace - pace) >= 0.01:
+            pace = new_pace
+            utts = await synthesize(plan, pace)
+            rounds += 1
+    # Last resort before refusing (very short videos, where three lines are the minimum): Piper's
+    # length_scale down to LAST_RESORT_PACE, i.e. about 12 % faster speech overall, noted.
+    _, hi = slack_window(total_s, len(utts))
+    if speech() > hi and pace > LAST_RESORT_PACE:
+        natural = speech() / _pace_effect(pace)
+        new_pace = round(max(LAST_RESORT_PACE, 1.0 + (hi / natural - 1.0) / PACE_EFFECT), 3)
+        if new_pace < pace - 0.005:
+            log.append(f"speech rate x{1 / _pace_effect(new_pace):.2f} overall (length_scale {new_pace}, "
+                       f"below the usual {PACE_MIN}) to fit {total_s:g} s")
             pace = new_pace
             utts = await synthesize(plan, pace)
             rounds += 1

@@ -26,7 +26,7 @@ from reelflow.core.errors import InputError
 from reelflow.core.models import Brief, Scene, ScriptPlan, VisualSpec
 from reelflow.processors.brief_analysis import PLATFORM_WORDS, BriefAnalysis, analyze_brief
 from reelflow.processors.copywriter import Copy, Line, keywords_for, sentence, word_count, write_copy
-from reelflow.processors.pacing import END_MIN_S, LEAD_IN_S, VOICE_WPS, build_timeline, target_speech_s
+from reelflow.processors.pacing import END_MIN_S, LEAD_IN_S, VOICE_WPS, build_timeline, max_words, target_speech_s
 
 NEGATIVE_PROMPT = "text, watermark, logo distortion, blurry, low quality, deformed hands, extra limbs"
 
@@ -148,7 +148,8 @@ def check_plan(plan: ScriptPlan, an: BriefAnalysis, brief: Brief) -> list[str]:
 
     Rules: the brand is said (when known); no production note is spoken; the required closing
     line is spoken verbatim in the last scene and ends it; scene 0 is the hook and the last
-    scene the call to action; no two scenes say the same line.
+    scene the call to action; the narration fits the duration at the fastest allowed speech rate
+    (:func:`processors.pacing.max_words`); no two scenes say the same line.
     """
     problems: list[str] = []
     spoken = " ".join(s.narration for s in plan.scenes)
@@ -163,6 +164,11 @@ def check_plan(plan: ScriptPlan, an: BriefAnalysis, brief: Brief) -> list[str]:
         want = an.closing_line.strip().rstrip(".!?").lower()
         if not last.endswith(want):
             problems.append(f"the last scene's narration must end with the required line {an.closing_line!r} verbatim")
+    words = sum(word_count(s.narration) for s in plan.scenes)
+    limit = max_words(brief.duration_s, len(plan.scenes))
+    if words > limit:
+        problems.append(f"the narration has {words} words but {len(plan.scenes)} scenes of a {brief.duration_s:g} s "
+                        f"video can speak at most {limit}; cut {words - limit} words")
     texts = [s.narration.strip().lower() for s in plan.scenes]
     if len(set(texts)) != len(texts):
         problems.append("two scenes speak the same line; every scene needs its own line")

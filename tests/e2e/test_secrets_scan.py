@@ -98,7 +98,7 @@ async def test_no_secret_in_outputs_logs_artifacts_ledgers_or_caches(scan_env, p
                       duration_s=6, platform="tiktok")
         video = await create_video(brief, str(tmp_path / "outputs" / "video"))
         spec = CampaignSpec(name=f"scan-{RUN}", briefs=[{"text": f"Square ad for Harbor Café cold brew: steeped for 18 hours, never bitter, run {RUN}",
-                                                         "duration_s": 6, "aspect": "1:1"}],
+                                                         "duration_s": 10, "aspect": "1:1"}],
                             out_dir=str(tmp_path / "outputs" / "campaign"))
         report_state = await _run_sync(lambda: campaign(spec=spec, return_state=True))
         csv = tmp_path / "outputs" / "cat.csv"

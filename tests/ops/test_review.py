@@ -204,8 +204,9 @@ def scenario(prefect_server, test_settings, tmp_path_factory):
                 both = _create(http, dep["id"], {"brief": _brief("review-both", "Vertical ad for the Harbor Bakery "
                                "sourdough loaf: crackly crust, baked at 4am daily, first loaf free for new members."),
                                "review": "both"})
-                fin = _create(http, dep["id"], {"brief": _brief("review-final", "Vertical ad for TrailFox Grip trail "
-                              "shoes: sticky grip on wet rock, light for race day."), "review": "final"})
+                fin = _create(http, dep["id"], {"brief": {**_brief("review-final", "Vertical ad for TrailFox Grip "
+                              "trail shoes: sticky grip on wet rock, light for race day."), "duration_s": 10},
+                              "review": "final"})
                 paused = _wait(http, both, {"PAUSED"}, 300)
                 rec["both_paused"] = paused
                 ARTIFACTS_DIR.mkdir(exist_ok=True)
@@ -323,7 +324,7 @@ def test_approved_edit_is_spoken_captioned_and_recorded(scenario) -> None:
 
 
 def test_rejected_final_review_publishes_nothing(scenario) -> None:
-    assert scenario["fin_reject"]["status"] == "ACCEPT", scenario["fin_reject"]
+    assert scenario["fin_reject"]["status"] == "ACCEPT", (scenario["fin_reject"], scenario["fin_paused"]["state"])
     st = scenario["fin_run"]["state"]
     assert st["type"] == "CANCELLED" and "final review: rejected by sam: logo too small" in st["message"], st
     assert not any((p / "video.mp4").exists() for p in scenario["outputs"].iterdir() if "review-final" in p.name)

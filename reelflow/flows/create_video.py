@@ -153,8 +153,8 @@ async def create_video(
     plan, utterances, timeline = fitted.plan, fitted.utterances, fitted.timeline
     for note in timeline.notes:
         logger.info("pacing: %s", note)
-    if timeline.coverage < 0.85:  # a thin brief: say so in the run report, with the fix
-        enough = max(6, int(timeline.speech_s / 0.85 + 0.999))
+    enough = max(6, int(timeline.speech_s / 0.85 + 0.999))
+    if timeline.coverage < 0.85 and enough < brief.duration_s:  # a thin brief: say so, with the fix
         warning = (f"the brief gives {timeline.speech_s:.1f} s of speech for a {brief.duration_s:g} s video "
                    f"({timeline.coverage:.0%} spoken): add facts or story to the brief, or ask for "
                    f"--duration {enough}")

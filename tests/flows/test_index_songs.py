@@ -42,12 +42,16 @@ async def _task_states(flow_run_id) -> dict[str, list[str]]:
     return out
 
 
-async def _artifact(key: str):
+async def _artifact(key: str, flow_run_id=None):
+    """The artifact ``key`` of one flow run (the session's Prefect harness holds other tests' runs)."""
     from prefect.client.orchestration import get_client
-    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId, ArtifactFilterKey
 
+    flt = ArtifactFilter(key=ArtifactFilterKey(any_=[key]))
+    if flow_run_id is not None:
+        flt = ArtifactFilter(key=ArtifactFilterKey(any_=[key]), flow_run_id=ArtifactFilterFlowRunId(any_=[flow_run_id]))
     async with get_client() as client:
-        arts = await client.read_artifacts(artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[key])))
+        arts = await client.read_artifacts(artifact_filter=flt)
     return arts[0] if arts else None
 
 
@@ -70,7 +74,7 @@ def test_index_then_cached_reindex_then_incremental_add(prefect_harness, csv_fil
     assert all(t.cluster >= 0 for t in idx.tracks)
     assert idx.search("dance pop", k=5)[0].playlist_genre == "pop"
 
-    report = asyncio.run(_artifact("song-catalogue-report"))
+    report = asyncio.run(_artifact("song-catalogue-report", first_state.state_details.flow_run_id))
     assert report is not None and "unparseable energy" in report.data and "| 5 |" in report.data
     clusters = asyncio.run(_artifact("song-clusters"))
     assert clusters is not None and "top_genres" in clusters.data

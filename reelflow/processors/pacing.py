@@ -34,6 +34,10 @@ GAP_MIN_S = 0.25
 GAP_MAX_S = 0.6
 END_MIN_S = 0.5
 END_MAX_S = 2.0
+#: Shortest breath and end card a slightly long script is squeezed to before a line is dropped
+#: (both shrink in proportion, to 72 % of their minimum: 0.18 s and 0.36 s).
+SQUEEZE = 0.72
+GAP_SQUEEZE_S, END_SQUEEZE_S = GAP_MIN_S * SQUEEZE, END_MIN_S * SQUEEZE
 #: Speech-rate window (duration multiplier; Piper ``length_scale``): ±12 %.
 PACE_MIN, PACE_MAX = 0.88, 1.12
 #: Only when the fewest lines a plan can have still overrun the video (6-8 s teasers).
@@ -93,6 +97,13 @@ def slack_window(total_s: float, n: int) -> tuple[float, float]:
     return max(0.0, lo), max(0.0, hi)
 
 
+def squeeze_limit(total_s: float, n: int) -> float:
+    """Most speech seconds ``n`` lines may take before a line is dropped: the window of
+    :func:`slack_window` with breaths squeezed to :data:`GAP_SQUEEZE_S` and the end card to
+    :data:`END_SQUEEZE_S` (:func:`build_timeline` lays such speech out without overrunning)."""
+    return max(0.0, total_s - LEAD_IN_S - (n - 1) * GAP_SQUEEZE_S - END_SQUEEZE_S)
+
+
 def max_words(total_s: float, n: int) -> int:
     """The most words ``n`` lines can hold in ``total_s`` seconds: the speech window of
     :func:`slack_window` at the fastest allowed rate (:data:`PACE_MIN`) and :data:`VOICE_WPS`."""
@@ -146,12 +157,9 @@ def build_timeline(durations: list[float], total_s: float, *, pace: float = 1.0)
             notes.append(f"speech too short for {total_s:g} s: {gap:.2f} s between lines, "
                          f"{end:.2f} s end card (targets: < 1 s, <= {END_MAX_S:g} s)")
     else:
-        # too long: squeeze gaps and end hold (down to 0.1 s)
-        squeeze = max(0.0, free)
-        if n_gaps:
-            gap = max(0.1, min(GAP_MIN_S, (squeeze - 0.1) / n_gaps))
-        else:
-            gap = 0.0
+        # too long: squeeze gaps and end hold in proportion (down to 0.1 s each)
+        f = max(0.0, free) / base
+        gap = max(0.1, GAP_MIN_S * f) if n_gaps else 0.0
         end = max(0.1, total_s - LEAD_IN_S - speech - gap * n_gaps)
         if free < 0.1 + 0.1 * n_gaps:
             notes.append(f"speech {speech:.2f} s is too long for {total_s:g} s")
@@ -243,7 +251,8 @@ async def fit_narration(plan: ScriptPlan, total_s: float, synthesize: Synthesize
         natural = s_now / _pace_effect(pace)  # what the lines take at pace 1.0
         reach_fast = natural * _pace_effect(PACE_MIN)
         if s_now > hi and reach_fast <= hi:
-            new_pace = pace_for(natural, want if reach_fast <= want else hi)
+            # aim inside the window, not at its edge: the rate's effect is an estimate (PACE_EFFECT)
+            new_pace = pace_for(natural, want if reach_fast <= want else (want + hi) / 2)
         elif replan is not None and replanned < 2:  # a second re-plan corrects one that over/undershot
             replanned += 1
             words = sum(len(x.narration.split()) for x in plan.scenes)
@@ -267,9 +276,8 @@ async def fit_narration(plan: ScriptPlan, total_s: float, synthesize: Synthesize
     # drop middle lines, optional ones first, rather than overrun the requested duration
     dropped = False
     while len(utts) > 3:
-        _, hi = slack_window(total_s, len(utts))
-        if speech() <= hi:
-            break
+        if speech() <= squeeze_limit(total_s, len(utts)):
+            break  # a small overrun is absorbed by shorter breaths, never by losing a line
         middle = [i for i in range(1, len(utts) - 1) if i not in protected]
         if not middle:
             break
@@ -291,7 +299,7 @@ async def fit_narration(plan: ScriptPlan, total_s: float, synthesize: Synthesize
             rounds += 1
     # Last resort before refusing (very short videos, where three lines are the minimum): Piper's
     # length_scale down to LAST_RESORT_PACE, i.e. about 12 % faster speech overall, noted.
-    _, hi = slack_window(total_s, len(utts))
+    hi = squeeze_limit(total_s, len(utts))
     if speech() > hi and pace > LAST_RESORT_PACE:
         natural = speech() / _pace_effect(pace)
         new_pace = round(max(LAST_RESORT_PACE, 1.0 + (hi / natural - 1.0) / PACE_EFFECT), 3)

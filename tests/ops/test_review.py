@@ -33,7 +33,9 @@ import pytest
 from reelflow.deployments.local_server import stop_process
 from tests.emulators import DEFAULT_KEYS, EmulatorServer, base_urls, combined_app
 
-pytestmark = pytest.mark.slow  # real videos under a real Prefect server (~8-12 min on 2 cores)
+# real videos under a real Prefect server (2-12 min on 2 cores); the module fixture runs the whole
+# scenario in its setup, so its time limit is the scenario's, not one test's
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]
 
 REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS_DIR = REPO / "test-artifacts"
@@ -75,18 +77,36 @@ def _state(http: httpx.Client, run_id: str) -> dict:
     return r.json()
 
 
+#: The serve process's log of the running scenario (quoted when a wait fails).
+SERVE_LOG: list[Path] = []
+
+
+def _serve_tail(chars: int = 6000) -> str:
+    return SERVE_LOG[-1].read_text(errors="replace")[-chars:] if SERVE_LOG and SERVE_LOG[-1].exists() else ""
+
+
 def _wait(http: httpx.Client, run_id: str, types: set[str], timeout: float, pause_key: str | None = None) -> dict:
+    """Wait for ``run_id`` to reach one of ``types`` (at ``pause_key``) or a final state.
+
+    Fails at once, quoting the run's state and the serve log, when the run pauses at another
+    review point than the one it was at and the one expected, or when ``timeout`` passes.
+    """
     deadline = time.monotonic() + timeout
     run = _state(http, run_id)
+    start_key = ((run["state"] or {}).get("state_details") or {}).get("pause_key")
     while time.monotonic() < deadline:
         run = _state(http, run_id)
         st = run["state"] or {}
-        if st.get("type") in types and (pause_key is None or st["state_details"].get("pause_key") == pause_key):
+        key = (st.get("state_details") or {}).get("pause_key")
+        if st.get("type") in types and (pause_key is None or key == pause_key):
             return run
         if st.get("type") in FINAL:
             return run
+        if pause_key and st.get("type") == "PAUSED" and key not in (start_key, pause_key):
+            raise AssertionError(f"run {run_id} paused at {key!r}, expected {pause_key!r}: {st}\n{_serve_tail()}")
         time.sleep(2)
-    return run
+    raise AssertionError(f"run {run_id} still {run['state']} after {timeout:g} s (waiting for {types} "
+                         f"{pause_key or ''})\n{_serve_tail()}")
 
 
 def _resume(http: httpx.Client, run_id: str, run_input: dict) -> dict:
@@ -225,13 +245,13 @@ def scenario(prefect_server, test_settings, tmp_path_factory):
                 rec["edit_ok"] = _resume(http, both, {
                     "approve": True, "reviewer": "dana", "note": "tighter line",
                     "scenes": [{"index": 1, "narration": edited_line}]})
-                rec["final_paused"] = _wait(http, both, {"PAUSED"}, 900, pause_key="final-review-1")
+                rec["final_paused"] = _wait(http, both, {"PAUSED"}, 600, pause_key="final-review-1")
                 rec["final_artifacts"] = http.post("/artifacts/filter", json={
                     "artifacts": {"flow_run_id": {"any_": [both]}}}).json()
                 rec["approve_cli"] = _cli(cli_env, "review", "approve", both, "--reviewer", "lee", "--note", "ship it",
                                           "--wait", "--timeout", "900", timeout=1000)
-                rec["both_run"] = _wait(http, both, FINAL, 900)
-                rec["fin_paused"] = _wait(http, fin, {"PAUSED"}, 900)
+                rec["both_run"] = _wait(http, both, FINAL, 600)
+                rec["fin_paused"] = _wait(http, fin, {"PAUSED"}, 600)
                 rec["fin_reject"] = _resume(http, fin, {
                     "approve": False, "reviewer": "sam", "note": "logo too small"})
                 rec["fin_run"] = _wait(http, fin, FINAL, 300)

@@ -202,7 +202,10 @@ async def create_video(
     discarded_clips: list = []  # paid clips not used after QA (still billed)
     music_query = brief.music or plan.music_mood
     music_task = asyncio.to_thread(tasks.match_music, music_query, work_dir)
-    design_task = asyncio.to_thread(tasks.design_scenes, plan.scenes, footage_dir, work_dir, brief.brand)
+    # the brand the copy speaks (the brief's field, else the one read from its text) is also the
+    # end card's wordmark and is kept out of asset matching
+    brand = brief.brand or analysis.brand or ""
+    design_task = asyncio.to_thread(tasks.design_scenes, plan.scenes, footage_dir, work_dir, brand or None)
     results, (songs, bed), designs = await asyncio.gather(
         asyncio.gather(*(scene_chain(i) for i in range(len(plan.scenes)))), music_task, design_task
     )
@@ -234,7 +237,7 @@ async def create_video(
             for i in range(len(clips))
         ],
         width=width, height=height, fps=fps, platform=brief.platform.value, palette=palette.to_json(),
-        brand=brief.brand or "", call_to_action=plan.call_to_action, logo_path=brief.logo,
+        brand=brand, call_to_action=plan.call_to_action, logo_path=brief.logo,
     )
 
     # each scene's middle frame is a thumbnail candidate: encoded as a key frame, it decodes alone

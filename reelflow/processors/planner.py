@@ -84,7 +84,11 @@ def _tag(text: str) -> str:
 
 def _headline(text: str, max_words: int = 6, max_chars: int = 40) -> str:
     """On-screen words of a line: its first clause, at most ``max_words`` words / ``max_chars`` chars."""
-    t = re.split(r"(?<=[.!?])\s+", text.strip())[0].rstrip(".!?,;:")
+    sents = [x for x in re.split(r"(?<=[.!?])\s+", text.strip()) if x]
+    # a one-word opener ("Yes.", "Eight.") is not a headline when the line says more
+    while len(sents) > 1 and len(sents[0].split()) < 2:
+        sents.pop(0)
+    t = (sents[0] if sents else text.strip()).rstrip(".!?,;:")
     t = re.sub(r"^(and|but|yet|so|then|plus)\s+", "", t, flags=re.I)
     words = t.split()[:max_words]
     while words and len(" ".join(words)) > max_chars:
@@ -294,7 +298,11 @@ class TemplatePlanner:
         an = self.analyze(brief)
         n_est = max(3, min(8, round(brief.duration_s / 5)))
         want_s = speech_s if speech_s is not None else target_speech_s(brief.duration_s, n_est)
-        copy = write_copy(an, want_s * (words_per_second or VOICE_WPS), seed=self.seed + _seed_of(brief))
+        # about one scene per 3 s at most: every cut costs a breath of silence, so a 14 s video with six
+        # two-second lines speaks less of its runtime than one with four fuller lines
+        max_lines = max(4, min(8, int(brief.duration_s // 3)))
+        copy = write_copy(an, want_s * (words_per_second or VOICE_WPS), seed=self.seed + _seed_of(brief),
+                          max_lines=max_lines)
         if len(copy.lines) < 3:
             raise InputError(
                 "the brief gives too little to say for a video (one line at most: "

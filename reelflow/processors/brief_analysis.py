@@ -631,6 +631,13 @@ def _analyze_clause(clause: str, an: BriefAnalysis, *, as_fact: bool = False, no
         an.visual_cues.append(cue)
         an.production_notes.append(c)
         return
+    aud = re.match(r"^(?:aimed at|targeting|for)\s+(?:the\s+)?([a-z][a-z\- ]{2,30})$", c, re.I)
+    if aud and (note or as_fact) and word_count_simple(aud.group(1)) <= 3 and re.search(
+            r"(s|people|folk|crowd|family)$", aud.group(1), re.I) and not _FACT_NUMBER.search(c):
+        # "Upbeat, for families": who the video is for (addressed, never read as a fact)
+        an.production_notes.append(c)
+        an.audience = an.audience or _strip(aud.group(1))
+        return
     if note or is_production_note(c):
         an.production_notes.append(c)
         return

@@ -248,9 +248,8 @@ def fill_devices(an: BriefAnalysis, lines: list[str], *, seed: int, audience: st
         add("setting", scene_setting(ln), "before:" + ln)
     for ln in body:
         add("journey", journey_beats(ln, seed), "after:" + ln)
-    for ln in plain:
-        if not any(d.kind == "offer" for d in out):
-            add("offer", offer_echo(ln, seed), "after:" + ln)
+    # (the offer is not echoed right after itself: "Your first class is free. Your first class is on us."
+    # reads as a stutter; write_copy restates it once before the CTA when there is room)
     if an.topic:
         add("reprise", topic_reprise(an.topic, seed), "cta_prefix")
     used = "imagine" if "imagine" in spoken.lower() else "picture" if "picture" in spoken.lower() else ""

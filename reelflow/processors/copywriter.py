@@ -31,7 +31,7 @@ import re
 from dataclasses import dataclass, field
 
 from reelflow.processors.brief_analysis import BriefAnalysis
-from reelflow.processors.copy_devices import fill_devices
+from reelflow.processors.copy_devices import fill_devices, offer_echo
 
 _PARTICIPLE = re.compile(
     r"^(built|made|baked|brewed|roasted|fresh-roasted|delivered|designed|crafted|grown|sourced|hand\w*|tested|loved|"
@@ -166,8 +166,43 @@ def offer_sentence(offer: str) -> str:
     return sentence(_second_person(o))
 
 
+#: A measured fact set up by the question it answers ("How far? 65 km range."): (pattern, question).
+_REVEALS: list[tuple[re.Pattern[str], str]] = [
+    (re.compile(r"\b(?:top speed|km/h|mph)\b", re.I), "How fast?"),
+    (re.compile(r"\brange\b.*\d|\d.*\brange\b", re.I), "How far?"),
+    (re.compile(r"\b(?:in|within|under)\s+(?:just\s+)?\d+\s*(?:seconds?|secs?|minutes?|mins?|hours?|hrs?|days?)\b", re.I),
+     "How fast?"),
+    (re.compile(r"\bfor\s+\d+\s*(?:minutes?|hours?|days?|weeks?|months?|years?)\b", re.I), "How long?"),
+    (re.compile(r"\b(?:weighs?|weight)\b.*\d|\d+\s?(?:g|kg|grams?|lbs?)\b", re.I), "How heavy?"),
+    (re.compile(r"(?:from|only|just|for)\s+[$€£]\s?\d", re.I), "The price?"),
+]
+
+
+def reveal_form(line: str, fact: str) -> str | None:
+    """``line`` set up by the question its number answers ("How far? 65 km range."), or None.
+
+    Only for measured facts (range, speed, time, weight, price): the question adds no claim, it
+    names what the number measures.
+    """
+    if not re.search(r"\d", fact) or line.rstrip().endswith("?"):
+        return None
+    for rx, q in _REVEALS:
+        if rx.search(fact):
+            return f"{q} {line}"
+    return None
+
+
 def fact_sentences(fact: str, an: BriefAnalysis) -> list[str]:
-    """One key fact as whole spoken sentences, shortest first (each says the whole fact)."""
+    """One key fact as whole spoken sentences, shortest first (each says the whole fact).
+
+    A measured fact's second form is set up by its question (:func:`reveal_form`).
+    """
+    forms = _fact_sentences(fact, an)
+    rev = reveal_form(forms[0], fact)
+    return [forms[0], rev] if rev else forms
+
+
+def _fact_sentences(fact: str, an: BriefAnalysis) -> list[str]:
     f = fact.strip().rstrip(".")
     pron, be = _pronoun(an)
     name = an.product_name or an.brand
@@ -229,7 +264,7 @@ def _named_forms(forms: list[str], an: BriefAnalysis) -> list[str]:
     if not name:
         return forms
     m = re.match(r"^(?:And\s+)?(it's|they're|it|they)\s+(.+)$", forms[0], re.I)
-    if not m:
+    if not m or any(f.endswith("?") or "? " in f for f in forms[1:]):
         return forms
     pron, rest = m.group(1).lower(), m.group(2)
     be = {"it's": " is", "they're": " are"}.get(pron, "")
@@ -350,11 +385,19 @@ def _meet_hook(beat: str) -> tuple[str, str] | None:
     rest = b[len(b.split(subj[1], 1)[0]) + len(subj[1]):].strip()
     if len(rest.split()) < 3 or not rest.split()[0].lower().endswith("s"):
         return None
-    pron = "He" if re.search(r"\b(him|his|himself)\b", rest) else "She" if re.search(r"\b(her|herself)\b", rest) \
-        else "They" if re.search(r"\b(them|their)\b", rest) else "It"
+    np = subj[1]
+    if b.startswith(np) and len(np.split()) == 1:
+        np = np.lower()  # a bare capitalised subject ("Man uses ...") → "Meet a man."
+    head = np.split()[-1].lower()
+    pron = "He" if re.search(r"\b(him|his|himself)\b", rest) or head in _MALE else "She" if re.search(
+        r"\b(her|herself)\b", rest) or head in _FEMALE else "They" if re.search(r"\b(them|their)\b", rest) else "It"
     if pron == "They":
         return None
-    return sentence(f"Meet {subj[0]} {subj[1]}"), sentence(f"{pron} {rest}")
+    return sentence(f"Meet {subj[0]} {np}"), sentence(f"{pron} {rest}")
+
+
+_MALE = {"man", "guy", "dad", "father", "boy", "son", "husband", "grandpa", "grandfather", "brother", "uncle", "king"}
+_FEMALE = {"woman", "girl", "mom", "mum", "mother", "daughter", "wife", "grandma", "grandmother", "sister", "aunt", "queen"}
 
 
 def _audience_phrase(audience: str | None) -> str | None:
@@ -405,7 +448,8 @@ _CATEGORIES: list[tuple[str, re.Pattern[str]]] = [
     ("event", re.compile(r"\b(festival|concert|gig|conference|expo|tickets?|parade|screening|exhibition|"
                          r"tour dates?)\b", re.I)),
     ("app", re.compile(r"\b(app|apps|software|platform|saas|download)\b", re.I)),
-    ("car", re.compile(r"\b(car|cars|suv|sedan|hatchback|hybrid|pickup|truck|vehicle|crossover|coupe|ev)\b", re.I)),
+    ("car", re.compile(r"\b(car|cars|suv|sedan|hatchback|hybrid|pickup|truck|vehicle|crossover|coupe|ev|driving|braking|"
+                       r"test drive)\b", re.I)),
     ("service", re.compile(r"\b(plumb\w+|electrician\w*|cleaning|cleaners?|repairs?|salon|barber\w*|studio|clinic|"
                            r"dentist\w*|gym|classes|class|lessons?|tutor\w*|agency|insurance|bank|delivery service|"
                            r"removals?|movers?|garage|spa)\b", re.I)),
@@ -423,6 +467,12 @@ def category(an: BriefAnalysis) -> str:
         for name, rx in _CATEGORIES:
             if text and rx.search(text):
                 return name
+    # a story ad names what is sold only in passing or in its directions ("end on the brewery",
+    # "the car driving away"): only the product kinds whose call to action cannot mislead
+    scene = " ".join([*an.story, *an.production_notes, *an.visual_cues])
+    for name, rx in _CATEGORIES:
+        if name in {"drink", "food", "car"} and rx.search(scene):
+            return name
     return "other"
 
 
@@ -434,9 +484,16 @@ def _with_article(phrase: str) -> str:
     if not words or re.match(r"^(the|a|an|our|your|my|their|its|this|that)\b", p, re.I):
         return p
     head = words[-1]
-    if head[:1].isupper() or head[:1].isdigit() or _plural(p):
-        return p  # a name ("Volta V2", "TrailFox Grip") or a plural ("meal kits")
+    if head[:1].isupper() or head[:1].isdigit() or _plural(p) or head.lower() in _MASS_NOUNS:
+        return p  # a name ("Volta V2"), a plural ("meal kits") or a mass noun ("Harbor Bakery sourdough")
     return f"the {p}"
+
+
+#: Uncountable product heads that take no article ("Meet Harbor Bakery sourdough.").
+_MASS_NOUNS = {"sourdough", "bread", "coffee", "brew", "tea", "water", "beer", "lager", "juice", "wine", "cider", "milk",
+               "software", "furniture", "pasta", "chocolate", "skincare", "haircare", "granola", "honey", "soap",
+               "insurance", "broadband", "wifi", "coverage", "advice", "support", "training", "care", "food", "gin",
+               "kombucha", "yoghurt", "yogurt", "cheese", "butter", "icecream", "gelato", "rice", "oil", "sauce"}
 
 
 def _cta_thing(an: BriefAnalysis) -> str | None:
@@ -611,6 +668,10 @@ def write_copy(an: BriefAnalysis, words_target: float, *, seed: int = 0, max_lin
         hooks.remove(pick)
         hooks.insert(0, pick)
     cta, call_to_action = _cta(an)
+    if an.offer and not an.closing_line:  # the offer said again as the last words, when there is room
+        echo = offer_echo(offer_sentence(an.offer), seed)
+        if echo and echo.endswith("on us.") and echo.lower() not in cta.text.lower():
+            cta.forms = [*cta.forms[:1], f"{cta.forms[0]} {echo}", *cta.forms[1:]]
     if hooks:
         hook = hooks[0]
     else:  # no hook material: the first thing to say opens the video
@@ -647,6 +708,13 @@ def write_copy(an: BriefAnalysis, words_target: float, *, seed: int = 0, max_lin
             adjectives.append(f)
             continue
         body.append(Line(forms, "benefit", 0, fact=f))
+    asked: set[str] = set()
+    for ln in body:  # each set-up question once ("How fast?" twice in a row reads as a template)
+        q = next((f.split("?")[0] for f in ln.forms[1:] if re.match(r"^[A-Z][\w ]{2,20}\? ", f)), None)
+        if q in asked:
+            ln.forms = [f for f in ln.forms if not f.startswith(q + "?")]
+        elif q:
+            asked.add(q)
     if adjectives:
         pron, be = _pronoun(an)
         joined = ", ".join(adjectives[:-1]) + (" and " if len(adjectives) > 1 else "") + adjectives[-1]
@@ -728,6 +796,12 @@ def write_copy(an: BriefAnalysis, words_target: float, *, seed: int = 0, max_lin
     # then facts without numbers/offers from the end; what is kept is said whole
     while total() > words_target * 1.15:
         story_idx = [i for i, ln in enumerate(body) if ln.beat == "story"]
+        if len(story_idx) <= 2 and hook.hook_kind in {"claim", "you", "topic", "meet"} and not hook.items and body \
+                and body[0].beat == "benefit" and (not an.brand or an.brand.lower() in cta.text.lower()):
+            # a key fact opens instead of the product intro: the CTA names the brand, so no fact is lost
+            first = body.pop(0)
+            hook = Line(first.forms, "hook", 0, fact=first.fact, items=first.items, choice=0, hook_kind="fact")
+            continue
         plain = [i for i, ln in enumerate(body) if ln.fact and ln.fact != an.offer
                  and not re.search(r"\d", ln.fact) and ln.beat != "story"]
         if len(story_idx) > 2:

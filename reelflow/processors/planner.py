@@ -86,8 +86,8 @@ def _headline(text: str, max_words: int = 6, max_chars: int = 40) -> str:
     """On-screen words of a line: its first clause, at most ``max_words`` words / ``max_chars`` chars."""
     sents = [x for x in re.split(r"(?<=[.!?])\s+", text.strip()) if x]
     # a one-word opener ("Yes.", "Eight.") is not a headline when the line says more
-    while len(sents) > 1 and len(sents[0].split()) < 2:
-        sents.pop(0)
+    while len(sents) > 1 and (len(sents[0].split()) < 2 or (sents[0].endswith("?") and len(sents[0].split()) <= 3)):
+        sents.pop(0)  # ... nor a set-up question ("How far?") before the fact it introduces
     t = (sents[0] if sents else text.strip()).rstrip(".!?,;:")
     t = re.sub(r"^(and|but|yet|so|then|plus)\s+", "", t, flags=re.I)
     words = t.split()[:max_words]

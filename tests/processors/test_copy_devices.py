@@ -23,7 +23,7 @@ DEVICE_WORDS = {
     "started", "in", "with", "first", "then", "came", "next", "stop", "brought", "by", "only", "from", "try", "today",
     "calling", "listen", "up", "we", "mean", "anything", "nothing", "will", "him", "her", "again", "over", "remember",
     "get", "free", "what", "happens", "when", "of", "course", "he", "she", "just", "grab", "download", "app", "book",
-    "call", "support", "test-drive", "discover", "tickets", "see", "needs", "at", "class", "some", "save", "date", "looking", "discover",
+    "call", "support", "test-drive", "discover", "tickets", "see", "needs", "at", "class", "some", "save", "date", "looking", "discover", "how", "long", "far", "fast", "heavy", "price",
 }
 STOCK_FILLER = re.compile(r"quality you can feel|every detail matters|made with heart|designed with you in mind|"
                           r"made to make a difference|like never before|game.?changer", re.I)

@@ -103,6 +103,48 @@ def _headline(text: str, max_words: int = 6, max_chars: int = 40) -> str:
 _STAT = re.compile(r"(?P<value>[$€£]\s?\d[\d,.]*\s?\w{0,2}|\d[\d,.]*\s?(?:%|x|km|kg|mph|am|pm|k|m|hrs?|h)?)(?![\w])", re.I)
 
 
+_UNIT = (r"(?:%|x|km/h|km|kg|g|mph|mi|miles?|am|pm|k|m|hrs?|h|hours?|minutes?|mins?|seconds?|secs?|days?|weeks?|"
+         r"months?|years?|ml|l|litres?|liters?|cm|mm|gb|tb|mp)")
+_STAT_NUM = re.compile(r"(?<![\w$€£])(?P<value>(?:[$€£]\s?)?\d[\d,.]*(?:\s?(?:billion|million|thousand|bn)\b)?(?:\s?" + _UNIT
+                       + r"(?![\w]))?)", re.I)
+_LABEL_EDGE = {"a", "an", "the", "and", "or", "of", "to", "in", "on", "for", "with", "at", "by", "from", "is", "are",
+               "it", "its", "it's", "they", "we", "you", "your", "our", "just", "only", "that", "this", "how", "yes",
+               "almost", "about", "over", "nearly", "up", "within", "under", "around", "than", "was",
+               "were", "be", "every", "each"}
+
+
+def _edge_strip(words: list[str]) -> list[str]:
+    while words and words[0].lower() in _LABEL_EDGE:
+        words = words[1:]
+    while words and words[-1].lower() in _LABEL_EDGE:
+        words = words[:-1]
+    return words
+
+
+def _stat(text: str) -> tuple[str, str] | None:
+    """(value, label) of the line's first figure: the number with its unit ("240 g", "60 days", "$12")
+    and what it counts or measures, in the line's own contiguous words (≤ 28 chars): after a bare
+    count ("12 recycled bottles" → "recycled bottles"), before a measure ("Free returns for 60 days"
+    → "Free returns"; "Top speed 25 km/h" → "Top speed"), else whichever side has words."""
+    body = " ".join(x for x in re.split(r"(?<=[.!?])\s+", text) if not (x.endswith("?") and len(x.split()) <= 3))
+    m = _STAT_NUM.search(body)
+    if not m:
+        return None
+    value = m.group("value").strip().rstrip(",.")
+    after_clause = re.split(r"[,;:.!?]", body[m.end():], maxsplit=1)[0]
+    before_clause = re.split(r"[,;:.!?]\s", body[:m.start()])[-1]
+    after = _edge_strip(re.findall(r"[A-Za-z][\w\-/']*", after_clause)[:4])
+    before = _edge_strip(re.findall(r"[A-Za-z][\w\-/']*", before_clause)[-4:])
+    measure = bool(re.search(r"\d\s?[A-Za-z%]", value)) or value[:1] in "$€£"
+    words = (before or after) if measure else (after or before)
+    if after and after[0].lower() == "off":
+        words = after  # "50% off your first box"
+    label = " ".join(words)
+    while len(label) > 28 and " " in label:
+        label = label.rsplit(" ", 1)[0]
+    return value, (label[:1].upper() + label[1:])[:28]
+
+
 def _visual(line: Line, an: BriefAnalysis, is_first: bool, is_last: bool) -> VisualSpec:
     text = line.text
     kw = keywords_for(text)
@@ -113,10 +155,9 @@ def _visual(line: Line, an: BriefAnalysis, is_first: bool, is_last: bool) -> Vis
     if is_last:
         head = an.closing_line or an.brand or _headline(text)
         return VisualSpec(kind="end_card", headline=_headline(head), keywords=kw)
-    stat = _STAT.search(text)
-    if stat and line.beat in ("benefit", "proof", "hook"):
-        value = stat.group("value").strip()
-        label = _headline(re.sub(r"\s+", " ", text.replace(stat.group(0), " ")).strip(" ,.").replace(" ,", ","), 6, 28)
+    stat = _stat(text) if line.beat in ("benefit", "proof", "hook") else None
+    if stat:
+        value, label = stat
         return VisualSpec(kind="stat", headline=_headline(text), keywords=kw, stat_value=value[:12], stat_label=label)
     if line.items and len(line.items) >= 2:
         items = [i[:28] for i in line.items[:4]]

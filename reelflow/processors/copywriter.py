@@ -625,7 +625,7 @@ def _hooks(an: BriefAnalysis, story: list[str]) -> list[Line]:
         t = _topic_hook(an.topic)
         if t:
             hooks.append(Line([t], "hook", 0, hook_kind="topic"))
-    if story and (not hooks or word_count(story[0]) <= 10):
+    if story and (not hooks or 5 <= word_count(story[0]) <= 10):  # "Available from March." does not open
         hooks.append(Line([story[0]], "hook", 0, hook_kind="story"))
     if not hooks and an.directives:
         hooks.append(Line([sentence(an.directives[0])], "hook", 0, hook_kind="story"))

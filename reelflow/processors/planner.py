@@ -145,6 +145,14 @@ def _stat(text: str) -> tuple[str, str] | None:
     return value, (label[:1].upper() + label[1:])[:28]
 
 
+def _product_label(an: BriefAnalysis) -> str | None:
+    """The product as on-screen words: its name, with the brand before a one-word name ("Volta V2")."""
+    pn = an.product_name
+    if pn and len(pn.split()) == 1 and an.brand and an.brand.lower() not in pn.lower():
+        return f"{an.brand} {pn}"
+    return pn
+
+
 def _visual(line: Line, an: BriefAnalysis, is_first: bool, is_last: bool) -> VisualSpec:
     text = line.text
     kw = keywords_for(text)
@@ -161,9 +169,9 @@ def _visual(line: Line, an: BriefAnalysis, is_first: bool, is_last: bool) -> Vis
         return VisualSpec(kind="stat", headline=_headline(text), keywords=kw, stat_value=value[:12], stat_label=label)
     if line.items and len(line.items) >= 2:
         items = [i[:28] for i in line.items[:4]]
-        return VisualSpec(kind="list", headline=_headline(an.product_name or text), keywords=kw, items=items)
+        return VisualSpec(kind="list", headline=_headline(_product_label(an) or text), keywords=kw, items=items)
     if is_first and (an.product or an.brand):
-        return VisualSpec(kind="hero", headline=_headline(an.product_name or text), keywords=kw)
+        return VisualSpec(kind="hero", headline=_headline(_product_label(an) or text), keywords=kw)
     if line.beat == "benefit" and an.product and (an.product_name or "").lower() in text.lower():
         return VisualSpec(kind="hero", headline=_headline(text), keywords=kw)
     return VisualSpec(kind="photo" if kw and line.beat == "story" else "kinetic", headline=_headline(text), keywords=kw)
@@ -408,7 +416,7 @@ class TemplatePlanner:
         brand = an.brand or ""
         room = 60 - (len(brand) + 2 if brand else 0)
         tag = re.sub(r"(?<=[a-z])(?=[A-Z0-9])|(?<=[A-Z])(?=[A-Z][a-z])|(?<=[A-Za-z])(?=[0-9])", " ", an.hashtags[0]) if an.hashtags else None
-        candidates = [an.product_name if an.product else None, an.closing_line, an.topic, tag,
+        candidates = [_product_label(an) if an.product else None, an.closing_line, an.topic, tag,
                       *(an.story[:1]), *(ln.text for ln in copy.lines[:2])]
         tail = next((w for c in candidates if c and (w := whole(c, room))), None)
         if tail is None:

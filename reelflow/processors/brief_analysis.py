@@ -136,7 +136,13 @@ _ABOUT_THE_AD = re.compile(
     r"\bhilarious\b|\bpriceless\b|\bexaggerated\b|\bvery funny\b|\bi hope you\b|^enjoy\b|\bpromotion only\b|"
     r"\bwatch what happens\b|\bour review\b|\bcg\b|\bcorporate website\b|"
     r"\binvented\b.*\b1\d\d\d\b|\bthe (?:ad|spot|commercial|video)\b|\bthis (?:ad|spot|commercial|video)\b|"
-    r"\bstarring\b|\bbegan creating\b)",
+    r"\bstarring\b|\bbegan creating\b|"
+    # the uploader speaking about the upload, never ad copy ("I am not affiliated", "Read my article", "Hope you
+    # enjoy it", "What do you think", "To view, visit")
+    r"^i\s+(?:am|'m|do|don't|believe|think|hope|love|found|made|uploaded|own)\b|\bmy (?:article|channel|blog|video|"
+    r"review|site|website|page|collection|playlist)\b|\bhope you (?:enjoy|like|liked)\b|^what do you think\b|"
+    r"^to view\b|\blet me know\b|\bnot affiliated\b|\brights (?:are )?reserved\b|\bthis commer\w*\b|"
+    r"\bread (?:my|our|the full|more)\b|\bone of the best\b|\bbest (?:ads?|commercials?) of\b)",
     re.I,
 )
 #: Credits/ranking/boilerplate fragments of uploaded-ad descriptions ("Honors: 2/2/09", "#79 - Most Viewed").
@@ -575,11 +581,16 @@ def _analyze_body(body: str, an: BriefAnalysis, *, list_context: bool) -> None:
         # a mixed sentence ("Upbeat, show the outdoors, end with ...", "Emotional build, happy reunion,
         # hashtag #X on the end card"): notes go, short verbless beat names go with them
         directing = False
-        for it in items:
+        for k, it in enumerate(items):
             if is_production_note(it) or (not _HAS_VERB.search(it) and len(it.split()) <= 5):
                 directing = directing or bool(_DIRECTION_START.match(it))
                 if directing and not is_production_note(it):
                     an.visual_cues.append(_strip(it))
+                elif k > 0 and _story_moment(it):
+                    # "Emotional build, happy reunion, hashtag ...": a moment of the story named among
+                    # the directions is content ("A happy reunion."); the directions around it are not
+                    an.story.append(_story_moment(it))
+                    continue
                 _analyze_clause(it, an, note=True)
             else:
                 _analyze_clause(it, an)
@@ -589,6 +600,26 @@ def _analyze_body(body: str, an: BriefAnalysis, *, list_context: bool) -> None:
         _analyze_clause(body, an)
         return
     _analyze_clause(body, an)
+
+
+_MOMENT_NOUN = re.compile(r"(reunion|rescue|surprise|homecoming|goodbye|farewell|victory|comeback|celebration|"
+                          r"proposal|wedding|first date|first kiss|first step|first ride|escape|chase|showdown|"
+                          r"kickoff|touchdown|finale|sunrise|sunset|road trip|reveal)$", re.I)
+
+
+def _story_moment(item: str) -> str | None:
+    """A story moment named in a list of directions ("happy reunion" → "A happy reunion."), else None.
+
+    Only a 1-3 word noun phrase ending in an event noun (closed list), with no production or
+    tone-only words: the other verbless items of such lists are directions ("warm payoff").
+    """
+    t = _strip(item)
+    if not t or len(t.split()) > 3 or is_production_note(t) or not _MOMENT_NOUN.search(t):
+        return None
+    if re.match(r"^(a|an|the|one|their|his|her)\b", t, re.I):
+        return t[:1].upper() + t[1:]
+    art = "An" if t[:1].lower() in "aeiou" else "A"
+    return f"{art} {t[:1].lower() + t[1:]}"
 
 
 def _directive(content: str, an: BriefAnalysis) -> None:

@@ -326,7 +326,14 @@ def story_beats(story: list[str]) -> list[str]:
             parts = out
         else:
             parts = [s]
-        beats.extend(sentence(p) for p in parts)
+        for p in parts:  # "X finds its way home with help from Y" → "X finds its way home." + "How? With help from Y."
+            helped = re.match(r"^(.{12,}?)\s+((?:with (?:a little |some )?help from|with the help of|thanks to)\s+.{4,})$",
+                              p, re.I)
+            if helped and word_count(helped.group(1)) >= 4:
+                beats.append(sentence(helped.group(1)))
+                beats.append(sentence(f"How? {helped.group(2)[:1].upper() + helped.group(2)[1:]}"))
+            else:
+                beats.append(sentence(p))
     return beats
 
 

@@ -166,6 +166,8 @@ def offer_sentence(offer: str) -> str:
     return sentence(_second_person(o))
 
 
+_NUMBERISH = re.compile(r"\d|\b(?:one in|two|three|four|five|six|seven|eight|nine|ten|twelve|twenty|hundred|thousand|"
+                        r"million|billion|half|double|twice|triple)\b", re.I)
 #: A measured fact set up by the question it answers ("How far? 65 km range."): (pattern, question).
 _REVEALS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"\b(?:top speed|km/h|mph)\b", re.I), "How fast?"),
@@ -810,8 +812,10 @@ def write_copy(an: BriefAnalysis, words_target: float, *, seed: int = 0, max_lin
             hook = Line(first.forms, "hook", 0, fact=first.fact, items=first.items, choice=0, hook_kind="fact")
             continue
         plain = [i for i, ln in enumerate(body) if ln.fact and ln.fact != an.offer
-                 and not re.search(r"\d", ln.fact) and ln.beat != "story"]
-        if len(story_idx) > 2:
+                 and not _NUMBERISH.search(ln.fact) and ln.beat != "story"]
+        # a brief with measured facts keeps one story beat before it loses a number; a story ad keeps two
+        keep = 1 if any(ln.fact and _NUMBERISH.search(ln.fact) for ln in body if ln.beat != "story") else 2
+        if len(story_idx) > keep:
             body.pop(story_idx[-1])
         elif plain and len(body) > 1:
             body.pop(plain[-1])

@@ -393,8 +393,18 @@ class TemplatePlanner:
             description=self._description(an, copy)[:2200],
             hashtags=self._hashtags(brief, an),
             music_mood=self._music(brief, an, prof)[:300],
-            call_to_action=copy.call_to_action[:200],
+            call_to_action=self._pill(an, copy)[:200],
         )
+
+    @staticmethod
+    def _pill(an: BriefAnalysis, copy: Copy) -> str:
+        """The end card's call to action: the action without the brand (the card prints the brand
+        above it from the structured ``Brief.brand``). A brand found only in the text is not on the
+        card otherwise, so it leads the pill ("Kiln Coffee: Try it today")."""
+        cta = copy.call_to_action
+        if an.brand and an.brand_source != "field" and an.brand.lower() not in cta.lower():
+            return f"{an.brand}: {cta.rstrip('.')}"
+        return cta
 
     @staticmethod
     def _title(an: BriefAnalysis, copy: Copy) -> str:

@@ -142,7 +142,7 @@ _ABOUT_THE_AD = re.compile(
     r"^i\s+(?:am|'m|do|don't|believe|think|hope|love|found|made|uploaded|own)\b|\bmy (?:article|channel|blog|video|"
     r"review|site|website|page|collection|playlist)\b|\bhope you (?:enjoy|like|liked)\b|^what do you think\b|"
     r"^to view\b|\blet me know\b|\bnot affiliated\b|\brights (?:are )?reserved\b|\bthis commer\w*\b|"
-    r"\bread (?:my|our|the full|more)\b|\bone of the best\b|\bbest (?:ads?|commercials?) of\b)",
+    r"\bread (?:my|our|the full|more)\b|\btitle 17\b|\bu\.s\.c\b|\bone of the best\b|\bbest (?:ads?|commercials?) of\b)",
     re.I,
 )
 #: Credits/ranking/boilerplate fragments of uploaded-ad descriptions ("Honors: 2/2/09", "#79 - Most Viewed").
@@ -552,6 +552,9 @@ def _lead_subject(subject: str, an: BriefAnalysis, *, announce: bool = False, pr
     looks_product = bool(re.search(r"\b(our|new|latest|[A-Z][\w&\-]*'s?)\b|'s?\s", subject)) or (
         an.brand is not None and an.brand.lower() in subject.lower()) or product_lead
     gerund = re.match(r"^[a-z]+ing\b", subject)
+    if re.search(r"\b(journey|story|history|life|quest|mission|rise|legacy|adventure|tale|origins?)\b"
+                 r"(?:\s+(?:to|of|from|in|with)\b.*)?$", subject, re.I):
+        gerund = gerund or re.match(r".", subject)  # "the founder's ambitious journey to America" is a topic
     if announce and re.search(r"\b(day|launch|event|sale|opening|anniversary|season|week)$", subject, re.I):
         an.topic = an.topic or subject
         return

@@ -89,6 +89,9 @@ def sentence(text: str) -> str:
     s = s[0].upper() + s[1:]
     if s[-1] not in ".!?":
         s += "."
+    if s.endswith(".") and re.match(r"^(what|who|why|how|where|which)\s+(will|would|do|does|did|is|are|can|could|should)"
+                                    r"\s+\w+[^,.]*\.$", s, re.I):
+        s = s[:-1] + "?"  # "What will you do." (its hashtag taken out) is a question
     return s
 
 

@@ -430,6 +430,10 @@ def _topic_hook(topic: str) -> str | None:
         return f"This is what {t} looks like."
     if re.search(r"\b(day|launch|week|season|event|sale)$", t, re.I):
         return sentence(f"{t} is here")
+    if re.search(r"\b(journey|story|history|quest|mission|rise|legacy|adventure|tale|origins?)\b", t, re.I) \
+            and 3 <= word_count(t) <= 10:
+        t = re.sub(r"^(?:a|an)\s+", "", t, flags=re.I)
+        return sentence(t if re.match(r"^(the|his|her|their|our|its)\b|^\w+'s\b", t, re.I) else f"the {t}")
     return None
 
 

@@ -105,12 +105,16 @@ _STAT = re.compile(r"(?P<value>[$€£]\s?\d[\d,.]*\s?\w{0,2}|\d[\d,.]*\s?(?:%|x
 
 _UNIT = (r"(?:%|x|km/h|km|kg|g|mph|mi|miles?|am|pm|k|m|hrs?|h|hours?|minutes?|mins?|seconds?|secs?|days?|weeks?|"
          r"months?|years?|ml|l|litres?|liters?|cm|mm|gb|tb|mp)")
-_STAT_NUM = re.compile(r"(?<![\w$€£])(?P<value>(?:[$€£]\s?)?\d[\d,.]*(?:\s?(?:billion|million|thousand|bn)\b)?(?:\s?" + _UNIT
+_STAT_NUM = re.compile(r"(?<![\w$€£])(?P<value>\d{1,2}/\d{1,2}(?![\d/])|(?:[$€£]\s?)?\d[\d,.]*(?:\s?(?:billion|million|thousand|bn)\b)?(?:\s?" + _UNIT
                        + r"(?![\w]))?)", re.I)
 _LABEL_EDGE = {"a", "an", "the", "and", "or", "of", "to", "in", "on", "for", "with", "at", "by", "from", "is", "are",
                "it", "its", "it's", "they", "we", "you", "your", "our", "just", "only", "that", "this", "how", "yes",
                "almost", "about", "over", "nearly", "up", "within", "under", "around", "than", "was",
                "were", "be", "every", "each"}
+
+
+_PREPOSITIONS = {"across", "through", "around", "near", "over", "under", "along", "in", "on", "at", "for", "from", "to",
+                 "with", "by", "into", "inside", "outside", "within", "per", "after", "before", "while", "when"}
 
 
 def _edge_strip(words: list[str]) -> list[str]:
@@ -133,7 +137,12 @@ def _stat(text: str) -> tuple[str, str] | None:
     value = m.group("value").strip().rstrip(",.")
     after_clause = re.split(r"[,;:.!?]", body[m.end():], maxsplit=1)[0]
     before_clause = re.split(r"[,;:.!?]\s", body[:m.start()])[-1]
-    after = _edge_strip(re.findall(r"[A-Za-z][\w\-/']*", after_clause)[:4])
+    after_words = re.findall(r"[A-Za-z][\w\-/']*", after_clause)[:4]
+    for k, w in enumerate(after_words):  # "emergency plumbers across Bristol" → "emergency plumbers"
+        if k and w.lower() in _PREPOSITIONS:
+            after_words = after_words[:k]
+            break
+    after = _edge_strip(after_words)
     before = _edge_strip(re.findall(r"[A-Za-z][\w\-/']*", before_clause)[-4:])
     measure = bool(re.search(r"\d\s?[A-Za-z%]", value)) or value[:1] in "$€£"
     words = (before or after) if measure else (after or before)

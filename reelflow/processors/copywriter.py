@@ -476,6 +476,10 @@ _CATEGORIES: list[tuple[str, re.Pattern[str]]] = [
 ]
 
 
+_MONTH = r"(?:January|February|March|April|May|June|July|August|September|October|November|December)"
+_DATE = re.compile(r"\b\d{1,2}(?:st|nd|rd|th)?\s+" + _MONTH + r"\b|\b" + _MONTH + r"\s+\d{1,2}(?:st|nd|rd|th)?\b")
+
+
 def category(an: BriefAnalysis) -> str:
     """What the brief sells (``charity``/``event``/``app``/``car``/``service``/``drink``/``food``/``other``),
     from the product phrase first, then the facts, story and topic (closed keyword lists, first match)."""
@@ -581,9 +585,12 @@ def _brand_action(an: BriefAnalysis, brand: str) -> tuple[Line, str]:
         verb = "Download" if re.search(r"\bapps?\b|download", text, re.I) else "Try"
         return Line([sentence(f"{verb} {obj} today")]), f"{verb} it today"
     if cat == "event":
+        date = _DATE.search(" ".join([an.product or "", *an.facts, *an.story, an.topic or ""]))
+        see = [sentence(f"See you on {date.group(0)}")] if date else []
         if re.search(r"\btickets?\b", text, re.I):
-            return Line([sentence(f"Get your {brand} tickets today")]), "Get your tickets"
-        return Line([sentence(f"See you at {brand}")]), "Save the date"
+            first = sentence(f"Get your {brand} tickets today")
+            return Line([first, *(f"{first} {x}" for x in see)]), "Get your tickets"
+        return Line([sentence(f"See you at {brand}"), *(f"{brand}. {x}" for x in see)]), "Save the date"
     if cat == "charity":
         return Line([sentence(f"Support {brand} today")]), "Support us today"
     if cat == "service":
@@ -764,10 +771,8 @@ def write_copy(an: BriefAnalysis, words_target: float, *, seed: int = 0, max_lin
     heads = [h for h in heads if h and word_count(h) >= 2 and not re.match(r"^[a-z]+[^su]s\b|^[a-z]+ed\b", h)
              and not _IMPERATIVE.match(h) and not _PARTICIPLE.match(h)]
     full = {f.strip().rstrip(".").lower() for f in an.facts}
-    if sum(h.lower() not in full for h in heads) < 2:
-        heads = []  # the facts were already said as these fragments: a recap would only repeat them
-    if len(heads) >= 2 and (an.product_name or an.brand):
-        name = an.product_name if an.product_name and an.product_name[:1].isupper() else an.brand
+    name = (an.product_name if an.product_name and an.product_name[:1].isupper() else an.brand) or None
+    if len(heads) >= 2 and name and sum(h.lower() not in full for h in heads) >= 2:
         recap = " ".join(sentence(h) for h in heads[:4]) + f" That's {name}."
         optional.append((Line([recap], "proof", 2, items=heads[:4]), "before_cta"))
     if an.offer:
@@ -873,10 +878,18 @@ def write_copy(an: BriefAnalysis, words_target: float, *, seed: int = 0, max_lin
         a, b = body[k], body[k + 1]
         if a.beat == b.beat == "benefit" and a.words <= 4 and b.words <= 4:
             b_text = re.sub(r"^And\s+(\w)", lambda m: m.group(1).upper(), b.text)
+            items = (a.items or [x for x in (a.fact,) if x]) + [x for x in (b.fact,) if x]
             body[k:k + 2] = [Line([f"{a.text} {b_text}"], "benefit", min(a.priority, b.priority),
-                                  fact=a.fact or b.fact, items=[x for x in (a.fact, b.fact) if x])]
+                                  fact=a.fact or b.fact, items=items)]
         else:
             k += 1
+    for ln in body:  # three fragments or more: said once as one list with the name, when there is room
+        name = (an.product_name if an.product_name and an.product_name[:1].isupper() else an.brand) or None
+        if name and len(ln.items) >= 3 and len(ln.forms) == 1 and all(word_count(i) <= 4 for i in ln.items) \
+                and total() + 2 <= words_target:
+            its = [i.strip().rstrip(".") for i in ln.items]
+            joined = f"{name}: {', '.join(its[:-1])} and {its[-1]}."
+            ln.forms, ln.choice = [ln.forms[0], joined], 1
     # at most max_lines - 2 body lines: merge the two shortest neighbours
     while len(body) > max_lines - 2:
         i = min(range(len(body) - 1), key=lambda k: body[k].words + body[k + 1].words)

@@ -172,7 +172,7 @@ def _visual(line: Line, an: BriefAnalysis, is_first: bool, is_last: bool) -> Vis
     if is_last:
         head = an.closing_line or an.brand or _headline(text)
         return VisualSpec(kind="end_card", headline=_headline(head), keywords=kw)
-    stat = _stat(text) if line.beat in ("benefit", "proof", "hook") else None
+    stat = _stat(text) if line.beat in ("benefit", "proof", "hook") and len(line.items) < 3 else None
     if stat:
         value, label = stat
         return VisualSpec(kind="stat", headline=_headline(text), keywords=kw, stat_value=value[:12], stat_label=label)

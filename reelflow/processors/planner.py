@@ -105,7 +105,7 @@ _STAT = re.compile(r"(?P<value>[$€£]\s?\d[\d,.]*\s?\w{0,2}|\d[\d,.]*\s?(?:%|x
 
 _UNIT = (r"(?:%|x|km/h|km|kg|g|mph|mi|miles?|am|pm|k|m|hrs?|h|hours?|minutes?|mins?|seconds?|secs?|days?|weeks?|"
          r"months?|years?|ml|l|litres?|liters?|cm|mm|gb|tb|mp)")
-_STAT_NUM = re.compile(r"(?<![\w$€£])(?P<value>\d{1,2}/\d{1,2}(?![\d/])|(?:[$€£]\s?)?\d[\d,.]*(?:\s?(?:billion|million|thousand|bn)\b)?(?:\s?" + _UNIT
+_STAT_NUM = re.compile(r"(?<![\w$€£])(?P<value>\d[\d,]*\s+in\s+\d[\d,]*\b|\d{1,2}/\d{1,2}(?![\d/])|(?:[$€£]\s?)?\d[\d,.]*(?:\s?(?:billion|million|thousand|bn)\b)?(?:\s?" + _UNIT
                        + r"(?![\w]))?)", re.I)
 _LABEL_EDGE = {"a", "an", "the", "and", "or", "of", "to", "in", "on", "for", "with", "at", "by", "from", "is", "are",
                "it", "its", "it's", "they", "we", "you", "your", "our", "just", "only", "that", "this", "how", "yes",
@@ -113,6 +113,7 @@ _LABEL_EDGE = {"a", "an", "the", "and", "or", "of", "to", "in", "on", "for", "wi
                "were", "be", "every", "each"}
 
 
+_MONTHS = r"(?:January|February|March|April|May|June|July|August|September|October|November|December)\b"
 _PREPOSITIONS = {"across", "through", "around", "near", "over", "under", "along", "in", "on", "at", "for", "from", "to",
                  "with", "by", "into", "inside", "outside", "within", "per", "after", "before", "while", "when"}
 
@@ -131,6 +132,9 @@ def _stat(text: str) -> tuple[str, str] | None:
     count ("12 recycled bottles" → "recycled bottles"), before a measure ("Free returns for 60 days"
     → "Free returns"; "Top speed 25 km/h" → "Top speed"), else whichever side has words."""
     body = " ".join(x for x in re.split(r"(?<=[.!?])\s+", text) if not (x.endswith("?") and len(x.split()) <= 3))
+    # a date or a year is not a statistic ("on 14 September", "the 2018 Kia Stinger", "in 2005")
+    body = re.sub(r"\b\d{1,2}(?:st|nd|rd|th)?\s+" + _MONTHS + r"|" + _MONTHS + r"\s+\d{1,2}(?:st|nd|rd|th)?\b"
+                  r"|\b(?:19|20)\d\d\b(?!\s?(?:%|x\b|[a-z]))", " ", body, flags=re.I)
     m = _STAT_NUM.search(body)
     if not m:
         return None

@@ -11,6 +11,12 @@ only, has several phrasings picked deterministically by the seed, and is written
 *shapes* (a number, a "from A to B" journey, a gerund topic, a "first X free" offer, a visual cue),
 not for any one brief. No device adds a number, a claim about the product or a competitor.
 
+What is *not* a device, because it reads oddly aloud: a bare repeat of a figure or a name ("It's
+baked at 4am daily. Every day. 4am.", "Yes, 18 hours.", "Obsessed with Doritos."), an offer
+echoed right after itself, staccato intensifiers ("Nothing. Stops. Him."). Odds and bare counts
+keep an echo ("Almost a billion to one.", "Not one. Not two. Eight.") — the one place a spoken
+repeat is how the line lands.
+
 :func:`fill_devices` lists the candidates in the order a copywriter would reach for them;
 :func:`reelflow.processors.copywriter.write_copy` adds them while the copy is under its word budget.
 """

@@ -14,12 +14,20 @@ Structure of the copy (short-form ad convention): ``hook → benefit/story beats
   an offer is addressed to the viewer ("New members: your first loaf is free.").
 - Story sentences are split into short spoken beats with their subject restored ("The puppy finds
   its way home ...").
-- The CTA names the brand and ends on the required closing line verbatim when there is one.
+- The CTA names the brand and ends on the required closing line verbatim when there is one; else
+  it is the brief's own ask ("Ask people to donate or adopt" → "Paws Haven. Donate or adopt
+  today."), or an action for what is sold (:func:`category`: try the product, grab a drink, book a
+  class, call a service, download the app, get event tickets, support a charity, test-drive a
+  car; "Discover <brand>" when nothing says). Never "Brought to you by X." / "Only from X.".
+- Measured facts are set up by their question when there is room ("How far? 65 km range.");
+  three or more short facts are said once as one list line ("Riverlights: 3,000 lanterns, live
+  music and food stalls."); a product phrase takes its article ("Meet the Ridgeline recycled trail
+  shoe", not "Meet Ridgeline recycled trail shoe"; mass nouns and plurals stay bare).
 
 Every line has a short and (where the brief supports one) a longer form; :func:`write_copy`
 picks forms and optional lines to approach a word target, deterministically for a seed. When the
 brief's lines fall short of the target, the copywriter's devices
-(:mod:`reelflow.processors.copy_devices`: number and name echoes, journey beats, the offer restated,
+(:mod:`reelflow.processors.copy_devices`: odds and count echoes, journey beats, the offer restated,
 the topic reprised, the visual cue pictured, the audience addressed) fill it from the brief's own
 phrases, each at most twice, never a stock line and never a new claim.
 """

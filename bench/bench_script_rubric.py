@@ -25,7 +25,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from briefs_set import example_briefs, superbowl_briefs  # noqa: E402
+from briefs_set import OWN_FACTS, example_briefs, own_briefs, superbowl_briefs  # noqa: E402
 
 from reelflow.core.errors import InputError  # noqa: E402
 from reelflow.core.models import ScriptPlan, Utterance  # noqa: E402
@@ -68,7 +68,8 @@ async def run_one(brief, planner: TemplatePlanner, synth: CachedPiper) -> tuple[
         return planner.plan(brief, speech_s=speech_s, words_per_second=words_per_second)
 
     fitted = await fit_narration(plan, brief.duration_s, synth, replan)
-    exp = EXPECTED.get(brief.id or "")
+    exp = EXPECTED.get(brief.id or "") or ({"facts": OWN_FACTS[brief.id], "closing": None}
+                                          if brief.id in OWN_FACTS else None)
     score = score_script(brief.id or "?", fitted.plan, analysis, fitted.timeline, fitted.utterances,
                          facts=exp["facts"] if exp else None,
                          closing=(exp["closing"] if exp else None) if exp else None, rounds=fitted.rounds)
@@ -84,6 +85,8 @@ def main() -> None:
     ap.add_argument("--superbowl", type=int, default=40, help="Super Bowl briefs to score (accepted ones)")
     ap.add_argument("--json", type=Path, default=None, help="also write the rows here")
     ap.add_argument("--scripts", action="store_true", help="print each spoken script")
+    ap.add_argument("--own", action="store_true",
+                    help="also score the 10 briefs written outside ../shared/ (bench/briefs_set.py OWN_BRIEFS)")
     args = ap.parse_args()
 
     planner = TemplatePlanner()
@@ -97,10 +100,10 @@ def main() -> None:
         sb = superbowl_briefs(n=10_000)
         briefs = example_briefs()
         accepted_sb = 0
-        for brief in briefs + sb:
+        for brief in briefs + sb + (own_briefs() if args.own else []):
             is_sb = (brief.id or "").startswith("superbowl-")
             if is_sb and accepted_sb >= args.superbowl:
-                break
+                continue
             try:
                 score, old_cov, plan = asyncio.run(run_one(brief, planner, synth))
             except InputError as exc:
@@ -128,8 +131,9 @@ def main() -> None:
                 print(f"      | {line}")
     n = len(rows)
     print("-" * len(hdr))
-    ex = [r for r in rows if not r.brief_id.startswith("superbowl-")]
+    ex = [r for r in rows if not r.brief_id.startswith(("superbowl-", "own-"))]
     sbr = [r for r in rows if r.brief_id.startswith("superbowl-")]
+    own = [r for r in rows if r.brief_id.startswith("own-")]
 
     def totals(name: str, rs: list[ScriptScore]) -> None:
         if not rs:
@@ -150,6 +154,7 @@ def main() -> None:
 
     totals("examples", ex)
     totals("super bowl", sbr)
+    totals("own (not in shared)", own)
     totals("all", rows)
     print(f"baseline (old layout, same utterances): coverage mean {sum(base_cov) / max(1, n) * 100:.1f}% "
           f"vs {sum(r.coverage for r in rows) / max(1, n) * 100:.1f}% now "

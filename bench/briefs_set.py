@@ -46,3 +46,61 @@ def superbowl_briefs(root: Path = SHARED, n: int = 40) -> list[Brief]:
 def rubric_briefs(root: Path = SHARED, n_superbowl: int = 40) -> list[Brief]:
     """Examples first, then Super Bowl briefs."""
     return example_briefs(root) + superbowl_briefs(root, n_superbowl)
+
+
+#: Briefs written for issue 15's copy rules, NOT taken from ``../shared/`` (products, services,
+#: nonprofits, events, apps; 10-45 s). Used by the bench (``--own``) and the copy-rule tests, so the
+#: rules are checked on text nobody tuned the shared examples on.
+OWN_BRIEFS: list[dict] = [
+    {"id": "own-ridgeline", "brand": "Ridgeline", "duration_s": 20,
+     "text": "20-second vertical ad for the Ridgeline recycled trail shoe: grip on wet rock, made from 12 recycled "
+             "bottles, weighs 240 g. Mention free returns for 60 days. Energetic tone."},
+    {"id": "own-kiln", "duration_s": 15,
+     "text": "Ad for Kiln Coffee's new cold brew: steeped for 18 hours, never bitter, 30% less acid. Calm, warm vibe. "
+             "End with 'Slow coffee, fast mornings'."},
+    {"id": "own-paws", "brand": "Paws Haven", "duration_s": 25,
+     "text": "Paws Haven is an animal shelter in Leeds. Every month we rehome 40 dogs and cats. $25 feeds a shelter "
+             "dog for two weeks. Ask people to donate or adopt. Heartfelt."},
+    {"id": "own-riverlights", "brand": "Riverlights", "duration_s": 30,
+     "text": "Promote Riverlights, a lantern festival on the river on 14 September: 3,000 lanterns, live music, food "
+             "stalls. Tickets from $12, kids go free. Upbeat, for families."},
+    {"id": "own-budgetly", "brand": "Budgetly", "duration_s": 30,
+     "text": "Explainer for Budgetly, the budgeting app for students: links your bank in 2 minutes, sorts every "
+             "purchase automatically, alerts you before you overspend. Free for students. Audience: university "
+             "students."},
+    {"id": "own-flowfix", "brand": "FlowFix", "duration_s": 20,
+     "text": "FlowFix Plumbing: 24/7 emergency plumbers across Bristol. We arrive within 60 minutes, fixed prices, "
+             "no call-out fee. Trusted by 5,000 homeowners. Professional, reassuring tone."},
+    {"id": "own-stillpoint", "brand": "Stillpoint", "duration_s": 10,
+     "text": "Stillpoint yoga studio opens a second studio in Camden. Classes for all levels, heated and unheated "
+             "rooms. First class free."},
+    {"id": "own-volta", "brand": "Volta", "duration_s": 45,
+     "text": "Launch video for the Volta V2 electric scooter: 65 km range, folds in 3 seconds, top speed 25 km/h. "
+             "Show a commuter weaving through the city at dawn. Available from March."},
+    {"id": "own-openpages", "brand": "Open Pages", "duration_s": 20,
+     "text": "Open Pages is a literacy charity. One in five children leave primary school unable to read well. Our "
+             "volunteers read with a child once a week. Volunteer today."},
+    {"id": "own-greenbox", "brand": "Greenbox", "duration_s": 15,
+     "text": "TikTok for Greenbox meal kits: 20-minute recipes, farm-fresh veg, zero food waste. Use code GREEN50 for "
+             "50% off your first box. Playful tone."},
+]
+
+#: The facts each own brief must have said whole (hand-written, as the brief words them).
+OWN_FACTS: dict[str, list[str]] = {
+    "own-ridgeline": ["grip on wet rock", "made from 12 recycled bottles", "240 g", "free returns for 60 days"],
+    "own-kiln": ["steeped for 18 hours", "never bitter", "30% less acid"],
+    "own-paws": ["40 dogs and cats", "$25 feeds a shelter dog for two weeks"],
+    "own-riverlights": ["3,000 lanterns", "live music", "food stalls", "Tickets from $12", "kids go free"],
+    "own-budgetly": ["links your bank in 2 minutes", "sorts every purchase automatically",
+                     "alerts you before you overspend", "free for students"],
+    "own-flowfix": ["within 60 minutes", "fixed prices", "no call-out fee", "5,000 homeowners"],
+    "own-stillpoint": ["second studio in Camden", "first class is free"],
+    "own-volta": ["65 km range", "folds in 3 seconds", "25 km/h", "Available from March"],
+    "own-openpages": ["One in five children", "once a week"],
+    "own-greenbox": ["20-minute recipes", "farm-fresh veg", "zero food waste", "GREEN50", "50% off your first box"],
+}
+
+
+def own_briefs() -> list[Brief]:
+    """:data:`OWN_BRIEFS` as :class:`Brief` objects."""
+    return [Brief.model_validate(r) for r in OWN_BRIEFS]

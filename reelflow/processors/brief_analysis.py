@@ -40,14 +40,32 @@ from reelflow.core.models import Brief
 #: Words that make a clause a production note (never spoken).
 PRODUCTION_WORDS = {
     "video", "videos", "ad", "ads", "advert", "spot", "reel", "reels", "clip", "clips", "commercial",
-    "commercials", "cuts", "cut", "shot", "shots", "pacing", "music", "montage", "storytelling", "visible",
+    "commercials", "shot", "shots", "pacing", "music", "montage", "storytelling", "visible",
     "dialogue", "punchline", "twist", "escalation", "payoff", "logo", "card", "hashtag", "tagline",
     "slogan", "colours", "colors", "scene", "scenes", "camera", "voiceover", "voice-over", "b-roll",
     "footage", "vertical", "landscape", "square", "frame", "frames", "beats", "pov", "cameo", "narrator",
     "visuals", "visual", "celebrity-led", "slapstick", "comedy", "film", "trailer", "explainer", "brief",
     "tiktok", "instagram", "youtube", "shorts", "tone", "audience", "cinematic", "format", "aspect",
-    "seconds", "second", "duration", "subtitles", "captions", "cta", "end-card", "animation", "build",
+    "duration", "subtitles", "captions", "cta", "end-card", "animation", "build",
 }
+#: Production words that are also everyday content words: not a note in these phrases
+#: ("live music", "gift card", "a flu shot", "build your budget", "a film festival").
+_LENGTH_WORDS = {"in", "under", "within", "about", "around", "max", "maximum", "roughly", "approx", "exactly", "just",
+                 "length", "duration", "runtime", "total", "a", "an", "the", "of", "at", "most", "up", "to", "keep", "it"}
+#: A brief's own call to action ("Ask people to donate or adopt.", "Volunteer today.", "Book now").
+_ASK_CTA = re.compile(r"^(?:please\s+)?(?:ask|encourage|invite|urge|tell|get|remind)\s+(?:people|viewers|them|everyone|"
+                      r"listeners|readers|parents|customers|fans|the viewer|users|families|locals)\s+to\s+(.+)$", re.I)
+_CTA_VERB = re.compile(r"^(?:donate|adopt|volunteer|book|order|shop|download|visit|call|join|sign up|register|grab|"
+                       r"buy|reserve|subscribe|apply|support|come|swing by|pre-order|preorder|enrol|enroll|install|"
+                       r"give|sponsor|foster|rsvp|get tickets|get your tickets)\b", re.I)
+_CONTENT_SENSE = re.compile(
+    r"\b(?:live|local|free|your|new) music\b|\b(?:gift|credit|debit|loyalty|member(?:ship)?|library|sim|bank|"
+    r"reward|rewards|discount|id) cards?\b|\b(?:flu|booster|covid) shots?\b|\bbuild (?:your|a|an|the|it|them)\b|"
+    r"\bfilm (?:festival|night|club|screening)s?\b|\bscene (?:of|in) (?:the|our|your)\b|\bframes? (?:for|of) (?:glasses|bikes?)\b",
+    re.I,
+)
+#: Edit directions made of otherwise ordinary words ("fast cuts", "jump cut").
+_CUT_NOTE = re.compile(r"\b(?:fast|quick|jump|hard|smash|snappy|rapid|match|cross)[- ]cuts?\b|\bcut to\b", re.I)
 PLATFORM_WORDS = {"tiktok", "instagram", "reels", "shorts", "youtube", "facebook", "snapchat", "linkedin"}
 TONE_WORDS = {
     "upbeat", "energetic", "warm", "relaxed", "bold", "exciting", "playful", "funny", "nostalgic",
@@ -58,11 +76,14 @@ TONE_WORDS = {
     "punchy", "bright", "gentle", "tender", "chill", "professional", "trustworthy", "cheerful", "lively",
 }
 _FILLER_NOTE_WORDS = {"and", "with", "very", "a", "an", "bit", "of", "feel", "vibe", "energy", "bright", "the",
-                      "tone", "style", "mood", "voice", "music", "pace", "keep", "it", "light", "in"}
+                      "tone", "style", "mood", "voice", "music", "pace", "keep", "it", "in"}
 _DIRECTION_START = re.compile(
-    r"^(show|showing|feature|featuring|open|opening|end|ending|close|closing|finish|keep|use|include|add|cut|"
-    r"make it|make sure|product visible|shot|film|no dialogue|no voice|no music|cue|pan|zoom|fade|"
-    r"start with|start on|begin with|tell|cast|set in|shoot|animate)\b",
+    r"^(show|showing|feature|featuring|(?:open|opening|end|ending|close|closing|finish|finishing|start|starting|"
+    r"begin|fade|cut)\s+(?:on|with|in|out|to|by)|keep it|keep the|keep things|keep (?:the )?pacing|"
+    r"use (?!(?:code|promo|our|your|it|them|the app|less|more)\b)|include (?!(?:that|the line)\b)|add (?:a |an |some )?"
+    r"(?:music|subtitles|captions|text|titles|sfx|sound|graphics|b-roll|logo|shot|scene)|"
+    r"make it|make sure|product visible|shot|film|no dialogue|no voice|no music|cue|pan|zoom|"
+    r"tell|cast|set in|shoot|animate)\b",
     re.I,
 )
 _DIRECTIVE = re.compile(
@@ -115,7 +136,13 @@ _ABOUT_THE_AD = re.compile(
     r"\bhilarious\b|\bpriceless\b|\bexaggerated\b|\bvery funny\b|\bi hope you\b|^enjoy\b|\bpromotion only\b|"
     r"\bwatch what happens\b|\bour review\b|\bcg\b|\bcorporate website\b|"
     r"\binvented\b.*\b1\d\d\d\b|\bthe (?:ad|spot|commercial|video)\b|\bthis (?:ad|spot|commercial|video)\b|"
-    r"\bstarring\b|\bbegan creating\b)",
+    r"\bstarring\b|\bbegan creating\b|"
+    # the uploader speaking about the upload, never ad copy ("I am not affiliated", "Read my article", "Hope you
+    # enjoy it", "What do you think", "To view, visit")
+    r"^i\s+(?:am|'m|do|don't|believe|think|hope|love|found|made|uploaded|own)\b|\bmy (?:article|channel|blog|video|"
+    r"review|site|website|page|collection|playlist)\b|\bhope you (?:enjoy|like|liked)\b|^what do you think\b|"
+    r"^to view\b|\blet me know\b|\bnot affiliated\b|\brights (?:are )?reserved\b|\bthis commer\w*\b|"
+    r"\bread (?:my|our|the full|more)\b|\btitle 17\b|\bu\.s\.c\b|\bone of the best\b|\bbest (?:ads?|commercials?) of\b)",
     re.I,
 )
 #: Credits/ranking/boilerplate fragments of uploaded-ad descriptions ("Honors: 2/2/09", "#79 - Most Viewed").
@@ -152,6 +179,7 @@ class BriefAnalysis(BaseModel):
     offer: str | None = None  # the fact that is an offer
     directives: list[str] = Field(default_factory=list)  # content of "mention X"/"highlight X"
     story: list[str] = Field(default_factory=list)  # narrative sentences
+    call_to_action: str | None = None  # the brief's own ask ("donate or adopt", "Volunteer today"), imperative
     closing_line: str | None = None  # spoken verbatim, last
     required_lines: list[str] = Field(default_factory=list)  # every line that must be said verbatim
     hook_line: str | None = None  # an opening question/"Imagine ..." line the brief starts with
@@ -164,7 +192,8 @@ class BriefAnalysis(BaseModel):
     @property
     def has_content(self) -> bool:
         """True when there is something to say beyond the brand (facts, story, topic, product, lines)."""
-        return bool(self.facts or self.story or self.topic or self.product or self.required_lines or self.directives)
+        return bool(self.facts or self.story or self.topic or self.product or self.required_lines or self.directives
+                    or self.call_to_action)
 
     @property
     def product_name(self) -> str | None:
@@ -195,6 +224,11 @@ def _norm(text: str) -> str:
     return re.sub(r"[ \t]+", " ", text)
 
 
+def word_count_simple(s: str) -> int:
+    """Words with a letter or digit in ``s``."""
+    return sum(1 for w in s.split() if re.search(r"[A-Za-z0-9]", w))
+
+
 def _strip(s: str) -> str:
     return re.sub(r"\s+", " ", s).strip(" ,;:-\"'.!?\n\t")
 
@@ -216,9 +250,14 @@ def is_production_note(clause: str) -> bool:
     toks = _tokens(c)
     if not toks:
         return True
-    if _DIRECTION_START.match(c) or _DURATION.search(c) or _ASPECT.search(c):
+    if _DIRECTION_START.match(c) or _ASPECT.search(c) or _CUT_NOTE.search(c):
         return True
-    if any(t.strip("'") in PRODUCTION_WORDS or t in PLATFORM_WORDS for t in toks):
+    dur = _DURATION.search(c)
+    if dur and (re.search(r"\d\s*-\s*s", dur.group(0), re.I) or dur.group(0).lower().endswith("long")
+                or set(_tokens(_DURATION.sub(" ", c))) <= _LENGTH_WORDS):
+        return True  # the video's length ("15-second", "30 seconds long", "30 s"), not "folds in 3 seconds"
+    content = _CONTENT_SENSE.sub(" ", c)
+    if any(t.strip("'") in PRODUCTION_WORDS or t in PLATFORM_WORDS for t in _tokens(content)):
         return True
     if all(t in TONE_WORDS or t in _FILLER_NOTE_WORDS for t in toks):
         return True
@@ -230,8 +269,15 @@ def is_production_note(clause: str) -> bool:
 def _names_only(sentence: str) -> bool:
     """A verbless fragment of mostly capitalised words ("Wieden + Kennedy", "Fluker, and John Greco")."""
     words = re.findall(r"[A-Za-z][\w'&+\-]*", sentence)
-    if not words or len(words) > 8 or _HAS_VERB.search(sentence):
+    if not words or len(words) > 8 or len(words) < 2 or _HAS_VERB.search(sentence):
         return False
+    if sum(1 for w in words if w[:1].islower() and len(w) >= 4) >= 2:
+        return False  # "FlowFix Plumbing: emergency plumbers across Bristol" describes, it does not credit
+    if len(words) == 2 and words[1].lower() in {"today", "now", "here", "online", "tonight"}:
+        return False  # "Volunteer today."
+    if words[0].lower() in {"available", "coming", "out", "now", "opens", "opening", "launching", "starts", "from",
+                            "only", "every", "open"}:
+        return False  # "Available from March."
     caps = sum(w[:1].isupper() for w in words)
     return caps / len(words) >= 0.5 and not re.search(r"[!?]$", sentence.strip())
 
@@ -249,7 +295,7 @@ _CONT = re.compile(r"^(yet|but|so|then|and then|while|which|who|whose|because|un
 def _split_list(body: str) -> list[str]:
     """Comma/dash-separated items; an item starting with a conjunction rejoins the one before."""
     items: list[str] = []
-    for i in (x.strip() for x in re.split(r",\s*|\s+-\s+", body)):
+    for i in (x.strip() for x in re.split(r"(?<!\d),\s*|,\s+|\s+-\s+", body)):
         if not i:
             continue
         if items and _CONT.match(i):
@@ -506,6 +552,9 @@ def _lead_subject(subject: str, an: BriefAnalysis, *, announce: bool = False, pr
     looks_product = bool(re.search(r"\b(our|new|latest|[A-Z][\w&\-]*'s?)\b|'s?\s", subject)) or (
         an.brand is not None and an.brand.lower() in subject.lower()) or product_lead
     gerund = re.match(r"^[a-z]+ing\b", subject)
+    if re.search(r"\b(journey|story|history|life|quest|mission|rise|legacy|adventure|tale|origins?)\b"
+                 r"(?:\s+(?:to|of|from|in|with)\b.*)?$", subject, re.I):
+        gerund = gerund or re.match(r".", subject)  # "the founder's ambitious journey to America" is a topic
     if announce and re.search(r"\b(day|launch|event|sale|opening|anniversary|season|week)$", subject, re.I):
         an.topic = an.topic or subject
         return
@@ -535,11 +584,16 @@ def _analyze_body(body: str, an: BriefAnalysis, *, list_context: bool) -> None:
         # a mixed sentence ("Upbeat, show the outdoors, end with ...", "Emotional build, happy reunion,
         # hashtag #X on the end card"): notes go, short verbless beat names go with them
         directing = False
-        for it in items:
+        for k, it in enumerate(items):
             if is_production_note(it) or (not _HAS_VERB.search(it) and len(it.split()) <= 5):
                 directing = directing or bool(_DIRECTION_START.match(it))
                 if directing and not is_production_note(it):
                     an.visual_cues.append(_strip(it))
+                elif k > 0 and _story_moment(it):
+                    # "Emotional build, happy reunion, hashtag ...": a moment of the story named among
+                    # the directions is content ("A happy reunion."); the directions around it are not
+                    an.story.append(_story_moment(it))
+                    continue
                 _analyze_clause(it, an, note=True)
             else:
                 _analyze_clause(it, an)
@@ -549,6 +603,26 @@ def _analyze_body(body: str, an: BriefAnalysis, *, list_context: bool) -> None:
         _analyze_clause(body, an)
         return
     _analyze_clause(body, an)
+
+
+_MOMENT_NOUN = re.compile(r"(reunion|rescue|surprise|homecoming|goodbye|farewell|victory|comeback|celebration|"
+                          r"proposal|wedding|first date|first kiss|first step|first ride|escape|chase|showdown|"
+                          r"kickoff|touchdown|finale|sunrise|sunset|road trip|reveal)$", re.I)
+
+
+def _story_moment(item: str) -> str | None:
+    """A story moment named in a list of directions ("happy reunion" → "A happy reunion."), else None.
+
+    Only a 1-3 word noun phrase ending in an event noun (closed list), with no production or
+    tone-only words: the other verbless items of such lists are directions ("warm payoff").
+    """
+    t = _strip(item)
+    if not t or len(t.split()) > 3 or is_production_note(t) or not _MOMENT_NOUN.search(t):
+        return None
+    if re.match(r"^(a|an|the|one|their|his|her)\b", t, re.I):
+        return t[:1].upper() + t[1:]
+    art = "An" if t[:1].lower() in "aeiou" else "A"
+    return f"{art} {t[:1].lower() + t[1:]}"
 
 
 def _directive(content: str, an: BriefAnalysis) -> None:
@@ -564,6 +638,14 @@ def _analyze_clause(clause: str, an: BriefAnalysis, *, as_fact: bool = False, no
     c = _strip(clause)
     if not c:
         return
+    ask = _ASK_CTA.match(c)
+    if ask or (_CTA_VERB.match(c) and word_count_simple(c) <= 8 and not _FACT_NUMBER.search(c) and not note):
+        # the brief's own call to action: said once, as the close (with the brand), never as a story beat
+        action = _strip(ask.group(1)) if ask else c
+        if not is_production_note(action):
+            an.call_to_action = an.call_to_action or action
+            an.production_notes.append(c) if ask else None
+            return
     m = _DIRECTIVE.match(c)
     if m:
         _directive(m.group(2), an)
@@ -582,6 +664,13 @@ def _analyze_clause(clause: str, an: BriefAnalysis, *, as_fact: bool = False, no
         cue = re.sub(r"\s+and\s+(?:close|end|finish)\s+(?:on|with)\s*$", "", _strip(show.group(1)))
         an.visual_cues.append(cue)
         an.production_notes.append(c)
+        return
+    aud = re.match(r"^(?:aimed at|targeting|for)\s+(?:the\s+)?([a-z][a-z\- ]{2,30})$", c, re.I)
+    if aud and (note or as_fact) and word_count_simple(aud.group(1)) <= 3 and re.search(
+            r"(s|people|folk|crowd|family)$", aud.group(1), re.I) and not _FACT_NUMBER.search(c):
+        # "Upbeat, for families": who the video is for (addressed, never read as a fact)
+        an.production_notes.append(c)
+        an.audience = an.audience or _strip(aud.group(1))
         return
     if note or is_production_note(c):
         an.production_notes.append(c)

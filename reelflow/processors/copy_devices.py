@@ -11,6 +11,12 @@ only, has several phrasings picked deterministically by the seed, and is written
 *shapes* (a number, a "from A to B" journey, a gerund topic, a "first X free" offer, a visual cue),
 not for any one brief. No device adds a number, a claim about the product or a competitor.
 
+What is *not* a device, because it reads oddly aloud: a bare repeat of a figure or a name ("It's
+baked at 4am daily. Every day. 4am.", "Yes, 18 hours.", "Obsessed with Doritos."), an offer
+echoed right after itself, staccato intensifiers ("Nothing. Stops. Him."). Odds and bare counts
+keep an echo ("Almost a billion to one.", "Not one. Not two. Eight.") — the one place a spoken
+repeat is how the line lands.
+
 :func:`fill_devices` lists the candidates in the order a copywriter would reach for them;
 :func:`reelflow.processors.copywriter.write_copy` adds them while the copy is under its word budget.
 """
@@ -81,7 +87,7 @@ def number_echo(fact: str, seed: int) -> str | None:
     odds = _ODDS.search(f)
     if odds:
         key = _cap(odds.group(0).strip())
-        return pick([f"{key}.", f"{key}. Think about that.", f"Yes. {key}."], seed, "odds:" + f)
+        return pick([f"{key}.", f"{key}. Think about that."], seed, "odds:" + f)
     daily = _DAILY.search(f)
     for m in _NUM_PHRASE.finditer(f):
         num = m.group("num").strip()
@@ -96,27 +102,17 @@ def number_echo(fact: str, seed: int) -> str | None:
         while words and words[-1].lower() in _STOP_END:
             words.pop()
         key = " ".join(words)
-        if daily:
-            head = _DAILY.sub("", f[: m.end()]).strip()
-            key = _DAILY.sub("", key).strip()
-            if len(head.split()) <= 6:
-                return pick([f"{_cap(head)}. Every single day.", f"Every day. {_cap(key)}."], seed, "daily:" + f)
-        if key.lower() == num.lower() and re.fullmatch(_NUM_WORD, num, re.I):  # a bare count ("won eight")
-            return pick([f"{_cap(num)}. Not one, {num.lower()}.", f"Not one. Not two. {_cap(num)}.",
-                         f"{_cap(num)}. Count them."], seed, "count:" + f)
-        if re.fullmatch(r"\d[\d,.]*", key):
-            continue  # a bare figure ("the next 100"): an echo would not say what it counts
-        return pick([f"{_cap(key)}.", f"Yes, {key}.", f"{_cap(key)}. You heard that right."], seed, "num:" + f)
+        if key.lower() == num.lower() and re.fullmatch(_NUM_WORD, num, re.I) and not daily:  # "won eight"
+            return pick([f"{_cap(num)}. Not one, {num.lower()}.", f"Not one. Not two. {_cap(num)}."], seed, "count:" + f)
+        # other figures ("baked at 4am daily", "$25 feeds a dog", "18 hours") are not echoed: a bare
+        # repeat ("Every day. 4am.", "Yes, 18 hours.") reads oddly aloud
     return None
 
 
 #: Intensifiers a copywriter echoes on their own ("will do anything" → "Anything.").
 _INTENSIFIERS: list[tuple[re.Pattern[str], list[str]]] = [
-    (re.compile(r"\b(?:do|try|give) anything\b", re.I), ["Anything.", "And we mean anything."]),
-    (re.compile(r"\bstop at nothing\b", re.I), ["Nothing will stop him.", "Nothing. Stops. Him."]),
-    (re.compile(r"\bagain and again\b", re.I), ["Again. And again. And again.", "Again and again."]),
-    (re.compile(r"\bover and over\b", re.I), ["Over. And over.", "Over and over again."]),
-    (re.compile(r"\bevery single\b|\bevery (?:day|time|night|morning)\b", re.I), ["Every. Single. Time."]),
+    (re.compile(r"\b(?:do|try|give) anything\b", re.I), ["And we mean anything."]),
+    (re.compile(r"\bstop at nothing\b", re.I), ["Nothing will stop him."]),
 ]
 
 
@@ -256,15 +252,10 @@ def fill_devices(an: BriefAnalysis, lines: list[str], *, seed: int, audience: st
         add("intensifier", intensifier_echo(ln, seed), "after:" + ln)
     for ln in body:
         add("setting", scene_setting(ln), "before:" + ln)
-    for ln in lines[:-1]:
-        if re.match(r"^(meet|try|introducing|remember)\b", ln, re.I) or "That's" in ln:
-            continue  # the line already presents the name
-        add("named", named_echo(ln, an.brand, an.product_name if an.product else None, seed), "after:" + ln)
     for ln in body:
         add("journey", journey_beats(ln, seed), "after:" + ln)
-    for ln in plain:
-        if not any(d.kind == "offer" for d in out):
-            add("offer", offer_echo(ln, seed), "after:" + ln)
+    # (the offer is not echoed right after itself: "Your first class is free. Your first class is on us."
+    # reads as a stutter; write_copy restates it once before the CTA when there is room)
     if an.topic:
         add("reprise", topic_reprise(an.topic, seed), "cta_prefix")
     used = "imagine" if "imagine" in spoken.lower() else "picture" if "picture" in spoken.lower() else ""

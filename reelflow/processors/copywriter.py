@@ -14,12 +14,20 @@ Structure of the copy (short-form ad convention): ``hook → benefit/story beats
   an offer is addressed to the viewer ("New members: your first loaf is free.").
 - Story sentences are split into short spoken beats with their subject restored ("The puppy finds
   its way home ...").
-- The CTA names the brand and ends on the required closing line verbatim when there is one.
+- The CTA names the brand and ends on the required closing line verbatim when there is one; else
+  it is the brief's own ask ("Ask people to donate or adopt" → "Paws Haven. Donate or adopt
+  today."), or an action for what is sold (:func:`category`: try the product, grab a drink, book a
+  class, call a service, download the app, get event tickets, support a charity, test-drive a
+  car; "Discover <brand>" when nothing says). Never "Brought to you by X." / "Only from X.".
+- Measured facts are set up by their question when there is room ("How far? 65 km range.");
+  three or more short facts are said once as one list line ("Riverlights: 3,000 lanterns, live
+  music and food stalls."); a product phrase takes its article ("Meet the Ridgeline recycled trail
+  shoe", not "Meet Ridgeline recycled trail shoe"; mass nouns and plurals stay bare).
 
 Every line has a short and (where the brief supports one) a longer form; :func:`write_copy`
 picks forms and optional lines to approach a word target, deterministically for a seed. When the
 brief's lines fall short of the target, the copywriter's devices
-(:mod:`reelflow.processors.copy_devices`: number and name echoes, journey beats, the offer restated,
+(:mod:`reelflow.processors.copy_devices`: odds and count echoes, journey beats, the offer restated,
 the topic reprised, the visual cue pictured, the audience addressed) fill it from the brief's own
 phrases, each at most twice, never a stock line and never a new claim.
 """
@@ -31,7 +39,7 @@ import re
 from dataclasses import dataclass, field
 
 from reelflow.processors.brief_analysis import BriefAnalysis
-from reelflow.processors.copy_devices import fill_devices
+from reelflow.processors.copy_devices import fill_devices, offer_echo
 
 _PARTICIPLE = re.compile(
     r"^(built|made|baked|brewed|roasted|fresh-roasted|delivered|designed|crafted|grown|sourced|hand\w*|tested|loved|"
@@ -71,6 +79,9 @@ _SUBJ = re.compile(_SUBJ_HEAD + r"(?=(?:(?!its\b|this\b|his\b|hers\b|ours\b|your
 _PRODUCT_VERBS = {"charges", "dims", "fits", "folds", "lasts", "works", "runs", "cleans", "connects", "syncs", "pairs",
                   "ships", "arrives", "costs", "saves", "plugs", "clips", "locks", "heats", "cools", "brews", "grinds",
                   "holds", "weighs", "stays", "tracks", "sends", "packs", "starts", "loads", "opens", "glows", "fits"}
+#: Words that follow a verb, not a plural noun ("sorts every purchase", "alerts you", "links your bank").
+_VERB_OBJECT_START = {"your", "you", "every", "the", "a", "an", "all", "any", "its", "their", "our", "my", "up", "yourself",
+                      "itself", "them", "it", "more", "less", "twice", "straight", "right", "automatically", "instantly"}
 _STOP = {"a", "an", "the", "and", "or", "of", "to", "in", "on", "for", "with", "at", "by", "from", "is", "are", "it",
          "its", "it's", "your", "you", "our", "we", "that", "this", "be", "was", "were", "will", "can", "as", "but",
          "yet", "so", "then", "when", "into", "than", "every", "each", "has", "have", "they", "their", "them", "his",
@@ -86,6 +97,9 @@ def sentence(text: str) -> str:
     s = s[0].upper() + s[1:]
     if s[-1] not in ".!?":
         s += "."
+    if s.endswith(".") and re.match(r"^(what|who|why|how|where|which)\s+(will|would|do|does|did|is|are|can|could|should)"
+                                    r"\s+\w+[^,.]*\.$", s, re.I):
+        s = s[:-1] + "?"  # "What will you do." (its hashtag taken out) is a question
     return s
 
 
@@ -103,7 +117,7 @@ class Line:
     """
 
     forms: list[str]
-    beat: str  # hook | benefit | proof | story | cta
+    beat: str = "cta"  # hook | benefit | proof | story | cta
     priority: int = 0
     fact: str | None = None  # the key fact this line says (as written in the brief)
     items: list[str] = field(default_factory=list)  # for a list line: the spoken items
@@ -127,7 +141,9 @@ class Line:
 
 
 def _plural(noun_phrase: str) -> bool:
-    head = noun_phrase.split()[-1].lower() if noun_phrase.split() else ""
+    """Whether the phrase's head noun is plural ("meal kits"; "budgeting app for students" is singular)."""
+    core = re.split(r"\s+(?:for|with|of|from|in|on|that|which|by|to)\s+", noun_phrase.strip(), maxsplit=1)[0]
+    head = core.split()[-1].lower() if core.split() else ""
     return head.endswith("s") and not head.endswith(("ss", "us", "is"))
 
 
@@ -161,8 +177,45 @@ def offer_sentence(offer: str) -> str:
     return sentence(_second_person(o))
 
 
+_NUMBERISH = re.compile(r"\d|\b(?:one in|two|three|four|five|six|seven|eight|nine|ten|twelve|twenty|hundred|thousand|"
+                        r"million|billion|half|double|twice|triple)\b", re.I)
+#: A measured fact set up by the question it answers ("How far? 65 km range."): (pattern, question).
+_REVEALS: list[tuple[re.Pattern[str], str]] = [
+    (re.compile(r"\b(?:top speed|km/h|mph)\b", re.I), "How fast?"),
+    (re.compile(r"\brange\b.*\d|\d.*\brange\b", re.I), "How far?"),
+    (re.compile(r"\b(?:in|within|under)\s+(?:just\s+)?\d+\s*(?:seconds?|secs?|minutes?|mins?|hours?|hrs?|days?)\b", re.I),
+     "How fast?"),
+    (re.compile(r"\bfor\s+\d+\s*(?:minutes?|hours?|days?|weeks?|months?|years?)\b", re.I), "How long?"),
+    (re.compile(r"\b(?:weighs?|weight)\b.*\d|\d+\s?(?:g|kg|grams?|lbs?)\b", re.I), "How heavy?"),
+    (re.compile(r"(?:from|only|just|for)\s+[$€£]\s?\d", re.I), "The price?"),
+]
+
+
+def reveal_form(line: str, fact: str) -> str | None:
+    """``line`` set up by the question its number answers ("How far? 65 km range."), or None.
+
+    Only for measured facts (range, speed, time, weight, price): the question adds no claim, it
+    names what the number measures.
+    """
+    if not re.search(r"\d", fact) or line.rstrip().endswith("?"):
+        return None
+    for rx, q in _REVEALS:
+        if rx.search(fact):
+            return f"{q} {line}"
+    return None
+
+
 def fact_sentences(fact: str, an: BriefAnalysis) -> list[str]:
-    """One key fact as whole spoken sentences, shortest first (each says the whole fact)."""
+    """One key fact as whole spoken sentences, shortest first (each says the whole fact).
+
+    A measured fact's second form is set up by its question (:func:`reveal_form`).
+    """
+    forms = _fact_sentences(fact, an)
+    rev = reveal_form(forms[0], fact)
+    return [forms[0], rev] if rev else forms
+
+
+def _fact_sentences(fact: str, an: BriefAnalysis) -> list[str]:
     f = fact.strip().rstrip(".")
     pron, be = _pronoun(an)
     name = an.product_name or an.brand
@@ -171,16 +224,22 @@ def fact_sentences(fact: str, an: BriefAnalysis) -> list[str]:
         return [offer_sentence(f)]
     if _IMPERATIVE.match(f) and not _VERB.search(" ".join(f.split()[1:2])):
         return [sentence(f)]
+    if re.match(r"^never\s+\S", low) and word_count(f) <= 5:  # "never bitter" → "It's never bitter."
+        verb = re.match(r"^never\s+[a-z]+s\b", low) and not re.match(r"^never\s+\w+(?:ss|us|ous)\b", low)
+        return [sentence(f"{pron} {f}" if verb else f"{be} {f}")]
     if re.match(r"^(no|zero|never|without)\b", low):
         return [sentence(f), sentence(f"And {f}")]
+    if re.match(r"^(?:[$€£]\s?\d[\d,.]*\w*|\d[\d,.]*\s?%?)\s+(?:[a-z]+\s+)?[a-z]+s\s+(?:a|an|the|your|up|\d|one|two)\b", f):
+        return [sentence(f)]  # "$25 feeds a shelter dog for two weeks": a sentence with a number subject
     first = low.split()[0]
     if word_count(f) > 9 or f[:1].isupper():
         return [sentence(f)]  # a full sentence as written: never bent into "It's ..."
     if _PARTICIPLE.match(f) or (first.endswith("ed") and first not in {"need", "speed", "seed", "feed", "bed"}):
         return [sentence(f"{be} {f}"), sentence(f"And {be.lower()} {f}")]
     words = f.split()
-    if len(words) >= 2 and first in _PRODUCT_VERBS:
-        return [sentence(f"{pron} {f}")]  # "charges in 2 hours" → "It charges in 2 hours."
+    if len(words) >= 2 and (first in _PRODUCT_VERBS or (
+            re.fullmatch(r"[a-z]+[^su]s", first) and words[1].lower() in _VERB_OBJECT_START)):
+        return [sentence(f"{pron} {f}")]  # "charges in 2 hours", "links your bank" → "It links your bank."
     if (first in _ADJ_WORDS or _ADJ_END.match(first)) and (
             len(words) == 1 or words[1].lower() in {"enough", "and", "for", "to", "as", "on", "in", "with", "at"}):
         return [sentence(f"{be} {f}"), sentence(f"{name} is {f}") if name and be.startswith("It") else sentence(f"{be} {f}")]
@@ -189,9 +248,41 @@ def fact_sentences(fact: str, an: BriefAnalysis) -> list[str]:
     if len(words) <= 3 and words[-1].lower().endswith("ed"):
         return [sentence(f"{be} {f}"), sentence(f"And {be.lower()} {f}")]
     # a noun phrase: a punchy fragment; a longer form addressed to the viewer when it reads as one
-    if re.match(r"^(a|an|the|\d|same|one|two|three|four|five|six|seven|eight|nine|ten|every|all|our|its|their)\b", low):
-        return [sentence(f)]
-    return [sentence(f), sentence(f"You get {f}")]
+    return [sentence(f)]  # a noun phrase: a punchy fragment ("Grip on wet rock.")
+
+
+def spoken_name(an: BriefAnalysis) -> str | None:
+    """A short name for the product as a subject: "Kiln Coffee cold brew", "The Budgetly app",
+    "Greenbox meal kits", "TrailFox Grip"; None without a product (then "it" stays "it")."""
+    if not an.product:
+        return None
+    pn = an.product_name or an.product
+    if pn[:1].isupper() and word_count(pn) >= 2 and word_count(pn) <= 3 and (not an.brand or an.brand.lower() in pn.lower()):
+        return pn
+    core = re.split(r"\s+(?:for|with|of|from|in|on|that|which|by|to)\s+", an.product.strip(), maxsplit=1)[0]
+    core = re.sub(r"^(?:new|latest|all-new)\s+", "", core, flags=re.I)
+    if not an.brand or not core or core[:1].isupper():
+        return None
+    if an.brand.lower() in core.lower():
+        return None
+    if word_count(core) <= 2:
+        return f"{an.brand} {core}"
+    return f"The {an.brand} {core.split()[-1]}"
+
+
+def _named_forms(forms: list[str], an: BriefAnalysis) -> list[str]:
+    """Add a form that names the product instead of "it" ("It weighs 240 g." → "The Ridgeline recycled
+    trail shoe weighs 240 g."), used when the copy has room: the name is said, nothing is added."""
+    name = spoken_name(an)
+    if not name:
+        return forms
+    m = re.match(r"^(?:And\s+)?(it's|they're|it|they)\s+(.+)$", forms[0], re.I)
+    if not m or any(f.endswith("?") or "? " in f for f in forms[1:]):
+        return forms
+    pron, rest = m.group(1).lower(), m.group(2)
+    be = {"it's": " is", "they're": " are"}.get(pron, "")
+    named = f"{name}{be} {rest}"
+    return [forms[0], named]
 
 
 def _subject_np(clause: str) -> tuple[str, str] | None:
@@ -202,6 +293,9 @@ def _subject_np(clause: str) -> tuple[str, str] | None:
         return "pron", m.group("pron").lower()
     if not m.group("det") and not (clause[:1].isupper() and len(m.group("np").split()) == 1):
         return None  # no determiner: only a bare capitalised noun subject ("Guy tries ...")
+    if not m.group("det") and m.group("np").lower() in {"our", "the", "this", "that", "your", "my", "its", "these",
+                                                         "those", "i", "we", "every", "each", "all", "some", "no"}:
+        return None  # "Our volunteers read ...", "The success of ...": not a bare noun subject
     return (m.group("det") or "a").lower(), m.group("np")
 
 
@@ -245,7 +339,14 @@ def story_beats(story: list[str]) -> list[str]:
             parts = out
         else:
             parts = [s]
-        beats.extend(sentence(p) for p in parts)
+        for p in parts:  # "X finds its way home with help from Y" → "X finds its way home." + "How? With help from Y."
+            helped = re.match(r"^(.{12,}?)\s+((?:with (?:a little |some )?help from|with the help of|thanks to)\s+.{4,})$",
+                              p, re.I)
+            if helped and word_count(helped.group(1)) >= 4:
+                beats.append(sentence(helped.group(1)))
+                beats.append(sentence(f"How? {helped.group(2)[:1].upper() + helped.group(2)[1:]}"))
+            else:
+                beats.append(sentence(p))
     return beats
 
 
@@ -253,8 +354,8 @@ def _fact_head(fact: str) -> str | None:
     """The head of a fact for a recap line: its first words up to a preposition ("sticky grip on
     gravel" → "sticky grip"; "built to last 800 km" → "built to last 800 km" is kept when short)."""
     words = fact.strip().rstrip(".").split()
-    if not words or word_count(fact) > 9 or fact[:1].isupper() and not re.match(r"^[A-Z][a-z]+$", words[0]):
-        return None
+    if not words or word_count(fact) > 6 or fact[:1].isupper() or re.match(r"^[$€£]", fact):
+        return None  # a sentence as written ("Every month we rehome 40 dogs") is not cut into a recap
     if word_count(fact) <= 3:
         return fact.strip().rstrip(".")
     out: list[str] = []
@@ -304,11 +405,19 @@ def _meet_hook(beat: str) -> tuple[str, str] | None:
     rest = b[len(b.split(subj[1], 1)[0]) + len(subj[1]):].strip()
     if len(rest.split()) < 3 or not rest.split()[0].lower().endswith("s"):
         return None
-    pron = "He" if re.search(r"\b(him|his|himself)\b", rest) else "She" if re.search(r"\b(her|herself)\b", rest) \
-        else "They" if re.search(r"\b(them|their)\b", rest) else "It"
+    np = subj[1]
+    if b.startswith(np) and len(np.split()) == 1:
+        np = np.lower()  # a bare capitalised subject ("Man uses ...") → "Meet a man."
+    head = np.split()[-1].lower()
+    pron = "He" if re.search(r"\b(him|his|himself)\b", rest) or head in _MALE else "She" if re.search(
+        r"\b(her|herself)\b", rest) or head in _FEMALE else "They" if re.search(r"\b(them|their)\b", rest) else "It"
     if pron == "They":
         return None
-    return sentence(f"Meet {subj[0]} {subj[1]}"), sentence(f"{pron} {rest}")
+    return sentence(f"Meet {subj[0]} {np}"), sentence(f"{pron} {rest}")
+
+
+_MALE = {"man", "guy", "dad", "father", "boy", "son", "husband", "grandpa", "grandfather", "brother", "uncle", "king"}
+_FEMALE = {"woman", "girl", "mom", "mum", "mother", "daughter", "wife", "grandma", "grandmother", "sister", "aunt", "queen"}
 
 
 def _audience_phrase(audience: str | None) -> str | None:
@@ -329,6 +438,10 @@ def _topic_hook(topic: str) -> str | None:
         return f"This is what {t} looks like."
     if re.search(r"\b(day|launch|week|season|event|sale)$", t, re.I):
         return sentence(f"{t} is here")
+    if re.search(r"\b(journey|story|history|quest|mission|rise|legacy|adventure|tale|origins?)\b", t, re.I) \
+            and 3 <= word_count(t) <= 10:
+        t = re.sub(r"^(?:a|an)\s+", "", t, flags=re.I)
+        return sentence(t if re.match(r"^(the|his|her|their|our|its)\b|^\w+'s\b", t, re.I) else f"the {t}")
     return None
 
 
@@ -352,29 +465,154 @@ class Copy:
         return sum(ln.words for ln in self.lines)
 
 
+#: What the brief sells, from its own words: picks the verb of a call to action that names the brand.
+_CATEGORIES: list[tuple[str, re.Pattern[str]]] = [
+    ("charity", re.compile(r"\b(charit\w*|non-?profit|shelter|donat\w+|volunteer\w*|foundation|fundrais\w+|rescue "
+                           r"centre|appeal|cause)\b", re.I)),
+    ("event", re.compile(r"\b(festival|concert|gig|conference|expo|tickets?|parade|screening|exhibition|"
+                         r"tour dates?)\b", re.I)),
+    ("app", re.compile(r"\b(app|apps|software|platform|saas|download)\b", re.I)),
+    ("car", re.compile(r"\b(car|cars|suv|sedan|hatchback|hybrid|pickup|truck|vehicle|crossover|coupe|ev|driving|braking|"
+                       r"test drive)\b", re.I)),
+    ("service", re.compile(r"\b(plumb\w+|electrician\w*|cleaning|cleaners?|repairs?|salon|barber\w*|studio|clinic|"
+                           r"dentist\w*|gym|classes|class|lessons?|tutor\w*|agency|insurance|bank|delivery service|"
+                           r"removals?|movers?|garage|spa)\b", re.I)),
+    ("drink", re.compile(r"\b(beer|lager|ale|brew|brewery|soda|cola|drink|drinks|beverage|coffee|tea|juice|water|"
+                         r"wine|cider|bottles? of)\b", re.I)),
+    ("food", re.compile(r"\b(snacks?|chips|crisps|bread|loaf|sourdough|bakery|pizza|burgers?|meal|meals|kits?|"
+                        r"chocolate|cookies?|cereal|restaurant|cafe|menu)\b", re.I)),
+]
+
+
+_MONTH = r"(?:January|February|March|April|May|June|July|August|September|October|November|December)"
+_DATE = re.compile(r"\b\d{1,2}(?:st|nd|rd|th)?\s+" + _MONTH + r"\b|\b" + _MONTH + r"\s+\d{1,2}(?:st|nd|rd|th)?\b")
+
+
+def category(an: BriefAnalysis) -> str:
+    """What the brief sells (``charity``/``event``/``app``/``car``/``service``/``drink``/``food``/``other``),
+    from the product phrase first, then the facts, story and topic (closed keyword lists, first match)."""
+    for text in (an.product or "", " ".join([*an.facts, an.topic or "", an.call_to_action or ""])):
+        for name, rx in _CATEGORIES:
+            if text and rx.search(text):
+                return name
+    # a story ad names what is sold only in passing or in its directions ("end on the brewery",
+    # "the car driving away"): only the product kinds whose call to action cannot mislead
+    scene = " ".join([*an.story, *an.production_notes, *an.visual_cues])
+    for name, rx in _CATEGORIES:
+        if name in {"drink", "food", "car"} and rx.search(scene):
+            return name
+    return "other"
+
+
+def _with_article(phrase: str) -> str:
+    """"recycled trail shoe" → "the recycled trail shoe"; names, plurals and mass nouns stay bare
+    ("TrailFox Grip", "meal kits", "cold brew" → "the cold brew" only when countable is unknown: kept)."""
+    p = phrase.strip()
+    words = p.split()
+    if not words or re.match(r"^(the|a|an|our|your|my|their|its|this|that)\b", p, re.I):
+        return p
+    head = words[-1]
+    if head[:1].isupper() or head[:1].isdigit() or _plural(p) or head.lower() in _MASS_NOUNS:
+        return p  # a name ("Volta V2"), a plural ("meal kits") or a mass noun ("Harbor Bakery sourdough")
+    return f"the {p}"
+
+
+#: Uncountable product heads that take no article ("Meet Harbor Bakery sourdough.").
+_MASS_NOUNS = {"sourdough", "bread", "coffee", "brew", "tea", "water", "beer", "lager", "juice", "wine", "cider", "milk",
+               "software", "furniture", "pasta", "chocolate", "skincare", "haircare", "granola", "honey", "soap",
+               "insurance", "broadband", "wifi", "coverage", "advice", "support", "training", "care", "food", "gin",
+               "kombucha", "yoghurt", "yogurt", "cheese", "butter", "icecream", "gelato", "rice", "oil", "sauce"}
+
+
+def _cta_thing(an: BriefAnalysis) -> str | None:
+    """The product with the brand and an article, as a CTA object ("the Ridgeline recycled trail shoe")."""
+    brand = an.brand
+    if not an.product:
+        return None
+    p = an.product
+    if word_count(p) > 5:
+        p = an.product_name or p
+        if word_count(p) > 5:
+            return None
+    if brand and brand.lower() not in p.lower():
+        p = f"{brand} {p}"
+    if re.match(r"^(the|a|an|our|your)\b", p, re.I):
+        return p
+    if an.product_is_new:
+        return f"the new {p}"
+    return _with_article(p)
+
+
 def _cta(an: BriefAnalysis) -> tuple[Line, str]:
+    """The closing line: an action that names the brand, and the short pill text shown under the brand.
+
+    Order: the brief's closing line (verbatim, the brand said before it when missing); the brief's
+    own ask ("donate or adopt" → "Paws Haven. Donate or adopt today."); the brand's hashtag; an
+    action for what is sold (try the product, grab a drink, book a service, download the app, get
+    tickets, support a charity, test-drive a car); else "Discover <brand>". The pill (``str``) is
+    the action without the brand, so the end card does not print the brand twice.
+    """
     brand = an.brand
     if an.closing_line:
         close = sentence(an.closing_line) if an.closing_line[-1:] not in "!?" else an.closing_line
         if brand and brand.lower() not in close.lower():
             return Line([f"{brand}. {close}"], "cta", 0), close
         return Line([close], "cta", 0), close
-    if an.hashtags:
-        spoken = re.sub(r"(?<=[a-z])(?=[A-Z0-9])|(?<=[0-9])(?=[A-Za-z])", " ", an.hashtags[-1])
-        if brand and brand.lower().replace(" ", "") not in an.hashtags[-1].lower():
-            return Line([f"{sentence(spoken)} {brand}.", f"{sentence(spoken)} Only from {brand}."], "cta", 0), sentence(spoken)
-    if an.product and brand and (an.product[:1].isupper() or word_count(an.product) <= 3):
-        pn = an.product_name or an.product
-        thing = pn if brand.lower() in pn.lower() else f"{brand} {pn}" if word_count(pn) <= 2 else pn
-        line = Line([sentence(f"Try {thing} today"), sentence(f"{brand}. Try {thing} today")], "cta", 0)
-        return line, sentence(f"Try {thing} today")
-    if brand and an.product:
-        return Line([sentence(f"Try {brand} today"), sentence(f"{brand}. Try it today")], "cta", 0), sentence(f"Try {brand} today")
-    if brand:
-        return Line([f"Only from {brand}.", f"Brought to you by {brand}."], "cta", 0), f"Only from {brand}."
-    if an.product:
-        return Line([sentence(f"Try {an.product} today")], "cta", 0), sentence(f"Try {an.product} today")
-    return Line(["See it for yourself."], "cta", 0), "See it for yourself."
+    if an.call_to_action:
+        act = an.call_to_action.strip().rstrip(".!")
+        act = act[:1].upper() + act[1:]
+        timed = re.search(r"\b(today|now|tonight|this week|online)\b", act, re.I)
+        action = sentence(act if timed else f"{act} today")
+        if brand and brand.lower() not in action.lower():
+            return Line([f"{brand}. {action}", f"{sentence(act)} {brand} needs you." if category(an) == "charity"
+                         else f"{brand}. {action}"], "cta", 0), action
+        return Line([action], "cta", 0), action
+    if not brand:
+        if an.product:
+            return Line([sentence(f"Try {_with_article(an.product)} today")], "cta", 0), sentence(
+                f"Try {_with_article(an.product)} today")
+        return Line(["See it for yourself."], "cta", 0), "See it for yourself."
+    line, pill = _brand_action(an, brand)
+    if an.hashtags:  # the campaign's hashtag said first ("Best Buds. Grab a Budweiser.")
+        spoken = sentence(re.sub(r"(?<=[a-z])(?=[A-Z0-9])|(?<=[0-9])(?=[A-Za-z])", " ", an.hashtags[-1]))
+        if brand.lower().replace(" ", "") not in an.hashtags[-1].lower():
+            return Line([f"{spoken} {f}" for f in line.forms]), spoken
+    return line, pill
+
+
+def _brand_action(an: BriefAnalysis, brand: str) -> tuple[Line, str]:
+    """An action naming ``brand`` for what the brief sells (see :func:`_cta`), and its pill text."""
+    cat = category(an)
+    thing = _cta_thing(an)
+    text = " ".join([an.product or "", *an.facts, *an.story])
+    if cat == "car":
+        obj = thing or f"a {brand}"
+        return Line([sentence(f"Test-drive {obj} today")]), "Book a test drive"
+    if cat == "app":
+        obj = brand if not re.search(r"\bapp\b", text, re.I) else f"the {brand} app"
+        verb = "Download" if re.search(r"\bapps?\b|download", text, re.I) else "Try"
+        return Line([sentence(f"{verb} {obj} today")]), f"{verb} it today"
+    if cat == "event":
+        date = _DATE.search(" ".join([an.product or "", *an.facts, *an.story, an.topic or ""]))
+        see = [sentence(f"See you on {date.group(0)}")] if date else []
+        if re.search(r"\btickets?\b", text, re.I):
+            first = sentence(f"Get your {brand} tickets today")
+            return Line([first, *(f"{first} {x}" for x in see)]), "Get your tickets"
+        return Line([sentence(f"See you at {brand}"), *(f"{brand}. {x}" for x in see)]), "Save the date"
+    if cat == "charity":
+        return Line([sentence(f"Support {brand} today")]), "Support us today"
+    if cat == "service":
+        cls = re.search(r"\b(class|lesson|session|appointment|table|treatment|consultation)(?:es|s)?\b", text, re.I)
+        if cls:
+            return Line([sentence(f"Book your {cls.group(1).lower()} at {brand} today")]), f"Book your {cls.group(1).lower()}"
+        return Line([sentence(f"Call {brand} today")]), "Call today"
+    if thing:
+        return Line([sentence(f"Try {thing} today")]), "Try it today"
+    if cat == "drink":
+        return Line([sentence(f"Grab a {brand}")]), "Grab one today"
+    if cat == "food":
+        return Line([sentence(f"Grab some {brand} today")]), "Grab some today"
+    return Line([sentence(f"Discover {brand} today")]), "Discover more"
 
 
 def _hooks(an: BriefAnalysis, story: list[str]) -> list[Line]:
@@ -398,19 +636,27 @@ def _hooks(an: BriefAnalysis, story: list[str]) -> list[Line]:
         hooks.append(Line([sentence(f"{aud[0].upper() + aud[1:]}, this one's for you")], "hook", 0, hook_kind="you"))
     if an.product:
         p = an.product
-        meet = f"Meet the new {p}" if an.product_is_new else f"Meet {p}"
+        meet = f"Meet the new {p}" if an.product_is_new else f"Meet {_with_article(p)}"
         if an.brand and an.brand.lower() not in p.lower() and word_count(p) <= 3:
-            meet = f"Meet the new {an.brand} {p}" if an.product_is_new else f"Meet {an.brand} {p}"
+            meet = f"Meet the new {an.brand} {p}" if an.product_is_new else f"Meet {_with_article(an.brand + ' ' + p)}"
         elif an.brand and an.brand.lower() not in p.lower() and not p[:1].isupper():
             meet = f"Meet {an.brand}, the new {p}" if an.product_is_new else f"Meet {an.brand}, the {p}"
         elif not p[:1].isupper():
             meet = f"Meet the new {p}" if an.product_is_new else f"Meet the {p}"
-        hooks.append(Line([sentence(meet)], "hook", 0, hook_kind="claim"))
+        forms = [sentence(meet)]
+        core = re.sub(r"^(?:new|latest)\s+", "", p, flags=re.I)
+        if an.brand and core.lower().startswith(an.brand.lower() + " "):
+            core = core[len(an.brand) + 1:]  # "Lumo desk lamp" → "desk lamp"
+        if an.brand and core and not core[:1].isupper() and not core.split()[-1][:1].isupper() and word_count(core) <= 5 \
+                and an.brand.lower() not in core.lower():
+            art = "" if _plural(core) else "an " if core[:1].lower() in "aeiou" else "a "
+            forms.append(f"Looking for {art}{core}? Meet {an.brand}.")
+        hooks.append(Line(forms, "hook", 0, hook_kind="claim"))
     if an.topic:
         t = _topic_hook(an.topic)
         if t:
             hooks.append(Line([t], "hook", 0, hook_kind="topic"))
-    if story and (not hooks or word_count(story[0]) <= 10):
+    if story and (not hooks or 5 <= word_count(story[0]) <= 10):  # "Available from March." does not open
         hooks.append(Line([story[0]], "hook", 0, hook_kind="story"))
     if not hooks and an.directives:
         hooks.append(Line([sentence(an.directives[0])], "hook", 0, hook_kind="story"))
@@ -453,6 +699,10 @@ def write_copy(an: BriefAnalysis, words_target: float, *, seed: int = 0, max_lin
         hooks.remove(pick)
         hooks.insert(0, pick)
     cta, call_to_action = _cta(an)
+    if an.offer and not an.closing_line:  # the offer said again as the last words, when there is room
+        echo = offer_echo(offer_sentence(an.offer), seed)
+        if echo and echo.endswith("on us.") and echo.lower() not in cta.text.lower():
+            cta.forms = [*cta.forms[:1], f"{cta.forms[0]} {echo}", *cta.forms[1:]]
     if hooks:
         hook = hooks[0]
     else:  # no hook material: the first thing to say opens the video
@@ -472,6 +722,7 @@ def write_copy(an: BriefAnalysis, words_target: float, *, seed: int = 0, max_lin
         body.append(Line([b], "story", 1))
     # facts, the offer last
     adjectives = []
+    named_left = 1  # the product is named instead of "it" once (when the copy has room), never in every line
     for f in an.facts:
         if an.offer and f == an.offer:
             continue
@@ -481,11 +732,20 @@ def write_copy(an: BriefAnalysis, words_target: float, *, seed: int = 0, max_lin
             body.append(Line([sentence(contrast[1])], "benefit", 0, fact=contrast[1]))
             continue
         forms = fact_sentences(f, an)
+        if named_left and (named := _named_forms(forms, an)) != forms:
+            forms, named_left = named, named_left - 1
         one_word = len(f.split()) == 1 and not _IMPERATIVE.match(f)
         if one_word:
             adjectives.append(f)
             continue
         body.append(Line(forms, "benefit", 0, fact=f))
+    asked: set[str] = set()
+    for ln in body:  # each set-up question once ("How fast?" twice in a row reads as a template)
+        q = next((f.split("?")[0] for f in ln.forms[1:] if re.match(r"^[A-Z][\w ]{2,20}\? ", f)), None)
+        if q in asked:
+            ln.forms = [f for f in ln.forms if not f.startswith(q + "?")]
+        elif q:
+            asked.add(q)
     if adjectives:
         pron, be = _pronoun(an)
         joined = ", ".join(adjectives[:-1]) + (" and " if len(adjectives) > 1 else "") + adjectives[-1]
@@ -515,9 +775,12 @@ def write_copy(an: BriefAnalysis, words_target: float, *, seed: int = 0, max_lin
     if aud_hook and hook is not aud_hook:
         optional.append((Line(aud_hook.forms, "proof", 2), "after_hook"))
     heads = [_fact_head(f) for f in an.facts if f != an.offer]
-    heads = [h for h in heads if h]
-    if len(heads) >= 2 and (an.product_name or an.brand):
-        name = an.product_name if an.product_name and an.product_name[:1].isupper() else an.brand
+    # a recap names things ("Farm-fresh veg. Zero food waste."): heads of 2+ words that are not a verb phrase
+    heads = [h for h in heads if h and word_count(h) >= 2 and not re.match(r"^[a-z]+[^su]s\b|^[a-z]+ed\b", h)
+             and not _IMPERATIVE.match(h) and not _PARTICIPLE.match(h)]
+    full = {f.strip().rstrip(".").lower() for f in an.facts}
+    name = (an.product_name if an.product_name and an.product_name[:1].isupper() else an.brand) or None
+    if len(heads) >= 2 and name and sum(h.lower() not in full for h in heads) >= 2:
         recap = " ".join(sentence(h) for h in heads[:4]) + f" That's {name}."
         optional.append((Line([recap], "proof", 2, items=heads[:4]), "before_cta"))
     if an.offer:
@@ -535,7 +798,7 @@ def write_copy(an: BriefAnalysis, words_target: float, *, seed: int = 0, max_lin
         return hook.words + cta.words + sum(ln.words for ln in body)
 
     # grow: longer forms first (in order), then optional lines
-    for ln in [cta] + body:
+    for ln in [cta] + body + [hook]:
         if total() >= words_target:
             break
         if len(ln.forms) > 1 and total() + word_count(ln.forms[1]) - ln.words <= words_target * 1.1 + 1:
@@ -543,15 +806,18 @@ def write_copy(an: BriefAnalysis, words_target: float, *, seed: int = 0, max_lin
     for opt, where in optional:  # overshoot up to 10 %: the pacing step speeds up or re-plans shorter
         if total() + opt.words > words_target * 1.1 + 1:
             continue
+        while opt.choice + 1 < len(opt.forms) and total() + word_count(opt.forms[opt.choice + 1]) <= words_target:
+            opt.choice += 1  # the longer form of an optional line when it fits ("Looking for a cold brew? ...")
         if where == "after_hook":
             body.insert(0, opt)
-        elif not (opt.text.startswith("Remember,") and body and (body[-1].fact == an.offer or body[-1].text.startswith("Remember,"))):
+        elif not (opt.text.startswith("Remember,") and body and any(
+                ln.fact == an.offer or ln.text.startswith("Remember,") for ln in body[-2:])):
             body.append(opt)
     # shrink: drop optional lines (a reminder first, then the longest), then shorter forms
     while total() > words_target and any(ln.priority >= 2 for ln in body):
         body.remove(max((ln for ln in body if ln.priority >= 2),
                         key=lambda x: (x.text.startswith("Remember,"), x.words)))
-    for ln in [cta] + body:
+    for ln in [hook, cta] + body:
         if total() <= words_target:
             break
         ln.choice = 0
@@ -559,9 +825,17 @@ def write_copy(an: BriefAnalysis, words_target: float, *, seed: int = 0, max_lin
     # then facts without numbers/offers from the end; what is kept is said whole
     while total() > words_target * 1.15:
         story_idx = [i for i, ln in enumerate(body) if ln.beat == "story"]
+        if len(story_idx) <= 2 and hook.hook_kind in {"claim", "you", "topic", "meet"} and not hook.items and body \
+                and body[0].beat == "benefit" and (not an.brand or an.brand.lower() in cta.text.lower()):
+            # a key fact opens instead of the product intro: the CTA names the brand, so no fact is lost
+            first = body.pop(0)
+            hook = Line(first.forms, "hook", 0, fact=first.fact, items=first.items, choice=0, hook_kind="fact")
+            continue
         plain = [i for i, ln in enumerate(body) if ln.fact and ln.fact != an.offer
-                 and not re.search(r"\d", ln.fact) and ln.beat != "story"]
-        if len(story_idx) > 2:
+                 and not _NUMBERISH.search(ln.fact) and ln.beat != "story"]
+        # a brief with measured facts keeps one story beat before it loses a number; a story ad keeps two
+        keep = 1 if any(ln.fact and _NUMBERISH.search(ln.fact) for ln in body if ln.beat != "story") else 2
+        if len(story_idx) > keep:
             body.pop(story_idx[-1])
         elif plain and len(body) > 1:
             body.pop(plain[-1])
@@ -605,6 +879,25 @@ def write_copy(an: BriefAnalysis, words_target: float, *, seed: int = 0, max_lin
             else:
                 body.append(Line([dev.text], "proof", 3))
 
+    # short benefit fragments said back to back share one scene ("Warm light. Zero glare."): a cut and a
+    # breath after every two-word line would leave more silence than speech
+    k = 0
+    while k < len(body) - 1:
+        a, b = body[k], body[k + 1]
+        if a.beat == b.beat == "benefit" and a.words <= 4 and b.words <= 4:
+            b_text = re.sub(r"^And\s+(\w)", lambda m: m.group(1).upper(), b.text)
+            items = (a.items or [x for x in (a.fact,) if x]) + [x for x in (b.fact,) if x]
+            body[k:k + 2] = [Line([f"{a.text} {b_text}"], "benefit", min(a.priority, b.priority),
+                                  fact=a.fact or b.fact, items=items)]
+        else:
+            k += 1
+    for ln in body:  # three fragments or more: said once as one list with the name, when there is room
+        name = (an.product_name if an.product_name and an.product_name[:1].isupper() else an.brand) or None
+        if name and len(ln.items) >= 3 and len(ln.forms) == 1 and all(word_count(i) <= 4 for i in ln.items) \
+                and total() + 2 <= words_target:
+            its = [i.strip().rstrip(".") for i in ln.items]
+            joined = f"{name}: {', '.join(its[:-1])} and {its[-1]}."
+            ln.forms, ln.choice = [ln.forms[0], joined], 1
     # at most max_lines - 2 body lines: merge the two shortest neighbours
     while len(body) > max_lines - 2:
         i = min(range(len(body) - 1), key=lambda k: body[k].words + body[k + 1].words)

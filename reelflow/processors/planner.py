@@ -84,7 +84,11 @@ def _tag(text: str) -> str:
 
 def _headline(text: str, max_words: int = 6, max_chars: int = 40) -> str:
     """On-screen words of a line: its first clause, at most ``max_words`` words / ``max_chars`` chars."""
-    t = re.split(r"(?<=[.!?])\s+", text.strip())[0].rstrip(".!?,;:")
+    sents = [x for x in re.split(r"(?<=[.!?])\s+", text.strip()) if x]
+    # a one-word opener ("Yes.", "Eight.") is not a headline when the line says more
+    while len(sents) > 1 and (len(sents[0].split()) < 2 or (sents[0].endswith("?") and len(sents[0].split()) <= 3)):
+        sents.pop(0)  # ... nor a set-up question ("How far?") before the fact it introduces
+    t = (sents[0] if sents else text.strip()).rstrip(".!?,;:")
     t = re.sub(r"^(and|but|yet|so|then|plus)\s+", "", t, flags=re.I)
     words = t.split()[:max_words]
     while words and len(" ".join(words)) > max_chars:
@@ -99,6 +103,69 @@ def _headline(text: str, max_words: int = 6, max_chars: int = 40) -> str:
 _STAT = re.compile(r"(?P<value>[$€£]\s?\d[\d,.]*\s?\w{0,2}|\d[\d,.]*\s?(?:%|x|km|kg|mph|am|pm|k|m|hrs?|h)?)(?![\w])", re.I)
 
 
+_UNIT = (r"(?:%|x|km/h|km|kg|g|mph|mi|miles?|am|pm|k|m|hrs?|h|hours?|minutes?|mins?|seconds?|secs?|days?|weeks?|"
+         r"months?|years?|ml|l|litres?|liters?|cm|mm|gb|tb|mp)")
+_STAT_NUM = re.compile(r"(?<![\w$€£])(?P<value>\d[\d,]*\s+in\s+\d[\d,]*\b|\d{1,2}/\d{1,2}(?![\d/])|(?:[$€£]\s?)?\d[\d,.]*(?:\s?(?:billion|million|thousand|bn)\b)?(?:\s?" + _UNIT
+                       + r"(?![\w]))?)", re.I)
+_LABEL_EDGE = {"a", "an", "the", "and", "or", "of", "to", "in", "on", "for", "with", "at", "by", "from", "is", "are",
+               "it", "its", "it's", "they", "we", "you", "your", "our", "just", "only", "that", "this", "how", "yes",
+               "almost", "about", "over", "nearly", "up", "within", "under", "around", "than", "was",
+               "were", "be", "every", "each"}
+
+
+_MONTHS = r"(?:January|February|March|April|May|June|July|August|September|October|November|December)\b"
+_PREPOSITIONS = {"across", "through", "around", "near", "over", "under", "along", "in", "on", "at", "for", "from", "to",
+                 "with", "by", "into", "inside", "outside", "within", "per", "after", "before", "while", "when"}
+
+
+def _edge_strip(words: list[str]) -> list[str]:
+    while words and words[0].lower() in _LABEL_EDGE:
+        words = words[1:]
+    while words and words[-1].lower() in _LABEL_EDGE:
+        words = words[:-1]
+    return words
+
+
+def _stat(text: str) -> tuple[str, str] | None:
+    """(value, label) of the line's first figure: the number with its unit ("240 g", "60 days", "$12")
+    and what it counts or measures, in the line's own contiguous words (≤ 28 chars): after a bare
+    count ("12 recycled bottles" → "recycled bottles"), before a measure ("Free returns for 60 days"
+    → "Free returns"; "Top speed 25 km/h" → "Top speed"), else whichever side has words."""
+    body = " ".join(x for x in re.split(r"(?<=[.!?])\s+", text) if not (x.endswith("?") and len(x.split()) <= 3))
+    # a date or a year is not a statistic ("on 14 September", "the 2018 Kia Stinger", "in 2005")
+    body = re.sub(r"\b\d{1,2}(?:st|nd|rd|th)?\s+" + _MONTHS + r"|" + _MONTHS + r"\s+\d{1,2}(?:st|nd|rd|th)?\b"
+                  r"|\b(?:19|20)\d\d\b(?!\s?(?:%|x\b|[a-z]))", " ", body, flags=re.I)
+    m = _STAT_NUM.search(body)
+    if not m:
+        return None
+    value = m.group("value").strip().rstrip(",.")
+    after_clause = re.split(r"[,;:.!?]", body[m.end():], maxsplit=1)[0]
+    before_clause = re.split(r"[,;:.!?]\s", body[:m.start()])[-1]
+    after_words = re.findall(r"[A-Za-z][\w\-/']*", after_clause)[:4]
+    for k, w in enumerate(after_words):  # "emergency plumbers across Bristol" → "emergency plumbers"
+        if k and w.lower() in _PREPOSITIONS:
+            after_words = after_words[:k]
+            break
+    after = _edge_strip(after_words)
+    before = _edge_strip(re.findall(r"[A-Za-z][\w\-/']*", before_clause)[-4:])
+    measure = bool(re.search(r"\d\s?[A-Za-z%]", value)) or value[:1] in "$€£"
+    words = (before or after) if measure else (after or before)
+    if after and after[0].lower() == "off":
+        words = after  # "50% off your first box"
+    label = " ".join(words)
+    while len(label) > 28 and " " in label:
+        label = label.rsplit(" ", 1)[0]
+    return value, (label[:1].upper() + label[1:])[:28]
+
+
+def _product_label(an: BriefAnalysis) -> str | None:
+    """The product as on-screen words: its name, with the brand before a one-word name ("Volta V2")."""
+    pn = an.product_name
+    if pn and len(pn.split()) == 1 and an.brand and an.brand.lower() not in pn.lower():
+        return f"{an.brand} {pn}"
+    return pn
+
+
 def _visual(line: Line, an: BriefAnalysis, is_first: bool, is_last: bool) -> VisualSpec:
     text = line.text
     kw = keywords_for(text)
@@ -109,16 +176,15 @@ def _visual(line: Line, an: BriefAnalysis, is_first: bool, is_last: bool) -> Vis
     if is_last:
         head = an.closing_line or an.brand or _headline(text)
         return VisualSpec(kind="end_card", headline=_headline(head), keywords=kw)
-    stat = _STAT.search(text)
-    if stat and line.beat in ("benefit", "proof", "hook"):
-        value = stat.group("value").strip()
-        label = _headline(re.sub(r"\s+", " ", text.replace(stat.group(0), " ")).strip(" ,.").replace(" ,", ","), 6, 28)
+    stat = _stat(text) if line.beat in ("benefit", "proof", "hook") and len(line.items) < 3 else None
+    if stat:
+        value, label = stat
         return VisualSpec(kind="stat", headline=_headline(text), keywords=kw, stat_value=value[:12], stat_label=label)
     if line.items and len(line.items) >= 2:
         items = [i[:28] for i in line.items[:4]]
-        return VisualSpec(kind="list", headline=_headline(an.product_name or text), keywords=kw, items=items)
+        return VisualSpec(kind="list", headline=_headline(_product_label(an) or text), keywords=kw, items=items)
     if is_first and (an.product or an.brand):
-        return VisualSpec(kind="hero", headline=_headline(an.product_name or text), keywords=kw)
+        return VisualSpec(kind="hero", headline=_headline(_product_label(an) or text), keywords=kw)
     if line.beat == "benefit" and an.product and (an.product_name or "").lower() in text.lower():
         return VisualSpec(kind="hero", headline=_headline(text), keywords=kw)
     return VisualSpec(kind="photo" if kw and line.beat == "story" else "kinetic", headline=_headline(text), keywords=kw)
@@ -294,7 +360,11 @@ class TemplatePlanner:
         an = self.analyze(brief)
         n_est = max(3, min(8, round(brief.duration_s / 5)))
         want_s = speech_s if speech_s is not None else target_speech_s(brief.duration_s, n_est)
-        copy = write_copy(an, want_s * (words_per_second or VOICE_WPS), seed=self.seed + _seed_of(brief))
+        # about one scene per 3 s at most: every cut costs a breath of silence, so a 14 s video with six
+        # two-second lines speaks less of its runtime than one with four fuller lines
+        max_lines = max(4, min(8, int(brief.duration_s // 3)))
+        copy = write_copy(an, want_s * (words_per_second or VOICE_WPS), seed=self.seed + _seed_of(brief),
+                          max_lines=max_lines)
         if len(copy.lines) < 3:
             raise InputError(
                 "the brief gives too little to say for a video (one line at most: "
@@ -336,8 +406,18 @@ class TemplatePlanner:
             description=self._description(an, copy)[:2200],
             hashtags=self._hashtags(brief, an),
             music_mood=self._music(brief, an, prof)[:300],
-            call_to_action=copy.call_to_action[:200],
+            call_to_action=self._pill(an, copy)[:200],
         )
+
+    @staticmethod
+    def _pill(an: BriefAnalysis, copy: Copy) -> str:
+        """The end card's call to action: the action without the brand (the card prints the brand
+        above it from the structured ``Brief.brand``). A brand found only in the text is not on the
+        card otherwise, so it leads the pill ("Kiln Coffee: Try it today")."""
+        cta = copy.call_to_action
+        if an.brand and an.brand_source != "field" and an.brand.lower() not in cta.lower():
+            return f"{an.brand}: {cta.rstrip('.')}"
+        return cta
 
     @staticmethod
     def _title(an: BriefAnalysis, copy: Copy) -> str:
@@ -359,7 +439,7 @@ class TemplatePlanner:
         brand = an.brand or ""
         room = 60 - (len(brand) + 2 if brand else 0)
         tag = re.sub(r"(?<=[a-z])(?=[A-Z0-9])|(?<=[A-Z])(?=[A-Z][a-z])|(?<=[A-Za-z])(?=[0-9])", " ", an.hashtags[0]) if an.hashtags else None
-        candidates = [an.product_name if an.product else None, an.closing_line, an.topic, tag,
+        candidates = [_product_label(an) if an.product else None, an.closing_line, an.topic, tag,
                       *(an.story[:1]), *(ln.text for ln in copy.lines[:2])]
         tail = next((w for c in candidates if c and (w := whole(c, room))), None)
         if tail is None:

@@ -5,15 +5,18 @@ filler), no line is said twice, and the copy gets close to the runtime's word bu
 from __future__ import annotations
 
 import re
+import sys
+from pathlib import Path
 
 import pytest
 
 from reelflow.core.models import Brief
 from reelflow.processors.brief_analysis import analyze_brief
 from reelflow.processors.copy_devices import journey_beats, number_echo, offer_echo, picture_line
-from reelflow.processors.copywriter import word_count
+from reelflow.processors.copywriter import fact_sentences, reveal_form, word_count
 from reelflow.processors.pacing import VOICE_WPS
 from reelflow.processors.planner import TemplatePlanner, check_plan
+from reelflow.processors.script_qa import norm
 
 #: Words the copy templates and devices may add (hooks, echoes, journey beats, offer, CTA).
 DEVICE_WORDS = {
@@ -22,7 +25,8 @@ DEVICE_WORDS = {
     "about", "that", "not", "one", "two", "count", "them", "every", "single", "day", "heard", "right", "all",
     "started", "in", "with", "first", "then", "came", "next", "stop", "brought", "by", "only", "from", "try", "today",
     "calling", "listen", "up", "we", "mean", "anything", "nothing", "will", "him", "her", "again", "over", "remember",
-    "get", "free", "what", "happens", "when", "of", "course", "he", "she", "just",
+    "get", "free", "what", "happens", "when", "of", "course", "he", "she", "just", "grab", "download", "app", "book",
+    "call", "support", "test-drive", "discover", "tickets", "see", "needs", "at", "class", "some", "save", "date", "looking", "discover", "how", "long", "far", "fast", "heavy", "price",
 }
 STOCK_FILLER = re.compile(r"quality you can feel|every detail matters|made with heart|designed with you in mind|"
                           r"made to make a difference|like never before|game.?changer", re.I)
@@ -61,19 +65,99 @@ def test_filled_copy_is_traceable_to_the_brief(brief: Brief) -> None:
     sentences = [x.strip().lower() for x in re.split(r"(?<=[.!?])\s+", spoken) if word_count(x) >= 3]
     assert len(sentences) == len(set(sentences)), spoken  # no sentence said twice verbatim
     assert 3 <= len(plan.scenes) <= 8
-    # the planner writes for the runtime: measured 0.67-0.9 of it at the planning rate (0.45-0.6 before the
-    # devices); the beach brief is one sentence and a picture, too thin for that (its shortfall is reported)
-    assert word_count(spoken) / VOICE_WPS >= 0.65 * brief.duration_s or brief.id == "u-beach", spoken
+    # the planner writes for the runtime from the brief alone: measured 0.52-0.6 of it at the planning rate
+    # once bare echoes ("Yes, 18 hours.", "Every day. 4am.") were dropped as copy a brand manager rejects;
+    # the beach brief is one sentence and a picture, too thin for that (its shortfall is reported)
+    assert word_count(spoken) / VOICE_WPS >= 0.5 * brief.duration_s or brief.id == "u-beach", spoken
 
 
 def test_devices_phrase_the_brief_and_nothing_else() -> None:
     assert number_echo("The chance is almost a billion to one", 0).startswith(("Almost a billion to one", "Yes."))
     assert number_echo("Two bears raid a cabin fridge", 0) is None  # a story's subject, not a fact's number
     assert number_echo("a man buys a goat from a Goat 4 Sale sign", 0) is None  # part of a name
-    assert "8" not in (number_echo("baked at 4am daily", 0) or "8")
+    # a bare figure is not echoed ("It's baked at 4am daily. Every day. 4am." reads oddly aloud)
+    assert number_echo("baked at 4am daily", 0) is None and number_echo("steeped for 18 hours", 0) is None
     beats = journey_beats("From childhood to the podium, this is her journey.", 0)
     assert beats and "childhood" in beats and "the podium" in beats
     assert offer_echo("Your first ride is free.", 0) in {"Your first ride is on us.", "Your first ride? Free."}
     assert picture_line("mean online comments turning into kind ones", "", 0).endswith(
         "mean online comments turning into kind ones.")
     assert picture_line("vertical fast cuts", "", 0) is None  # a production note is never pictured
+
+
+# ---------------------------------------------------------------------------------------------
+# Copy rules a brand manager asked for, on the briefs written outside ../shared/ (bench/briefs_set.py)
+# ---------------------------------------------------------------------------------------------
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "bench"))
+from briefs_set import OWN_FACTS, own_briefs  # noqa: E402
+
+_WEAK_CLOSE = re.compile(r"\b(brought to you by|only from)\b", re.I)
+_CTA_START = re.compile(r"^(?:[A-Z][\w&\-' ]{0,30}\.\s+)?(try|grab|get|book|call|download|support|test-drive|discover|"
+                        r"see|donate|volunteer|visit|order|shop|join|adopt|slow)\b", re.I)
+
+
+def _sentences(text: str) -> list[str]:
+    return [x.strip() for x in re.split(r"(?<=[.!?])\s+", text) if x.strip()]
+
+
+@pytest.mark.parametrize("brief", own_briefs(), ids=lambda b: b.id)
+def test_own_briefs_copy_a_brand_manager_would_sign_off(brief: Brief) -> None:
+    plan = TemplatePlanner().plan(brief)
+    an = analyze_brief(brief)
+    spoken = " ".join(s.narration for s in plan.scenes)
+    assert check_plan(plan, an, brief) == [], spoken
+    # every key fact said whole (hand-written per brief, as the brief words it)
+    missing = [f for f in OWN_FACTS[brief.id] if norm(f) not in norm(spoken)]
+    assert not missing, (missing, spoken)
+    # the close is an action that names the brand, never "Brought to you by X." / "Only from X."
+    close = plan.scenes[-1].narration
+    assert not _WEAK_CLOSE.search(spoken), spoken
+    assert an.brand and an.brand.lower() in close.lower() and _CTA_START.search(close), close
+    # the end card prints the brand once: the CTA pill does not repeat a brand the card already shows
+    # (Brief.brand); a brand found only in the text leads the pill, the card's only place for it
+    if an.brand_source == "field":
+        assert an.brand.lower() not in plan.call_to_action.lower(), plan.call_to_action
+    else:
+        assert plan.call_to_action.startswith(an.brand + ":"), plan.call_to_action
+    # a common-noun product phrase takes its article ("Meet the Ridgeline recycled trail shoe")
+    assert not re.search(r"\b(?:Meet|Try)\s+" + re.escape(an.brand) + r"\s+[a-z]+\s+[a-z]+\s+(?:shoe|scooter)\b", spoken)
+    # no bare echo: a sentence of three words or fewer is never a repeat of words said elsewhere
+    sents = _sentences(spoken)
+    for i, s in enumerate(sents):
+        if word_count(s) <= 3 and not s.endswith("?") and norm(s) != norm(an.brand):  # a brand sign-off is fine
+            others = " ".join(x for j, x in enumerate(sents) if j != i)
+            assert norm(s) not in norm(others), (s, spoken)
+    # on-screen words: no one-word headline when the line says more; stat cards say what the number counts
+    for s in plan.scenes:
+        if s.visual.kind != "end_card" and word_count(s.narration) >= 3:
+            assert len(s.visual.headline.split()) >= 2, (s.visual.headline, s.narration)
+        if s.visual.kind == "stat":
+            assert s.visual.stat_label and s.visual.stat_value.strip("$€£%") in s.narration, s.visual
+
+
+def test_analysis_keeps_facts_that_share_words_with_production_notes() -> None:
+    by_id = {b.id: analyze_brief(b) for b in own_briefs()}
+    assert "links your bank in 2 minutes" in by_id["own-budgetly"].facts  # a duration inside a fact is content
+    assert "folds in 3 seconds" in by_id["own-volta"].facts
+    assert "live music" in by_id["own-riverlights"].facts and "3,000 lanterns" in by_id["own-riverlights"].facts
+    assert any("second studio" in s for s in by_id["own-stillpoint"].story)  # "second" is not a duration here
+    assert any("GREEN50" in f for f in by_id["own-greenbox"].facts)  # "Use code ..." is an offer, not a direction
+    assert "20-minute recipes" in by_id["own-greenbox"].facts
+    assert by_id["own-riverlights"].audience == "families"
+    assert by_id["own-paws"].call_to_action == "donate or adopt"  # the brief's own ask closes the video
+    assert by_id["own-openpages"].call_to_action == "Volunteer today"
+    assert any("literacy charity" in s for s in by_id["own-openpages"].story)  # "Open Pages" is a name, not "open on"
+    for an in by_id.values():
+        assert not any(re.search(r"\b(tone|tiktok|vertical|20-second)\b", f, re.I) for f in an.facts + an.story)
+
+
+def test_fact_sentences_give_verbs_their_subject_and_nouns_no_filler() -> None:
+    an = analyze_brief(own_briefs()[4])  # Budgetly, the budgeting app for students
+    assert fact_sentences("sorts every purchase automatically", an)[0] == "It sorts every purchase automatically."
+    assert fact_sentences("grip on wet rock", an) == ["Grip on wet rock."]  # no "You get grip on wet rock."
+    assert fact_sentences("never bitter", an) == ["It's never bitter."]
+    assert fact_sentences("$25 feeds a shelter dog for two weeks", an) == ["$25 feeds a shelter dog for two weeks."]
+    assert reveal_form("65 km range.", "65 km range") == "How far? 65 km range."
+    assert reveal_form("Crackly crust.", "crackly crust") is None  # only measured facts get a question

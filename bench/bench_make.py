@@ -270,6 +270,7 @@ def bench_full(work: Path) -> None:
         if (shared_cache / sub).exists() and not (run_cache / sub).exists():
             shutil.copytree(shared_cache / sub, run_cache / sub, symlinks=True)
     os.environ["REELFLOW_PATHS__CACHE_DIR"] = str(run_cache)
+    os.environ["REELFLOW_PATHS__ALLOWED_ROOTS"] = str(work)  # the flow confines out_dir (issue 16)
 
     brief = next(ln.brief for ln in load_brief_file(REPO / "reelflow/assets/briefs/examples.jsonl") if ln.brief.id == "good-odds")
     from reelflow.flows.create_video import create_video

@@ -411,13 +411,9 @@ class TemplatePlanner:
 
     @staticmethod
     def _pill(an: BriefAnalysis, copy: Copy) -> str:
-        """The end card's call to action: the action without the brand (the card prints the brand
-        above it from the structured ``Brief.brand``). A brand found only in the text is not on the
-        card otherwise, so it leads the pill ("Kiln Coffee: Try it today")."""
-        cta = copy.call_to_action
-        if an.brand and an.brand_source != "field" and an.brand.lower() not in cta.lower():
-            return f"{an.brand}: {cta.rstrip('.')}"
-        return cta
+        """The end card's call to action, without the brand: the card prints the brand above it
+        (``Brief.brand``, else the brand read from the brief's text; ``flows/create_video``)."""
+        return copy.call_to_action
 
     @staticmethod
     def _title(an: BriefAnalysis, copy: Copy) -> str:

@@ -21,7 +21,8 @@ from pathlib import Path
 from prefect import flow, get_run_logger
 from prefect.runtime import flow_run
 
-from reelflow.core.models import Brief, ClipRequest, CostEntry, SceneRecord, ScriptPlan, Utterance, VideoResult
+from reelflow.core.models import (Brief, Clip, ClipRequest, CostEntry, PlannedScript, SceneRecord, ScriptPlan, Utterance,
+                                  VideoResult)
 from reelflow.core.paths import confine, relative_to_root
 from reelflow.core.settings import load_settings
 from reelflow.core.storage import atomic_write_json, ensure_writable_dir, sha256_file
@@ -127,8 +128,8 @@ async def create_video(
     if any(_is_paid(p) for p in providers.values()):
         await tasks.check_service_keys(providers)  # a rejected key fails here, before anything is paid
     gate = ReviewGate(review, review_timeout)  # bad review settings fail here, before anything is paid
-    plan, plan_costs, plan_info = await tasks.plan_script(brief, providers["plan"], work_dir)
-    plan, stop = await gate.plan(plan, brief, providers=providers, plan_costs=plan_costs)  # before narration/clips
+    planned = await tasks.plan_script(brief, providers["plan"], work_dir)
+    plan, stop = await gate.plan(planned.plan, brief, providers=providers, plan_costs=planned.costs)  # before narration/clips
     if stop is not None:
         return stop
 
@@ -140,13 +141,13 @@ async def create_video(
             for s in p.scenes)))
 
     async def replan(speech_s: float, words_per_second: float) -> ScriptPlan:
-        p, _, _ = await tasks.plan_script(brief, providers["plan"], work_dir, speech_s=round(speech_s, 2),
-                                          words_per_second=round(words_per_second, 3))
-        return p
+        replanned = await tasks.plan_script(brief, providers["plan"], work_dir, speech_s=round(speech_s, 2),
+                                            words_per_second=round(words_per_second, 3))
+        return replanned.plan
 
     # Paid LLM plans are never re-requested, and a plan a reviewer approved is spoken as approved
     # (pacing may still change the speech rate and holds, never the lines).
-    can_replan = plan_info.get("provider") == "local-template" and "plan" not in gate.points
+    can_replan = planned.provider == "local-template" and "plan" not in gate.points
     reviewed = {c["scene"] for c in (gate.record.get("plan") or {}).get("changes", []) if "scene" in c}
     fitted = await fit_narration(plan, brief.duration_s, synthesize_all, replan if can_replan else None,
                                  protected=reviewed)  # a line a reviewer edited is never dropped
@@ -283,7 +284,7 @@ async def create_video(
         logger.warning("QA flags on the final video: %s", "; ".join(qa.flags))
 
     created = datetime.now(UTC)
-    cost_entries = _cost_entries(plan_costs, utterances, clips + discarded_clips, rt.writer)
+    cost_entries = _cost_entries(planned, utterances, clips + discarded_clips)
     total_cost = sum(e.cost_usd for _, e in cost_entries)
     from reelflow.processors.media import probe
 
@@ -324,7 +325,7 @@ async def create_video(
         "script": {
             "brand": analysis.brand,
             "warnings": analysis.warnings,
-            "plan_writer": plan_info,
+            "plan_writer": planned.writer_record(),
             "pacing": {
                 "speech_s": timeline.speech_s,
                 "speech_coverage": round(timeline.coverage, 3),
@@ -466,17 +467,19 @@ def _is_paid(provider: str) -> bool:
     return not provider.startswith("local")
 
 
-def _cost_entries(plan_costs, utterances, clips, writer) -> list[tuple[str, CostEntry]]:
-    """One (part, CostEntry) per billable unit of this run; local providers appear at 0 USD."""
-    entries: list[tuple[str, CostEntry]] = [("plan", e) for e in plan_costs]
-    if not plan_costs:
-        entries.append(("plan", CostEntry(provider=writer.provider, model=writer.model)))
+def _cost_entries(planned: PlannedScript, utterances: list[Utterance], clips: list[Clip]) -> list[tuple[str, CostEntry]]:
+    """One ``(part, CostEntry)`` per billable unit of this run, taken from the results themselves
+    (what each call returned it was billed); a free local result appears as one 0 USD entry, so
+    the ledger still says which provider made each part."""
+    entries: list[tuple[str, CostEntry]] = [("plan", e) for e in planned.costs] or [
+        ("plan", CostEntry(provider=planned.llm_provider or planned.provider, model=planned.llm_model or planned.model))]
     for u in utterances:
-        entries.append(("narration", CostEntry(provider=u.provider, model=u.voice, units=len(u.text),
-                                               unit="characters", cost_usd=u.cost_usd)))
+        entries += [("narration", e) for e in u.costs] or [
+            ("narration", CostEntry(provider=u.provider, model=u.voice, units=len(u.text), unit="characters"))]
     for c in clips:
-        entries.append(("clips", CostEntry(provider=c.provider, model=c.model, units=round(c.duration_s, 3),
-                                           unit="seconds", cost_usd=c.cost_usd, request_id=c.request_id)))
+        entries += [("clips", e) for e in c.costs] or [
+            ("clips", CostEntry(provider=c.provider, model=c.model, units=round(c.duration_s, 3), unit="seconds",
+                                request_id=c.request_id))]
     return entries
 
 

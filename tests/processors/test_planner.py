@@ -177,5 +177,8 @@ def test_repair_lengths_cuts_at_word_boundaries() -> None:
 
 async def test_write_plan_is_async_port() -> None:
     brief = Brief(text="Short ad for Lumo's new desk lamp: warm light, zero glare.", brand="Lumo", duration_s=12)
-    plan = await PLANNER.write_plan(brief)
-    assert abs(plan.duration_s - 12) <= 0.05
+    planned = await PLANNER.write_plan(brief)
+    assert abs(planned.plan.duration_s - 12) <= 0.05
+    # the offline planner is free and names itself as the writer
+    assert planned.costs == [] and planned.cost_usd == 0
+    assert planned.writer_record() == {"provider": PLANNER.provider, "model": PLANNER.model}

@@ -9,8 +9,8 @@ this process within ``START_GRACE_S`` (it came from the Prefect cache of a resum
 latest generation of the video is used, or none. Leading and
 trailing silence is trimmed (same threshold as the local Piper engine) and word timings are
 shifted to match. Pricing: Hume sells characters per plan; no per-character price is
-documented, so ``cost_usd`` is ``usd_per_1k_chars`` × characters (default 0) and the character
-count is recorded in :attr:`HumeSynthesizer.costs`.
+documented, so the cost is ``usd_per_1k_chars`` × characters (default 0); the utterance carries
+its entry (characters and USD) in :attr:`core.models.Utterance.costs`.
 """
 
 from __future__ import annotations
@@ -105,7 +105,6 @@ class HumeSynthesizer:
         self._ended: dict[str, set[int]] = {}  # scenes done or failed, per video
         self.context_wait_s = context_wait_s
         self._lock = threading.Lock()
-        self.costs: list[CostEntry] = []
 
     @classmethod
     def from_settings(cls, settings: Any) -> HumeSynthesizer:
@@ -188,7 +187,7 @@ class HumeSynthesizer:
 
         Returns:
             :class:`core.models.Utterance` with word timings (seconds from the trimmed start)
-            when Hume returns them.
+            when Hume returns them, and its cost entry (characters sent, USD).
 
         Raises:
             clients.errors.ServiceError subclasses (AuthError names HUME_API_KEY; RequestInvalid
@@ -262,10 +261,8 @@ class HumeSynthesizer:
                 w.setframerate(sr)
                 w.writeframes(np.clip(audio * 32767.0, -32767, 32767).astype("<i2").tobytes())
         chars = len(scene.narration)
-        cost = round(chars / 1000 * self.usd_per_1k_chars, 6)
-        with self._lock:
-            self.costs.append(CostEntry(provider=self.provider, model="octave-2" if ref else "octave",
-                                        units=chars, unit="characters", cost_usd=cost))
+        cost = CostEntry(provider=self.provider, model="octave-2" if ref else "octave", units=chars,
+                         unit="characters", cost_usd=round(chars / 1000 * self.usd_per_1k_chars, 6))
         return Utterance(scene_index=scene.index, text=scene.narration, audio_path=str(out_path),
                          duration_s=round(duration, 4), sample_rate=sr, words=words, provider=self.provider,
-                         voice=voice or "hume:designed-voice", cost_usd=cost)
+                         voice=voice or "hume:designed-voice", costs=[cost])

@@ -1,5 +1,8 @@
 """Cost ledger: every billable unit of work (:class:`core.models.CostEntry`) with its flow run.
 
+if TYPE_CHECKING:
+    from reelflow.core.settings import Settings
+
 One SQLite file (default ``<settings.cache>/ledger.sqlite``, WAL mode so several processes —
 Prefect's serve process, Dask workers — can append at once). Each row is one ``CostEntry`` plus
 who spent it: ``flow_run_id``, optionally the ``campaign`` (and its run id), ``brief_id`` and
@@ -26,7 +29,7 @@ import uuid
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from reelflow.core.errors import InputError
 from reelflow.core.models import CostEntry
@@ -98,7 +101,7 @@ class CostLedger:
             ) from exc
 
     @classmethod
-    def from_settings(cls, settings: Any) -> CostLedger:
+    def from_settings(cls, settings: Settings) -> CostLedger:
         """The ledger at ``<settings.cache>/ledger.sqlite``."""
         return cls(Path(settings.cache) / "ledger.sqlite")
 

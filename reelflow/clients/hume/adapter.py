@@ -21,7 +21,7 @@ import threading
 import uuid
 import wave
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -31,6 +31,9 @@ from reelflow.clients.hume.client import HumeClient, split_text, voice_ref
 from reelflow.clients.hume.types import REQUESTS_PER_MINUTE, PostedUtterance, VoiceRef
 from reelflow.core.models import CostEntry, Scene, Utterance, WordTiming
 from reelflow.core.storage import atomic_path
+
+if TYPE_CHECKING:
+    from reelflow.core.settings import Settings
 
 
 def decode_wav(data: bytes) -> tuple[np.ndarray, int]:
@@ -107,7 +110,7 @@ class HumeSynthesizer:
         self._lock = threading.Lock()
 
     @classmethod
-    def from_settings(cls, settings: Any) -> HumeSynthesizer:
+    def from_settings(cls, settings: Settings) -> HumeSynthesizer:
         """Build from :class:`core.settings.Settings` (``HUME_*`` and ``REELFLOW_SERVICE_*``)."""
         return cls(settings.hume_api_key.get_secret_value(), settings.hume_base_url,
                    default_voice=settings.hume_voice, requests_per_minute=settings.hume_requests_per_minute,

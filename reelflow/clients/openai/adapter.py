@@ -21,7 +21,7 @@ retry layer; a provider still failing past its deadline also falls back, with th
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
@@ -30,6 +30,9 @@ from reelflow.clients.errors import AuthError, InvalidOutput, PermissionDenied, 
 from reelflow.clients.openai.client import ChatResult, OpenAIClient, strict_json_schema
 from reelflow.core.models import Brief, CostEntry, PlannedScript, ScriptPlan
 from reelflow.core.ports import ScriptRules
+
+if TYPE_CHECKING:
+    from reelflow.core.settings import Settings
 
 #: Paid completions one plan may cost at most (the answer and one re-ask).
 MAX_COMPLETIONS = 2
@@ -129,7 +132,7 @@ class OpenAIScriptWriter:
         self.rules = rules
 
     @classmethod
-    def from_settings(cls, settings: Any, rules: ScriptRules) -> OpenAIScriptWriter:
+    def from_settings(cls, settings: Settings, rules: ScriptRules) -> OpenAIScriptWriter:
         """Build from :class:`core.settings.Settings` (``OPENAI_*`` and ``REELFLOW_SERVICE_*``)."""
         return cls(settings.openai_api_key.get_secret_value(), settings.openai_base_url, settings.openai_model,
                    rules=rules, policy=policy_from_settings(settings))

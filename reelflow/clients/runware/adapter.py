@@ -31,7 +31,7 @@ import threading
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from reelflow.clients._http import Clock, MetricsRecorder, RetryPolicy, parse_hosts, policy_from_settings
 from reelflow.clients._polling import PollPolicy
@@ -44,6 +44,9 @@ from reelflow.core.ledger import record_paid
 from reelflow.core.limits import ffmpeg_timeout_s, max_clip_duration_s
 from reelflow.core.storage import atomic_path, atomic_write_text
 from reelflow.processors.media import loop_seams
+
+if TYPE_CHECKING:
+    from reelflow.core.settings import Settings
 
 
 def _unsigned(url: str | None) -> str:
@@ -206,7 +209,7 @@ class RunwareClipGenerator:
         self._transport, self._policy, self._clock, self._metrics = transport, policy, clock, metrics
 
     @classmethod
-    def from_settings(cls, settings: Any) -> RunwareClipGenerator:
+    def from_settings(cls, settings: Settings) -> RunwareClipGenerator:
         """Build from :class:`core.settings.Settings` (``RUNWARE_*``, ``REELFLOW_MEDIA_*``, ``REELFLOW_SERVICE_*``)."""
         return cls(settings.runware_api_key.get_secret_value(), settings.runware_base_url, model=settings.runware_model,
                    ledger_path=Path(settings.cache) / "runware-jobs.json",

@@ -14,7 +14,10 @@ Source: Prefect 3 "Global concurrency limits and rate limits"
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from reelflow.core.settings import Settings
 
 #: Name of the global concurrency limit that paces Hume TTS requests across workers.
 HUME_LIMIT = "reelflow-hume-requests"
@@ -50,7 +53,7 @@ async def ensure_rate_limit(name: str, per_minute: int) -> None:
     _ENSURED[name] = per_minute
 
 
-async def provider_rate_slot(provider: str, settings: Any, requests: int = 1) -> None:
+async def provider_rate_slot(provider: str, settings: Settings, requests: int = 1) -> None:
     """Wait for ``requests`` slots of the provider's cross-worker rate limit (Hume only; else no-op).
 
     Raises:

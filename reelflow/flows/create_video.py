@@ -23,7 +23,7 @@ from prefect.runtime import flow_run
 
 from reelflow.core.metadata import run_cost_entries
 from reelflow.core.models import Brief, ClipRequest, ScriptPlan, Utterance, VideoResult
-from reelflow.core.paths import confine, relative_to_root
+from reelflow.core.paths import confine
 from reelflow.core.settings import load_settings
 from reelflow.core.storage import atomic_write_json, ensure_writable_dir, sha256_file
 from reelflow.flows import tasks

@@ -125,7 +125,7 @@ async def create_video(
     for warning in analysis.warnings:
         logger.warning("brief: %s", warning)
 
-    if any(_is_paid(p) for p in providers.values()):
+    if rt.remote:
         await tasks.check_service_keys(providers)  # a rejected key fails here, before anything is paid
     gate = ReviewGate(review, review_timeout)  # bad review settings fail here, before anything is paid
     planned = await tasks.plan_script(brief, providers["plan"], work_dir)
@@ -182,7 +182,7 @@ async def create_video(
             sibling_prompts=prompts,
         )
         clip = await tasks.generate_clip(request, providers["clips"], work_dir)
-        if not _is_paid(clip.provider):
+        if "clips" not in rt.remote:
             # Local renders are checked while the video assembles (nothing to regenerate).
             return utt, length, clip, None
         qa = await asyncio.to_thread(tasks.qa_clip, clip.path, request.duration_s, i, work_dir, clip.loop_seams_s)
@@ -230,7 +230,7 @@ async def create_video(
                 design=designs[i],
                 duration_s=lengths[i],
                 words=scene_words(utterances[i], narration_starts[i] - starts[i]),
-                clip_path=clips[i].path if _is_paid(clips[i].provider) and clips[i].path else None,
+                clip_path=clips[i].path if "clips" in rt.remote and clips[i].path else None,
             )
             for i in range(len(clips))
         ],
@@ -332,7 +332,7 @@ async def create_video(
         created_at=metadata.created_at,
     )
     await publish_run_report(plan, metadata.model_dump(mode="json"), result, uris)
-    if any(_is_paid(p) for p in providers.values()):
+    if rt.remote:
         from reelflow.clients._http import METRICS
         from reelflow.flows.artifacts_ops import publish_api_metrics
 
@@ -362,8 +362,3 @@ def _check_brand_inputs(brief: Brief, footage_dir: str | None) -> None:
         except AssetError as exc:
             raise InputError(f"--footage {footage_dir}: {exc.message}",
                              hint="point --footage at a folder with a footage.json listing CC0/PD/CC BY media") from exc
-
-
-def _is_paid(provider: str) -> bool:
-    """True for remote (billed) providers; local ones are named ``local-*``."""
-    return not provider.startswith("local")

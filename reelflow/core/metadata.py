@@ -15,7 +15,7 @@ counts as one 0 USD line so the ledger still says which provider made each part.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from pydantic import BaseModel, Field, field_serializer, model_serializer
 
@@ -87,21 +87,31 @@ class LookRecord(BaseModel):
     logo: bool
 
 
-class ClipQARecord(BaseModel):
+class _OmitsUnset(BaseModel):
+    """A record whose :data:`OMIT_IF_NONE` fields are left out of its dump while they are ``None``
+    (keys that ``metadata.json`` has only when there is something to say)."""
+
+    OMIT_IF_NONE: ClassVar[tuple[str, ...]] = ()
+
+    @model_serializer(mode="wrap")
+    def _omit_unset(self, handler: Any) -> dict[str, Any]:
+        data = handler(self)
+        for key in self.OMIT_IF_NONE:
+            if data.get(key) is None:
+                data.pop(key, None)
+        return data
+
+
+class ClipQARecord(_OmitsUnset):
     """QA of one scene's clip; ``note`` only for scenes checked as part of the final video."""
+
+    OMIT_IF_NONE = ("note",)
 
     scene: int
     passed: bool
     flags: list[str] = Field(default_factory=list)
     provider: str
     note: str | None = None
-
-    @model_serializer(mode="wrap")
-    def _drop_empty_note(self, handler: Any) -> dict[str, Any]:
-        data = handler(self)
-        if data.get("note") is None:
-            data.pop("note", None)
-        return data
 
 
 class VideoQARecord(QAReport):
@@ -157,7 +167,7 @@ class CostsRecord(BaseModel):
         return [(line.part, CostEntry.model_validate(line.model_dump(exclude={"part"}))) for line in self.entries]
 
 
-class VideoMetadata(BaseModel):
+class VideoMetadata(_OmitsUnset):
     """``metadata.json`` of one video (written as ``model_dump(mode="json")``).
 
     Measured fields come from the final file: ``duration_s``, size, codecs (ffprobe-style header
@@ -165,6 +175,8 @@ class VideoMetadata(BaseModel):
     encoding) and ``sha256``. ``review`` is set once the review gate has decided (``None`` →
     left out of the file).
     """
+
+    OMIT_IF_NONE = ("review",)
 
     title: str
     description: str
@@ -202,10 +214,3 @@ class VideoMetadata(BaseModel):
     @field_serializer("created_at")
     def _iso(self, value: datetime) -> str:
         return value.isoformat()
-
-    @model_serializer(mode="wrap")
-    def _drop_unset_review(self, handler: Any) -> dict[str, Any]:
-        data = handler(self)
-        if data.get("review") is None:
-            data.pop("review", None)
-        return data

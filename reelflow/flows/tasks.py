@@ -96,7 +96,8 @@ async def plan_script(brief: Brief, provider: str, work_dir: str, speech_s: floa
         offline = TemplatePlanner()
         plan = offline.plan(brief, speech_s=speech_s, words_per_second=words_per_second)
         return PlannedScript(plan=plan, provider=offline.provider, model=offline.model)
-    return await get_runtime().writer.write_plan(brief)
+    with _paid_scope():  # a paid completion is in the cost ledger as soon as it is paid
+        return await get_runtime().writer.write_plan(brief)
 
 
 @task(

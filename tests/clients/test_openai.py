@@ -171,6 +171,23 @@ def _no_brand(plan: dict) -> dict:
     return plan
 
 
+async def test_paid_completions_reach_the_ledger_when_paid_once_each(app, clock, policy, tmp_path):
+    """Each billed completion (the answer and the re-ask) is in the cost ledger as soon as it is
+    paid; recording the plan's entries again at the end of the run adds nothing."""
+    from reelflow.core.ledger import CostLedger, paid_scope
+
+    app.emu.script([_no_brand])
+    with paid_scope(tmp_path / "ledger.sqlite", "flow-run-7"):
+        planned = await writer_for(app, clock, policy).write_plan(BRIEF)
+    ledger = CostLedger(tmp_path / "ledger.sqlite")
+    rows = ledger.entries(flow_run_id="flow-run-7")
+    assert len(planned.costs) == 2 and [r["request_id"] for r in rows] == [c.request_id for c in planned.costs]
+    assert all(r["part"] == "plan" and r["unit"] == "tokens" for r in rows)
+    assert sum(r["cost_usd"] for r in rows) == pytest.approx(planned.cost_usd)
+    assert not any(ledger.record(c, "flow-run-7", part="plan") for c in planned.costs)
+    assert len(ledger.entries(flow_run_id="flow-run-7")) == 2
+
+
 async def test_brand_missing_reasked_once_then_fixed(app, clock, policy):
     app.emu.script([_no_brand])  # first answer omits the brand; the re-ask gets a compliant one
     plan, costs, report = _unpack(await writer_for(app, clock, policy).write_plan(BRIEF))

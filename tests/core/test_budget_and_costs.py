@@ -99,6 +99,14 @@ async def test_hume_rate_limit_is_a_server_side_global_limit(prefect_harness, te
 
     from reelflow.flows._limits import HUME_LIMIT, ensure_rate_limit, provider_rate_slot
 
+    from prefect.client.schemas.actions import GlobalConcurrencyLimitUpdate
+    from prefect.exceptions import ObjectNotFound
+
+    async with get_client() as client:  # slots Hume narration of earlier tests in this session holds
+        try:
+            await client.update_global_concurrency_limit(HUME_LIMIT, GlobalConcurrencyLimitUpdate(active_slots=0))
+        except ObjectNotFound:
+            pass
     slow = test_settings.model_copy(update={"hume_requests_per_minute": 6})
     await provider_rate_slot("local-piper", slow)  # other providers: no limit, no API call
     t0 = time.perf_counter()

@@ -28,6 +28,7 @@ from pydantic import ValidationError
 from reelflow.clients._http import Clock, MetricsRecorder, RetryPolicy, policy_from_settings
 from reelflow.clients.errors import AuthError, InvalidOutput, PermissionDenied, ServiceError
 from reelflow.clients.openai.client import ChatResult, OpenAIClient, strict_json_schema
+from reelflow.core.ledger import record_paid
 from reelflow.core.models import Brief, CostEntry, PlannedScript, ScriptPlan
 from reelflow.core.ports import ScriptRules
 
@@ -225,9 +226,13 @@ class OpenAIScriptWriter:
         return plan, rules.check(plan, analysis, brief), repairs
 
     def _cost(self, result: ChatResult) -> CostEntry:
-        """The cost entry of one billed completion (tokens; USD from :data:`PRICES_PER_M`, else 0)."""
+        """The cost entry of one billed completion (tokens; USD from :data:`PRICES_PER_M`, else 0),
+        recorded in the cost ledger at once when a :func:`core.ledger.paid_scope` is active (a crash
+        later in the video keeps it; the end-of-run record of the same request adds nothing)."""
         pin, pout = PRICES_PER_M.get(self.model, (0.0, 0.0))
         cost = (result.prompt_tokens * pin + result.completion_tokens * pout) / 1e6
-        return CostEntry(provider=self.provider, model=result.model or self.model,
-                         units=result.prompt_tokens + result.completion_tokens, unit="tokens",
-                         cost_usd=round(cost, 6), request_id=result.request_id)
+        entry = CostEntry(provider=self.provider, model=result.model or self.model,
+                          units=result.prompt_tokens + result.completion_tokens, unit="tokens",
+                          cost_usd=round(cost, 6), request_id=result.request_id)
+        record_paid(entry, "plan")
+        return entry

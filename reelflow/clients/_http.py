@@ -42,7 +42,7 @@ import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from dataclasses import field as dc_field
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
@@ -63,6 +63,9 @@ from reelflow.clients.errors import (
     TransportFailure,
     auth_error,
 )
+
+if TYPE_CHECKING:
+    from reelflow.core.settings import Settings
 
 log = logging.getLogger("reelflow.clients")
 T = TypeVar("T")
@@ -722,7 +725,7 @@ async def _resolve(host: str) -> list[str]:
     return sorted({i[4][0] for i in infos})
 
 
-def policy_from_settings(settings: Any) -> RetryPolicy:
+def policy_from_settings(settings: Settings) -> RetryPolicy:
     """A :class:`RetryPolicy` from :class:`core.settings.Settings` (``REELFLOW_SERVICE_*``)."""
     return RetryPolicy(
         max_attempts=settings.service_max_attempts,

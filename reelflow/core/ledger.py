@@ -1,5 +1,8 @@
 """Cost ledger: every billable unit of work (:class:`core.models.CostEntry`) with its flow run.
 
+if TYPE_CHECKING:
+    from reelflow.core.settings import Settings
+
 One SQLite file (default ``<settings.cache>/ledger.sqlite``, WAL mode so several processes —
 Prefect's serve process, Dask workers — can append at once). Each row is one ``CostEntry`` plus
 who spent it: ``flow_run_id``, optionally the ``campaign`` (and its run id), ``brief_id`` and
@@ -26,7 +29,7 @@ import uuid
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from reelflow.core.errors import InputError
 from reelflow.core.models import CostEntry
@@ -98,7 +101,7 @@ class CostLedger:
             ) from exc
 
     @classmethod
-    def from_settings(cls, settings: Any) -> CostLedger:
+    def from_settings(cls, settings: Settings) -> CostLedger:
         """The ledger at ``<settings.cache>/ledger.sqlite``."""
         return cls(Path(settings.cache) / "ledger.sqlite")
 
@@ -220,10 +223,23 @@ class CostLedger:
 
     # -- shared campaign budget ---------------------------------------------------------------
 
-    def _write_txn(self) -> sqlite3.Connection:
-        con = self._connect()
-        con.execute("BEGIN IMMEDIATE")  # one writer at a time across processes
-        return con
+    @contextlib.contextmanager
+    def _write_txn(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction, serialised across threads (lock) and processes (``BEGIN
+        IMMEDIATE`` takes SQLite's write lock at once): committed when the block ends, rolled back
+        when it raises; the connection is closed either way."""
+        with self._lock:
+            con = self._connect()
+            try:
+                con.execute("BEGIN IMMEDIATE")
+                try:
+                    yield con
+                except BaseException:
+                    con.execute("ROLLBACK")
+                    raise
+                con.execute("COMMIT")
+            finally:
+                con.close()
 
     def join_budget(self, campaign: str, budget_usd: float, run_id: str) -> int:
         """Join (or open) the budget pool of ``campaign``; concurrent runs share one pool.
@@ -237,27 +253,19 @@ class CostLedger:
             The pool id.
         """
         now = time.time()
-        with self._lock:
-            con = self._write_txn()
-            try:
-                row = con.execute(
-                    "SELECT id, runs FROM budget_pools WHERE campaign = ? AND closed_at IS NULL AND opened_at > ?"
-                    " ORDER BY id DESC LIMIT 1", (campaign, now - POOL_TTL_S)).fetchone()
-                if row is None:
-                    cur = con.execute("INSERT INTO budget_pools (campaign, budget_usd, opened_at, runs) VALUES (?,?,?,?)",
-                                      (campaign, float(budget_usd), now, run_id))
-                    pool = int(cur.lastrowid)
-                else:
-                    pool = int(row["id"])
-                    runs = set(row["runs"].split()) | {run_id}
-                    con.execute("UPDATE budget_pools SET runs = ?, opened_at = ?, budget_usd = MIN(budget_usd, ?)"
-                                " WHERE id = ?", (" ".join(sorted(runs)), now, float(budget_usd), pool))
-                con.execute("COMMIT")
-            except BaseException:
-                con.execute("ROLLBACK")
-                raise
-            finally:
-                con.close()
+        with self._write_txn() as con:
+            row = con.execute(
+                "SELECT id, runs FROM budget_pools WHERE campaign = ? AND closed_at IS NULL AND opened_at > ?"
+                " ORDER BY id DESC LIMIT 1", (campaign, now - POOL_TTL_S)).fetchone()
+            if row is None:
+                cur = con.execute("INSERT INTO budget_pools (campaign, budget_usd, opened_at, runs) VALUES (?,?,?,?)",
+                                  (campaign, float(budget_usd), now, run_id))
+                pool = int(cur.lastrowid)
+            else:
+                pool = int(row["id"])
+                runs = set(row["runs"].split()) | {run_id}
+                con.execute("UPDATE budget_pools SET runs = ?, opened_at = ?, budget_usd = MIN(budget_usd, ?)"
+                            " WHERE id = ?", (" ".join(sorted(runs)), now, float(budget_usd), pool))
         return pool
 
     def reserve_budget(self, pool_id: int, item_key: str, amount_usd: float) -> tuple[bool, float, float]:
@@ -268,25 +276,24 @@ class CostLedger:
 
         Returns:
             ``(granted, remaining_before_usd, budget_usd)``.
+
+        Raises:
+            InputError: no pool ``pool_id`` (nothing is reserved).
         """
-        with self._lock:
-            con = self._write_txn()
-            try:
-                budget = float(con.execute("SELECT budget_usd FROM budget_pools WHERE id = ?", (pool_id,)).fetchone()[0])
-                committed = float(con.execute(
-                    "SELECT COALESCE(SUM(COALESCE(spent_usd, reserved_usd)), 0) FROM budget_reservations"
-                    " WHERE pool_id = ? AND item_key != ?", (pool_id, item_key)).fetchone()[0])
-                remaining = budget - committed
-                granted = amount_usd <= remaining + 1e-9
-                if granted:
-                    con.execute("INSERT OR REPLACE INTO budget_reservations (pool_id, item_key, reserved_usd, spent_usd)"
-                                " VALUES (?,?,?,NULL)", (pool_id, item_key, float(amount_usd)))
-                con.execute("COMMIT")
-            except BaseException:
-                con.execute("ROLLBACK")
-                raise
-            finally:
-                con.close()
+        with self._write_txn() as con:
+            row = con.execute("SELECT budget_usd FROM budget_pools WHERE id = ?", (pool_id,)).fetchone()
+            if row is None:
+                raise InputError(f"budget pool {pool_id} does not exist in the cost ledger {self.path}",
+                                 hint="reserve against the pool id that join_budget returned")
+            budget = float(row[0])
+            committed = float(con.execute(
+                "SELECT COALESCE(SUM(COALESCE(spent_usd, reserved_usd)), 0) FROM budget_reservations"
+                " WHERE pool_id = ? AND item_key != ?", (pool_id, item_key)).fetchone()[0])
+            remaining = budget - committed
+            granted = amount_usd <= remaining + 1e-9
+            if granted:
+                con.execute("INSERT OR REPLACE INTO budget_reservations (pool_id, item_key, reserved_usd, spent_usd)"
+                            " VALUES (?,?,?,NULL)", (pool_id, item_key, float(amount_usd)))
         return granted, remaining, budget
 
     def settle_budget(self, pool_id: int, item_key: str, spent_usd: float) -> None:
@@ -303,19 +310,11 @@ class CostLedger:
 
     def leave_budget(self, pool_id: int, run_id: str) -> None:
         """A campaign run is done with the pool; the last one out closes it."""
-        with self._lock:
-            con = self._write_txn()
-            try:
-                row = con.execute("SELECT runs FROM budget_pools WHERE id = ?", (pool_id,)).fetchone()
-                runs = set((row["runs"] if row else "").split()) - {run_id}
-                con.execute("UPDATE budget_pools SET runs = ?, closed_at = ? WHERE id = ?",
-                            (" ".join(sorted(runs)), None if runs else time.time(), pool_id))
-                con.execute("COMMIT")
-            except BaseException:
-                con.execute("ROLLBACK")
-                raise
-            finally:
-                con.close()
+        with self._write_txn() as con:
+            row = con.execute("SELECT runs FROM budget_pools WHERE id = ?", (pool_id,)).fetchone()
+            runs = set((row["runs"] if row else "").split()) - {run_id}
+            con.execute("UPDATE budget_pools SET runs = ?, closed_at = ? WHERE id = ?",
+                        (" ".join(sorted(runs)), None if runs else time.time(), pool_id))
 
     def export_jsonl(self, dest: Path | str, **filters: Any) -> Path:
         """Write the (filtered) rows as JSON lines to ``dest`` atomically; return ``dest``."""

@@ -246,6 +246,52 @@ class WordTiming(BaseModel):
     end_s: float = Field(ge=0)
 
 
+class CostEntry(BaseModel):
+    """One billable unit of work (0 USD for local providers).
+
+    Adapters return the entries of a call with its result (:attr:`Utterance.costs`,
+    :attr:`Clip.costs`, :attr:`PlannedScript.costs`), so concurrent videos in one process never
+    share a cost list; ``units`` are in ``unit`` (characters, seconds of video, tokens).
+    """
+
+    provider: str
+    model: str = ""
+    units: float = 0.0
+    unit: str = ""
+    cost_usd: float = 0.0
+    request_id: str | None = None
+
+
+class PlannedScript(BaseModel):
+    """What a ``ScriptWriter`` returns: the plan, what writing it cost, and who wrote it.
+
+    ``provider``/``model`` name who wrote *this* plan: an LLM writer that fell back to the offline
+    planner says ``local-template`` here and names itself in ``llm_provider``/``llm_model``. The
+    LLM fields stay ``None`` for a writer that asks no model (they are left out of
+    :meth:`writer_record`).
+    """
+
+    plan: ScriptPlan
+    costs: list[CostEntry] = Field(default_factory=list, description="One entry per paid completion (tokens, USD).")
+    provider: str
+    model: str = ""
+    completions: int | None = Field(default=None, description="Paid completions (LLM writers).")
+    reasks: int | None = Field(default=None, description="Re-asks with the problems stated (0 or 1).")
+    repairs: list[str] | None = Field(default=None, description="Over-long strings cut locally.")
+    fallback_reason: str | None = Field(default=None, description="Why the offline planner wrote the plan.")
+    llm_provider: str | None = None
+    llm_model: str | None = None
+
+    @property
+    def cost_usd(self) -> float:
+        """Total of :attr:`costs` in USD."""
+        return round(sum(c.cost_usd for c in self.costs), 6)
+
+    def writer_record(self) -> dict[str, object]:
+        """Who wrote the plan and how, for ``metadata.json`` ``script.plan_writer`` (no plan, no costs)."""
+        return self.model_dump(mode="json", exclude={"plan", "costs"}, exclude_none=True)
+
+
 class Utterance(BaseModel):
     """Narration audio of one scene, as written by a ``SpeechSynthesizer``."""
 
@@ -257,7 +303,15 @@ class Utterance(BaseModel):
     words: list[WordTiming] = Field(default_factory=list, description="Empty when the engine gives none.")
     provider: str
     voice: str
-    cost_usd: float = 0.0
+    costs: list[CostEntry] = Field(
+        default_factory=list,
+        description="What this utterance was billed, one entry per paid request; empty for a free local engine.",
+    )
+
+    @property
+    def cost_usd(self) -> float:
+        """Total of :attr:`costs` in USD."""
+        return round(sum(c.cost_usd for c in self.costs), 6)
 
 
 class ClipRequest(BaseModel):
@@ -294,13 +348,22 @@ class Clip(BaseModel):
     credit: str = ""
     prompt: str = ""
     seed: int | None = None
-    cost_usd: float = 0.0
     request_id: str | None = None
+    costs: list[CostEntry] = Field(
+        default_factory=list,
+        description="What this clip was billed (the successful job; failed or stuck jobs are in the "
+        "cost ledger when paid); empty for a free local renderer.",
+    )
     loop_seams_s: list[float] = Field(
         default_factory=list,
         description="Times (s) where a source shorter than the scene restarts (looped); clip QA does "
         "not count a cut there as unexpected.",
     )
+
+    @property
+    def cost_usd(self) -> float:
+        """Total of :attr:`costs` in USD."""
+        return round(sum(c.cost_usd for c in self.costs), 6)
 
 
 #: Licences whose media may appear in a rendered video (``../shared/data/README.md``): CC0,
@@ -356,17 +419,6 @@ class Keyframe(BaseModel):
     frame: int
     time_s: float
     path: str
-
-
-class CostEntry(BaseModel):
-    """One billable unit of work (0 USD for local providers)."""
-
-    provider: str
-    model: str = ""
-    units: float = 0.0
-    unit: str = ""
-    cost_usd: float = 0.0
-    request_id: str | None = None
 
 
 class SceneRecord(BaseModel):

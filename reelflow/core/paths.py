@@ -25,9 +25,12 @@ import re
 import threading
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Literal
 
 from reelflow.core.errors import InputError
+
+if TYPE_CHECKING:
+    from reelflow.core.settings import Settings
 
 Purpose = Literal["read", "write"]
 
@@ -62,7 +65,7 @@ def _resolve(path: Path | str) -> Path:
     return Path(os.path.expanduser(str(path))).resolve(strict=False)
 
 
-def allowed_roots(settings: Any, purpose: Purpose = "read") -> list[Path]:
+def allowed_roots(settings: Settings, purpose: Purpose = "read") -> list[Path]:
     """The configured roots for ``purpose`` (resolved), in the order they are checked.
 
     Args:
@@ -94,7 +97,7 @@ def _under(path: Path, root: Path) -> bool:
     return path == root or path.is_relative_to(root)
 
 
-def is_confined(path: Path | str, settings: Any, purpose: Purpose = "read") -> bool:
+def is_confined(path: Path | str, settings: Settings, purpose: Purpose = "read") -> bool:
     """True when ``path`` resolves under a root for ``purpose`` or a :func:`trust_local` path."""
     resolved = _resolve(path)
     if any(_under(resolved, root) for root in allowed_roots(settings, purpose)):
@@ -104,7 +107,7 @@ def is_confined(path: Path | str, settings: Any, purpose: Purpose = "read") -> b
     return any(_under(resolved, p) if tree else resolved == p for p, tree in trusted)
 
 
-def confine(path: Path | str | None, param: str, settings: Any, purpose: Purpose = "read") -> Path | None:
+def confine(path: Path | str | None, param: str, settings: Settings, purpose: Purpose = "read") -> Path | None:
     """Resolve ``path`` and check it lies under an allowed root; ``None`` passes through.
 
     Symlinks and ``..`` are resolved first, so ``outputs/../../etc`` or a link out of a root
@@ -140,7 +143,7 @@ def confine(path: Path | str | None, param: str, settings: Any, purpose: Purpose
     )
 
 
-def confine_all(paths: Iterable[Path | str], param: str, settings: Any, purpose: Purpose = "read") -> list[Path]:
+def confine_all(paths: Iterable[Path | str], param: str, settings: Settings, purpose: Purpose = "read") -> list[Path]:
     """:func:`confine` each of ``paths`` (errors name ``param[i]``)."""
     return [confine(p, f"{param}[{i}]", settings, purpose) for i, p in enumerate(paths)]  # type: ignore[misc]
 
@@ -184,7 +187,7 @@ def trust_local_uri(uri: str) -> None:
         _TRUSTED_URIS.add(uri.strip().rstrip("/"))
 
 
-def confine_uri(uri: str | None, param: str, settings: Any) -> str | None:
+def confine_uri(uri: str | None, param: str, settings: Settings) -> str | None:
     """Accept a storage URI parameter only when the worker is configured for it.
 
     Allowed: ``REELFLOW_SONG_INDEX_URI``, anything under ``REELFLOW_STORAGE__URI``, or a URI the

@@ -4,6 +4,11 @@ and ``processors/`` (embedded local defaults); ``flows/_wiring.py`` picks one pe
 All ports are async so a remote client (httpx) and a local engine (run in a worker thread)
 look the same to the flow. Each adapter exposes ``provider`` (e.g. ``"local-piper"``,
 ``"hume"``) so metadata can record who made each part.
+
+Costs travel with results: every port method returns what its call was billed inside its result
+(:attr:`PlannedScript.costs`, :attr:`Utterance.costs`, :attr:`Clip.costs`, empty when free). An
+adapter keeps no list of costs of its own, so two videos made at once by one process (one shared
+adapter) never see each other's entries; the flow sums the costs of the results it got.
 """
 
 from __future__ import annotations
@@ -11,7 +16,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
-from reelflow.core.models import Brief, Clip, ClipRequest, Scene, ScriptPlan, Utterance
+from reelflow.core.models import Brief, Clip, ClipRequest, PlannedScript, Scene, ScriptPlan, Utterance
 
 
 @runtime_checkable
@@ -21,8 +26,9 @@ class ScriptWriter(Protocol):
     provider: str
     model: str
 
-    async def write_plan(self, brief: Brief) -> ScriptPlan:
-        """Return a plan whose scene durations add up to ``brief.duration_s`` (±0.5 s).
+    async def write_plan(self, brief: Brief) -> PlannedScript:
+        """Return a plan whose scene durations add up to ``brief.duration_s`` (±0.5 s), with the
+        cost entries of writing it (one per paid completion) and who wrote it.
 
         Raises:
             core.errors.ReelFlowError subclasses on failure (never returns None).
@@ -80,7 +86,8 @@ class SpeechSynthesizer(Protocol):
         context_key: str | None = None,
         pace: float = 1.0,
     ) -> Utterance:
-        """Write ``out_path`` (WAV, leading/trailing silence trimmed) and describe it.
+        """Write ``out_path`` (WAV, leading/trailing silence trimmed) and describe it; the
+        utterance carries what it was billed (:attr:`Utterance.costs`).
 
         ``pace`` multiplies the natural duration (0.88-1.12: 0.9 speaks ~5 % faster); engines map
         it to their own control (Piper ``length_scale``, Hume ``speed`` = 1/pace).
@@ -98,7 +105,8 @@ class ClipGenerator(Protocol):
     provider: str
 
     async def generate(self, request: ClipRequest, out_path: Path) -> Clip:
-        """Write ``out_path`` (H.264 MP4, ``request.width``×``request.height``, ≥ duration)."""
+        """Write ``out_path`` (H.264 MP4, ``request.width``×``request.height``, ≥ duration); the
+        clip carries what it was billed (:attr:`Clip.costs`)."""
         ...
 
 

@@ -14,7 +14,10 @@ Source: Prefect 3 "Global concurrency limits and rate limits"
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from reelflow.core.settings import Settings
 
 #: Name of the global concurrency limit that paces Hume TTS requests across workers.
 HUME_LIMIT = "reelflow-hume-requests"
@@ -50,7 +53,7 @@ async def ensure_rate_limit(name: str, per_minute: int) -> None:
     _ENSURED[name] = per_minute
 
 
-async def provider_rate_slot(provider: str, settings: Any, requests: int = 1) -> None:
+async def provider_rate_slot(provider: str, settings: Settings, requests: int = 1) -> None:
     """Wait for ``requests`` slots of the provider's cross-worker rate limit (Hume only; else no-op).
 
     Raises:
@@ -60,6 +63,6 @@ async def provider_rate_slot(provider: str, settings: Any, requests: int = 1) ->
         return
     from prefect.concurrency.asyncio import rate_limit
 
-    per_minute = int(getattr(settings, "hume_requests_per_minute", 100))
+    per_minute = settings.hume_requests_per_minute
     await ensure_rate_limit(HUME_LIMIT, per_minute)
     await rate_limit(HUME_LIMIT, occupy=max(1, requests), timeout_seconds=SLOT_TIMEOUT_S, strict=True)

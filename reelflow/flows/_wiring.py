@@ -50,6 +50,16 @@ def apply_prefect_secrets(settings: Settings) -> Settings:
     return settings.model_copy(update=updates) if updates else settings
 
 
+#: Part of a video → the settings field whose key selects its remote service.
+REMOTE_KEYS = {"plan": "openai_api_key", "narration": "hume_api_key", "clips": "runware_api_key"}
+
+
+def remote_parts(settings: Settings) -> frozenset[str]:
+    """The parts (``plan``, ``narration``, ``clips``) made by a remote, paid service: those whose key
+    is set. The one place that decides "local or remote"; the ``make_*`` functions follow it."""
+    return frozenset(part for part, key in REMOTE_KEYS.items() if getattr(settings, key) is not None)
+
+
 def make_script_writer(settings: Settings) -> ScriptWriter:
     """OpenAI (Structured Outputs) when ``OPENAI_API_KEY`` is set, else the template planner.
 
@@ -58,7 +68,7 @@ def make_script_writer(settings: Settings) -> ScriptWriter:
     """
     from reelflow.processors.planner import TemplatePlanner
 
-    if settings.openai_api_key is not None:
+    if "plan" in remote_parts(settings):
         from reelflow.clients.openai.adapter import OpenAIScriptWriter
 
         return OpenAIScriptWriter.from_settings(settings, rules=TemplatePlanner())
@@ -67,7 +77,7 @@ def make_script_writer(settings: Settings) -> ScriptWriter:
 
 def make_speech_synthesizer(settings: Settings) -> SpeechSynthesizer:
     """Hume Octave TTS when ``HUME_API_KEY`` is set, else local Piper."""
-    if settings.hume_api_key is not None:
+    if "narration" in remote_parts(settings):
         from reelflow.clients.hume.adapter import HumeSynthesizer
 
         return HumeSynthesizer.from_settings(settings)
@@ -79,7 +89,7 @@ def make_speech_synthesizer(settings: Settings) -> SpeechSynthesizer:
 def make_clip_generator(settings: Settings) -> ClipGenerator:
     """Runware videoInference when ``RUNWARE_API_KEY`` is set, else the local motion-design
     renderer (scenes drawn straight into the final encode, :mod:`processors.motion`)."""
-    if settings.runware_api_key is not None:
+    if "clips" in remote_parts(settings):
         from reelflow.clients.runware.adapter import RunwareClipGenerator
 
         return RunwareClipGenerator.from_settings(settings)
@@ -90,12 +100,18 @@ def make_clip_generator(settings: Settings) -> ClipGenerator:
 
 @dataclass
 class Runtime:
-    """The adapters one process uses for one configuration."""
+    """The adapters one process uses for one configuration.
+
+    ``remote`` names the parts made by a remote, paid service (:func:`remote_parts`): the flows ask
+    it whether a key check is due, whether a clip is a generated one to check and show, and whether
+    API metrics are worth publishing, instead of guessing from provider names.
+    """
 
     settings: Settings
     writer: ScriptWriter
     tts: SpeechSynthesizer
     clips: ClipGenerator
+    remote: frozenset[str] = frozenset()
     _lazy: dict[str, Any] = field(default_factory=dict)
     _checked: set[str] = field(default_factory=set)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -154,8 +170,8 @@ class Runtime:
         """
         import asyncio
 
-        todo = [p for p in (self.writer, self.tts, self.clips)
-                if hasattr(p, "check_access") and p.provider not in self._checked]
+        adapters = {"plan": self.writer, "narration": self.tts, "clips": self.clips}
+        todo = [adapters[part] for part in sorted(self.remote) if adapters[part].provider not in self._checked]
         await asyncio.gather(*(p.check_access() for p in todo))
         self._checked.update(p.provider for p in todo)
         return [p.provider for p in todo]
@@ -208,6 +224,7 @@ def get_runtime(settings: Settings | None = None) -> Runtime:
                 writer=make_script_writer(settings),
                 tts=make_speech_synthesizer(settings),
                 clips=make_clip_generator(settings),
+                remote=remote_parts(settings),
             )
             _RUNTIMES[key] = rt
         return rt

@@ -76,6 +76,7 @@ from reelflow.core.campaigns import (  # noqa: F401 - re-exported: the campaign 
 from reelflow.core.errors import InputError
 from reelflow.core.models import Brief
 from reelflow.core.settings import Settings, load_settings
+from reelflow.flows._wiring import remote_parts
 
 # Cost estimates for budget decisions before a run (USD). [estimate]: list prices at the time of
 # writing, deliberately on the high side; the real cost comes back from the providers (Runware
@@ -93,8 +94,8 @@ CLIP_RETRY_ALLOWANCE = 1.25
 def estimate_video_cost(brief: Brief, settings: Settings) -> dict[str, float]:
     """Estimated USD per paid part of one video, from which providers the settings select.
 
-    A part is remote exactly when its key is set (same rule as ``flows/_wiring.py``); local
-    parts cost 0 and are omitted. Runware uses the model's USD/second
+    Which parts are remote is :func:`flows._wiring.remote_parts` (the composition root's rule);
+    local parts cost 0 and are omitted. Runware uses the model's USD/second
     (``clients.runware.types.MODELS``) × (scenes × the model's clip length covering a scene) ×
     :data:`CLIP_RETRY_ALLOWANCE`; Hume uses characters at
     :data:`HUME_USD_PER_1K_CHARS`; OpenAI a flat :data:`OPENAI_PLAN_USD` per plan.
@@ -102,12 +103,13 @@ def estimate_video_cost(brief: Brief, settings: Settings) -> dict[str, float]:
     Returns:
         ``{"plan": usd, "narration": usd, "clips": usd}`` for the paid parts only.
     """
+    remote = remote_parts(settings)
     est: dict[str, float] = {}
-    if settings.openai_api_key is not None:
+    if "plan" in remote:
         est["plan"] = OPENAI_PLAN_USD
-    if settings.hume_api_key is not None:
+    if "narration" in remote:
         est["narration"] = round(brief.duration_s * CHARS_PER_SECOND / 1000 * HUME_USD_PER_1K_CHARS, 4)
-    if settings.runware_api_key is not None:
+    if "clips" in remote:
         from reelflow.clients.runware.types import MODELS
 
         spec = MODELS.get(settings.runware_model)

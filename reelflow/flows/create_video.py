@@ -21,8 +21,9 @@ from pathlib import Path
 from prefect import flow, get_run_logger
 from prefect.runtime import flow_run
 
-from reelflow.core.models import Brief, ClipRequest, CostEntry, SceneRecord, ScriptPlan, Utterance, VideoResult
-from reelflow.core.paths import confine, relative_to_root
+from reelflow.core.metadata import run_cost_entries
+from reelflow.core.models import Brief, ClipRequest, ScriptPlan, Utterance, VideoResult
+from reelflow.core.paths import confine
 from reelflow.core.settings import load_settings
 from reelflow.core.storage import atomic_write_json, ensure_writable_dir, sha256_file
 from reelflow.flows import tasks
@@ -124,11 +125,11 @@ async def create_video(
     for warning in analysis.warnings:
         logger.warning("brief: %s", warning)
 
-    if any(_is_paid(p) for p in providers.values()):
+    if rt.remote:
         await tasks.check_service_keys(providers)  # a rejected key fails here, before anything is paid
     gate = ReviewGate(review, review_timeout)  # bad review settings fail here, before anything is paid
-    plan, plan_costs, plan_info = await tasks.plan_script(brief, providers["plan"], work_dir)
-    plan, stop = await gate.plan(plan, brief, providers=providers, plan_costs=plan_costs)  # before narration/clips
+    planned = await tasks.plan_script(brief, providers["plan"], work_dir)
+    plan, stop = await gate.plan(planned.plan, brief, providers=providers, plan_costs=planned.costs)  # before narration/clips
     if stop is not None:
         return stop
 
@@ -140,13 +141,13 @@ async def create_video(
             for s in p.scenes)))
 
     async def replan(speech_s: float, words_per_second: float) -> ScriptPlan:
-        p, _, _ = await tasks.plan_script(brief, providers["plan"], work_dir, speech_s=round(speech_s, 2),
-                                          words_per_second=round(words_per_second, 3))
-        return p
+        replanned = await tasks.plan_script(brief, providers["plan"], work_dir, speech_s=round(speech_s, 2),
+                                            words_per_second=round(words_per_second, 3))
+        return replanned.plan
 
     # Paid LLM plans are never re-requested, and a plan a reviewer approved is spoken as approved
     # (pacing may still change the speech rate and holds, never the lines).
-    can_replan = plan_info.get("provider") == "local-template" and "plan" not in gate.points
+    can_replan = planned.provider == "local-template" and "plan" not in gate.points
     reviewed = {c["scene"] for c in (gate.record.get("plan") or {}).get("changes", []) if "scene" in c}
     fitted = await fit_narration(plan, brief.duration_s, synthesize_all, replan if can_replan else None,
                                  protected=reviewed)  # a line a reviewer edited is never dropped
@@ -181,7 +182,7 @@ async def create_video(
             sibling_prompts=prompts,
         )
         clip = await tasks.generate_clip(request, providers["clips"], work_dir)
-        if not _is_paid(clip.provider):
+        if "clips" not in rt.remote:
             # Local renders are checked while the video assembles (nothing to regenerate).
             return utt, length, clip, None
         qa = await asyncio.to_thread(tasks.qa_clip, clip.path, request.duration_s, i, work_dir, clip.loop_seams_s)
@@ -232,7 +233,7 @@ async def create_video(
                 design=designs[i],
                 duration_s=lengths[i],
                 words=scene_words(utterances[i], narration_starts[i] - starts[i]),
-                clip_path=clips[i].path if _is_paid(clips[i].provider) and clips[i].path else None,
+                clip_path=clips[i].path if "clips" in rt.remote and clips[i].path else None,
             )
             for i in range(len(clips))
         ],
@@ -285,125 +286,27 @@ async def create_video(
     if not qa.passed:
         logger.warning("QA flags on the final video: %s", "; ".join(qa.flags))
 
-    created = datetime.now(UTC)
-    cost_entries = _cost_entries(plan_costs, utterances, clips + discarded_clips, rt.writer)
-    total_cost = sum(e.cost_usd for _, e in cost_entries)
-    from reelflow.processors.media import probe
-
-    info = probe(Path(video))
-    scenes_meta = [
-        SceneRecord(
-            index=i,
-            start_s=starts[i],
-            end_s=round(starts[i] + lengths[i], 3),
-            narration=plan.scenes[i].narration,
-            visual_prompt=plan.scenes[i].visual_prompt,
-            clip_source=clips[i].source,
-            clip_licence=clips[i].licence,
-            clip_provider=clips[i].provider,
-            voice=utterances[i].voice,
-            voice_provider=utterances[i].provider,
-            beat=plan.scenes[i].beat,
-            visual=plan.scenes[i].visual,
-            speech_start_s=round(narration_starts[i], 3),
-            speech_end_s=round(narration_starts[i] + utterances[i].duration_s, 3),
-            visual_kind="clip" if motion.scenes[i].clip_path and designs[i].kind not in ("stat", "end_card")
-            else designs[i].kind,
-            headline=designs[i].headline,
-            assets=[a.model_dump(exclude={"file"}) for a in designs[i].assets],
-            footage=designs[i].footage and Path(designs[i].footage).name,
-            footage_score=designs[i].footage_score,
-            fallback=designs[i].fallback,
-        ).model_dump()
-        for i in range(len(plan.scenes))
-    ]
     from reelflow import __version__
+    from reelflow.processors.media import probe
+    from reelflow.processors.metadata import build_metadata
 
-    metadata = {
-        "title": plan.title,
-        "description": plan.description,
-        "hashtags": plan.hashtags,
-        "call_to_action": plan.call_to_action,
-        "script": {
-            "brand": analysis.brand,
-            "warnings": analysis.warnings,
-            "plan_writer": plan_info,
-            "pacing": {
-                "speech_s": timeline.speech_s,
-                "speech_coverage": round(timeline.coverage, 3),
-                "first_word_s": timeline.first_word_s,
-                "longest_gap_s": round(timeline.longest_silence_s, 3),
-                "end_hold_s": timeline.end_hold_s,
-                "pace": timeline.pace,
-                "synthesis_rounds": fitted.rounds,
-                "notes": timeline.notes,
-            },
-        },
-        "language": brief.language,
-        "platform": brief.platform.value,
-        "aspect": brief.aspect.value,
-        "duration_s": round(info.duration_s, 3),
-        "width": info.width,
-        "height": info.height,
-        "fps": info.fps,
-        "video_codec": info.video_codec,
-        "video_profile": info.profile,
-        "pix_fmt": info.pix_fmt,
-        "audio_codec": info.audio_codec,
-        "audio_sample_rate": info.sample_rate,
-        "audio_channels": info.channels,
-        "loudness_lufs": round(lufs, 2),
-        "true_peak_dbtp": round(peak, 2),
-        "captions": {"count": n_captions, "file": "captions.srt"},
-        "scenes": scenes_meta,
-        "music": {
-            "bed": {**bed.model_dump(), "path": relative_to_root(bed.path, settings.assets)},  # no worker paths
-            "catalogue_recommendation": songs[0].model_dump() if songs else None,
-            "catalogue_alternatives": [s.model_dump() for s in songs[1:]],
-            "query": music_query,
-        },
-        "credits": sorted({c.credit for c in clips if c.credit} | ({bed.credit} if bed.credit else set())
-                          | {d.footage_credit for d in designs if d.footage and d.footage_credit}),
-        "look": {"palette": palette.to_json(), "logo": bool(brief.logo)},
-        "qa": {
-            **qa.model_dump(),
-            "clips": [
-                {"scene": i, "passed": q.passed, "flags": q.flags, "provider": clips[i].provider}
-                if q is not None else
-                {"scene": i, "passed": True, "flags": [], "provider": clips[i].provider,
-                 "note": "drawn in the final encode: checked by the video QA"}
-                for i, q in enumerate(clip_qa)
-            ],
-        },
-        "provenance": {
-            "reelflow_version": __version__,
-            "flow_run_id": run_id,
-            "providers": {
-                "plan": {"provider": rt.writer.provider, "model": rt.writer.model},
-                "narration": sorted({u.provider for u in utterances}),
-                "clips": sorted({c.provider for c in clips}),
-                "music_bed": "local-bed-library",
-                "catalogue": "local-faiss",
-            },
-            "prompts": [{"scene": c.scene_index, "prompt": c.prompt, "model": c.model, "seed": c.seed} for c in clips],
-            "brief": brief.model_dump(mode="json"),
-        },
-        "costs": {
-            "per_provider_usd": _per_provider(cost_entries),
-            "total_usd": round(total_cost, 4),
-            "entries": [{"part": part, **e.model_dump()} for part, e in cost_entries],
-        },
-        "sha256": digest,
-        "video_file": "video.mp4",
-        "created_at": created.isoformat(),
-    }
-    stop = await gate.final(metadata, video=video, thumbnail=frames[best], keyframes=frames,
+    cost_entries = run_cost_entries(planned, utterances, clips + discarded_clips)  # discarded: billed all the same
+    info = probe(Path(video))
+    metadata = build_metadata(
+        brief=brief, planned=planned, analysis=analysis, fitted=fitted, clips=clips, designs=designs,
+        shows_clip=[bool(s.clip_path) for s in motion.scenes], palette=palette.to_json(), captions_count=n_captions,
+        info=info, loudness_lufs=lufs, true_peak_dbtp=peak, qa=qa, clip_qa=clip_qa, bed=bed, songs=songs,
+        music_query=music_query, assets_root=settings.assets,
+        plan_writer={"provider": rt.writer.provider, "model": rt.writer.model}, costs=cost_entries,
+        reelflow_version=__version__, flow_run_id=run_id, sha256=digest, created_at=datetime.now(UTC),
+    )
+    stop = await gate.final(metadata.model_dump(mode="json"), video=video, thumbnail=frames[best], keyframes=frames,
                             captions=srt, work_dir=work_dir)  # review: before anything is published
     if stop is not None:
         return stop
-    metadata["review"] = gate.record
+    metadata = metadata.model_copy(update={"review": gate.record})
     plan_path = atomic_write_json(work / "plan.json", plan.model_dump(mode="json"))
-    meta_path = atomic_write_json(work / "metadata.json", metadata)
+    meta_path = atomic_write_json(work / "metadata.json", metadata.model_dump(mode="json"))
     thumb = frames[best]
     uris = tasks.publish_outputs(
         {
@@ -428,11 +331,11 @@ async def create_video(
         true_peak_dbtp=round(peak, 2),
         sha256=digest,
         flow_run_id=run_id,
-        cost_usd=round(total_cost, 4),
-        created_at=created,
+        cost_usd=metadata.costs.total_usd,
+        created_at=metadata.created_at,
     )
-    await publish_run_report(plan, metadata, result, uris)
-    if any(_is_paid(p) for p in providers.values()):
+    await publish_run_report(plan, metadata.model_dump(mode="json"), result, uris)
+    if rt.remote:
         from reelflow.clients._http import METRICS
         from reelflow.flows.artifacts_ops import publish_api_metrics
 
@@ -462,29 +365,3 @@ def _check_brand_inputs(brief: Brief, footage_dir: str | None) -> None:
         except AssetError as exc:
             raise InputError(f"--footage {footage_dir}: {exc.message}",
                              hint="point --footage at a folder with a footage.json listing CC0/PD/CC BY media") from exc
-
-
-def _is_paid(provider: str) -> bool:
-    """True for remote (billed) providers; local ones are named ``local-*``."""
-    return not provider.startswith("local")
-
-
-def _cost_entries(plan_costs, utterances, clips, writer) -> list[tuple[str, CostEntry]]:
-    """One (part, CostEntry) per billable unit of this run; local providers appear at 0 USD."""
-    entries: list[tuple[str, CostEntry]] = [("plan", e) for e in plan_costs]
-    if not plan_costs:
-        entries.append(("plan", CostEntry(provider=writer.provider, model=writer.model)))
-    for u in utterances:
-        entries.append(("narration", CostEntry(provider=u.provider, model=u.voice, units=len(u.text),
-                                               unit="characters", cost_usd=u.cost_usd)))
-    for c in clips:
-        entries.append(("clips", CostEntry(provider=c.provider, model=c.model, units=round(c.duration_s, 3),
-                                           unit="seconds", cost_usd=c.cost_usd, request_id=c.request_id)))
-    return entries
-
-
-def _per_provider(entries: list[tuple[str, CostEntry]]) -> dict[str, float]:
-    per: dict[str, float] = {}
-    for _, e in entries:
-        per[e.provider] = round(per.get(e.provider, 0.0) + e.cost_usd, 4)
-    return per

@@ -143,7 +143,7 @@ def publish_index_task(index_dir: str, index_uri: str) -> dict[str, Any]:
     """Publish the saved index to ``index_uri`` (S3; files, manifest, then ``CURRENT`` last)."""
     from reelflow.processors.song_index import publish_index
 
-    return publish_index(index_dir, index_uri)
+    return publish_index(index_dir, index_uri, load_settings())
 
 
 def _write_catalogue(cat: Any, work_dir: Path, sha: str) -> dict[str, Any]:

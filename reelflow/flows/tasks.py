@@ -23,7 +23,8 @@ from typing import Any
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
-from reelflow.core.models import Brief, Clip, ClipRequest, CostEntry, MusicBed, QAReport, Scene, ScriptPlan, SongMatch, Utterance
+from reelflow.core.models import (Brief, Clip, ClipRequest, CostEntry, MusicBed, PlannedScript, QAReport, Scene, SongMatch,
+                                  Utterance)
 from reelflow.flows._cache import code_version
 from reelflow.flows._limits import provider_rate_slot
 from reelflow.flows._policies import CACHED, LOCAL_STEP_RETRY, REMOTE_STEP_RETRIES
@@ -80,29 +81,23 @@ async def check_service_keys(providers: dict[str, str]) -> list[str]:
     task_run_name="plan-script[{provider}]",
 )
 async def plan_script(brief: Brief, provider: str, work_dir: str, speech_s: float | None = None,
-                      words_per_second: float | None = None) -> tuple[ScriptPlan, list[CostEntry], dict[str, Any]]:
+                      words_per_second: float | None = None) -> PlannedScript:
     """Write the script plan through the configured ``ScriptWriter``.
 
     ``speech_s`` asks the offline planner for copy that speaks about that many seconds at the
-    voice's measured ``words_per_second`` (the pacing step's re-plan); other writers ignore it. Returns ``(plan, cost entries, info)`` where ``info``
-    holds what the writer recorded (``provider``, ``model``, and for LLM plans ``completions``,
-    ``reasks``, ``repairs``, ``fallback_reason`` when the offline planner wrote the plan instead).
+    voice's measured ``words_per_second`` (the pacing step's re-plan); other writers ignore it.
+    Returns the writer's :class:`core.models.PlannedScript`: the plan, its cost entries (one per
+    paid completion) and who wrote it (for LLM plans also ``completions``, ``reasks``,
+    ``repairs``, and ``fallback_reason`` when the offline planner wrote the plan instead).
     """
     if speech_s is not None:  # a re-plan to a speech budget is always the offline planner's (free)
         from reelflow.processors.planner import TemplatePlanner
 
         offline = TemplatePlanner()
         plan = offline.plan(brief, speech_s=speech_s, words_per_second=words_per_second)
-        return plan, [], {"provider": offline.provider, "model": offline.model}
-    writer = get_runtime().writer
-    info: dict[str, Any] = {"provider": writer.provider, "model": writer.model}
-    if hasattr(writer, "write_plan_with_report"):
-        plan, costs, report = await writer.write_plan_with_report(brief)
-        return plan, costs, {**info, **report}
-    costs = getattr(writer, "costs", None)
-    before = len(costs) if costs is not None else 0
-    plan = await writer.write_plan(brief)
-    return plan, list(costs[before:]) if costs is not None else [], info
+        return PlannedScript(plan=plan, provider=offline.provider, model=offline.model)
+    with _paid_scope():  # a paid completion is in the cost ledger as soon as it is paid
+        return await get_runtime().writer.write_plan(brief)
 
 
 @task(
@@ -121,7 +116,8 @@ async def narrate_scene(
 
     ``pace`` is the duration multiplier the pacing step chose (0.88-1.12: Piper ``length_scale``,
     Hume ``speed`` = 1/pace). The file name carries the text, voice and pace, so a re-synthesis at
-    another pace never overwrites a file a cached result points at.
+    another pace never overwrites a file a cached result points at. The utterance carries what it
+    was billed (:attr:`core.models.Utterance.costs`).
     """
     key = content_key(scene.narration, scene.emotion, scene.voice_instruction, voice, language, round(pace, 3))[:10]
     out = Path(work_dir) / "narration" / f"scene-{scene.index:02d}-{key}.wav"
@@ -140,7 +136,8 @@ async def narrate_scene(
     task_run_name="generate-clip-{request.scene_index}[{provider}]",
 )
 async def generate_clip(request: ClipRequest, provider: str, work_dir: str) -> Clip:
-    """Render/generate one scene clip into ``work_dir/clips/scene-NN.mp4``."""
+    """Render/generate one scene clip into ``work_dir/clips/scene-NN.mp4``; the clip carries what it
+    was billed (:attr:`core.models.Clip.costs`), and a paid job is in the cost ledger as soon as it is paid."""
     out = Path(work_dir) / "clips" / f"scene-{request.scene_index:02d}-{content_key(request.model_dump())[:8]}.mp4"
     out.parent.mkdir(parents=True, exist_ok=True)
     with _paid_scope():  # a paid clip is in the cost ledger as soon as it is paid

@@ -26,13 +26,16 @@ import math
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from reelflow.core.errors import AssetError, InputError
 from reelflow.core.models import MusicBed, is_renderable_licence
 from reelflow.core.storage import atomic_write_json, sha256_file
+
+if TYPE_CHECKING:
+    from reelflow.core.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -175,7 +178,7 @@ class BedLibrary:
         self.phrase_vectors = [encoder.encode(b.phrases()) for b in beds]
 
     @classmethod
-    def load(cls, settings: Any, music_dir: Path | str | None = None, encoder: Any = None) -> BedLibrary:
+    def load(cls, settings: Settings, music_dir: Path | str | None = None, encoder: Any = None) -> BedLibrary:
         """Read ``<assets>/music/music.json``, measure each bed once (cached) and embed them.
 
         Args:

@@ -436,7 +436,6 @@ class PiperSynthesizer:
             words=words,
             provider=provider,
             voice=name,
-            cost_usd=0.0,
         )
 
     async def synthesize(

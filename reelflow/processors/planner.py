@@ -23,7 +23,7 @@ import re
 from dataclasses import dataclass
 
 from reelflow.core.errors import InputError
-from reelflow.core.models import Brief, Scene, ScriptPlan, VisualSpec
+from reelflow.core.models import Brief, PlannedScript, Scene, ScriptPlan, VisualSpec
 from reelflow.processors.brief_analysis import PLATFORM_WORDS, BriefAnalysis, analyze_brief
 from reelflow.processors.copywriter import Copy, Line, keywords_for, sentence, word_count, write_copy
 from reelflow.processors.pacing import END_MIN_S, LEAD_IN_S, VOICE_WPS, build_timeline, max_words, target_speech_s
@@ -373,9 +373,9 @@ class TemplatePlanner:
             )
         return self._to_plan(brief, an, copy)
 
-    async def write_plan(self, brief: Brief) -> ScriptPlan:
-        """``ScriptWriter`` port: :meth:`plan` (CPU only, fast)."""
-        return self.plan(brief)
+    async def write_plan(self, brief: Brief) -> PlannedScript:
+        """``ScriptWriter`` port: :meth:`plan` (CPU only, fast, free: no cost entries)."""
+        return PlannedScript(plan=self.plan(brief), provider=self.provider, model=self.model)
 
     def _to_plan(self, brief: Brief, an: BriefAnalysis, copy: Copy) -> ScriptPlan:
         prof = _tone(an.tone_words)

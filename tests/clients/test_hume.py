@@ -139,7 +139,10 @@ async def test_synthesizer_writes_trimmed_wav_with_continuity(app, clock, policy
     assert len(u1.words) == len(scene().narration.split()) and u1.words[0].start_s < 0.1
     assert all(0 <= w.start_s <= w.end_s <= u1.duration_s for w in u1.words)
     assert u1.provider == "hume" and u1.voice == "Ava Song" and u2.scene_index == 1
-    assert synth.costs[0].unit == "characters" and synth.costs[0].units == len(scene().narration)
+    # each utterance carries its own cost entry (characters sent, Octave 2 with a named voice)
+    assert [(c.provider, c.model, c.unit, c.units) for c in u1.costs] == [
+        ("hume", "octave-2", "characters", len(scene().narration))]
+    assert [c.units for c in u2.costs] == [len("Number three might surprise you.")] and not hasattr(synth, "costs")
 
 
 async def test_synthesizer_without_voice_uses_voice_design(app, clock, policy, tmp_path):

@@ -118,6 +118,11 @@ async def test_5xx_and_malformed_retried_invalid_output_not(app, clock, policy, 
     assert metrics.calls[-1]["attempts"] == 1 and app.emu.stats()["completions"] == before + 1
 
 
+def _unpack(planned):
+    """``(plan, cost entries, writer record)`` of a :class:`PlannedScript`."""
+    return planned.plan, planned.costs, planned.writer_record()
+
+
 def writer_for(app, clock, policy) -> OpenAIScriptWriter:
     return OpenAIScriptWriter(KEY, BASE, rules=TemplatePlanner(), transport=httpx2.ASGITransport(app=app),
                               clock=clock, policy=policy)
@@ -130,7 +135,8 @@ BRIEF = Brief(text="Launch video for our new TrailFox Grip trail running shoe: s
 
 async def test_script_writer_fits_duration(app, clock, policy):
     writer = writer_for(app, clock, policy)
-    plan, costs, report = await writer.write_plan_with_report(BRIEF)
+    planned = await writer.write_plan(BRIEF)
+    plan, costs, report = planned.plan, planned.costs, planned.writer_record()
     assert plan.duration_s == pytest.approx(27, abs=0.01)
     assert [s.index for s in plan.scenes] == list(range(len(plan.scenes)))
     assert writer.provider == "openai" and costs[0].unit == "tokens" and costs[0].cost_usd > 0
@@ -150,7 +156,7 @@ def _long_strings(plan: dict) -> dict:
 
 async def test_over_long_strings_are_repaired_locally_not_reasked(app, clock, policy):
     app.emu.script([_long_strings])
-    plan, costs, report = await writer_for(app, clock, policy).write_plan_with_report(BRIEF)
+    plan, costs, report = _unpack(await writer_for(app, clock, policy).write_plan(BRIEF))
     assert app.emu.stats()["completions"] == 1 and len(costs) == 1 and report["reasks"] == 0
     assert len(plan.title) <= 60 and not plan.title.endswith(" ") and len(plan.scenes[0].on_screen_text) <= 80
     assert len(plan.scenes[0].visual.headline.split()) <= 6
@@ -165,9 +171,26 @@ def _no_brand(plan: dict) -> dict:
     return plan
 
 
+async def test_paid_completions_reach_the_ledger_when_paid_once_each(app, clock, policy, tmp_path):
+    """Each billed completion (the answer and the re-ask) is in the cost ledger as soon as it is
+    paid; recording the plan's entries again at the end of the run adds nothing."""
+    from reelflow.core.ledger import CostLedger, paid_scope
+
+    app.emu.script([_no_brand])
+    with paid_scope(tmp_path / "ledger.sqlite", "flow-run-7"):
+        planned = await writer_for(app, clock, policy).write_plan(BRIEF)
+    ledger = CostLedger(tmp_path / "ledger.sqlite")
+    rows = ledger.entries(flow_run_id="flow-run-7")
+    assert len(planned.costs) == 2 and [r["request_id"] for r in rows] == [c.request_id for c in planned.costs]
+    assert all(r["part"] == "plan" and r["unit"] == "tokens" for r in rows)
+    assert sum(r["cost_usd"] for r in rows) == pytest.approx(planned.cost_usd)
+    assert not any(ledger.record(c, "flow-run-7", part="plan") for c in planned.costs)
+    assert len(ledger.entries(flow_run_id="flow-run-7")) == 2
+
+
 async def test_brand_missing_reasked_once_then_fixed(app, clock, policy):
     app.emu.script([_no_brand])  # first answer omits the brand; the re-ask gets a compliant one
-    plan, costs, report = await writer_for(app, clock, policy).write_plan_with_report(BRIEF)
+    plan, costs, report = _unpack(await writer_for(app, clock, policy).write_plan(BRIEF))
     stats = app.emu.stats()
     assert stats["completions"] == 2 and len(costs) == 2 and report["reasks"] == 1
     reask = stats["messages"][1][-1]["content"]
@@ -183,7 +206,7 @@ async def test_still_failing_after_reask_falls_back_offline_two_completions(app,
         return plan
 
     app.emu.script([speaks_notes, speaks_notes])
-    plan, costs, report = await writer_for(app, clock, policy).write_plan_with_report(BRIEF)
+    plan, costs, report = _unpack(await writer_for(app, clock, policy).write_plan(BRIEF))
     assert app.emu.stats()["completions"] == 2 and len(costs) == 2 and report["reasks"] == 1
     assert report["provider"] == "local-template" and "TrailFox" in report["fallback_reason"]
     assert "production notes" in report["fallback_reason"]
@@ -194,7 +217,7 @@ async def test_still_failing_after_reask_falls_back_offline_two_completions(app,
 @pytest.mark.parametrize("answer", ["{not json", {"title": "t"}])
 async def test_non_json_or_invalid_answer_never_resent_unchanged(app, clock, policy, answer):
     app.emu.script([answer, answer])
-    plan, costs, report = await writer_for(app, clock, policy).write_plan_with_report(BRIEF)
+    plan, costs, report = _unpack(await writer_for(app, clock, policy).write_plan(BRIEF))
     msgs = app.emu.stats()["messages"]
     assert len(msgs) <= 2 and len(costs) == len(msgs) <= 2
     if len(msgs) == 2:
@@ -205,7 +228,7 @@ async def test_non_json_or_invalid_answer_never_resent_unchanged(app, clock, pol
 
 async def test_refusal_falls_back_after_one_completion(app, clock, policy):
     add_fault(app, route="POST /v1/chat/completions", kind="refusal", times=None)
-    plan, costs, report = await writer_for(app, clock, policy).write_plan_with_report(BRIEF)
+    plan, costs, report = _unpack(await writer_for(app, clock, policy).write_plan(BRIEF))
     assert app.emu.stats()["completions"] == 1 and "ModelRefused" in report["fallback_reason"]
     assert plan.scenes[-1].narration.endswith("Find your trail.")
 

@@ -205,6 +205,9 @@ async def test_adapter_generates_exact_size_and_never_pays_twice(app, clock, pol
     w, h, dur, fps = probe_video(clip.path)
     assert (w, h) == (360, 640) and fps == pytest.approx(30) and dur >= 4.2
     assert clip.provider == "runware" and clip.cost_usd == pytest.approx(0.14) and clip.request_id
+    # the clip carries its own cost entry: the job's taskUUID, the seconds the model bills
+    assert [(c.provider, c.model, c.unit, c.units, c.request_id) for c in clip.costs] == [
+        ("runware", "klingai:1@1", "seconds", gen.task_for(req)[0].duration, clip.request_id)]
     # a re-run (Prefect retry / flow re-run) reuses the persisted taskUUID: no second job
     clip2 = await gen.generate(req, tmp_path / "scene2-again.mp4")
     assert clip2.request_id == clip.request_id

@@ -3,6 +3,7 @@ when paid (once), S3 keys unique per run, and the Hume rate limit held by the Pr
 
 from __future__ import annotations
 
+import sqlite3
 import subprocess
 import sys
 import textwrap
@@ -11,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from reelflow.core.errors import InputError
 from reelflow.core.ledger import CostLedger, paid_scope, record_paid
 from reelflow.core.models import CostEntry
 from reelflow.core.storage import run_key_prefix
@@ -40,13 +42,32 @@ def test_two_concurrent_campaign_runs_share_one_budget(tmp_path):
     assert sum(granted) == 10, granted  # 10 x 0.30 = the whole 3.00 budget, not 10 each
     assert ledger.budget_committed(pool) == pytest.approx(3.0)
     # a finished video settles to what it really spent; the freed amount can be reserved again
-    ledger.settle_budget(pool, "run-0:0", 0.1)
+    # (a run's first reservation is granted whenever any of its are: the budget only fills up)
+    first = f"run-{next(n for n, g in enumerate(granted) if g)}:0"
+    ledger.settle_budget(pool, first, 0.1)
     assert ledger.reserve_budget(pool, "run-x:0", 0.2)[0]
     assert not ledger.reserve_budget(pool, "run-x:1", 0.05)[0]
     # when every run has left, the next run starts a fresh pool
     for run in ("run-0", "run-1", "run-x"):
         ledger.leave_budget(pool, run)
     assert ledger.join_budget("spring-launch", 3.0, "next-week") != pool
+
+
+def test_failed_write_leaves_nothing_behind_and_the_ledger_writable(tmp_path):
+    db = tmp_path / "ledger.sqlite"
+    ledger = CostLedger(db)
+    with pytest.raises(InputError, match="budget pool 999 does not exist"):
+        ledger.reserve_budget(999, "run-a:0", 0.5)
+    # the failed transaction was rolled back and its connection closed: a connection that will not
+    # wait (as another process's) takes the write lock at once, and nothing of the failed one is there
+    con = sqlite3.connect(db, timeout=0, isolation_level=None)
+    con.execute("BEGIN IMMEDIATE")
+    assert con.execute("SELECT COUNT(*) FROM budget_reservations").fetchone()[0] == 0
+    con.execute("ROLLBACK")
+    con.close()
+    pool = ledger.join_budget("spring-launch", 1.0, "run-b")
+    assert ledger.reserve_budget(pool, "run-b:0", 0.5) == (True, 1.0, 1.0)
+    assert not ledger.reserve_budget(pool, "run-b:1", 0.6)[0]
 
 
 def test_paid_call_recorded_once_when_paid_then_attributed(tmp_path):
@@ -78,6 +99,14 @@ async def test_hume_rate_limit_is_a_server_side_global_limit(prefect_harness, te
 
     from reelflow.flows._limits import HUME_LIMIT, ensure_rate_limit, provider_rate_slot
 
+    from prefect.client.schemas.actions import GlobalConcurrencyLimitUpdate
+    from prefect.exceptions import ObjectNotFound
+
+    async with get_client() as client:  # slots Hume narration of earlier tests in this session holds
+        try:
+            await client.update_global_concurrency_limit(HUME_LIMIT, GlobalConcurrencyLimitUpdate(active_slots=0))
+        except ObjectNotFound:
+            pass
     slow = test_settings.model_copy(update={"hume_requests_per_minute": 6})
     await provider_rate_slot("local-piper", slow)  # other providers: no limit, no API call
     t0 = time.perf_counter()

@@ -45,6 +45,7 @@ async def test_create_video_all_remote_under_faults(remote_env, prefect_harness,
     from reelflow.clients._http import METRICS
     from reelflow.clients.spotify.client import search_tracks
     from reelflow.core.models import Brief
+    from reelflow.core.settings import load_settings
     from reelflow.flows.create_video import create_video
 
     url, app = remote_env
@@ -70,7 +71,7 @@ async def test_create_video_all_remote_under_faults(remote_env, prefect_harness,
     assert fired > 0
 
     # Spotify (used by the song-index ingest) through the same environment and fault profile
-    rows = await search_tracks("city", 10)
+    rows = await search_tracks("city", 10, load_settings())
     assert rows and all(r["track_id"] and r["track_name"] for r in rows)
 
     snap = {row["service"]: row for row in METRICS.snapshot()}

@@ -142,13 +142,14 @@ def test_index_published_to_s3_and_loaded_from_it(prefect_harness, csv_files, tm
     from typer.testing import CliRunner
 
     from reelflow.core.errors import IndexMismatchError
-    from reelflow.core.settings import PathsSettings, Settings
+    from reelflow.core.settings import PathsSettings, Settings, load_settings
     from reelflow.processors import song_index
     from reelflow.processors.embeddings import get_encoder
     from reelflow.processors.song_index import SongIndex, load_or_build_default, publish_index
     from reelflow.cli_songs import app
 
     encoder = get_encoder(cache_dir=test_settings.cache / "models")
+    s3_settings = load_settings()  # the S3 server's endpoint and credentials, from the environment
     prefix = f"songs-{uuid.uuid4().hex[:8]}/song_index"
     uri = f"s3://{s3_env.bucket}/{prefix}"
     s3 = _bucket(s3_env)
@@ -164,16 +165,16 @@ def test_index_published_to_s3_and_loaded_from_it(prefect_harness, csv_files, tm
     assert set(_keys(s3, s3_env.bucket, prefix)) == {"CURRENT", f"{v1}/manifest.json", f"{v1}/tracks.json",
                                                      f"{v1}/vectors.npy"}
     assert s3.get_object(Bucket=s3_env.bucket, Key=f"{prefix}/CURRENT")["Body"].read().decode().strip() == v1
-    assert publish_index(local, uri)["published"] is False  # already live: nothing uploaded
+    assert publish_index(local, uri, s3_settings)["published"] is False  # already live: nothing uploaded
 
     # load_from_uri: download into an empty cache, verify, load; same answers as the local index
     cache = tmp_path / "cache" / "song_index"
-    remote = SongIndex.load_from_uri(uri, cache, encoder=encoder)
+    remote = SongIndex.load_from_uri(uri, cache, encoder=encoder, settings=s3_settings)
     original = SongIndex.load(local, encoder=encoder)
     assert remote.manifest["version"] == v1 and len(remote) == len(original) == summary["count"]
     assert remote.search("dance pop", k=5) == original.search("dance pop", k=5)
     mtime = (cache / v1 / "vectors.npy").stat().st_mtime_ns
-    SongIndex.load_from_uri(uri, cache, encoder=encoder)  # cached version: no new download
+    SongIndex.load_from_uri(uri, cache, encoder=encoder, settings=s3_settings)  # cached version: no new download
     assert (cache / v1 / "vectors.npy").stat().st_mtime_ns == mtime
 
     # load_or_build_default with REELFLOW_SONG_INDEX_URI: a missing cache is filled from S3 (no build)
@@ -191,7 +192,7 @@ def test_index_published_to_s3_and_loaded_from_it(prefect_harness, csv_files, tm
     # three publishes keep the last two versions at the remote location
     SongIndex.load(local, encoder=encoder).save(local)
     v3 = (local / "CURRENT").read_text().strip()
-    publish_index(local, uri)
+    publish_index(local, uri, s3_settings)
     versions = {k.split("/")[0] for k in _keys(s3, s3_env.bucket, prefix) if "/" in k}
     assert versions == {v2, v3}
 
@@ -201,17 +202,17 @@ def test_index_published_to_s3_and_loaded_from_it(prefect_harness, csv_files, tm
     s3.put_object(Bucket=s3_env.bucket, Key=f"{prefix}/{v3}/tracks.json", Body=body[:-10] + b"XXXXXXXXXX")
     bad_cache = tmp_path / "bad-cache" / "song_index"
     with pytest.raises(IndexMismatchError, match="checksum"):
-        SongIndex.load_from_uri(uri, bad_cache, encoder=encoder)
+        SongIndex.load_from_uri(uri, bad_cache, encoder=encoder, settings=s3_settings)
     assert not (bad_cache / "CURRENT").exists() and not (bad_cache / v3).exists()
     # a truncated object whose own metadata still claims the original checksum is refused too
     assert meta.get("sha256")
     s3.put_object(Bucket=s3_env.bucket, Key=f"{prefix}/{v3}/tracks.json", Body=body[: len(body) // 2],
                   Metadata={"sha256": meta["sha256"]})
     with pytest.raises(IndexMismatchError):
-        SongIndex.load_from_uri(uri, bad_cache, encoder=encoder)
+        SongIndex.load_from_uri(uri, bad_cache, encoder=encoder, settings=s3_settings)
 
     with pytest.raises(InputError, match="S3"):
-        SongIndex.load_from_uri("file:///tmp/x", bad_cache, encoder=encoder)
+        SongIndex.load_from_uri("file:///tmp/x", bad_cache, encoder=encoder, settings=s3_settings)
 
 
 def index_songs_with_uri(csv_path: Path, index_dir: Path, uri: str) -> dict:

@@ -13,7 +13,7 @@ import pytest
 from reelflow.core.errors import AssetError, InputError
 from reelflow.core.models import ClipRequest
 from reelflow.core.ports import ClipGenerator
-from reelflow.processors.clip_renderer import LocalClipRenderer, assign_footage
+from reelflow.processors.clip_renderer import LocalClipRenderer, MotionClipGenerator, assign_footage
 from reelflow.processors.media import probe
 
 REPO = Path(__file__).resolve().parents[2]
@@ -57,9 +57,23 @@ def frames(path: Path, indices: list[int]) -> list[np.ndarray]:
     return [out[i] for i in indices]
 
 
-def test_is_a_clip_generator(renderer: LocalClipRenderer):
-    assert isinstance(renderer, ClipGenerator)
-    assert renderer.provider == "local-footage"
+async def test_local_generators_keep_the_clip_generator_contract(renderer: LocalClipRenderer, tmp_path: Path):
+    """What the flow relies on from any ``ClipGenerator``: the clip answers its request (scene,
+    size, fps, at least its duration), names its provider and licence, and carries what it cost
+    (nothing: both local generators are free, so the flow records them at 0 USD)."""
+    req = ClipRequest(scene_index=3, prompt="a cat at home on a sofa", duration_s=1.5, width=320, height=568, fps=24,
+                      seed=11)
+    generators: list[ClipGenerator] = [renderer, MotionClipGenerator()]
+    footage, drawn = [await g.generate(req, tmp_path / f"{g.provider}.mp4") for g in generators]
+    for clip, gen in ((footage, renderer), (drawn, generators[1])):
+        assert (clip.scene_index, clip.width, clip.height, clip.fps) == (3, 320, 568, 24.0)
+        assert clip.duration_s >= req.duration_s - 1e-6 and clip.provider == gen.provider and clip.licence
+        assert clip.prompt == req.prompt and clip.seed == 11 and clip.costs == [] and clip.cost_usd == 0
+    info = probe(footage.path)  # the footage renderer wrote a real file of that size
+    assert (info.width, info.height, info.fps) == (320, 568, pytest.approx(24)) and info.duration_s >= 1.5 - 1e-6
+    assert drawn.path == "" and not list(tmp_path.glob("local-motion*"))  # drawn later, in the final encode
+    with pytest.raises(InputError, match="even"):
+        await MotionClipGenerator().generate(req.model_copy(update={"width": 321}), tmp_path / "odd.mp4")
 
 
 def test_rocket_prompt_picks_the_rocket(renderer: LocalClipRenderer):

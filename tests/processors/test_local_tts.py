@@ -69,15 +69,22 @@ def test_word_timings_monotonic_and_inside_audio(spoken) -> None:
 
 
 async def test_synthesizer_port_writes_an_utterance(tmp_path) -> None:
-    synth = PiperSynthesizer()
-    assert isinstance(synth, SpeechSynthesizer) and synth.provider == "local-piper"
+    synth: SpeechSynthesizer = PiperSynthesizer()
     scene = Scene(index=2, narration="Whisker & Tail. Treat them right.", visual_prompt="cat",
                   duration_s=3, emotion="playful", voice_instruction="playful, light")
     utt = await synth.synthesize(scene, tmp_path / "s2.wav", context_key="video-1")
-    assert utt.scene_index == 2 and utt.provider == "local-piper" and utt.voice == "en_US-joe-medium"
+    assert utt.scene_index == 2 and utt.provider == synth.provider == "local-piper"
+    assert utt.voice == "en_US-joe-medium" and utt.text == scene.narration
+    assert utt.audio_path == str(tmp_path / "s2.wav") and utt.costs == [] and utt.cost_usd == 0  # free
     audio, sr = _read(Path(utt.audio_path))
-    assert abs(len(audio) / sr - utt.duration_s) < 1e-3
+    assert abs(len(audio) / sr - utt.duration_s) < 1e-3 and sr == utt.sample_rate
+    lead, trail = _edge_silence_s(audio, sr)
+    assert lead <= 0.15 and trail <= 0.15  # silence trimmed, as the port promises
     assert [w.text for w in utt.words] == ["Whisker", "&", "Tail.", "Treat", "them", "right."]
+    # pace multiplies the natural duration (the pacing step's control)
+    slow = await synth.synthesize(scene, tmp_path / "slow.wav", pace=1.1)
+    fast = await synth.synthesize(scene, tmp_path / "fast.wav", pace=0.9)
+    assert fast.duration_s < utt.duration_s < slow.duration_s
 
 
 def test_energetic_direction_speaks_faster_than_calm(tmp_path) -> None:

@@ -9,8 +9,8 @@ this process within ``START_GRACE_S`` (it came from the Prefect cache of a resum
 latest generation of the video is used, or none. Leading and
 trailing silence is trimmed (same threshold as the local Piper engine) and word timings are
 shifted to match. Pricing: Hume sells characters per plan; no per-character price is
-documented, so ``cost_usd`` is ``usd_per_1k_chars`` × characters (default 0) and the character
-count is recorded in :attr:`HumeSynthesizer.costs`.
+documented, so the cost is ``usd_per_1k_chars`` × characters (default 0); the utterance carries
+its entry (characters and USD) in :attr:`core.models.Utterance.costs`.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import threading
 import uuid
 import wave
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -31,6 +31,9 @@ from reelflow.clients.hume.client import HumeClient, split_text, voice_ref
 from reelflow.clients.hume.types import REQUESTS_PER_MINUTE, PostedUtterance, VoiceRef
 from reelflow.core.models import CostEntry, Scene, Utterance, WordTiming
 from reelflow.core.storage import atomic_path
+
+if TYPE_CHECKING:
+    from reelflow.core.settings import Settings
 
 
 def decode_wav(data: bytes) -> tuple[np.ndarray, int]:
@@ -105,10 +108,9 @@ class HumeSynthesizer:
         self._ended: dict[str, set[int]] = {}  # scenes done or failed, per video
         self.context_wait_s = context_wait_s
         self._lock = threading.Lock()
-        self.costs: list[CostEntry] = []
 
     @classmethod
-    def from_settings(cls, settings: Any) -> HumeSynthesizer:
+    def from_settings(cls, settings: Settings) -> HumeSynthesizer:
         """Build from :class:`core.settings.Settings` (``HUME_*`` and ``REELFLOW_SERVICE_*``)."""
         return cls(settings.hume_api_key.get_secret_value(), settings.hume_base_url,
                    default_voice=settings.hume_voice, requests_per_minute=settings.hume_requests_per_minute,
@@ -188,7 +190,7 @@ class HumeSynthesizer:
 
         Returns:
             :class:`core.models.Utterance` with word timings (seconds from the trimmed start)
-            when Hume returns them.
+            when Hume returns them, and its cost entry (characters sent, USD).
 
         Raises:
             clients.errors.ServiceError subclasses (AuthError names HUME_API_KEY; RequestInvalid
@@ -262,10 +264,8 @@ class HumeSynthesizer:
                 w.setframerate(sr)
                 w.writeframes(np.clip(audio * 32767.0, -32767, 32767).astype("<i2").tobytes())
         chars = len(scene.narration)
-        cost = round(chars / 1000 * self.usd_per_1k_chars, 6)
-        with self._lock:
-            self.costs.append(CostEntry(provider=self.provider, model="octave-2" if ref else "octave",
-                                        units=chars, unit="characters", cost_usd=cost))
+        cost = CostEntry(provider=self.provider, model="octave-2" if ref else "octave", units=chars,
+                         unit="characters", cost_usd=round(chars / 1000 * self.usd_per_1k_chars, 6))
         return Utterance(scene_index=scene.index, text=scene.narration, audio_path=str(out_path),
                          duration_s=round(duration, 4), sample_rate=sr, words=words, provider=self.provider,
-                         voice=voice or "hume:designed-voice", cost_usd=cost)
+                         voice=voice or "hume:designed-voice", costs=[cost])

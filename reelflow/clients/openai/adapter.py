@@ -21,16 +21,19 @@ retry layer; a provider still failing past its deadline also falls back, with th
 from __future__ import annotations
 
 import json
-import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
 from reelflow.clients._http import Clock, MetricsRecorder, RetryPolicy, policy_from_settings
 from reelflow.clients.errors import AuthError, InvalidOutput, PermissionDenied, ServiceError
 from reelflow.clients.openai.client import ChatResult, OpenAIClient, strict_json_schema
-from reelflow.core.models import Brief, CostEntry, ScriptPlan
+from reelflow.core.ledger import record_paid
+from reelflow.core.models import Brief, CostEntry, PlannedScript, ScriptPlan
 from reelflow.core.ports import ScriptRules
+
+if TYPE_CHECKING:
+    from reelflow.core.settings import Settings
 
 #: Paid completions one plan may cost at most (the answer and one re-ask).
 MAX_COMPLETIONS = 2
@@ -115,8 +118,8 @@ class OpenAIScriptWriter:
             given by the composition root (``flows/_wiring.py``).
         transport: ``httpx2`` transport for tests; policy/clock/metrics: see ``clients._http``.
 
-    Attributes:
-        costs: one :class:`core.models.CostEntry` per plan written (tokens and USD).
+    Each :meth:`write_plan` returns its own cost entries (one per paid completion); the writer keeps
+    none, so one instance serves concurrent videos.
     """
 
     provider = "openai"
@@ -128,11 +131,9 @@ class OpenAIScriptWriter:
         self._transport, self._policy, self._clock, self._metrics = transport, policy, clock, metrics
         self.temperature = temperature
         self.rules = rules
-        self.costs: list[CostEntry] = []
-        self._lock = threading.Lock()
 
     @classmethod
-    def from_settings(cls, settings: Any, rules: ScriptRules) -> OpenAIScriptWriter:
+    def from_settings(cls, settings: Settings, rules: ScriptRules) -> OpenAIScriptWriter:
         """Build from :class:`core.settings.Settings` (``OPENAI_*`` and ``REELFLOW_SERVICE_*``)."""
         return cls(settings.openai_api_key.get_secret_value(), settings.openai_base_url, settings.openai_model,
                    rules=rules, policy=policy_from_settings(settings))
@@ -147,18 +148,15 @@ class OpenAIScriptWriter:
                                 policy=self._policy, clock=self._clock, metrics=self._metrics) as client:
             await client.check_access()
 
-    async def write_plan(self, brief: Brief) -> ScriptPlan:
-        """``ScriptWriter`` port: :meth:`write_plan_with_report` without the report."""
-        plan, _, _ = await self.write_plan_with_report(brief)
-        return plan
-
-    async def write_plan_with_report(self, brief: Brief) -> tuple[ScriptPlan, list[CostEntry], dict[str, Any]]:
-        """Ask the model for a plan, check it like an offline plan, re-ask once, else fall back.
+    async def write_plan(self, brief: Brief) -> PlannedScript:
+        """``ScriptWriter`` port: ask the model for a plan, check it like an offline plan, re-ask
+        once, else fall back to the offline planner.
 
         Returns:
-            ``(plan, cost entries of this plan, report)``; ``report`` has ``completions`` (paid,
-            ≤ :data:`MAX_COMPLETIONS`), ``reasks`` (0/1), ``repairs`` (local cuts), and, when the
-            offline planner wrote the plan, ``fallback_reason`` and ``provider: local-template``.
+            :class:`core.models.PlannedScript` with this plan's cost entries (one per paid
+            completion, ≤ :data:`MAX_COMPLETIONS`), ``completions``, ``reasks`` (0/1), ``repairs``
+            (local cuts), and, when the offline planner wrote the plan, ``fallback_reason``,
+            ``provider: local-template`` and ``llm_provider``/``llm_model``.
 
         Raises:
             core.errors.InputError: the brief is bad input (from the offline analysis).
@@ -174,7 +172,7 @@ class OpenAIScriptWriter:
             {"role": "user", "content": user_prompt(brief, analysis)},
         ]
         costs: list[CostEntry] = []
-        report: dict[str, Any] = {"completions": 0, "reasks": 0, "repairs": []}
+        completions, reasks, repairs_done = 0, 0, []
         problems: list[str] = []
         try:
             async with OpenAIClient(self._key, self._base, model=self.model, transport=self._transport,
@@ -187,19 +185,21 @@ class OpenAIScriptWriter:
                         billed = getattr(exc, "billed", None)
                         if billed is None:
                             raise
-                        report["completions"] += 1
+                        completions += 1
                         costs.append(self._cost(billed))
                         plan, problems, answer = None, [f"the answer is not a JSON object of the schema ({exc})"], "{}"
                     else:
-                        report["completions"] += 1
-                        costs.append(self._cost(result))  # recorded when paid, not when the video completes
+                        completions += 1
+                        costs.append(self._cost(result))  # counted when paid, not when the video completes
                         plan, problems, repairs = self._check(result.data, analysis, brief, offline)
-                        report["repairs"] += repairs
+                        repairs_done += repairs
                         answer = json.dumps(result.data)
                     if plan is not None and not problems:
-                        return rescale_durations(plan, brief.duration_s), costs, report
+                        return PlannedScript(plan=rescale_durations(plan, brief.duration_s), costs=costs,
+                                             provider=self.provider, model=self.model, completions=completions,
+                                             reasks=reasks, repairs=repairs_done)
                     if attempt + 1 < MAX_COMPLETIONS:
-                        report["reasks"] += 1
+                        reasks += 1
                         messages = messages + [
                             {"role": "assistant", "content": answer},
                             {"role": "user", "content": reask_message(problems)},
@@ -208,10 +208,10 @@ class OpenAIScriptWriter:
             raise
         except ServiceError as exc:  # refused, truncated, non-JSON, or transient past its deadline
             problems = [f"{type(exc).__name__}: {exc}"]
-        reason = "; ".join(problems)[:500]
-        report.update(fallback_reason=reason, provider=offline.provider, model=offline.model,
-                      llm_provider=self.provider, llm_model=self.model)
-        return offline.plan(brief), costs, report
+        return PlannedScript(plan=offline.plan(brief), costs=costs, provider=offline.provider, model=offline.model,
+                             completions=completions, reasks=reasks, repairs=repairs_done,
+                             fallback_reason="; ".join(problems)[:500], llm_provider=self.provider,
+                             llm_model=self.model)
 
     @staticmethod
     def _check(data: dict[str, Any], analysis: Any, brief: Brief,
@@ -226,11 +226,13 @@ class OpenAIScriptWriter:
         return plan, rules.check(plan, analysis, brief), repairs
 
     def _cost(self, result: ChatResult) -> CostEntry:
+        """The cost entry of one billed completion (tokens; USD from :data:`PRICES_PER_M`, else 0),
+        recorded in the cost ledger at once when a :func:`core.ledger.paid_scope` is active (a crash
+        later in the video keeps it; the end-of-run record of the same request adds nothing)."""
         pin, pout = PRICES_PER_M.get(self.model, (0.0, 0.0))
         cost = (result.prompt_tokens * pin + result.completion_tokens * pout) / 1e6
         entry = CostEntry(provider=self.provider, model=result.model or self.model,
                           units=result.prompt_tokens + result.completion_tokens, unit="tokens",
                           cost_usd=round(cost, 6), request_id=result.request_id)
-        with self._lock:
-            self.costs.append(entry)
+        record_paid(entry, "plan")
         return entry

@@ -31,7 +31,7 @@ import threading
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from reelflow.clients._http import Clock, MetricsRecorder, RetryPolicy, parse_hosts, policy_from_settings
 from reelflow.clients._polling import PollPolicy
@@ -44,6 +44,9 @@ from reelflow.core.ledger import record_paid
 from reelflow.core.limits import ffmpeg_timeout_s, max_clip_duration_s
 from reelflow.core.storage import atomic_path, atomic_write_text
 from reelflow.processors.media import loop_seams
+
+if TYPE_CHECKING:
+    from reelflow.core.settings import Settings
 
 
 def _unsigned(url: str | None) -> str:
@@ -204,11 +207,9 @@ class RunwareClipGenerator:
                                       deadline_s=job_deadline_s)
         self.max_jobs = max_jobs
         self._transport, self._policy, self._clock, self._metrics = transport, policy, clock, metrics
-        self.costs: list[CostEntry] = []
-        self._lock = threading.Lock()
 
     @classmethod
-    def from_settings(cls, settings: Any) -> RunwareClipGenerator:
+    def from_settings(cls, settings: Settings) -> RunwareClipGenerator:
         """Build from :class:`core.settings.Settings` (``RUNWARE_*``, ``REELFLOW_MEDIA_*``, ``REELFLOW_SERVICE_*``)."""
         return cls(settings.runware_api_key.get_secret_value(), settings.runware_base_url, model=settings.runware_model,
                    ledger_path=Path(settings.cache) / "runware-jobs.json",
@@ -250,6 +251,11 @@ class RunwareClipGenerator:
     async def generate(self, request: ClipRequest, out_path: Path) -> Clip:
         """Generate, download and normalise one clip (see the module docstring).
 
+        Returns:
+            :class:`core.models.Clip` whose ``costs`` holds the successful job's entry (model,
+            billed seconds, USD, ``taskUUID``); failed or stuck jobs it paid for are in the cost
+            ledger (:func:`core.ledger.record_paid`, part ``clips-unfinished``).
+
         Raises:
             JobFailed / JobTimedOut: every one of ``max_jobs`` jobs failed or stuck.
             clients.errors.ServiceError subclasses: submit/poll/download errors (AuthError names
@@ -282,9 +288,10 @@ class RunwareClipGenerator:
                     continue
                 cost = float(item.cost or 0.0)
                 ledger.mark(fingerprint, task_uuid, "success", cost=cost, video=_unsigned(item.url))
+                paid = CostEntry(provider=self.provider, model=self.model, units=task.duration, unit="seconds",
+                                 cost_usd=cost, request_id=task_uuid)
                 # paid now: into the cost ledger now (a crash before the video completes keeps it)
-                record_paid(CostEntry(provider=self.provider, model=self.model, units=task.duration, unit="seconds",
-                                      cost_usd=cost, request_id=task_uuid), "clips")
+                record_paid(paid, "clips")
                 await client.download(item.url or "", raw, expect_size=(task.width, task.height),
                                       max_duration_s=max_clip_duration_s(float(task.duration)))
                 break
@@ -298,11 +305,8 @@ class RunwareClipGenerator:
                                                       request.fps, request.duration_s)
         finally:
             raw.unlink(missing_ok=True)
-        with self._lock:
-            self.costs.append(CostEntry(provider=self.provider, model=self.model, units=task.duration, unit="seconds",
-                                        cost_usd=cost, request_id=task_uuid, loop_seams_s=seams))
         return Clip(scene_index=request.scene_index, path=str(out_path), duration_s=round(duration, 3),
                     width=request.width, height=request.height, fps=float(request.fps), provider=self.provider,
                     model=self.model, source=f"runware:{task_uuid}", licence="Runware generated (customer-owned)",
                     credit=f"Generated with Runware {self.model}", prompt=request.prompt, seed=request.seed,
-                    cost_usd=cost, request_id=task_uuid)
+                    request_id=task_uuid, costs=[paid], loop_seams_s=seams)

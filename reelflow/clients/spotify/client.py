@@ -16,13 +16,16 @@ from __future__ import annotations
 import base64
 import threading
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import httpx
 
 from reelflow.clients._http import Clock, ErrorInfo, MetricsRecorder, RetryPolicy, ServiceClient, register_secret
 from reelflow.clients.errors import AuthError, MalformedResponse, RequestInvalid, auth_error
+
+if TYPE_CHECKING:
+    from reelflow.core.settings import Settings
 
 #: Dev-mode page cap of ``/search`` since February 2026.
 SEARCH_PAGE_MAX = 10
@@ -269,7 +272,7 @@ class SpotifyClient(ServiceClient):
             yield flatten_track(track, item.get("added_at"))
 
 
-def client_from_settings(settings: Any, **kw: Any) -> SpotifyClient:
+def client_from_settings(settings: Settings, **kw: Any) -> SpotifyClient:
     """Build a :class:`SpotifyClient` from :class:`core.settings.Settings`.
 
     Raises:
@@ -284,20 +287,16 @@ def client_from_settings(settings: Any, **kw: Any) -> SpotifyClient:
                          settings.spotify_api_base_url, settings.spotify_token_url, **kw)
 
 
-async def iter_playlist_tracks(playlist_id: str, settings: Any = None) -> AsyncIterator[dict[str, Any]]:
-    """Module-level convenience: every track of ``playlist_id`` using settings from the environment."""
-    from reelflow.core.settings import load_settings
-
-    async with client_from_settings(settings or load_settings()) as client:
+async def iter_playlist_tracks(playlist_id: str, settings: Settings) -> AsyncIterator[dict[str, Any]]:
+    """Module-level convenience: every track of ``playlist_id`` with a client built from ``settings``."""
+    async with client_from_settings(settings) as client:
         async for row in client.iter_playlist_tracks(playlist_id):
             yield row
 
 
-async def search_tracks(query: str, limit: int = 10, settings: Any = None) -> list[dict[str, Any]]:
-    """Module-level convenience: :meth:`SpotifyClient.search_tracks` with settings from the environment."""
-    from reelflow.core.settings import load_settings
-
-    async with client_from_settings(settings or load_settings()) as client:
+async def search_tracks(query: str, limit: int, settings: Settings) -> list[dict[str, Any]]:
+    """Module-level convenience: :meth:`SpotifyClient.search_tracks` with a client built from ``settings``."""
+    async with client_from_settings(settings) as client:
         return await client.search_tracks(query, limit)
 
 

@@ -11,7 +11,7 @@ import logging
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from reelflow.core.errors import IndexMismatchError, InputError
 from reelflow.core.storage import atomic_write_text, sha256_file
@@ -20,6 +20,9 @@ from reelflow.processors.song_index.store import _current_version, index_lock, i
 from reelflow.processors.song_index.index import SongIndex
 from reelflow.processors.song_index.remote import _load_remote
 
+if TYPE_CHECKING:
+    from reelflow.core.settings import Settings
+
 log = logging.getLogger(__name__)
 
 
@@ -27,17 +30,17 @@ _DEFAULT: dict[str, SongIndex] = {}
 _DEFAULT_LOCK = threading.Lock()
 
 
-def default_catalogue_path(settings: Any) -> Path:
+def default_catalogue_path(settings: Settings) -> Path:
     """The bundled catalogue CSV (``<assets>/catalogue/spotify_songs.csv``)."""
     return Path(settings.assets) / "catalogue" / "spotify_songs.csv"
 
 
-def default_index_dir(settings: Any) -> Path:
+def default_index_dir(settings: Settings) -> Path:
     """Where the bundled catalogue's index is cached (``<cache>/song_index``)."""
     return Path(settings.cache) / "song_index"
 
 
-def load_or_build_default(settings: Any, progress: bool | None = None,
+def load_or_build_default(settings: Settings, progress: bool | None = None,
                           on_build: Callable[[str], None] | None = None) -> SongIndex:
     """The bundled catalogue's index: loaded from the cache, or built once and cached.
 
@@ -77,7 +80,7 @@ def load_or_build_default(settings: Any, progress: bool | None = None,
         encoder = get_encoder(cache_dir=Path(settings.cache) / "models")
         source_sha = sha256_file(csv_path)
         reason = ""
-        uri = (getattr(settings, "song_index_uri", "") or "").strip()
+        uri = (settings.song_index_uri or "").strip()
         with index_lock(index_dir):
             if uri:
                 from reelflow.core.errors import ConfigurationError, ProcessingError

@@ -25,7 +25,7 @@ import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypedDict, Unpack
+from typing import TYPE_CHECKING, Any, TypedDict, Unpack
 
 import numpy as np
 
@@ -36,6 +36,9 @@ from reelflow.processors.song_index.describe import describe
 from reelflow.processors.song_index.catalogue import Catalogue, TRACK_FIELDS, Track
 from reelflow.processors.song_index.store import (FORMAT_VERSION, REBUILD_HINT, _VERSION_RE, _current_version, _fsync,
                                                   _version_dir, claim_index_dir, index_lock, prune_versions)
+
+if TYPE_CHECKING:
+    from reelflow.core.settings import Settings
 
 
 #: Largest catalogue indexed exactly (``IndexFlatIP``); above it HNSW is used.
@@ -603,7 +606,8 @@ class SongIndex:
         return cls(tracks, vectors, manifest, encoder=encoder, index=index)
 
     @classmethod
-    def load_from_uri(cls, uri: str, cache_dir: Path | str, encoder: Any = None, settings: Any = None) -> SongIndex:
+    def load_from_uri(cls, uri: str, cache_dir: Path | str, encoder: Any = None, *,
+                      settings: Settings) -> SongIndex:
         """Open the index published at ``uri`` (by :func:`publish_index`) through a local cache.
 
         The remote ``CURRENT`` names the live version. When ``cache_dir`` already holds that
@@ -616,7 +620,8 @@ class SongIndex:
             uri: ``s3://bucket/prefix`` (``REELFLOW_SONG_INDEX_URI`` / ``--index-uri``).
             cache_dir: local index folder (same layout as :meth:`save`).
             encoder: as in :meth:`load`.
-            settings: :class:`core.settings.Settings` (default: from the environment).
+            settings: :class:`core.settings.Settings` (S3 endpoint and credentials in ``storage``),
+                given by the caller.
 
         Raises:
             IndexMismatchError: nothing published at ``uri``, a corrupt/truncated object, or an

@@ -14,13 +14,16 @@ import os
 import shutil
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from reelflow.core.errors import IndexMismatchError, InputError
 from reelflow.core.storage import atomic_write_text, fsync_dir, sha256_file
 from reelflow.processors.song_index.store import (REBUILD_HINT, _VERSION_RE, _current_version, _fsync, _version_dir,
                                                   claim_index_dir, prune_versions)
 from reelflow.processors.song_index.index import SongIndex, _check_encoder
+
+if TYPE_CHECKING:
+    from reelflow.core.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -30,9 +33,9 @@ log = logging.getLogger(__name__)
 REMOTE_KEEP_VERSIONS = 2
 
 
-def _index_storage(uri: str, settings: Any = None) -> Any:
-    """The :class:`core.storage_s3.S3Storage` for an index URI, built by ``core.storage_factory``."""
-    from reelflow.core.settings import load_settings
+def _index_storage(uri: str, settings: Settings) -> Any:
+    """The :class:`core.storage_s3.S3Storage` for an index URI, built by ``core.storage_factory``
+    from ``settings.storage`` (S3 endpoint and credentials) with ``uri`` as its location."""
     from reelflow.core.storage_factory import make_storage
 
     uri = (uri or "").strip().rstrip("/")
@@ -41,7 +44,6 @@ def _index_storage(uri: str, settings: Any = None) -> Any:
             f"song index URI {uri!r} is not an S3 URI",
             hint="set REELFLOW_SONG_INDEX_URI (or --index-uri) to s3://bucket/prefix",
         )
-    settings = settings or load_settings()
     return make_storage(settings.model_copy(update={"storage": settings.storage.model_copy(update={"uri": uri})}))
 
 
@@ -60,7 +62,7 @@ def _remote_current(storage: Any, scratch: Path) -> str | None:
     return version
 
 
-def publish_index(directory: Path | str, uri: str, settings: Any = None) -> dict[str, Any]:
+def publish_index(directory: Path | str, uri: str, settings: Settings) -> dict[str, Any]:
     """Publish the live saved index in ``directory`` to ``uri`` (S3) through the storage layer.
 
     Layout at ``uri``: ``<version>/<file>`` for every file the manifest lists, then
@@ -73,7 +75,8 @@ def publish_index(directory: Path | str, uri: str, settings: Any = None) -> dict
     Args:
         directory: the folder given to :meth:`SongIndex.save`.
         uri: ``s3://bucket/prefix``.
-        settings: :class:`core.settings.Settings` (default: from the environment).
+        settings: :class:`core.settings.Settings` (S3 endpoint and credentials in ``storage``),
+            given by the caller (the flow or CLI that read the configuration).
 
     Returns:
         ``{"uri", "version", "published": bool, "files": [names]}``.
@@ -112,7 +115,7 @@ def publish_index(directory: Path | str, uri: str, settings: Any = None) -> dict
     return out
 
 
-def _load_remote(uri: str, cache_dir: Path, encoder: Any, settings: Any) -> SongIndex:
+def _load_remote(uri: str, cache_dir: Path, encoder: Any, settings: Settings) -> SongIndex:
     """:meth:`SongIndex.load_from_uri` without the file lock (the caller holds it)."""
     from reelflow.core.errors import ProcessingError
 

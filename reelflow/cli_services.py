@@ -32,7 +32,7 @@ def register(app: typer.Typer) -> None:
         from reelflow.core.settings import load_settings
 
         settings = load_settings()
-        if settings.hume_api_key is None:
+        if settings.hume.api_key is None:
             raise ConfigurationError("HUME_API_KEY is not set; `reelflow voices` lists the voices of a Hume account",
                                      hint="export HUME_API_KEY (and HUME_BASE_URL for an emulator/gateway)")
         prov = provider.upper()
@@ -42,7 +42,7 @@ def register(app: typer.Typer) -> None:
         providers = ("HUME_AI", "CUSTOM_VOICE") if prov == "ALL" else (prov,)
 
         async def fetch():
-            async with HumeClient(settings.hume_api_key.get_secret_value(), settings.hume_base_url,
+            async with HumeClient(settings.hume.api_key.get_secret_value(), settings.hume.base_url,
                                   policy=policy_from_settings(settings)) as client:
                 return await client.list_voices(providers)  # type: ignore[arg-type]
 

@@ -728,10 +728,10 @@ async def _resolve(host: str) -> list[str]:
 def policy_from_settings(settings: Settings) -> RetryPolicy:
     """A :class:`RetryPolicy` from :class:`core.settings.Settings` (``REELFLOW_SERVICE_*``)."""
     return RetryPolicy(
-        max_attempts=settings.service_max_attempts,
-        deadline_s=settings.service_deadline_s,
-        backoff_max_s=settings.service_backoff_max_s,
-        backoff_initial_s=min(0.5, settings.service_backoff_max_s),
-        retry_after_cap_s=settings.retry_after_cap_s,
-        attempt_timeout_s=min(60.0, settings.service_deadline_s),
+        max_attempts=settings.http.max_attempts,
+        deadline_s=settings.http.deadline_s,
+        backoff_max_s=settings.http.backoff_max_s,
+        backoff_initial_s=min(0.5, settings.http.backoff_max_s),
+        retry_after_cap_s=settings.http.retry_after_cap_s,
+        attempt_timeout_s=min(60.0, settings.http.deadline_s),
     )

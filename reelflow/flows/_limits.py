@@ -63,6 +63,6 @@ async def provider_rate_slot(provider: str, settings: Settings, requests: int = 
         return
     from prefect.concurrency.asyncio import rate_limit
 
-    per_minute = settings.hume_requests_per_minute
+    per_minute = settings.hume.requests_per_minute
     await ensure_rate_limit(HUME_LIMIT, per_minute)
     await rate_limit(HUME_LIMIT, occupy=max(1, requests), timeout_seconds=SLOT_TIMEOUT_S, strict=True)

@@ -18,12 +18,12 @@ from reelflow.core.ports import ClipGenerator, ScriptWriter, SpeechSynthesizer
 from reelflow.core.settings import Settings, load_settings
 
 
-#: Settings field → Prefect Secret block name (``prefect block create secret`` / the UI's Blocks page).
+#: (settings section, field) → Prefect Secret block name (``prefect block create secret`` / the UI's Blocks page).
 SECRET_BLOCKS = {
-    "openai_api_key": "openai-api-key",
-    "hume_api_key": "hume-api-key",
-    "runware_api_key": "runware-api-key",
-    "spotify_client_secret": "spotify-client-secret",
+    ("openai", "api_key"): "openai-api-key",
+    ("hume", "api_key"): "hume-api-key",
+    ("runware", "api_key"): "runware-api-key",
+    ("spotify", "client_secret"): "spotify-client-secret",
 }
 
 
@@ -38,26 +38,27 @@ def apply_prefect_secrets(settings: Settings) -> Settings:
     from prefect.blocks.system import Secret
     from pydantic import SecretStr
 
-    updates = {}
-    for field_name, block in SECRET_BLOCKS.items():
-        if getattr(settings, field_name) is not None:
+    updates: dict[str, Any] = {}
+    for (section, field_name), block in SECRET_BLOCKS.items():
+        if getattr(getattr(settings, section), field_name) is not None:
             continue
         try:
             value = Secret.load(block, _sync=True).get()
         except ValueError:  # no such block
             continue
-        updates[field_name] = SecretStr(str(value))
+        current = updates.get(section) or getattr(settings, section)
+        updates[section] = current.model_copy(update={field_name: SecretStr(str(value))})
     return settings.model_copy(update=updates) if updates else settings
 
 
-#: Part of a video → the settings field whose key selects its remote service.
-REMOTE_KEYS = {"plan": "openai_api_key", "narration": "hume_api_key", "clips": "runware_api_key"}
+#: Part of a video → the settings section whose ``api_key`` selects its remote service.
+REMOTE_KEYS = {"plan": "openai", "narration": "hume", "clips": "runware"}
 
 
 def remote_parts(settings: Settings) -> frozenset[str]:
     """The parts (``plan``, ``narration``, ``clips``) made by a remote, paid service: those whose key
     is set. The one place that decides "local or remote"; the ``make_*`` functions follow it."""
-    return frozenset(part for part, key in REMOTE_KEYS.items() if getattr(settings, key) is not None)
+    return frozenset(part for part, section in REMOTE_KEYS.items() if getattr(settings, section).api_key is not None)
 
 
 def make_script_writer(settings: Settings) -> ScriptWriter:
@@ -202,7 +203,7 @@ _RUNTIMES_LOCK = threading.Lock()
 def _settings_key(settings: Settings) -> str:
     secrets = [
         s.get_secret_value() if s is not None else ""
-        for s in (settings.openai_api_key, settings.hume_api_key, settings.runware_api_key)
+        for s in (settings.openai.api_key, settings.hume.api_key, settings.runware.api_key)
     ]
     raw = settings.model_dump_json() + "|" + "|".join(secrets)
     return hashlib.sha256(raw.encode()).hexdigest()

@@ -112,7 +112,7 @@ def estimate_video_cost(brief: Brief, settings: Settings) -> dict[str, float]:
     if "clips" in remote:
         from reelflow.clients.runware.types import MODELS
 
-        spec = MODELS.get(settings.runware_model)
+        spec = MODELS.get(settings.runware.model)
         per_s = spec.usd_per_second if spec and spec.usd_per_second else 0.10
         # Every scene is one clip billed at the model's shortest duration that covers it (a 6 s
         # video of 4 scenes bills 4 x 5 s, not 6 s); plans have at least hook, benefit, proof and

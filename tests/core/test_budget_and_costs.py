@@ -107,7 +107,7 @@ async def test_hume_rate_limit_is_a_server_side_global_limit(prefect_harness, te
             await client.update_global_concurrency_limit(HUME_LIMIT, GlobalConcurrencyLimitUpdate(active_slots=0))
         except ObjectNotFound:
             pass
-    slow = test_settings.model_copy(update={"hume_requests_per_minute": 6})
+    slow = test_settings.model_copy(update={"hume": test_settings.hume.model_copy(update={"requests_per_minute": 6})})
     await provider_rate_slot("local-piper", slow)  # other providers: no limit, no API call
     t0 = time.perf_counter()
     for _ in range(6):

@@ -43,11 +43,11 @@ def test_keys_from_prefect_secret_blocks(prefect_harness, test_settings):
     Secret(value="sk-from-block").save("openai-api-key", overwrite=True)
     s = Settings(paths=test_settings.paths, _env_file=None, prefect_secrets=True)
     filled = apply_prefect_secrets(s)
-    assert filled.openai_api_key is not None and filled.openai_api_key.get_secret_value() == "sk-from-block"
-    assert filled.hume_api_key is None  # no block → stays local
+    assert filled.openai.api_key is not None and filled.openai.api_key.get_secret_value() == "sk-from-block"
+    assert filled.hume.api_key is None  # no block → stays local
     assert "sk-from-block" not in repr(filled)
     env_wins = Settings(paths=test_settings.paths, _env_file=None, prefect_secrets=True,
                         OPENAI_API_KEY="sk-env")
-    assert apply_prefect_secrets(env_wins).openai_api_key.get_secret_value() == "sk-env"
+    assert apply_prefect_secrets(env_wins).openai.api_key.get_secret_value() == "sk-env"
     off = Settings(paths=test_settings.paths, _env_file=None)
-    assert apply_prefect_secrets(off).openai_api_key is None
+    assert apply_prefect_secrets(off).openai.api_key is None

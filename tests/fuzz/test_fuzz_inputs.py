@@ -147,4 +147,4 @@ def test_settings_from_environment_load_or_name_the_variable(values):
         except pydantic.ValidationError as exc:
             assert exc.errors()[0]["loc"]  # names the field
             return
-    assert 12 <= s.render.fps <= 60 and s.runner.max_concurrency >= 1 and s.hume_requests_per_minute >= 1
+    assert 12 <= s.render.fps <= 60 and s.runner.max_concurrency >= 1 and s.hume.requests_per_minute >= 1

@@ -112,8 +112,8 @@ class HumeSynthesizer:
     @classmethod
     def from_settings(cls, settings: Settings) -> HumeSynthesizer:
         """Build from :class:`core.settings.Settings` (``HUME_*`` and ``REELFLOW_SERVICE_*``)."""
-        return cls(settings.hume_api_key.get_secret_value(), settings.hume_base_url,
-                   default_voice=settings.hume_voice, requests_per_minute=settings.hume_requests_per_minute,
+        return cls(settings.hume.api_key.get_secret_value(), settings.hume.base_url,
+                   default_voice=settings.hume.voice, requests_per_minute=settings.hume.requests_per_minute,
                    policy=policy_from_settings(settings))
 
     def _client(self) -> HumeClient:

@@ -135,7 +135,7 @@ class OpenAIScriptWriter:
     @classmethod
     def from_settings(cls, settings: Settings, rules: ScriptRules) -> OpenAIScriptWriter:
         """Build from :class:`core.settings.Settings` (``OPENAI_*`` and ``REELFLOW_SERVICE_*``)."""
-        return cls(settings.openai_api_key.get_secret_value(), settings.openai_base_url, settings.openai_model,
+        return cls(settings.openai.api_key.get_secret_value(), settings.openai.base_url, settings.openai.model,
                    rules=rules, policy=policy_from_settings(settings))
 
     async def check_access(self) -> None:

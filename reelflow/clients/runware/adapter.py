@@ -211,11 +211,11 @@ class RunwareClipGenerator:
     @classmethod
     def from_settings(cls, settings: Settings) -> RunwareClipGenerator:
         """Build from :class:`core.settings.Settings` (``RUNWARE_*``, ``REELFLOW_MEDIA_*``, ``REELFLOW_SERVICE_*``)."""
-        return cls(settings.runware_api_key.get_secret_value(), settings.runware_base_url, model=settings.runware_model,
+        return cls(settings.runware.api_key.get_secret_value(), settings.runware.base_url, model=settings.runware.model,
                    ledger_path=Path(settings.cache) / "runware-jobs.json",
-                   media_hosts=parse_hosts(settings.media_hosts, DEFAULT_MEDIA_HOSTS),
-                   allow_private_media=settings.allow_private_media, job_deadline_s=settings.runware_job_deadline_s,
-                   poll_initial_s=settings.runware_poll_initial_s, max_jobs=settings.runware_max_jobs_per_clip,
+                   media_hosts=parse_hosts(settings.http.media_hosts, DEFAULT_MEDIA_HOSTS),
+                   allow_private_media=settings.http.allow_private_media, job_deadline_s=settings.runware.job_deadline_s,
+                   poll_initial_s=settings.runware.poll_initial_s, max_jobs=settings.runware.max_jobs_per_clip,
                    policy=policy_from_settings(settings))
 
     def task_for(self, request: ClipRequest) -> tuple[VideoInference, str]:

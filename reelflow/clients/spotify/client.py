@@ -280,11 +280,11 @@ def client_from_settings(settings: Settings, **kw: Any) -> SpotifyClient:
     """
     from reelflow.core.errors import ConfigurationError
 
-    if not settings.spotify_client_id or settings.spotify_client_secret is None:
+    if not settings.spotify.client_id or settings.spotify.client_secret is None:
         raise ConfigurationError("Spotify is not configured: set SPOTIFY_CLIENT_ID and SPOTIFY_CLIENT_SECRET",
                                  hint="create an app at developer.spotify.com and export both variables")
-    return SpotifyClient(settings.spotify_client_id, settings.spotify_client_secret.get_secret_value(),
-                         settings.spotify_api_base_url, settings.spotify_token_url, **kw)
+    return SpotifyClient(settings.spotify.client_id, settings.spotify.client_secret.get_secret_value(),
+                         settings.spotify.api_base_url, settings.spotify.token_url, **kw)
 
 
 async def iter_playlist_tracks(playlist_id: str, settings: Settings) -> AsyncIterator[dict[str, Any]]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import AliasChoices, BaseModel, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
@@ -67,7 +67,8 @@ class RenderSettings(BaseModel):
     fps: int = Field(default=30, ge=12, le=60)
     target_lufs: float = Field(default=-14.0, ge=-40, le=-5)
     true_peak_dbtp: float = Field(default=-1.0, ge=-9, le=0)
-    x264_preset: str = Field(default="veryfast", description="libx264 preset (speed/size trade-off).")
+    x264_preset: Literal["ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower",
+                         "veryslow"] = Field(default="veryfast", description="libx264 preset (speed/size trade-off).")
     crf: int = Field(default=20, ge=10, le=35)
     transition_s: float = Field(default=0.25, ge=0, le=1.0, description="Cross-fade between scenes.")
     music_duck_db: float = Field(default=14.0, ge=10, le=30, description="Bed level under speech, dB below.")
@@ -76,7 +77,8 @@ class RenderSettings(BaseModel):
 class RunnerSettings(BaseModel):
     """How flows fan out their tasks."""
 
-    task_runner: str = Field(default="thread", description='"thread" (default) or "dask".')
+    task_runner: str = Field(default="thread", description='"thread" (default) or "dask" (anything else: a '
+                             'ConfigurationError naming REELFLOW_RUNNER__TASK_RUNNER when a flow starts).')
     dask_address: str | None = Field(default=None, description="Existing Dask scheduler; None = local cluster.")
     dask_workers: int = Field(default=2, ge=1)
     max_concurrency: int = Field(default=2, ge=1, description="Parallel CPU-bound tasks per flow run.")

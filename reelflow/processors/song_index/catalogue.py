@@ -223,6 +223,17 @@ def _dedupe_key(t: Track) -> tuple[str, str]:
     return (" ".join(t.track_name.casefold().split()), " ".join(t.track_artist.casefold().split()))
 
 
+def _keep_unique(t: Track, tracks: list[Track], seen_ids: set[str], seen_keys: set[tuple[str, str]]) -> bool:
+    """Append ``t`` unless its ``track_id`` or title + artist was seen; False for a duplicate."""
+    key = _dedupe_key(t)
+    if t.track_id in seen_ids or key in seen_keys:
+        return False
+    seen_ids.add(t.track_id)
+    seen_keys.add(key)
+    tracks.append(t)
+    return True
+
+
 def normalise_records(
     records: Iterable[dict[str, Any]], source: str = "", first_line: int = 2
 ) -> tuple[list[Track], list[SkippedRow], int]:
@@ -247,13 +258,7 @@ def normalise_records(
         except ValueError as exc:
             skipped.append(SkippedRow(line=first_line + i, reason=str(exc), track_id=str(rec.get("track_id") or "")))
             continue
-        key = _dedupe_key(t)
-        if t.track_id in seen_ids or key in seen_keys:
-            dups += 1
-            continue
-        seen_ids.add(t.track_id)
-        seen_keys.add(key)
-        tracks.append(t)
+        dups += not _keep_unique(t, tracks, seen_ids, seen_keys)
     return tracks, skipped, dups
 
 
@@ -346,13 +351,7 @@ def merge_catalogues(*cats: Catalogue) -> Catalogue:
     dups = sum(c.duplicates for c in cats)
     for c in cats:
         for t in c.tracks:
-            key = _dedupe_key(t)
-            if t.track_id in seen_ids or key in seen_keys:
-                dups += 1
-                continue
-            seen_ids.add(t.track_id)
-            seen_keys.add(key)
-            tracks.append(t)
+            dups += not _keep_unique(t, tracks, seen_ids, seen_keys)
     sha = hashlib.sha256("".join(c.source_sha256 for c in cats).encode()).hexdigest()
     return Catalogue(
         tracks=tracks,

@@ -11,7 +11,7 @@ import pytest
 
 from reelflow.core.errors import AssetError
 from reelflow.core.models import Scene
-from reelflow.processors.motion.assets import ALLOWED_LICENCES, CONCEPTS, AssetLibrary, load_manifest
+from reelflow.processors.motion.assets import ALLOWED_LICENCES, CONCEPTS, OCCASION_PENALTY, AssetLibrary, load_manifest
 from reelflow.processors.motion.design import design_scenes, match_scene_text
 
 REPO = Path(__file__).resolve().parents[2]
@@ -107,3 +107,22 @@ def test_heroes_do_not_repeat_within_a_video(library):
     assert len(heroes) == len(set(heroes)) >= 2
     # a subject already shown as a hero may come back only small, over the words (kinetic)
     assert all(d.kind == "kinetic" for d in designs[:3] if d.assets and d.kind != "hero")
+
+
+def test_holiday_emoji_only_where_the_video_names_the_holiday(library):
+    """A lantern festival gets a lantern, not the Halloween jack-o-lantern; the occasion named
+    anywhere in the video lifts the penalty ("decorate the tree" in a Christmas ad)."""
+    festival = [Scene(index=0, narration="Paper lanterns light up the night at the river lantern festival.",
+                      visual_prompt="x", duration_s=4),
+                Scene(index=1, narration="Book your table today.", visual_prompt="x", duration_s=3)]
+    d = design_scenes(festival, library)[0]
+    labels = [a.label for a in d.assets]
+    assert labels and "jack-o-lantern" not in labels and "lantern" in labels[0], labels
+
+    def tree_score(occasion: str) -> float:
+        ms = library.match(["tree"], "Decorate the tree with handmade ornaments.", k=40, threshold=-1.0,
+                           occasion_text=occasion)
+        return next(m.score for m in ms if m.asset.label == "Christmas tree")
+
+    assert tree_score("Our Christmas market opens this Friday.") - tree_score("Our market opens this Friday.") \
+        == pytest.approx(OCCASION_PENALTY, abs=1e-4)

@@ -240,6 +240,7 @@ def design_scenes(scenes: Sequence[Scene], library: AssetLibrary | None, *, foot
     used_footage: set[str] = set()
     out: list[SceneDesign] = []
     brand_words = {_norm_word(w) for w in (brand or "").split() if len(_norm_word(w)) >= 3}
+    video_text = " ".join(s.narration for s in scenes)  # names the occasion (Christmas, Halloween) if any
     for i, scene in enumerate(scenes):
         v = derive_visual(scene, last=i == len(scenes) - 1)
         kw = [k for k in (list(v.keywords) or content_words(scene.narration)[:8]) if _norm_word(k) not in brand_words]
@@ -260,20 +261,20 @@ def design_scenes(scenes: Sequence[Scene], library: AssetLibrary | None, *, foot
             head_m = _strip_brand(head, brand_words)
             context = narration if head_m.lower() in narration.lower() else f"{head_m}. {narration}"
             if v.kind == "stat":
-                matches = library.match([v.stat_label, *kw[:4]], context, k=3)
+                matches = library.match([v.stat_label, *kw[:4]], context, k=3, occasion_text=video_text)
             else:
-                matches = library.match(kw, context, k=3, exclude=used)
+                matches = library.match(kw, context, k=3, exclude=used, occasion_text=video_text)
                 if not matches and d.kind in ("hero", "kinetic"):
                     # the subject was already a hero ("the goat" again): show it small over the
                     # words rather than repeat the hero layout or drop the topic
-                    again = library.match(kw, context, k=1, threshold=MATCH_THRESHOLD + 0.1)
+                    again = library.match(kw, context, k=1, occasion_text=video_text)
                     if again:
                         matches, d.kind = again, "kinetic"
             d.assets = [_choice(m) for m in matches]
             if v.kind == "list":
                 d.item_assets = []
                 for it in v.items:
-                    ms = library.match(content_words(it) or [it], it, k=1)
+                    ms = library.match(content_words(it) or [it], it, k=1, occasion_text=video_text)
                     d.item_assets.append(_choice(ms[0]) if ms else None)
         if d.kind == "end_card" and d.assets and d.assets[0].score < END_CARD_THRESHOLD:
             d.assets = []  # a weak match on a sign-off line ("Best Buds" → headphones): a clean brand card

@@ -237,6 +237,11 @@ class AssetLibrary:
         self._concepts = [(re.compile(rf"\b(?:{k})\b", re.IGNORECASE),
                            [self.by_label[x.lower()] for x in v if x.lower() in self.by_label]) for k, v in CONCEPTS.items()]
 
+    def names_an_asset(self, word: str) -> bool:
+        """Whether ``word`` (or its singular) is some asset's label or tag ("lanterns" → yes)."""
+        w = word.lower()
+        return w in self._lexicon or (w.endswith("s") and w[:-1] in self._lexicon)
+
     def _encode(self, texts: list[str]) -> np.ndarray:
         emb = np.asarray(self._embed(texts), dtype=np.float32)
         return emb / np.maximum(np.linalg.norm(emb, axis=1, keepdims=True), 1e-12)

@@ -263,9 +263,9 @@ def design_scenes(scenes: Sequence[Scene], library: AssetLibrary | None, *, foot
         if library is not None:
             # what the on-screen words name comes first: the picture fits the headline even when
             # the planner's keywords drift ("paper lanterns" → a lantern, not a whale)
-            named = [w for w in content_words(head) if _norm_word(w) not in brand_words
-                     and library.names_an_asset(w) and w not in kw]
-            kw = [*named, *kw][:8]
+            shown = _strip_brand(head, brand_words).strip()
+            if shown and any(library.names_an_asset(w) for w in content_words(shown)) and shown not in kw:
+                kw = [shown, *kw][:8]
         d = SceneDesign(index=i, kind=v.kind, visual=v, headline=head, emphasis=_emphasis(head, kw))
         if footage is not None and v.kind in ("photo", "hero", "kinetic"):
             pick = footage.best(_strip_brand(f"{head}. {scene.narration}", brand_words), used_footage)  # type: ignore[attr-defined]

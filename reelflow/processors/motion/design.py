@@ -288,6 +288,9 @@ def design_scenes(scenes: Sequence[Scene], library: AssetLibrary | None, *, foot
                 counted = " ".join(x for x in (unit, v.stat_label) if x)
                 matches = library.match([x for x in (unit, v.stat_label) if x], counted, k=3,
                                         occasion_text=video_text) if counted else []
+                # an asset that is exactly the counted word ("stars" → star) leads the row
+                exact = {w.lower().rstrip("s") for w in content_words(counted)} | {w.lower() for w in content_words(counted)}
+                matches.sort(key=lambda m: m.asset.label.lower() not in exact)
             else:
                 matches = library.match(kw, context, k=3, exclude=used, occasion_text=video_text)
                 if d.kind in ("hero", "kinetic") and used:

@@ -257,6 +257,7 @@ async def create_video(
         width=width,
         height=height,
         keyframe_times_s=mid_times,
+        keyframes_dir=str(work / "keyframes"),  # thumbnail candidates taken from the drawn frames
     )
     pending_qa = [i for i in range(len(clips)) if i not in clip_qa_done and clips[i].path]
     assembled, *late_qa = await asyncio.gather(
@@ -281,7 +282,7 @@ async def create_video(
     lufs, peak = assembled.loudness_lufs, assembled.true_peak_dbtp
     qa, (frames, best) = await asyncio.gather(
         asyncio.to_thread(tasks.qa_video, video, digest, starts[1:], work_dir),
-        asyncio.to_thread(tasks.scene_keyframes, video, digest, mid_times, work_dir),
+        asyncio.to_thread(tasks.scene_keyframes, video, digest, mid_times, work_dir, assembled.keyframes),
     )
     if not qa.passed:
         logger.warning("QA flags on the final video: %s", "; ".join(qa.flags))

@@ -231,14 +231,21 @@ def qa_video(video: str, video_sha256: str, expected_cuts_s: list[float], work_d
 
 
 @task(name="keyframes", cache_policy=CACHED_QA, persist_result=True, tags=["qa"], task_run_name="keyframes")
-def scene_keyframes(video: str, video_sha256: str, times_s: list[float], work_dir: str) -> tuple[list[str], int]:
+def scene_keyframes(video: str, video_sha256: str, times_s: list[float], work_dir: str,
+                    drawn: list[str] | None = None) -> tuple[list[str], int]:
     """One keyframe per scene (JPEG) and the index of the best one for the thumbnail.
 
-    ``video_sha256`` keys the cache on the file's content, not its path.
+    ``drawn``: the frames at ``times_s`` as the motion encode drew them (with captions,
+    ``AssemblyResult.keyframes``); used as they are, so the video is not decoded again. Otherwise
+    (or when one is missing) the frames are decoded from ``video``. ``video_sha256`` keys the
+    cache on the file's content, not its path.
     """
     from reelflow.processors.keyframes import best_frame_index, extract_frames_at
 
-    paths = extract_frames_at(Path(video), times_s, Path(work_dir) / "keyframes")
+    if drawn and len(drawn) == len(times_s) and all(Path(p).is_file() for p in drawn):
+        paths = [Path(p) for p in drawn]
+    else:
+        paths = extract_frames_at(Path(video), times_s, Path(work_dir) / "keyframes")
     return [str(p) for p in paths], best_frame_index(paths)
 
 

@@ -43,7 +43,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field, model_validator
 
-from reelflow.core.errors import InputError
+from reelflow.core.errors import InputError, ProcessingError
 from reelflow.core.settings import RenderSettings
 from reelflow.core.storage import atomic_path
 from reelflow.processors import loudness
@@ -96,6 +96,12 @@ class AssemblySpec(BaseModel):
         default_factory=list,
         description="Times (s) to encode as key frames (``-force_key_frames``), e.g. each scene's "
         "middle, where the thumbnail candidates are taken: a seek there decodes one frame.",
+    )
+    keyframes_dir: str | None = Field(
+        default=None,
+        description="Motion encode only: write the frames shown at ``keyframe_times_s`` (as drawn, "
+        "with the burned captions) here as ``frame_000.jpg`` …, so no decode of the output is needed "
+        "for thumbnail candidates (:attr:`AssemblyResult.keyframes`).",
     )
     audio_bitrate: str = "192k"
     timeout_s: float = Field(default=900, gt=0)
@@ -160,6 +166,8 @@ class AssemblyResult(BaseModel):
     audio_gain_db: float = Field(description="Gain applied to the mix to reach the target.")
     music_gain_db: float | None = Field(default=None, description="Gain applied to the music file.")
     audio_passes: int = 1
+    keyframes: list[str] = Field(default_factory=list, description="JPEGs of the frames shown at "
+                                 "``AssemblySpec.keyframe_times_s`` (motion encode with ``keyframes_dir``).")
     timings_s: dict[str, float] = Field(default_factory=dict)
 
 
@@ -488,12 +496,63 @@ def build_motion_args(spec: AssemblySpec, out_path: Path, *, captions: str | Non
     ]
 
 
+def keyframe_indices(spec: AssemblySpec) -> list[int]:
+    """Frame index shown at each of ``spec.keyframe_times_s`` (``floor(t · fps)``, clipped to the video)."""
+    last = expected_frames(spec) - 1
+    return [max(0, min(last, int(math.floor(t * spec.fps + 1e-6)))) for t in spec.keyframe_times_s]
+
+
+def write_drawn_keyframes(spec: AssemblySpec, frames: list[bytes], out_dir: Path, *, captions: str | None,
+                          fonts: str | None, cwd: Path) -> list[Path]:
+    """JPEGs of drawn RGB ``frames`` (one per ``spec.keyframe_times_s``) with the captions burned as
+    the encode burns them: one ffmpeg run, each frame stamped with its time (``setpts``) so libass
+    draws the caption shown then. Written atomically as ``out_dir/frame_000.jpg`` ….
+
+    Raises:
+        ProcessingError: ffmpeg failed.
+    """
+    out_dir.mkdir(parents=True, exist_ok=True)
+    raw = cwd / "keyframes.rgb"
+    raw.write_bytes(b"".join(frames))
+    idx = keyframe_indices(spec)
+    expr = "0"
+    for k in reversed(range(len(idx))):
+        expr = f"if(eq(N,{k}),{_f(idx[k] / spec.fps)},{expr})"
+    post = [f"setpts='({expr})/TB'"]
+    if captions:
+        post.append(f"subtitles=filename={captions}" + (f":fontsdir={fonts}" if fonts else ""))
+    tmp_dir = Path(tempfile.mkdtemp(prefix=".kf-", dir=out_dir))  # beside the results: os.replace is atomic
+    try:
+        _run_keyframes_ffmpeg(spec, post, tmp_dir, cwd)
+        out = []
+        for k in range(len(frames)):
+            src, dst = tmp_dir / f"frame_{k + 1:03d}.jpg", out_dir / f"frame_{k:03d}.jpg"
+            if not src.is_file():
+                raise ProcessingError(f"ffmpeg wrote no keyframe {k} (of {len(frames)})")
+            os.replace(src, dst)
+            out.append(dst)
+    finally:
+        shutil.rmtree(tmp_dir, ignore_errors=True)
+        raw.unlink(missing_ok=True)
+    return out
+
+
+def _run_keyframes_ffmpeg(spec: AssemblySpec, post: list[str], tmp_dir: Path, cwd: Path) -> None:
+    run_ffmpeg(
+        ["-loglevel", "error", "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{spec.width}x{spec.height}",
+         "-framerate", "1000", "-i", "keyframes.rgb", "-vf", ",".join(post), "-fps_mode", "passthrough",
+         "-q:v", "2", "-f", "image2", str(tmp_dir / "frame_%03d.jpg")],
+        what="write the keyframes", timeout_s=spec.timeout_s, cwd=cwd,
+    )
+
+
 def encode_motion(spec: AssemblySpec, out_path: Path, *, captions: str | None, fonts: str | None,
-                  cwd: Path) -> int:
+                  cwd: Path, keep: dict[int, bytes] | None = None) -> int:
     """Draw every scene of ``spec.motion`` and pipe the frames into one x264 encode.
 
     Frames are drawn in a worker thread (Pillow releases the GIL in its C loops) while this thread
     writes the previous ones to ffmpeg's stdin, so drawing, the pipe and x264's own threads overlap.
+    ``keep``: frame index → ``None`` for frames to keep; filled with their RGB bytes as they pass.
 
     Returns:
         Frames written.
@@ -547,6 +606,8 @@ def encode_motion(spec: AssemblySpec, out_path: Path, *, captions: str | None, f
             if buf is None:
                 break
             if written < want:
+                if keep is not None and written in keep:
+                    keep[written] = buf
                 proc.stdin.write(buf)
                 written += 1
         proc.stdin.close()
@@ -593,6 +654,7 @@ def assemble(spec: AssemblySpec, out_path: Path | str) -> AssemblyResult:
     """
     out_path = Path(out_path)
     timings: dict[str, float] = {}
+    keyframes: list[Path] = []
     for i, c in enumerate(spec.clips):
         if spec.motion is None:
             _check_file(c.path, f"clip of scene {i}")
@@ -642,7 +704,14 @@ def assemble(spec: AssemblySpec, out_path: Path | str) -> AssemblyResult:
             t0 = time.perf_counter()
             video_only = work / "video.mp4"
             if spec.motion is not None:
-                encode_motion(spec, video_only, captions=cap_rel, fonts=fonts_rel, cwd=work)
+                keep = dict.fromkeys(keyframe_indices(spec)) if spec.keyframes_dir else None
+                encode_motion(spec, video_only, captions=cap_rel, fonts=fonts_rel, cwd=work, keep=keep)
+                if keep is not None:
+                    t1 = time.perf_counter()
+                    keyframes = write_drawn_keyframes(
+                        spec, [keep[i] for i in keyframe_indices(spec)], Path(spec.keyframes_dir),  # type: ignore[arg-type]
+                        captions=cap_rel, fonts=fonts_rel, cwd=work)
+                    timings["keyframes"] = time.perf_counter() - t1
             else:
                 run_ffmpeg(
                     build_video_args(spec, None, video_only, captions=cap_rel, fonts=fonts_rel),
@@ -679,6 +748,7 @@ def assemble(spec: AssemblySpec, out_path: Path | str) -> AssemblyResult:
         audio_gain_db=round(gain, 2),
         music_gain_db=None if music_gain is None else round(music_gain, 2),
         audio_passes=passes,
+        keyframes=[str(p) for p in keyframes],
         timings_s={k: round(v, 3) for k, v in timings.items()},
     )
 

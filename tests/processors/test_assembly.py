@@ -9,6 +9,7 @@ from pathlib import Path
 
 import av
 import numpy as np
+from PIL import Image
 import pydantic
 import pytest
 
@@ -249,7 +250,8 @@ def test_motion_scenes_are_drawn_into_the_one_encode(composition, tmp_path: Path
     )
     spec = spec0.model_copy(update={"motion": motion, "captions_path": str(ass),
                                     "fonts_dir": str(REPO / "reelflow" / "assets" / "fonts"),
-                                    "clips": [ClipInput(duration_s=SCENE_S) for _ in designs]})
+                                    "clips": [ClipInput(duration_s=SCENE_S) for _ in designs],
+                                    "keyframe_times_s": [1.0, SCENE_S + 0.5], "keyframes_dir": str(tmp_path / "kf")})
     out = tmp_path / "out" / "video.mp4"
     result = assemble(spec, out)
     info = probe(out)
@@ -264,3 +266,13 @@ def test_motion_scenes_are_drawn_into_the_one_encode(composition, tmp_path: Path
     assert np.abs(a - b).mean() > 0.3  # moving
     band = frame_at(out, 1.0)[int(1920 * 0.62):int(1920 * 0.79)]
     assert (band.min(axis=2) > 230).sum() > 1500  # white caption text in the caption band
+    # the thumbnail candidates come from the drawn frames, captions burned as in the video: they
+    # are the pictures the video shows at those times (up to x264/JPEG loss)
+    assert [Path(p).name for p in result.keyframes] == ["frame_000.jpg", "frame_001.jpg"]
+    assert sorted(p.name for p in (tmp_path / "kf").iterdir()) == ["frame_000.jpg", "frame_001.jpg"]
+    for path, t in zip(result.keyframes, [1.0, SCENE_S + 0.5], strict=True):
+        drawn = np.asarray(Image.open(path).convert("RGB")).astype(int)
+        shown = frame_at(out, t).astype(int)
+        assert drawn.shape == shown.shape and np.abs(drawn - shown).mean() < 4.0, (path, np.abs(drawn - shown).mean())
+    kf0 = np.asarray(Image.open(result.keyframes[0]).convert("RGB"))[int(1920 * 0.62):int(1920 * 0.79)]
+    assert (kf0.min(axis=2) > 230).sum() > 1500  # the caption is on the thumbnail candidate too

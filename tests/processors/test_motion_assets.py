@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from reelflow.core.errors import AssetError
-from reelflow.core.models import Scene
-from reelflow.processors.motion.assets import ALLOWED_LICENCES, CONCEPTS, AssetLibrary, load_manifest
+from reelflow.core.models import Scene, VisualSpec
+from reelflow.processors.motion.assets import ALLOWED_LICENCES, CONCEPTS, OCCASION_PENALTY, AssetLibrary, load_manifest
 from reelflow.processors.motion.design import design_scenes, match_scene_text
 
 REPO = Path(__file__).resolve().parents[2]
@@ -107,3 +107,45 @@ def test_heroes_do_not_repeat_within_a_video(library):
     assert len(heroes) == len(set(heroes)) >= 2
     # a subject already shown as a hero may come back only small, over the words (kinetic)
     assert all(d.kind == "kinetic" for d in designs[:3] if d.assets and d.kind != "hero")
+
+
+def test_holiday_emoji_only_where_the_video_names_the_holiday(library):
+    """A lantern festival gets a lantern, not the Halloween jack-o-lantern; the occasion named
+    anywhere in the video lifts the penalty ("decorate the tree" in a Christmas ad)."""
+    festival = [Scene(index=0, narration="Paper lanterns light up the night at the river lantern festival.",
+                      visual_prompt="x", duration_s=4),
+                Scene(index=1, narration="Book your table today.", visual_prompt="x", duration_s=3)]
+    d = design_scenes(festival, library)[0]
+    labels = [a.label for a in d.assets]
+    assert labels and "jack-o-lantern" not in labels and "lantern" in labels[0], labels
+
+    def tree_score(occasion: str) -> float:
+        ms = library.match(["tree"], "Decorate the tree with handmade ornaments.", k=40, threshold=-1.0,
+                           occasion_text=occasion)
+        return next(m.score for m in ms if m.asset.label == "Christmas tree")
+
+    assert tree_score("Our Christmas market opens this Friday.") - tree_score("Our market opens this Friday.") \
+        == pytest.approx(OCCASION_PENALTY, abs=1e-4)
+
+
+def test_a_subject_named_again_comes_back_small_rather_than_an_unrelated_picture(library):
+    """"Paper lanterns" on screen again gets the lantern (small, over the words), even when the
+    planner's keywords drifted, not the best unused asset (a cityscape)."""
+    scenes = [
+        Scene(index=0, narration="Meet the Riverside Lantern Festival.", visual_prompt="x", duration_s=3),
+        Scene(index=1, narration="Hundreds of paper lanterns float on the river Saturday night.", visual_prompt="x",
+              duration_s=5, visual=VisualSpec(kind="photo", headline="Hundreds of paper lanterns float",
+                                              keywords=["night sky", "stars", "planet", "whale", "city street"])),
+        Scene(index=2, narration="Get your tickets.", visual_prompt="x", duration_s=3),
+    ]
+    d0, d1, _ = design_scenes(scenes, library)
+    assert "lantern" in d0.assets[0].label
+    assert d1.kind == "kinetic" and d1.assets[0].id == d0.assets[0].id, d1
+
+
+def test_stat_icons_show_what_is_counted(library):
+    scenes = [Scene(index=0, narration="Rated 4.9 stars by 2,000 owners.", visual_prompt="x", duration_s=4,
+                    visual=VisualSpec(kind="stat", stat_value="4.9", stat_label="stars", keywords=["driveway", "van"])),
+              Scene(index=1, narration="Book online.", visual_prompt="x", duration_s=3)]
+    d = design_scenes(scenes, library)[0]
+    assert d.assets and d.assets[0].label == "star", d.assets  # the counted thing itself, not "night with stars"

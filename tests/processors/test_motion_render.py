@@ -99,3 +99,10 @@ def test_frames_move_every_second_and_count_matches_the_timeline():
     warm = (mid[..., 0] > 200) & (mid[..., 1] > 120) & (mid[..., 2] < 90)
     ys = np.nonzero(warm)[0]
     assert warm.sum() > 500 and ys.max() < layout_for(360, 640, "tiktok").captions[1]
+    # no scene opens on its bare background (an empty frame at each cut reads as a flicker): the
+    # hero is already popping in on the scene's first frame, the stat's number on its first
+    first = frames[0].astype(int)
+    assert ((first[..., 0] > 200) & (first[..., 1] > 120) & (first[..., 2] < 90)).sum() > 100
+    accent = np.array(parse_color(spec.palette["accent"], "accent"))
+    stat0 = frames[75].astype(int)
+    assert (np.abs(stat0 - accent).sum(axis=2) < 40).sum() > 200

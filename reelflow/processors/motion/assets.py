@@ -39,6 +39,23 @@ LEXICAL_BONUS = 0.08
 #: get 0.02 less each), and the least such an asset scores.
 CONCEPT_BONUS = 0.14
 CONCEPT_FLOOR = 0.5
+#: Holidays and occasions an emoji can stand for (emojibase tags/labels). An asset that carries
+#: one (jack-o-lantern: halloween; Christmas tree, Santa Claus: christmas) loses
+#: :data:`OCCASION_PENALTY` unless the video's text names that occasion: a "lantern festival" gets
+#: the paper lantern, not a Halloween pumpkin; "decorate the tree" in a Christmas ad still gets
+#: the Christmas tree.
+OCCASIONS: dict[str, str] = {
+    "halloween": r"halloween|spooky|trick[- ]or[- ]treat|jack[- ]o[- ]lanterns?|costume party",
+    "christmas": r"christmas|xmas|santa|festive season|yuletide|noel",
+    "xmas": r"christmas|xmas|santa|festive season|yuletide|noel",
+    "santa": r"christmas|xmas|santa",
+    "valentine": r"valentines?|valentine'?s|romance|romantic|date night|anniversary",
+    "easter": r"easter",
+    "hanukkah": r"hanukkah|chanukah",
+    "diwali": r"diwali",
+    "thanksgiving": r"thanksgiving",
+}
+OCCASION_PENALTY = 0.12
 
 Encoder = Callable[[list[str]], np.ndarray]
 
@@ -211,8 +228,19 @@ class AssetLibrary:
         for i, a in enumerate(self.assets):
             for w in {a.label.lower(), *(t.lower() for t in a.tags)}:
                 self._lexicon.setdefault(w, set()).add(i)
+        self._occasions: dict[int, list[re.Pattern[str]]] = {}
+        for i, a in enumerate(self.assets):
+            words = {a.label.lower(), *(t.lower() for t in a.tags)} | set(re.findall(r"[a-z]+", a.label.lower()))
+            rxs = [re.compile(rf"\b(?:{OCCASIONS[w]})\b", re.IGNORECASE) for w in sorted(words) if w in OCCASIONS]
+            if rxs:
+                self._occasions[i] = rxs
         self._concepts = [(re.compile(rf"\b(?:{k})\b", re.IGNORECASE),
                            [self.by_label[x.lower()] for x in v if x.lower() in self.by_label]) for k, v in CONCEPTS.items()]
+
+    def names_an_asset(self, word: str) -> bool:
+        """Whether ``word`` (or its singular) is some asset's label or tag ("lanterns" → yes)."""
+        w = word.lower()
+        return w in self._lexicon or (w.endswith("s") and w[:-1] in self._lexicon)
 
     def _encode(self, texts: list[str]) -> np.ndarray:
         emb = np.asarray(self._embed(texts), dtype=np.float32)
@@ -276,7 +304,8 @@ class AssetLibrary:
         return score + bonus
 
     def match(self, keywords: Sequence[str], context: str, *, k: int = 3,
-              exclude: set[str] | frozenset[str] = frozenset(), threshold: float = MATCH_THRESHOLD) -> list[AssetMatch]:
+              exclude: set[str] | frozenset[str] = frozenset(), threshold: float = MATCH_THRESHOLD,
+              occasion_text: str | None = None) -> list[AssetMatch]:
         """The best ``k`` assets for a scene, best first, each at or above ``threshold``.
 
         Args:
@@ -285,13 +314,20 @@ class AssetLibrary:
             k: how many to return at most.
             exclude: asset ids not to return (already used in the video).
             threshold: minimum score; nothing under it is returned (typography fallback).
+            occasion_text: the text that may name a holiday (the whole video's lines; default
+                ``context``): an asset tied to an occasion it does not name loses
+                :data:`OCCASION_PENALTY`.
 
         Returns:
             Up to ``k`` :class:`AssetMatch`, possibly empty.
         """
         scores = self.scores(keywords, context)
-        found: dict[str, AssetMatch] = {}
         text = " ".join([context, *keywords])
+        said = text if occasion_text is None else f"{text} {occasion_text}"
+        for i, rxs in self._occasions.items():
+            if not any(rx.search(said) for rx in rxs):
+                scores[i] -= OCCASION_PENALTY
+        found: dict[str, AssetMatch] = {}
         for rx, assets in self._concepts:
             if rx.search(text):
                 for rank, a in enumerate(assets):

@@ -21,6 +21,13 @@ from reelflow.processors.motion.assets import MATCH_THRESHOLD, AssetLibrary, Ass
 
 #: An end card shows its own matched asset only at or above this score; else brand + call to action only.
 END_CARD_THRESHOLD = 0.55
+#: Supporting assets (the small ones orbiting a hero) are decoration: shown only at or above this
+#: score, so a passing word ("float" → whale) never adds an unrelated picture.
+SUPPORT_THRESHOLD = 0.52
+#: A subject already shown as a hero comes back (small, over the words) rather than the best
+#: unused asset when that one scores this much lower: "paper lanterns" again is a lantern, not a
+#: cityscape.
+REPEAT_MARGIN = 0.05
 
 _NUMBER_WORDS = {
     "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10,
@@ -212,6 +219,13 @@ def match_scene_text(library: AssetLibrary, text: str, k: int = 3) -> list[Asset
     return library.match(kw, text, k=k)
 
 
+def _named(m: AssetMatch, text: str) -> bool:
+    """Whether ``text`` names the asset: one of its words (singular) is the asset's label or a tag."""
+    names = {m.asset.label.lower(), *(t.lower() for t in m.asset.tags)}
+    words = [w.lower() for w in content_words(text)]
+    return any(w in names or (w.endswith("s") and w[:-1] in names) for w in words)
+
+
 def _strip_brand(text: str, brand_words: set[str]) -> str:
     if not brand_words:
         return text
@@ -240,11 +254,18 @@ def design_scenes(scenes: Sequence[Scene], library: AssetLibrary | None, *, foot
     used_footage: set[str] = set()
     out: list[SceneDesign] = []
     brand_words = {_norm_word(w) for w in (brand or "").split() if len(_norm_word(w)) >= 3}
+    video_text = " ".join(s.narration for s in scenes)  # names the occasion (Christmas, Halloween) if any
     for i, scene in enumerate(scenes):
         v = derive_visual(scene, last=i == len(scenes) - 1)
         kw = [k for k in (list(v.keywords) or content_words(scene.narration)[:8]) if _norm_word(k) not in brand_words]
         narration = _strip_brand(scene.narration, brand_words)
         head = v.headline or (v.stat_label if v.kind == "stat" else "") or _headline_from(scene.narration)
+        if library is not None:
+            # what the on-screen words name comes first: the picture fits the headline even when
+            # the planner's keywords drift ("paper lanterns" → a lantern, not a whale)
+            shown = _strip_brand(head, brand_words).strip()
+            if shown and any(library.names_an_asset(w) for w in content_words(shown)) and shown not in kw:
+                kw = [shown, *kw][:8]
         d = SceneDesign(index=i, kind=v.kind, visual=v, headline=head, emphasis=_emphasis(head, kw))
         if footage is not None and v.kind in ("photo", "hero", "kinetic"):
             pick = footage.best(_strip_brand(f"{head}. {scene.narration}", brand_words), used_footage)  # type: ignore[attr-defined]
@@ -260,20 +281,32 @@ def design_scenes(scenes: Sequence[Scene], library: AssetLibrary | None, *, foot
             head_m = _strip_brand(head, brand_words)
             context = narration if head_m.lower() in narration.lower() else f"{head_m}. {narration}"
             if v.kind == "stat":
-                matches = library.match([v.stat_label, *kw[:4]], context, k=3)
+                # the icon row shows what is counted ("8 gold medals" → medals, "4.9 stars" →
+                # stars, "45 minutes" → a clock): matched on the number's unit and label only,
+                # never on another word of the line ("driveway" → a row of motorways)
+                unit = " ".join(re.findall(r"[A-Za-z][A-Za-z'-]*", v.stat_value or ""))
+                counted = " ".join(x for x in (unit, v.stat_label) if x)
+                matches = library.match([x for x in (unit, v.stat_label) if x], counted, k=3,
+                                        occasion_text=video_text) if counted else []
+                # an asset that is exactly the counted word ("stars" → star) leads the row
+                exact = {w.lower().rstrip("s") for w in content_words(counted)} | {w.lower() for w in content_words(counted)}
+                matches.sort(key=lambda m: m.asset.label.lower() not in exact)
             else:
-                matches = library.match(kw, context, k=3, exclude=used)
-                if not matches and d.kind in ("hero", "kinetic"):
-                    # the subject was already a hero ("the goat" again): show it small over the
-                    # words rather than repeat the hero layout or drop the topic
-                    again = library.match(kw, context, k=1, threshold=MATCH_THRESHOLD + 0.1)
-                    if again:
+                matches = library.match(kw, context, k=3, exclude=used, occasion_text=video_text)
+                if d.kind in ("hero", "kinetic") and used:
+                    # the subject was already a hero ("the goat" again) and nothing unused fits as
+                    # well: show it small over the words rather than repeat the hero layout, drop
+                    # the topic or show a weaker, unrelated picture
+                    again = library.match(kw, context, k=1, occasion_text=video_text)
+                    if again and again[0].asset.id in used and (
+                            not matches or matches[0].score < again[0].score - REPEAT_MARGIN
+                            or (_named(again[0], head_m) and not _named(matches[0], head_m))):
                         matches, d.kind = again, "kinetic"
-            d.assets = [_choice(m) for m in matches]
+            d.assets = [_choice(m) for k, m in enumerate(matches) if k == 0 or m.score >= SUPPORT_THRESHOLD]
             if v.kind == "list":
                 d.item_assets = []
                 for it in v.items:
-                    ms = library.match(content_words(it) or [it], it, k=1)
+                    ms = library.match(content_words(it) or [it], it, k=1, occasion_text=video_text)
                     d.item_assets.append(_choice(ms[0]) if ms else None)
         if d.kind == "end_card" and d.assets and d.assets[0].score < END_CARD_THRESHOLD:
             d.assets = []  # a weak match on a sign-off line ("Best Buds" → headphones): a clean brand card

@@ -44,6 +44,10 @@ FONTS_DIR = Path(__file__).resolve().parent.parent.parent / "assets" / "fonts"
 DISPLAY_FONT = "LeagueSpartan-Black.otf"
 BODY_FONT = "Inter-ExtraBold.otf"
 PAN_PX = 120  # vertical travel of the background over a scene's cycle
+#: The items of a scene (words, heroes, cards) run this far ahead of the scene clock, so the cut's
+#: first frame already shows them mid-entrance (a scene never opens on its bare background — an
+#: empty frame at every cut reads as a flicker) and a word lands just before it is spoken.
+ENTRY_LEAD_S = 0.3
 
 
 class MotionScene(BaseModel):
@@ -633,8 +637,9 @@ class SceneRenderer:
             off = int(PAN_PX / 2 + PAN_PX / 2 * math.sin(2 * math.pi * (t / 9.0) + self.index))
             frame = Image.fromarray(self.bg[off : off + H], "RGB")
             self._particles(frame, t)
+        ta = t + ENTRY_LEAD_S
         for kind, data in self.items:
-            getattr(self, f"_draw_{kind}")(frame, t, data)
+            getattr(self, f"_draw_{kind}")(frame, ta, data)
         return frame
 
     def _particles(self, frame: Image.Image, t: float) -> None:

@@ -17,6 +17,7 @@ import asyncio
 import re
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from prefect import flow, get_run_logger
 from prefect.runtime import flow_run
@@ -57,6 +58,20 @@ def scene_lengths(planned: list[float], narration: list[float]) -> list[float]:
         spoken = LEAD_IN_S + narr_s + TAIL_S
         out.append(round(max(spoken, plan_s), 3))
     return out
+
+
+async def _submitted(task_obj: Any, *args: Any) -> Any:
+    """Run a blocking (CPU/ffmpeg) task on the flow's task runner and await its result.
+
+    ``task.submit`` hands the work to whatever runner the flow run has (the thread pool by default,
+    Dask when ``REELFLOW_RUNNER__TASK_RUNNER=dask``); the event loop waits for the future in a
+    thread, so the async steps (narration, clips) keep running meanwhile.
+
+    Raises:
+        Whatever the task raised (Prefect re-raises a failed task's exception from ``result()``).
+    """
+    future = task_obj.submit(*args)
+    return await asyncio.to_thread(future.result)
 
 
 def _run_name() -> str:
@@ -185,14 +200,14 @@ async def create_video(
         if "clips" not in rt.remote:
             # Local renders are checked while the video assembles (nothing to regenerate).
             return utt, length, clip, None
-        qa = await asyncio.to_thread(tasks.qa_clip, clip.path, request.duration_s, i, work_dir, clip.loop_seams_s)
+        qa = await _submitted(tasks.qa_clip, clip.path, request.duration_s, i, work_dir, clip.loop_seams_s)
         if not qa.passed:
             # Regenerate once as a new request (new seed → new taskUUID): the flawed job is not
             # resubmitted, so nothing is paid twice for the same request.
             logger.warning("scene %d clip flagged (%s); regenerating once", i, "; ".join(qa.flags))
             retry = request.model_copy(update={"seed": request.seed + 104729})
             clip2 = await tasks.generate_clip(retry, providers["clips"], work_dir)
-            qa2 = await asyncio.to_thread(tasks.qa_clip, clip2.path, retry.duration_s, i, work_dir, clip2.loop_seams_s)
+            qa2 = await _submitted(tasks.qa_clip, clip2.path, retry.duration_s, i, work_dir, clip2.loop_seams_s)
             if qa2.passed or len(qa2.flags) < len(qa.flags):
                 clip, qa, discarded = clip2, qa2, clip
             else:
@@ -202,11 +217,11 @@ async def create_video(
 
     discarded_clips: list = []  # paid clips not used after QA (still billed)
     music_query = brief.music or plan.music_mood
-    music_task = asyncio.to_thread(tasks.match_music, music_query, work_dir)
+    music_task = _submitted(tasks.match_music, music_query, work_dir)
     # the brand the copy speaks (the brief's field, else the one read from its text) is also the
     # end card's wordmark and is kept out of asset matching
     brand = brief.brand or analysis.brand or ""
-    design_task = asyncio.to_thread(tasks.design_scenes, plan.scenes, footage_dir, work_dir, brand or None)
+    design_task = _submitted(tasks.design_scenes, plan.scenes, footage_dir, work_dir, brand or None)
     results, (songs, bed), designs = await asyncio.gather(
         asyncio.gather(*(scene_chain(i) for i in range(len(plan.scenes)))), music_task, design_task
     )
@@ -261,8 +276,8 @@ async def create_video(
     )
     pending_qa = [i for i in range(len(clips)) if i not in clip_qa_done and clips[i].path]
     assembled, *late_qa = await asyncio.gather(
-        asyncio.to_thread(tasks.assemble_video, spec, work_dir),
-        *(asyncio.to_thread(tasks.qa_clip, clips[i].path, clips[i].duration_s, i, work_dir, clips[i].loop_seams_s)
+        _submitted(tasks.assemble_video, spec, work_dir),
+        *(_submitted(tasks.qa_clip, clips[i].path, clips[i].duration_s, i, work_dir, clips[i].loop_seams_s)
           for i in pending_qa),
     )
     clip_qa = [clip_qa_done.get(i) for i in range(len(clips))]
@@ -281,8 +296,8 @@ async def create_video(
     # decoded after encoding and muxing): no second decode here.
     lufs, peak = assembled.loudness_lufs, assembled.true_peak_dbtp
     qa, (frames, best) = await asyncio.gather(
-        asyncio.to_thread(tasks.qa_video, video, digest, starts[1:], work_dir),
-        asyncio.to_thread(tasks.scene_keyframes, video, digest, mid_times, work_dir, assembled.keyframes),
+        _submitted(tasks.qa_video, video, digest, starts[1:], work_dir),
+        _submitted(tasks.scene_keyframes, video, digest, mid_times, work_dir, assembled.keyframes),
     )
     if not qa.passed:
         logger.warning("QA flags on the final video: %s", "; ".join(qa.flags))

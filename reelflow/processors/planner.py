@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from reelflow.core.errors import InputError
 from reelflow.core.models import Brief, PlannedScript, Scene, ScriptPlan, VisualSpec
 from reelflow.processors.brief_analysis import PLATFORM_WORDS, BriefAnalysis, analyze_brief
-from reelflow.processors.copywriter import Copy, Line, keywords_for, sentence, word_count, write_copy
+from reelflow.processors.copywriter import _PRODUCT_VERBS, Copy, Line, keywords_for, sentence, word_count, write_copy
 from reelflow.processors.pacing import END_MIN_S, LEAD_IN_S, VOICE_WPS, build_timeline, max_words, target_speech_s
 
 NEGATIVE_PROMPT = "text, watermark, logo distortion, blurry, low quality, deformed hands, extra limbs"
@@ -187,6 +187,10 @@ _VERB_LABEL = re.compile(r"^(?:weighs?|costs?|lasts?|takes?|runs?|gets?|goes|has
                          r"holds?|fits?|reaches?|hits?|tops?|does|makes?|gives?|offers?|delivers?|arrives?|comes?)$", re.I)
 #: A deal's terms ("buy two, get one free", "buy 3, pay for 2"): its figures are not one statistic.
 _DEAL_TERMS = re.compile(r"\b(?:buy|pay for|get)\s+(?:\d+|one|two|three|four|five|six)\b", re.I)
+#: A product's verb before a duration, as the noun a spec sheet uses ("charges in 2 hours" → "Charge time").
+_TIME_OF = {"charge": "Charge time", "arrive": "Arrival time", "deliver": "Delivery time", "ship": "Shipping time",
+            "respond": "Response time", "boil": "Boil time", "cook": "Cooking time", "dry": "Drying time",
+            "load": "Load time", "sync": "Sync time", "heat": "Heat-up time", "install": "Install time"}
 #: What a set-up question says the figure measures ("How heavy? 200 g." → "Weight").
 _QUESTION_LABEL = {"how heavy": "Weight", "how far": "Range", "how fast": "Speed", "the price": "Price",
                    "how long": "Duration"}
@@ -277,6 +281,16 @@ def _stat(text: str, *, names: tuple[str, ...] = ()) -> tuple[str, str] | None:
     measure = bool(re.search(r"\d\s?[A-Za-z%]|\d-[a-z]", value)) or value[:1] in "$€£"
     words = (before or after) if measure else (after or before)
     label = " ".join(words)
+    last = words[-1].lower() if words else ""
+    stem = re.sub(r"ies$", "y", last) if last.endswith("ies") else last.rstrip("s")
+    infinitive = len(words) >= 2 and words[-2].lower() == "to"  # "built to last" names the figure
+    verb = last if words and words is before and not infinitive and (
+        _VERB_LABEL.match(last) or last in _PRODUCT_VERBS or stem in _TIME_OF) else None
+    if verb and re.search(r"\d\s?(?:hours?|hrs?|minutes?|mins?|seconds?|secs?|days?|weeks?)$", value, re.I) \
+            and stem in _TIME_OF:
+        label = _TIME_OF[stem]  # "It charges in 2 hours" → 2 hours / "Charge time"
+    elif verb:
+        words = []  # "Lumo desk lamp charges": a subject and its verb name nothing
     if not words or _VERB_LABEL.match(label):
         kind = _QUESTION_LABEL.get(asked, "")
         fits = {"Price": value[:1] in "$€£", "Weight": re.search(r"\d\s?(?:k?g|lbs?|oz)$", value, re.I),

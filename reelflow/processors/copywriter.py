@@ -48,6 +48,9 @@ _PARTICIPLE = re.compile(
     re.I,
 )
 _ADJ_END = re.compile(r"^[a-z\-]+(y|ful|less|able|ible|ive|ous|ic|al|er|est|ent|ant|ish|proof|free|fresh)$", re.I)
+#: Noun endings that _ADJ_END's "-y"/"-al"/"-er" would take for adjectives ("delivery", "battery", "rental").
+_NOUN_END = re.compile(r"(?:ery|ory|ary|ity|acy|ency|ancy|ogy|phy|ment|ion|rental|arrival|removal|approval|"
+                       r"renewal|trial|signal|portal|manual)$", re.I)
 _ADJ_WORDS = {"smooth", "light", "fast", "quick", "fresh", "soft", "strong", "simple", "easy", "bold", "rich", "warm",
               "clean", "natural", "local", "organic", "affordable", "durable", "waterproof", "quiet", "cheap", "new",
               "secure", "smart", "handy", "tough", "sleek", "compact", "bright", "sweet", "crisp", "cool", "hot",
@@ -279,7 +282,7 @@ def _fact_sentences(fact: str, an: BriefAnalysis) -> list[str]:
     if len(words) >= 2 and (first in _PRODUCT_VERBS or (
             re.fullmatch(r"[a-z]+[^su]s", first) and words[1].lower() in _VERB_OBJECT_START)):
         return [sentence(f"{pron} {f}")]  # "charges in 2 hours", "links your bank" → "It links your bank."
-    if (first in _ADJ_WORDS or _ADJ_END.match(first)) and (
+    if (first in _ADJ_WORDS or (_ADJ_END.match(first) and not _NOUN_END.search(first))) and (
             len(words) == 1 or words[1].lower() in {"enough", "and", "for", "to", "as", "on", "in", "with", "at"}):
         return [sentence(f"{be} {f}"), sentence(f"{name} is {f}") if name and be.startswith("It") else sentence(f"{be} {f}")]
     if _VERB.search(f) and re.match(r"^(?:our|the|your|its|their|my|a|an|one|\w+'s|[A-Z])", f):
@@ -690,7 +693,7 @@ def _hooks(an: BriefAnalysis, story: list[str]) -> list[Line]:
         if an.brand and core and not core[:1].isupper() and not core[:1].isdigit() \
                 and not core.split()[-1][:1].isupper() and word_count(core) <= 5 \
                 and an.brand.lower() not in core.lower():
-            art = "" if _plural(core) or core.split()[-1].lower() in _MASS_NOUNS else \
+            art = "" if _plural(core) or core.split()[-1].lower() in _MASS_NOUNS or core.endswith("ing") else \
                 "an " if core[:1].lower() in "aeiou" else "a "
             forms.append(f"Looking for {art}{core}? Meet {an.brand}.")
         hooks.append(Line(forms, "hook", 0, hook_kind="claim"))
@@ -830,7 +833,10 @@ def write_copy(an: BriefAnalysis, words_target: float, *, seed: int = 0, max_lin
     # story beats get a storytelling opener as their longer form
     first_story = next((ln for ln in body if ln.beat == "story"), None)
     if first_story is not None and hook.hook_kind != "question" and re.match(
-            r"^(a|an|one|two|three|four|five|some)\s", first_story.forms[0], re.I):
+            r"^(a|an|one|two|three|four|five|some)\s", first_story.forms[0], re.I) \
+            and _VERB.search(first_story.forms[0]) and not re.search(
+                r"\b(?:free|off|deal|\w+ for (?:one|1|the price)|buy|price)\b", first_story.forms[0], re.I):
+        # a scene to picture has an action; "Two for one this weekend only." is a deal, not a story
         t = first_story.forms[0]
         lowered = t if re.match(r"^(I\b|[A-Z][a-z]*[A-Z]|[A-Z]{2})", t) else t[0].lower() + t[1:]
         first_story.forms.append(f"Picture this: {lowered}")

@@ -241,8 +241,8 @@ def _stat(text: str, *, names: tuple[str, ...] = ()) -> tuple[str, str] | None:
     body = re.sub(r"\b\d{1,2}(?:st|nd|rd|th)?\s+" + _MONTHS + r"|" + _MONTHS + r"\s+\d{1,2}(?:st|nd|rd|th)?\b"
                   r"|\b(?:19|20)\d\d\b(?!\s?(?:%|x\b|[a-z]))", " ", body, flags=re.I)
     m = _STAT_NUM.search(body)
-    while m and re.match(r"[A-Za-z]", body[m.end():m.end() + 1] or " "):
-        m = _STAT_NUM.search(body, m.end())  # "IPX7" or "V2": part of a name
+    while m and (re.match(r"[A-Za-z]|-\w", body[m.end():m.end() + 2] or " ") or body[m.start() - 1:m.start()] == "-"):
+        m = _STAT_NUM.search(body, m.end())  # "IPX7", "V2" (a name) or "1-to-1" (a ratio)
     if not m:
         return None
     value = m.group("value").strip().rstrip(",.")

@@ -259,3 +259,19 @@ def test_measure_before_participle_is_said_naturally() -> None:
     assert fact_sentences("12 hours steeped", an)[0] == "Steeped for 12 hours."
     assert fact_sentences("48-hour fermented", an)[0] == "Fermented for 48 hours."
     assert fact_sentences("3 times filtered", an)[0] == "Filtered 3 times."
+
+
+def test_deal_phrases_are_offers_and_nouns_are_not_adjectives() -> None:
+    from reelflow.processors.planner import _stat
+
+    kettle = Brief(text="Ad for the Kettlebird smart kettle: boils in 90 seconds, keeps water warm for 4 hours. "
+                        "Two for one this weekend only.", brand="Kettlebird", duration_s=20)
+    an = analyze_brief(kettle)
+    assert an.offer == "Two for one this weekend only"  # a deal, not a story beat to "Picture this:"
+    spoken = " ".join(s.narration for s in TemplatePlanner().plan(kettle).scenes)
+    assert "Picture this" not in spoken and spoken.index("Two for one") > spoken.index("90 seconds"), spoken
+    boils = next(s.visual for s in TemplatePlanner().plan(kettle).scenes if "90 seconds" in s.narration)
+    assert (boils.stat_value, boils.stat_label) == ("90 seconds", "Boil time")
+    app = analyze_brief(Brief(text="Ad for ZipMart grocery app: delivery in 15 minutes.", brand="ZipMart"))
+    assert fact_sentences("delivery in 15 minutes", app)[0] == "Delivery in 15 minutes."  # not "It's delivery ..."
+    assert _stat("1-to-1 lessons.") is None  # a ratio is no count

@@ -324,7 +324,11 @@ def _visual(line: Line, an: BriefAnalysis, is_first: bool, is_last: bool, hero_h
         return VisualSpec(kind="end_card", headline=_headline(head), keywords=kw)
     names = tuple(x for x in (an.product_name, an.product, an.brand,
                               f"{an.brand} {an.product}" if an.brand and an.product else "") if x)
-    stat = _stat(text, names=names) if line.beat in ("benefit", "proof", "hook") and len(line.items) < 3 else None
+    # two measured facts said in one line ("1.1 kg. 18-hour battery.") are a list: a stat card would show one
+    # figure while the voice says two
+    figures = sum(bool(re.search(r"\d", i)) for i in line.items)
+    stat = _stat(text, names=names) if line.beat in ("benefit", "proof", "hook") and len(line.items) < 3 \
+        and figures < 2 else None
     if stat:
         value, label = stat
         return VisualSpec(kind="stat", headline=_headline(text, fact=line.fact), keywords=kw, stat_value=value[:12],

@@ -667,7 +667,7 @@ def _analyze_clause(clause: str, an: BriefAnalysis, *, as_fact: bool = False, no
         an.production_notes.append(c)
         return
     aud = re.match(r"^(?:aimed at|targeting|for)\s+(?:the\s+)?([a-z][a-z\- ]{2,30})$", c, re.I)
-    if aud and (note or as_fact) and word_count_simple(aud.group(1)) <= 3 and re.search(
+    if aud and (note or as_fact or re.match(r"^for\s", c, re.I)) and word_count_simple(aud.group(1)) <= 3 and re.search(
             r"(s|people|folk|crowd|family)$", aud.group(1), re.I) and not _FACT_NUMBER.search(c):
         # "Upbeat, for families": who the video is for (addressed, never read as a fact)
         an.production_notes.append(c)

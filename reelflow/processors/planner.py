@@ -87,7 +87,7 @@ _HEAD_END_STOP = {"a", "an", "the", "and", "or", "of", "to", "for", "with", "on"
                   "being", "who", "which", "what", "his", "her", "some", "as", "such", "may", "will", "can"}
 #: Words that carry an offer: a headline never drops them ("Buy two, get one" without "free" is no offer).
 _OFFER_WORD = re.compile(r"\b(?:free|off|half price|discount|deal|bogo|(?:buy|pay for)\s+(?:\d+|one|two|three|four|five|"
-                         r"six))\b|\bsave\s+(?:up to\s+)?[$€£\d]|%", re.I)
+                         r"six)|for the price of \w+)\b|\bsave\s+(?:up to\s+)?[$€£\d]|%", re.I)
 
 
 def _fits(words: list[str], max_words: int, max_chars: int) -> bool:
@@ -153,6 +153,9 @@ def _headline(text: str, max_words: int = 6, max_chars: int = 40, *, fact: str |
             return out(c)
     words = clean(t)
     if offer:  # keep the end (the offer's object): drop leading words
+        if len(words) > 2 and re.fullmatch(r"[$€£]?\d[\d,.]*|two|three|four|five", words[0], re.I) \
+                and _fits([words[0], *words[2:]], max_words, max_chars):
+            return out([words[0], *words[2:]])  # "2 pairs for the price of 1" → "2 for the price of 1"
         while words and not _fits(words, max_words, max_chars):
             words = words[1:]
         while len(words) > 2 and words[0].lower().strip(",") in _HEAD_END_STOP:
@@ -186,7 +189,8 @@ _LABEL_EDGE = {"a", "an", "the", "and", "or", "of", "to", "in", "on", "for", "wi
 _VERB_LABEL = re.compile(r"^(?:weighs?|costs?|lasts?|takes?|runs?|gets?|goes|has|have|pay|buy|get|save|charges?|"
                          r"holds?|fits?|reaches?|hits?|tops?|does|makes?|gives?|offers?|delivers?|arrives?|comes?)$", re.I)
 #: A deal's terms ("buy two, get one free", "buy 3, pay for 2"): its figures are not one statistic.
-_DEAL_TERMS = re.compile(r"\b(?:buy|pay for|get)\s+(?:\d+|one|two|three|four|five|six)\b", re.I)
+_DEAL_TERMS = re.compile(r"\b(?:buy|pay for|get)\s+(?:\d+|one|two|three|four|five|six)\b|\bfor the price of\b|"
+                         r"\b(?:\d+|two|three|four)\s+for\s+(?:1|one)\b", re.I)
 #: A product's verb before a duration, as the noun a spec sheet uses ("charges in 2 hours" → "Charge time").
 _TIME_OF = {"charge": "Charge time", "arrive": "Arrival time", "deliver": "Delivery time", "ship": "Shipping time",
             "respond": "Response time", "boil": "Boil time", "cook": "Cooking time", "dry": "Drying time",

@@ -237,6 +237,7 @@ def test_stat_cards_keep_any_unit_and_a_clean_label() -> None:
     assert _stat("Summer promo: buy 3, pay for 2.") is None
     assert _stat("It weighs 18 kg.") is None
     assert _stat("Meet the Trekka 2 e-bike.", names=("Trekka 2 e-bike",)) is None
+    assert _stat("2 pairs for the price of 1.") is None
 
 
 def test_headlines_keep_the_offer_whole() -> None:
@@ -247,6 +248,7 @@ def test_headlines_keep_the_offer_whole() -> None:
     assert _headline("Buy one, get one half price this month.") == "Buy one, get one half price"
     assert _headline("New customers: your first wash is free.") == "Your first wash is free"
     assert _headline("Spring sale: save $200 on every bike this month only.") == "Save $200 on every bike"
+    assert _headline("2 pairs for the price of 1.") == "2 for the price of 1"  # the counts kept, the noun dropped
     # other lines: the fact said, else the first clause, never a dangling article/preposition/verb
     assert _headline("Granary Lane granola is baked in small batches.", fact="baked in small batches") == \
         "Baked in small batches"

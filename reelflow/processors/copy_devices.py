@@ -15,7 +15,11 @@ What is *not* a device, because it reads oddly aloud: a bare repeat of a figure 
 baked at 4am daily. Every day. 4am.", "Yes, 18 hours.", "Obsessed with Doritos."), an offer
 echoed right after itself, staccato intensifiers ("Nothing. Stops. Him."). Odds and bare counts
 keep an echo ("Almost a billion to one.", "Not one. Not two. Eight.") — the one place a spoken
-repeat is how the line lands.
+repeat is how the line lands — and a count is echoed only as the result of a verb ("won eight"),
+said once, in a fact with no deal, price or other figure: "buy two, get one free" would come out
+as "Not one. Not two. Two." (meaningless and self-contradicting), so the device refuses.
+"Not one. Not two. N." is only offered for N ≥ 3. A device that cannot be sure its line reads as
+English on arbitrary facts returns None rather than a doubtful line.
 
 :func:`fill_devices` lists the candidates in the order a copywriter would reach for them;
 :func:`reelflow.processors.copywriter.write_copy` adds them while the copy is under its word budget.

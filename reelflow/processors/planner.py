@@ -9,6 +9,9 @@ Three named steps, each its own module:
 3. this module — scenes with the one scene contract (:class:`~reelflow.core.models.VisualSpec`:
    numbers → ``stat``, benefit lists → ``list``, CTA → ``end_card``, product/subject → ``hero``,
    other lines ``kinetic``/``photo``), estimated durations, title/description/hashtags/music.
+   A stat card keeps its unit and names what it measures (:func:`_stat`), else the line is kinetic;
+   a line saying two figures is a list; a list is introduced ("Why Copperline?"), not titled with
+   the hero's words; headlines are complete phrases that keep an offer whole (:func:`_headline`).
 
 Scene durations here are estimates at :data:`reelflow.processors.pacing.VOICE_WPS`; the flow
 replaces them with lengths from the measured utterances (:mod:`reelflow.processors.pacing`).

@@ -100,7 +100,7 @@ def _count_result(fact: str, start: int, num: str) -> bool:
     count word said once (an echo of "buy two, get one free" would name the wrong number)."""
     if _DEAL.search(fact) or re.search(r"\d", fact):
         return False
-    if len(re.findall(_NUM_WORD, fact, re.I)) > 1 or re.search(r"\bone\b", fact, re.I):
+    if len(re.findall(r"\b" + _NUM_WORD + r"\b", fact, re.I)) > 1:
         return False
     return bool(_RESULT_VERB.search(fact[:start]))
 

@@ -83,6 +83,35 @@ OWN_BRIEFS: list[dict] = [
     {"id": "own-greenbox", "brand": "Greenbox", "duration_s": 15,
      "text": "TikTok for Greenbox meal kits: 20-minute recipes, farm-fresh veg, zero food waste. Use code GREEN50 for "
              "50% off your first box. Playful tone."},
+    # spec list + offer (issue 15 follow-up: units on stat cards, deals never echoed, offer headlines whole)
+    {"id": "own-copperline", "brand": "Copperline", "duration_s": 20,
+     "text": "20-second vertical ad for Copperline cold brew coffee cans: smooth, never bitter, 12 hours steeped, "
+             "80 mg caffeine. Friday promo: buy two, get one free."},
+    {"id": "own-pulse", "brand": "Pulse", "duration_s": 15,
+     "text": "15-second ad for the Pulse X earbuds: 30 hours battery, 5 g per earbud, IPX7 waterproof. Launch offer: "
+             "20% off this week."},
+    {"id": "own-granary", "brand": "Granary Lane", "duration_s": 20,
+     "text": "20-second ad for Granary Lane granola: 12 g protein per serving, no added sugar, baked in small batches. "
+             "Buy one, get one half price this month."},
+    {"id": "own-swiftwash", "brand": "SwiftWash", "duration_s": 20,
+     "text": "Ad for SwiftWash laundry service: pickup in 30 minutes, clothes back in 24 hours, from $15 per bag. "
+             "First wash free for new customers."},
+    {"id": "own-trekka", "brand": "Trekka", "duration_s": 20,
+     "text": "Vertical ad for the Trekka 2 e-bike: 90 km range, top speed 25 mph, weighs 18 kg, 4 hours to charge. "
+             "Spring sale: save $200."},
+    {"id": "own-nimbus", "brand": "NimbusDrive", "duration_s": 20,
+     "text": "Ad for NimbusDrive cloud storage: 2 TB for $5 a month, files synced in seconds, 256-bit encryption. "
+             "Try it free for 30 days."},
+    {"id": "own-ember", "brand": "Ember Pizza", "duration_s": 15,
+     "text": "Ad for Ember Pizza: wood-fired in 90 seconds, 48-hour dough, 2 large pizzas for $20 every Tuesday."},
+    {"id": "own-orchard", "brand": "Orchard Press", "duration_s": 20,
+     "text": "Ad for Orchard Press apple juice: 100% pressed apples, 1 litre bottles, 5 apples in every glass. Summer "
+             "promo: buy 3, pay for 2."},
+    {"id": "own-aero", "brand": "Aero", "duration_s": 15,
+     "text": "Ad for the Aero 5 laptop: 1.1 kg, 18-hour battery, 16 GB memory. Student discount: $100 off."},
+    {"id": "own-brightside", "brand": "Brightside", "duration_s": 20,
+     "text": "Ad for Brightside gym: open 24/7, 50+ classes a week, memberships from $29 a month. Join in January and "
+             "get your first month free."},
 ]
 
 #: The facts each own brief must have said whole (hand-written, as the brief words them).
@@ -98,6 +127,17 @@ OWN_FACTS: dict[str, list[str]] = {
     "own-volta": ["65 km range", "folds in 3 seconds", "25 km/h", "Available from March"],
     "own-openpages": ["One in five children", "once a week"],
     "own-greenbox": ["20-minute recipes", "farm-fresh veg", "zero food waste", "GREEN50", "50% off your first box"],
+    "own-copperline": ["smooth", "never bitter", "12 hours", "80 mg caffeine", "buy two, get one free"],
+    "own-pulse": ["30 hours battery", "5 g per earbud", "IPX7 waterproof", "20% off this week"],
+    "own-granary": ["12 g protein per serving", "no added sugar", "baked in small batches",
+                    "buy one, get one half price this month"],
+    "own-swiftwash": ["pickup in 30 minutes", "clothes back in 24 hours", "$15 per bag", "first wash is free"],
+    "own-trekka": ["90 km range", "25 mph", "18 kg", "4 hours to charge", "save $200"],
+    "own-nimbus": ["2 TB for $5 a month", "files synced in seconds", "256-bit encryption", "free for 30 days"],
+    "own-ember": ["wood-fired in 90 seconds", "48-hour dough", "2 large pizzas for $20 every Tuesday"],
+    "own-orchard": ["100% pressed apples", "1 litre bottles", "5 apples in every glass", "buy 3, pay for 2"],
+    "own-aero": ["1.1 kg", "18-hour battery", "16 GB memory", "$100 off"],
+    "own-brightside": ["open 24/7", "50+ classes a week", "$29 a month", "first month free"],
 }
 
 

@@ -104,7 +104,8 @@ _HASHTAG = re.compile(r"(?<![\w&])#([A-Za-z][A-Za-z0-9_]{1,40})")
 _DURATION = re.compile(r"\b\d+(?:\.\d+)?\s*[- ]?(?:seconds?|secs?|s|sec|minutes?|min)\b(?:\s+long)?", re.I)
 _ASPECT = re.compile(r"\b(?:9:16|16:9|1:1|4:5)\b")
 _OFFER = re.compile(r"(\bfree\b|%\s*off\b|\bpercent off\b|\bdiscount|\btrial\b|\bsave (?:up to |\$|\d)|\bpromo\b|"
-                    r"\bcoupon\b|\bhalf price\b|\bon sale\b)", re.I)
+                    r"\bcoupon\b|\bhalf price\b|\bon sale\b|\b(?:two|2|three|3|four|4) for (?:one|1|two|2|three|3|the price of)\b|"
+                    r"\bbuy (?:\w+ ){0,2}get\b|\bbogo\b)", re.I)
 _NUMBER = re.compile(r"(?:[$€£]\s?\d[\d,.]*\w*|\b\d[\d,.]*(?:\s?(?:%|x|km|kg|am|pm|mph|k|m|h|hrs?|min))?\b|"
                      r"\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|"
                      r"fifty|hundred|thousand|million|billion|half|double|triple)\b)", re.I)
@@ -666,7 +667,7 @@ def _analyze_clause(clause: str, an: BriefAnalysis, *, as_fact: bool = False, no
         an.production_notes.append(c)
         return
     aud = re.match(r"^(?:aimed at|targeting|for)\s+(?:the\s+)?([a-z][a-z\- ]{2,30})$", c, re.I)
-    if aud and (note or as_fact) and word_count_simple(aud.group(1)) <= 3 and re.search(
+    if aud and (note or as_fact or re.match(r"^for\s", c, re.I)) and word_count_simple(aud.group(1)) <= 3 and re.search(
             r"(s|people|folk|crowd|family)$", aud.group(1), re.I) and not _FACT_NUMBER.search(c):
         # "Upbeat, for families": who the video is for (addressed, never read as a fact)
         an.production_notes.append(c)
@@ -683,7 +684,7 @@ def _analyze_clause(clause: str, an: BriefAnalysis, *, as_fact: bool = False, no
     # a full sentence: a fact when it carries a number or an offer, else story; a narrative
     # ("Two bears raid a cabin fridge", "A man buys a goat ...") stays story whatever its numbers
     narrative = re.match(r"^(?:a|an|one|two|three|four|five|some|his|her|their)\s+(?:[\w\-]+\s+){0,3}?"
-                         r"(?!is\b|are\b|was\b|were\b)[a-z]+s\b", c, re.I)
+                         r"(?!is\b|are\b|was\b|were\b|this\b|its\b|his\b|plus\b|thus\b|us\b)[a-z]+s\b", c, re.I)
     if (_FACT_NUMBER.search(c) or _OFFER.search(c)) and not narrative:
         an.facts.append(c)
         if _OFFER.search(c) and an.offer is None:

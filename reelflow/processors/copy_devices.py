@@ -15,7 +15,11 @@ What is *not* a device, because it reads oddly aloud: a bare repeat of a figure 
 baked at 4am daily. Every day. 4am.", "Yes, 18 hours.", "Obsessed with Doritos."), an offer
 echoed right after itself, staccato intensifiers ("Nothing. Stops. Him."). Odds and bare counts
 keep an echo ("Almost a billion to one.", "Not one. Not two. Eight.") — the one place a spoken
-repeat is how the line lands.
+repeat is how the line lands — and a count is echoed only as the result of a verb ("won eight"),
+said once, in a fact with no deal, price or other figure: "buy two, get one free" would come out
+as "Not one. Not two. Two." (meaningless and self-contradicting), so the device refuses.
+"Not one. Not two. N." is only offered for N ≥ 3. A device that cannot be sure its line reads as
+English on arbitrary facts returns None rather than a doubtful line.
 
 :func:`fill_devices` lists the candidates in the order a copywriter would reach for them;
 :func:`reelflow.processors.copywriter.write_copy` adds them while the copy is under its word budget.
@@ -78,6 +82,29 @@ class Device:
     where: str
 
 
+_COUNT_RANK = {"two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10,
+               "eleven": 11, "twelve": 12, "twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "hundred": 100}
+#: Words of a deal, a price or a quantity bought ("buy two, get one free", "pay for two", "two for $10"):
+#: a count there is a term of the offer, not an achievement to echo.
+_DEAL = re.compile(r"(buy|get|pay|free|off|save|deal|promo|offer|sale|price|half|for\s+[$€£\d]|per|each|pack|"
+                   r"bundle|discount|coupon|voucher|only|from)\b|[$€£%]", re.I)
+#: Verbs whose object count is a result worth a spoken echo ("won eight", "scored three", "climbed five").
+_RESULT_VERB = re.compile(r"\b(won|wins|win|scored|scores|earned|earns|took|takes|claimed|claims|set|sets|broke|"
+                          r"breaks|climbed|climbs|finished|finishes|raised|raises|saved|rescued|rescues|beat|beats|"
+                          r"ran|runs|completed|completes|collected|collects|built|builds|planted|plants)\s+$", re.I)
+
+
+def _count_result(fact: str, start: int, num: str) -> bool:
+    """Whether the count word ``num`` at ``start`` is a result ("she won eight") that an echo can
+    land: the object of a result verb, the fact's last figure, the fact no deal or price, and the
+    count word said once (an echo of "buy two, get one free" would name the wrong number)."""
+    if _DEAL.search(fact) or re.search(r"\d", fact):
+        return False
+    if len(re.findall(r"\b" + _NUM_WORD + r"\b", fact, re.I)) > 1:
+        return False
+    return bool(_RESULT_VERB.search(fact[:start]))
+
+
 def number_echo(fact: str, seed: int) -> str | None:
     """A short punchy echo of a fact's number ("Almost a billion to one.", "Eight. Not one, eight.").
 
@@ -102,8 +129,12 @@ def number_echo(fact: str, seed: int) -> str | None:
         while words and words[-1].lower() in _STOP_END:
             words.pop()
         key = " ".join(words)
-        if key.lower() == num.lower() and re.fullmatch(_NUM_WORD, num, re.I) and not daily:  # "won eight"
-            return pick([f"{_cap(num)}. Not one, {num.lower()}.", f"Not one. Not two. {_cap(num)}."], seed, "count:" + f)
+        if key.lower() == num.lower() and re.fullmatch(_NUM_WORD, num, re.I) and not daily \
+                and _count_result(f, m.start(), num):  # "won eight"
+            opts = [f"{_cap(num)}. Not one, {num.lower()}."]
+            if _COUNT_RANK.get(num.lower(), 0) >= 3:  # "Not one. Not two. Two." contradicts itself
+                opts.append(f"Not one. Not two. {_cap(num)}.")
+            return pick(opts, seed, "count:" + f)
         # other figures ("baked at 4am daily", "$25 feeds a dog", "18 hours") are not echoed: a bare
         # repeat ("Every day. 4am.", "Yes, 18 hours.") reads oddly aloud
     return None
@@ -220,8 +251,10 @@ def picture_line(cue: str, spoken: str, seed: int, *, used_picture: str = "") ->
 def audience_line(aud: str, seed: int) -> str:
     """Address the audience by name ("Sports fans, this one's for you.")."""
     a = _cap(aud)
-    return pick([f"{a}, this one's for you.", f"{a}, listen up.", f"Calling all {aud[:1].lower() + aud[1:]}."],
-                seed, "aud:" + aud)
+    opts = [f"{a}, this one's for you.", f"{a}, listen up."]
+    if re.search(r"(?<!s)s$|\b(people|folk|children|men|women)$", aud.strip()):  # "Calling all commuter" is not English
+        opts.append(f"Calling all {_low(aud)}.")
+    return pick(opts, seed, "aud:" + aud)
 
 
 def fill_devices(an: BriefAnalysis, lines: list[str], *, seed: int, audience: str | None) -> list[Device]:

@@ -39,7 +39,7 @@ import re
 from dataclasses import dataclass, field
 
 from reelflow.processors.brief_analysis import BriefAnalysis
-from reelflow.processors.copy_devices import fill_devices, offer_echo
+from reelflow.processors.copy_devices import _low, fill_devices, offer_echo
 
 _PARTICIPLE = re.compile(
     r"^(built|made|baked|brewed|roasted|fresh-roasted|delivered|designed|crafted|grown|sourced|hand\w*|tested|loved|"
@@ -48,6 +48,9 @@ _PARTICIPLE = re.compile(
     re.I,
 )
 _ADJ_END = re.compile(r"^[a-z\-]+(y|ful|less|able|ible|ive|ous|ic|al|er|est|ent|ant|ish|proof|free|fresh)$", re.I)
+#: Noun endings that _ADJ_END's "-y"/"-al"/"-er" would take for adjectives ("delivery", "battery", "rental").
+_NOUN_END = re.compile(r"(?:ery|ory|ary|ity|acy|ency|ancy|ogy|phy|ment|ion|rental|arrival|removal|approval|"
+                       r"renewal|trial|signal|portal|manual)$", re.I)
 _ADJ_WORDS = {"smooth", "light", "fast", "quick", "fresh", "soft", "strong", "simple", "easy", "bold", "rich", "warm",
               "clean", "natural", "local", "organic", "affordable", "durable", "waterproof", "quiet", "cheap", "new",
               "secure", "smart", "handy", "tough", "sleek", "compact", "bright", "sweet", "crisp", "cool", "hot",
@@ -186,7 +189,8 @@ _REVEALS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"\b(?:in|within|under)\s+(?:just\s+)?\d+\s*(?:seconds?|secs?|minutes?|mins?|hours?|hrs?|days?)\b", re.I),
      "How fast?"),
     (re.compile(r"\bfor\s+\d+\s*(?:minutes?|hours?|days?|weeks?|months?|years?)\b", re.I), "How long?"),
-    (re.compile(r"\b(?:weighs?|weight)\b.*\d|\d+\s?(?:g|kg|grams?|lbs?)\b", re.I), "How heavy?"),
+    (re.compile(r"\b(?:weighs?|weight)\b.*\d|\d+\s?(?:g|kg|grams?|lbs?)(?=\s*$|\s+(?:per|each|apiece)\b)", re.I),
+     "How heavy?"),  # "5 g per earbud", not "12 g protein per serving"
     (re.compile(r"(?:from|only|just|for)\s+[$€£]\s?\d", re.I), "The price?"),
 ]
 
@@ -215,6 +219,42 @@ def fact_sentences(fact: str, an: BriefAnalysis) -> list[str]:
     return [forms[0], rev] if rev else forms
 
 
+def _reminder(offer: str) -> str:
+    """The offer said again before the CTA: "Friday promo: buy two, get one free" → "Remember: buy two,
+    get one free." (a header before a colon is dropped; a name keeps its capital)."""
+    o = offer_sentence(offer).rstrip(".!")
+    head, sep, rest = o.partition(": ")
+    if sep and word_count(rest) >= 3:
+        o = rest
+    return sentence("Remember, " + _low(o))
+
+
+#: Units of time a measured participle fact takes "for" with ("12 hours steeped" → "Steeped for 12 hours.").
+_TIME_UNIT = r"(?:seconds?|secs?|minutes?|mins?|hours?|hrs?|days?|weeks?|months?|years?|nights?)"
+_NUM_PARTICIPLE = re.compile(r"^(?P<n>(?:\d[\d,.]*|a|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|"
+                             r"twenty|thirty|forty|fifty|hundred)\+?[\s-](?:" + _TIME_UNIT + r"|times|x)|\d[\d,.]*x)\s+"
+                             r"(?P<p>[a-z]+ed|[a-z]+-(?:aged|roasted|brewed|tested|fermented)|brewn|grown|sewn|done)$", re.I)
+
+
+def num_participle_forms(fact: str, an: BriefAnalysis) -> list[str] | None:
+    """A measure put before its participle ("12 hours steeped", "3 times filtered", "48-hour fermented")
+    said the natural way round: "Steeped for 12 hours." / "They're steeped for 12 hours."; None otherwise."""
+    m = _NUM_PARTICIPLE.match(fact.strip().rstrip("."))
+    if not m:
+        return None
+    n, part = m.group("n").replace("-", " "), m.group("p").lower()
+    unit = n.split()[-1].lower() if " " in n else ""
+    if re.fullmatch(_TIME_UNIT, unit, re.I):
+        first = n.split()[0]
+        if not unit.endswith("s") and not (first.isdigit() and int(first) == 1) and first.lower() not in {"a", "one"}:
+            n = f"{n}s"  # "48 hour" (from "48-hour") → "48 hours"
+        rest = f"{part} for {n}"
+    else:
+        rest = f"{part} {n}"
+    _, be = _pronoun(an)
+    return [sentence(rest), sentence(f"{be} {rest}")]
+
+
 def _fact_sentences(fact: str, an: BriefAnalysis) -> list[str]:
     f = fact.strip().rstrip(".")
     pron, be = _pronoun(an)
@@ -222,6 +262,8 @@ def _fact_sentences(fact: str, an: BriefAnalysis) -> list[str]:
     low = f.lower()
     if an.offer and f == an.offer:
         return [offer_sentence(f)]
+    if (natural := num_participle_forms(f, an)) is not None:
+        return natural
     if _IMPERATIVE.match(f) and not _VERB.search(" ".join(f.split()[1:2])):
         return [sentence(f)]
     if re.match(r"^never\s+\S", low) and word_count(f) <= 5:  # "never bitter" → "It's never bitter."
@@ -240,7 +282,7 @@ def _fact_sentences(fact: str, an: BriefAnalysis) -> list[str]:
     if len(words) >= 2 and (first in _PRODUCT_VERBS or (
             re.fullmatch(r"[a-z]+[^su]s", first) and words[1].lower() in _VERB_OBJECT_START)):
         return [sentence(f"{pron} {f}")]  # "charges in 2 hours", "links your bank" → "It links your bank."
-    if (first in _ADJ_WORDS or _ADJ_END.match(first)) and (
+    if (first in _ADJ_WORDS or (_ADJ_END.match(first) and not _NOUN_END.search(first))) and (
             len(words) == 1 or words[1].lower() in {"enough", "and", "for", "to", "as", "on", "in", "with", "at"}):
         return [sentence(f"{be} {f}"), sentence(f"{name} is {f}") if name and be.startswith("It") else sentence(f"{be} {f}")]
     if _VERB.search(f) and re.match(r"^(?:our|the|your|its|their|my|a|an|one|\w+'s|[A-Z])", f):
@@ -472,10 +514,10 @@ _CATEGORIES: list[tuple[str, re.Pattern[str]]] = [
     ("event", re.compile(r"\b(festival|concert|gig|conference|expo|tickets?|parade|screening|exhibition|"
                          r"tour dates?)\b", re.I)),
     ("app", re.compile(r"\b(app|apps|software|platform|saas|download)\b", re.I)),
-    ("car", re.compile(r"\b(car|cars|suv|sedan|hatchback|hybrid|pickup|truck|vehicle|crossover|coupe|ev|driving|braking|"
+    ("car", re.compile(r"\b(car|cars|suv|sedan|hatchback|hybrid|pickup truck|truck|vehicle|crossover|coupe|ev|driving|braking|"
                        r"test drive)\b", re.I)),
     ("service", re.compile(r"\b(plumb\w+|electrician\w*|cleaning|cleaners?|repairs?|salon|barber\w*|studio|clinic|"
-                           r"dentist\w*|gym|classes|class|lessons?|tutor\w*|agency|insurance|bank|delivery service|"
+                           r"dentist\w*|gym|classes|class|lessons?|tutor\w*|agency|insurance|(?<!power )bank|delivery service|"
                            r"removals?|movers?|garage|spa)\b", re.I)),
     ("drink", re.compile(r"\b(beer|lager|ale|brew|brewery|soda|cola|drink|drinks|beverage|coffee|tea|juice|water|"
                          r"wine|cider|bottles? of)\b", re.I)),
@@ -521,7 +563,8 @@ def _with_article(phrase: str) -> str:
 _MASS_NOUNS = {"sourdough", "bread", "coffee", "brew", "tea", "water", "beer", "lager", "juice", "wine", "cider", "milk",
                "software", "furniture", "pasta", "chocolate", "skincare", "haircare", "granola", "honey", "soap",
                "insurance", "broadband", "wifi", "coverage", "advice", "support", "training", "care", "food", "gin",
-               "kombucha", "yoghurt", "yogurt", "cheese", "butter", "icecream", "gelato", "rice", "oil", "sauce"}
+               "kombucha", "yoghurt", "yogurt", "cheese", "butter", "icecream", "gelato", "rice", "oil", "sauce",
+               "storage", "hosting", "cereal", "muesli", "protein", "laundry", "music", "equipment", "cold brew"}
 
 
 def _cta_thing(an: BriefAnalysis) -> str | None:
@@ -647,9 +690,11 @@ def _hooks(an: BriefAnalysis, story: list[str]) -> list[Line]:
         core = re.sub(r"^(?:new|latest)\s+", "", p, flags=re.I)
         if an.brand and core.lower().startswith(an.brand.lower() + " "):
             core = core[len(an.brand) + 1:]  # "Lumo desk lamp" → "desk lamp"
-        if an.brand and core and not core[:1].isupper() and not core.split()[-1][:1].isupper() and word_count(core) <= 5 \
+        if an.brand and core and not core[:1].isupper() and not core[:1].isdigit() \
+                and not core.split()[-1][:1].isupper() and word_count(core) <= 5 \
                 and an.brand.lower() not in core.lower():
-            art = "" if _plural(core) else "an " if core[:1].lower() in "aeiou" else "a "
+            art = "" if _plural(core) or core.split()[-1].lower() in _MASS_NOUNS or core.endswith("ing") else \
+                "an " if core[:1].lower() in "aeiou" else "a "
             forms.append(f"Looking for {art}{core}? Meet {an.brand}.")
         hooks.append(Line(forms, "hook", 0, hook_kind="claim"))
     if an.topic:
@@ -784,12 +829,14 @@ def write_copy(an: BriefAnalysis, words_target: float, *, seed: int = 0, max_lin
         recap = " ".join(sentence(h) for h in heads[:4]) + f" That's {name}."
         optional.append((Line([recap], "proof", 2, items=heads[:4]), "before_cta"))
     if an.offer:
-        optional.append((Line([sentence("Remember, " + offer_sentence(an.offer).rstrip(".")[0].lower()
-                                        + offer_sentence(an.offer).rstrip(".")[1:])], "proof", 2), "before_cta"))
+        optional.append((Line([_reminder(an.offer)], "proof", 2), "before_cta"))
     # story beats get a storytelling opener as their longer form
     first_story = next((ln for ln in body if ln.beat == "story"), None)
     if first_story is not None and hook.hook_kind != "question" and re.match(
-            r"^(a|an|one|two|three|four|five|some)\s", first_story.forms[0], re.I):
+            r"^(a|an|one|two|three|four|five|some)\s", first_story.forms[0], re.I) \
+            and _VERB.search(first_story.forms[0]) and not re.search(
+                r"\b(?:free|off|deal|\w+ for (?:one|1|the price)|buy|price)\b", first_story.forms[0], re.I):
+        # a scene to picture has an action; "Two for one this weekend only." is a deal, not a story
         t = first_story.forms[0]
         lowered = t if re.match(r"^(I\b|[A-Z][a-z]*[A-Z]|[A-Z]{2})", t) else t[0].lower() + t[1:]
         first_story.forms.append(f"Picture this: {lowered}")
@@ -873,7 +920,10 @@ def write_copy(an: BriefAnalysis, words_target: float, *, seed: int = 0, max_lin
                 target.forms = [*target.forms[:target.choice + 1], joined]
                 target.choice = len(target.forms) - 1
             elif dev.where == "cta_prefix":
-                cta.forms = [f"{dev.text} {f}" for f in cta.forms]
+                b = an.brand or ""
+                # "TrailFox Grip." before "TrailFox. Find your trail." names the brand twice in a row
+                cta.forms = [f"{dev.text} {f[len(b) + 2:]}" if b and f.startswith(f"{b}. ") and b.lower() in dev.text.lower()
+                             else f"{dev.text} {f}" for f in cta.forms]
             elif dev.where == "after_hook":
                 body.insert(0, Line([dev.text], "story", 3))
             else:
@@ -887,7 +937,13 @@ def write_copy(an: BriefAnalysis, words_target: float, *, seed: int = 0, max_lin
         if a.beat == b.beat == "benefit" and a.words <= 4 and b.words <= 4:
             b_text = re.sub(r"^And\s+(\w)", lambda m: m.group(1).upper(), b.text)
             items = (a.items or [x for x in (a.fact,) if x]) + [x for x in (b.fact,) if x]
-            body[k:k + 2] = [Line([f"{a.text} {b_text}"], "benefit", min(a.priority, b.priority),
+            same = re.match(r"^(It's|They're|It is|They are)\s+", a.text)
+            if same and b_text.startswith(same.group(0)) and "." not in a.text[:-1] and "." not in b_text[:-1]:
+                # "They're smooth. They're never bitter." → "They're smooth and never bitter."
+                b_text, a_text = b_text[len(same.group(0)):], a.text.rstrip(".!") + " and"
+            else:
+                a_text = a.text
+            body[k:k + 2] = [Line([f"{a_text} {b_text}"], "benefit", min(a.priority, b.priority),
                                   fact=a.fact or b.fact, items=items)]
         else:
             k += 1

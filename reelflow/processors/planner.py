@@ -9,6 +9,9 @@ Three named steps, each its own module:
 3. this module — scenes with the one scene contract (:class:`~reelflow.core.models.VisualSpec`:
    numbers → ``stat``, benefit lists → ``list``, CTA → ``end_card``, product/subject → ``hero``,
    other lines ``kinetic``/``photo``), estimated durations, title/description/hashtags/music.
+   A stat card keeps its unit and names what it measures (:func:`_stat`), else the line is kinetic;
+   a line saying two figures is a list; a list is introduced ("Why Copperline?"), not titled with
+   the hero's words; headlines are complete phrases that keep an offer whole (:func:`_headline`).
 
 Scene durations here are estimates at :data:`reelflow.processors.pacing.VOICE_WPS`; the flow
 replaces them with lengths from the measured utterances (:mod:`reelflow.processors.pacing`).
@@ -25,7 +28,7 @@ from dataclasses import dataclass
 from reelflow.core.errors import InputError
 from reelflow.core.models import Brief, PlannedScript, Scene, ScriptPlan, VisualSpec
 from reelflow.processors.brief_analysis import PLATFORM_WORDS, BriefAnalysis, analyze_brief
-from reelflow.processors.copywriter import Copy, Line, keywords_for, sentence, word_count, write_copy
+from reelflow.processors.copywriter import _PRODUCT_VERBS, Copy, Line, keywords_for, sentence, word_count, write_copy
 from reelflow.processors.pacing import END_MIN_S, LEAD_IN_S, VOICE_WPS, build_timeline, max_words, target_speech_s
 
 NEGATIVE_PROMPT = "text, watermark, logo distortion, blurry, low quality, deformed hands, extra limbs"
@@ -82,35 +85,122 @@ def _tag(text: str) -> str:
     return "".join(p if p[:1].isupper() or p.isdigit() else p.capitalize() for p in parts)
 
 
-def _headline(text: str, max_words: int = 6, max_chars: int = 40) -> str:
-    """On-screen words of a line: its first clause, at most ``max_words`` words / ``max_chars`` chars."""
+_HEAD_END_STOP = {"a", "an", "the", "and", "or", "of", "to", "for", "with", "on", "in", "at", "your", "its", "their",
+                  "from", "is", "are", "was", "be", "by", "per", "every", "each", "our", "my", "this", "that", "than",
+                  "being", "who", "which", "what", "his", "her", "some", "as", "such", "may", "will", "can"}
+#: Words that carry an offer: a headline never drops them ("Buy two, get one" without "free" is no offer).
+_OFFER_WORD = re.compile(r"\b(?:free|off|half price|discount|deal|bogo|(?:buy|pay for)\s+(?:\d+|one|two|three|four|five|"
+                         r"six)|for the price of \w+)\b|\bsave\s+(?:up to\s+)?[$€£\d]|%", re.I)
+
+
+def _fits(words: list[str], max_words: int, max_chars: int) -> bool:
+    return 0 < len(words) <= max_words and len(" ".join(words)) <= max_chars
+
+
+def _headline(text: str, max_words: int = 6, max_chars: int = 40, *, fact: str | None = None) -> str:
+    """On-screen words of a line (≤ ``max_words`` words / ``max_chars`` chars), never cut mid-phrase.
+
+    The line's first sentence when it fits; else a complete phrase of it that fits: the part after a
+    header colon ("Friday promo: buy two, get one free" → "Buy two, get one free"), its last clauses
+    (leading clauses dropped: "Join in January and get your first month free" → "Get your first month
+    free"), the brief's fact the line says (``fact``), else its first clause. A line that carries an
+    offer keeps its end (the offer's object and "free"/"off"); any other line, as a last resort, keeps
+    its first words up to a phrase boundary (no dangling "the/of/for/is").
+    """
     sents = [x for x in re.split(r"(?<=[.!?])\s+", text.strip()) if x]
     # a one-word opener ("Yes.", "Eight.") is not a headline when the line says more
     while len(sents) > 1 and (len(sents[0].split()) < 2 or (sents[0].endswith("?") and len(sents[0].split()) <= 3)):
         sents.pop(0)  # ... nor a set-up question ("How far?") before the fact it introduces
+    if len(sents) > 1 and any(_OFFER_WORD.search(x) for x in sents[1:]) and not _OFFER_WORD.search(sents[0]) \
+            and not _fits(sents[0].rstrip(".!?,;:").split(), max_words, max_chars):
+        sents = [next(x for x in sents[1:] if _OFFER_WORD.search(x))]
     t = (sents[0] if sents else text.strip()).rstrip(".!?,;:")
-    t = re.sub(r"^(and|but|yet|so|then|plus)\s+", "", t, flags=re.I)
-    words = t.split()[:max_words]
+
+    def clean(phrase: str) -> list[str]:
+        p = re.sub(r"^(and|but|yet|so|then|plus|or)\s+", "", phrase.strip(" ,;:"), flags=re.I)
+        return p.split()
+
+    def out(words: list[str]) -> str:
+        o = " ".join(words).rstrip(",;:")
+        return o[:1].upper() + o[1:]
+
+    whole = clean(t)
+    if _fits(whole, max_words, max_chars):
+        return out(whole)
+    offer = bool(_OFFER_WORD.search(t))
+    parts = re.split(r",\s+|;\s+|:\s+|\s+(?=(?:and|but|so|then|plus)\s)|\s+-\s+", t)
+    candidates: list[list[str]] = []
+    if offer:
+        # its time qualifier dropped ("Buy one, get one half price this month" → "... half price"),
+        # the part after a header ("Friday promo: buy two, get one free"), then its last clauses
+        untimed = re.sub(r"\s+(?:this|next|every|each|all|until|till|through|on|from)\s+(?:\w+\s?){1,2}$|\s+(?:today|"
+                         r"tonight|now|only)$", "", t, flags=re.I)
+        for c in (untimed, untimed.split(": ", 1)[1] if ": " in untimed else "", t.split(": ", 1)[1] if ": " in t else ""):
+            if c and c != t:
+                candidates.append(clean(c))
+        for k in range(1, len(parts)):
+            candidates.append(clean(", ".join(parts[k:])))
+    else:  # the fact the line says, its first clause (of 2+ words), the part after a short header
+        if fact:
+            candidates.append(clean(fact.rstrip(".")))
+        first = clean(re.split(r",\s+|;\s+|:\s+|\s+-\s+", t)[0])
+        if len(first) >= 2:
+            candidates.append(first)
+        head, sep, tail = t.partition(": ")
+        if sep and len(head.split()) <= 3:
+            candidates.append(clean(tail))
+            t = tail  # "Picture this: an eco-warrior ..." is cut from its content, not its header
+    for c in candidates:
+        if _fits(c, max_words, max_chars) and (not offer or _OFFER_WORD.search(" ".join(c))) and \
+                c[-1].lower().strip(",") not in _HEAD_END_STOP:
+            return out(c)
+    words = clean(t)
+    if offer:  # keep the end (the offer's object): drop leading words
+        if len(words) > 2 and re.fullmatch(r"[$€£]?\d[\d,.]*|two|three|four|five", words[0], re.I) \
+                and _fits([words[0], *words[2:]], max_words, max_chars):
+            return out([words[0], *words[2:]])  # "2 pairs for the price of 1" → "2 for the price of 1"
+        while words and not _fits(words, max_words, max_chars):
+            words = words[1:]
+        while len(words) > 2 and words[0].lower().strip(",") in _HEAD_END_STOP:
+            words = words[1:]
+        return out(words)
+    words = words[:max_words]
     while words and len(" ".join(words)) > max_chars:
         words.pop()
-    while len(words) > 2 and words[-1].lower().strip(",") in {"a", "an", "the", "and", "or", "of", "to", "for", "with",
-                                                             "on", "in", "at", "your", "its", "their", "from"}:
+    while len(words) > 2 and words[-1].lower().strip(",") in _HEAD_END_STOP:
         words.pop()
-    out = " ".join(words).rstrip(",")
-    return out[:1].upper() + out[1:]
+    return out(words)
 
 
-_STAT = re.compile(r"(?P<value>[$€£]\s?\d[\d,.]*\s?\w{0,2}|\d[\d,.]*\s?(?:%|x|km|kg|mph|am|pm|k|m|hrs?|h)?)(?![\w])", re.I)
-
-
-_UNIT = (r"(?:%|x|km/h|km|kg|g|mph|mi|miles?|am|pm|k|m|hrs?|h|hours?|minutes?|mins?|seconds?|secs?|days?|weeks?|"
-         r"months?|years?|ml|l|litres?|liters?|cm|mm|gb|tb|mp)")
-_STAT_NUM = re.compile(r"(?<![\w$€£])(?P<value>\d[\d,]*\s+in\s+\d[\d,]*\b|\d{1,2}/\d{1,2}(?![\d/])|(?:[$€£]\s?)?\d[\d,.]*(?:\s?(?:billion|million|thousand|bn)\b)?(?:\s?" + _UNIT
+#: Units a measured value keeps on the card ("80 mg", "330 ml", "10,000 mAh", "2 TB", "25 km/h", "3x").
+_UNIT = (r"(?:%|x|km/h|kph|km|kg|mg|g|mcg|oz|fl oz|lbs?|ml|cl|l|litres?|liters?|cm|mm|m|mi|miles?|ft|mph|mah|kwh|wh|"
+         r"kw|w|v|hz|khz|mhz|ghz|kb|mb|gb|tb|mp|fps|kcal|cal|am|pm|k|hrs?|h|hours?|minutes?|mins?|seconds?|secs?|"
+         r"days?|nights?|weeks?|months?|years?|bn)")
+#: A unit joined by a hyphen ("48-hour dough", "256-bit encryption", "12-inch pizza").
+_HYPHEN_UNIT = (r"(?:second|minute|hour|day|night|week|month|year|bit|inch|megapixel|core|speed|piece|pack|litre|liter|"
+                r"metre|meter|mile|km|kg|gram|watt|volt|layer|step|point|star|ply)")
+_STAT_NUM = re.compile(r"(?<![\w$€£])(?P<value>\d[\d,]*\s+in\s+\d[\d,]*\b|\d{1,2}/\d{1,2}(?![\d/])|"
+                       r"\d[\d,.]*-" + _HYPHEN_UNIT + r"\b|"
+                       r"(?:[$€£]\s?)?\d[\d,.]*\+?(?:\s?(?:billion|million|thousand|bn)\b)?(?:\s?" + _UNIT
                        + r"(?![\w]))?)", re.I)
 _LABEL_EDGE = {"a", "an", "the", "and", "or", "of", "to", "in", "on", "for", "with", "at", "by", "from", "is", "are",
-               "it", "its", "it's", "they", "we", "you", "your", "our", "just", "only", "that", "this", "how", "yes",
+               "it", "its", "it's", "they", "they're", "we", "we're", "you", "you're", "he", "she", "he's", "she's",
+               "that's", "there's", "here's", "your", "our", "their", "my", "just", "only", "that", "this", "how", "yes",
                "almost", "about", "over", "nearly", "up", "within", "under", "around", "than", "was",
-               "were", "be", "every", "each"}
+               "were", "be", "every", "each", "has", "have", "had", "can", "will", "now", "also", "still"}
+#: Verbs alone are no label ("Weighs", "Costs", "Pay"): the card names what the number measures.
+_VERB_LABEL = re.compile(r"^(?:weighs?|costs?|lasts?|takes?|runs?|gets?|goes|has|have|pay|buy|get|save|charges?|"
+                         r"holds?|fits?|reaches?|hits?|tops?|does|makes?|gives?|offers?|delivers?|arrives?|comes?)$", re.I)
+#: A deal's terms ("buy two, get one free", "buy 3, pay for 2"): its figures are not one statistic.
+_DEAL_TERMS = re.compile(r"\b(?:buy|pay for|get)\s+(?:\d+|one|two|three|four|five|six)\b|\bfor the price of\b|"
+                         r"\b(?:\d+|two|three|four)\s+for\s+(?:1|one)\b", re.I)
+#: A product's verb before a duration, as the noun a spec sheet uses ("charges in 2 hours" → "Charge time").
+_TIME_OF = {"charge": "Charge time", "arrive": "Arrival time", "deliver": "Delivery time", "ship": "Shipping time",
+            "respond": "Response time", "boil": "Boil time", "cook": "Cooking time", "dry": "Drying time",
+            "load": "Load time", "sync": "Sync time", "heat": "Heat-up time", "install": "Install time"}
+#: What a set-up question says the figure measures ("How heavy? 200 g." → "Weight").
+_QUESTION_LABEL = {"how heavy": "Weight", "how far": "Range", "how fast": "Speed", "the price": "Price",
+                   "how long": "Duration"}
 
 
 _MONTHS = r"(?:January|February|March|April|May|June|July|August|September|October|November|December)\b"
@@ -126,36 +216,99 @@ def _edge_strip(words: list[str]) -> list[str]:
     return words
 
 
-def _stat(text: str) -> tuple[str, str] | None:
-    """(value, label) of the line's first figure: the number with its unit ("240 g", "60 days", "$12")
-    and what it counts or measures, in the line's own contiguous words (≤ 28 chars): after a bare
-    count ("12 recycled bottles" → "recycled bottles"), before a measure ("Free returns for 60 days"
-    → "Free returns"; "Top speed 25 km/h" → "Top speed"), else whichever side has words."""
-    body = " ".join(x for x in re.split(r"(?<=[.!?])\s+", text) if not (x.endswith("?") and len(x.split()) <= 3))
+def _cap_label(label: str) -> str:
+    """Capitalise a label as a phrase: its first letter only, and not a unit or a name ("mAh" stays)."""
+    if not label or re.match(r"^[a-z]+[A-Z]", label):
+        return label
+    return label[:1].upper() + label[1:]
+
+
+def _stat(text: str, *, names: tuple[str, ...] = ()) -> tuple[str, str] | None:
+    """(value, label) of the line's first figure, or None when no clean card can be made.
+
+    The value keeps its unit, whatever it is ("80 mg", "12 hours", "2 TB", "$12", "48-hour", "3x",
+    "20% off"); the label is what it counts or measures, in the line's own contiguous words
+    (≤ 28 chars): after a bare count ("12 recycled bottles" → "recycled bottles"), before a measure
+    ("Free returns for 60 days" → "Free returns"; "Top speed 25 km/h" → "Top speed"), else whichever
+    side has words ("80 mg caffeine" → "caffeine", "12 hours steeped" → "steeped"). A count priced
+    ("2 packs for $10") shows the price with the count as label. Never a pronoun, a verb alone, a
+    preposition phrase ("for $5 a month") or the tail of a longer clause; a deal's terms ("buy two,
+    get one free"), a number inside a product name (``names``: "Trekka 2"), a date or a year are no
+    statistic. None → the planner shows the line as kinetic type or a hero instead.
+    """
+    sents = re.split(r"(?<=[.!?])\s+", text)
+    asked = next((x.rstrip("?").lower() for x in sents if x.endswith("?") and len(x.split()) <= 3), "")
+    body = " ".join(x for x in sents if not (x.endswith("?") and len(x.split()) <= 3))
+    if _DEAL_TERMS.search(body):
+        return None
+    for name in sorted(names, key=len, reverse=True):  # "Meet the Trekka 2 e-bike": a model number is no figure
+        if name and re.search(r"\d", name) and re.search(r"[A-Za-z]", name):
+            body = re.sub(r"(?<![\w-])" + re.escape(name) + r"(?![\w-])", " ", body, flags=re.I)
     # a date or a year is not a statistic ("on 14 September", "the 2018 Kia Stinger", "in 2005")
     body = re.sub(r"\b\d{1,2}(?:st|nd|rd|th)?\s+" + _MONTHS + r"|" + _MONTHS + r"\s+\d{1,2}(?:st|nd|rd|th)?\b"
                   r"|\b(?:19|20)\d\d\b(?!\s?(?:%|x\b|[a-z]))", " ", body, flags=re.I)
     m = _STAT_NUM.search(body)
+    while m and (re.match(r"[A-Za-z]|-\w", body[m.end():m.end() + 2] or " ") or body[m.start() - 1:m.start()] == "-"):
+        m = _STAT_NUM.search(body, m.end())  # "IPX7", "V2" (a name) or "1-to-1" (a ratio)
     if not m:
         return None
     value = m.group("value").strip().rstrip(",.")
-    after_clause = re.split(r"[,;:.!?]", body[m.end():], maxsplit=1)[0]
-    before_clause = re.split(r"[,;:.!?]\s", body[:m.start()])[-1]
-    after_words = re.findall(r"[A-Za-z][\w\-/']*", after_clause)[:4]
+    rest = body[m.end():].rstrip(".!?")
+    priced = re.match(r"(?P<thing>\s+[a-z][\w\-]*(?:\s+[a-z][\w\-]*)?)?\s+for\s+(?P<price>[$€£]\s?\d[\d,]*(?:\.\d+)?)"
+                      r"(?P<per>\s+(?:a|per)\s+(?:month|year|week|day|night|person))?\b", rest)
+    if priced and value[:1] not in "$€£" and (priced.group("thing") or re.search(r"[A-Za-z]", value)):
+        # "2 packs for $10" → $10 / "2 packs"; "2 TB for $5 a month" → $5/month / "2 TB"
+        label = f"{value}{priced.group('thing') or ''}"
+        price = priced.group("price") + (priced.group("per") or "")  # as said: "$5 a month"
+        return (price, _cap_label(label)) if len(label) <= 28 and len(price) <= 12 else None
+    after_clause = re.split(r"[,;:.!?]", rest, maxsplit=1)[0]
+    before_all = body[:m.start()]
+    before_clause = re.split(r"[,;:.!?]\s", before_all)[-1]
+    after_words = re.findall(r"[A-Za-z][\w\-/']*", after_clause)
+    timed = False
+    if after_words and after_words[0].lower() == "off":  # "20% off this week", "$100 off"
+        value += " off"
+        after_words = after_words[1:]
+        timed = bool(after_words) and after_words[0].lower() in {"this", "next", "every", "all", "until", "today"}
+        if not after_words:  # "Student discount: $100 off" → the header names it
+            before_clause = re.split(r"[;.!?]\s|,\s", before_all)[-1].replace(":", " ")
+    if after_words and after_words[0].lower() in (_PREPOSITIONS - {"to"}) | {"and", "or", "but", "a", "an"}:
+        after_words = []  # "for $5 a month", "in every glass", "and the ...": not what the number measures
     for k, w in enumerate(after_words):  # "emergency plumbers across Bristol" → "emergency plumbers"
         if k and w.lower() in _PREPOSITIONS:
             after_words = after_words[:k]
             break
-    after = _edge_strip(after_words)
-    before = _edge_strip(re.findall(r"[A-Za-z][\w\-/']*", before_clause)[-4:])
-    measure = bool(re.search(r"\d\s?[A-Za-z%]", value)) or value[:1] in "$€£"
+    after = after_words[:4]
+    if not timed and not (after and after[0].lower() == "to" and len(after) >= 2):  # keeps "to charge", "this week"
+        after = _edge_strip(after)
+    # the subject is not the label: "TrailFox Grip is built to last 800 km" → "built to last"
+    before_clause = re.split(r"\b(?:is|are|was|were|it's|they're|it’s|they’re)\s", before_clause, flags=re.I)[-1]
+    before_words = _edge_strip(re.findall(r"[A-Za-z][\w\-/']*", before_clause))
+    before = before_words if len(before_words) <= 4 else []  # never the tail of a longer clause
+    measure = bool(re.search(r"\d\s?[A-Za-z%]|\d-[a-z]", value)) or value[:1] in "$€£"
     words = (before or after) if measure else (after or before)
-    if after and after[0].lower() == "off":
-        words = after  # "50% off your first box"
     label = " ".join(words)
-    while len(label) > 28 and " " in label:
-        label = label.rsplit(" ", 1)[0]
-    return value, (label[:1].upper() + label[1:])[:28]
+    last = words[-1].lower() if words else ""
+    stem = re.sub(r"ies$", "y", last) if last.endswith("ies") else last.rstrip("s")
+    infinitive = len(words) >= 2 and words[-2].lower() == "to"  # "built to last" names the figure
+    verb = last if words and words is before and not infinitive and (
+        _VERB_LABEL.match(last) or last in _PRODUCT_VERBS or stem in _TIME_OF) else None
+    if verb and re.search(r"\d\s?(?:hours?|hrs?|minutes?|mins?|seconds?|secs?|days?|weeks?)$", value, re.I) \
+            and stem in _TIME_OF:
+        label = _TIME_OF[stem]  # "It charges in 2 hours" → 2 hours / "Charge time"
+    elif verb:
+        words = []  # "Lumo desk lamp charges": a subject and its verb name nothing
+    if not words or _VERB_LABEL.match(label):
+        kind = _QUESTION_LABEL.get(asked, "")
+        fits = {"Price": value[:1] in "$€£", "Weight": re.search(r"\d\s?(?:k?g|lbs?|oz)$", value, re.I),
+                "Speed": re.search(r"\d\s?(?:mph|km/h|kph)$", value, re.I),
+                "Range": re.search(r"\d\s?(?:km|mi|miles?)$", value, re.I),
+                "Duration": re.search(r"\d\s?(?:hours?|hrs?|minutes?|mins?|days?|weeks?|months?|years?)$", value, re.I)}
+        label = kind if kind and fits.get(kind) else ""
+    if not label or len(label) > 28 or not re.search(r"[a-z]{2}", label, re.I) or \
+            label.lower() in {"next", "last", "first", "more", "less", "new", "own", "other", "same"}:
+        return None
+    return value[:12], _cap_label(label)
 
 
 def _product_label(an: BriefAnalysis) -> str | None:
@@ -166,7 +319,7 @@ def _product_label(an: BriefAnalysis) -> str | None:
     return pn
 
 
-def _visual(line: Line, an: BriefAnalysis, is_first: bool, is_last: bool) -> VisualSpec:
+def _visual(line: Line, an: BriefAnalysis, is_first: bool, is_last: bool, hero_headline: str = "") -> VisualSpec:
     text = line.text
     kw = keywords_for(text)
     subject = " ".join(x for x in (an.product or "", an.topic or "") if x)
@@ -176,18 +329,40 @@ def _visual(line: Line, an: BriefAnalysis, is_first: bool, is_last: bool) -> Vis
     if is_last:
         head = an.closing_line or an.brand or _headline(text)
         return VisualSpec(kind="end_card", headline=_headline(head), keywords=kw)
-    stat = _stat(text) if line.beat in ("benefit", "proof", "hook") and len(line.items) < 3 else None
+    names = tuple(x for x in (an.product_name, an.product, an.brand,
+                              f"{an.brand} {an.product}" if an.brand and an.product else "") if x)
+    # two measured facts said in one line ("1.1 kg. 18-hour battery.") are a list: a stat card would show one
+    # figure while the voice says two
+    figures = sum(bool(re.search(r"\d", i)) for i in line.items)
+    stat = _stat(text, names=names) if line.beat in ("benefit", "proof", "hook") and len(line.items) < 3 \
+        and figures < 2 else None
     if stat:
         value, label = stat
-        return VisualSpec(kind="stat", headline=_headline(text), keywords=kw, stat_value=value[:12], stat_label=label)
+        return VisualSpec(kind="stat", headline=_headline(text, fact=line.fact), keywords=kw, stat_value=value[:12],
+                          stat_label=label)
     if line.items and len(line.items) >= 2:
         items = [i[:28] for i in line.items[:4]]
-        return VisualSpec(kind="list", headline=_headline(_product_label(an) or text), keywords=kw, items=items)
+        return VisualSpec(kind="list", headline=_list_headline(an, hero_headline), keywords=kw, items=items)
     if is_first and (an.product or an.brand):
         return VisualSpec(kind="hero", headline=_headline(_product_label(an) or text), keywords=kw)
     if line.beat == "benefit" and an.product and (an.product_name or "").lower() in text.lower():
-        return VisualSpec(kind="hero", headline=_headline(text), keywords=kw)
-    return VisualSpec(kind="photo" if kw and line.beat == "story" else "kinetic", headline=_headline(text), keywords=kw)
+        return VisualSpec(kind="hero", headline=_headline(text, fact=line.fact), keywords=kw)
+    return VisualSpec(kind="photo" if kw and line.beat == "story" else "kinetic", headline=_headline(text, fact=line.fact),
+                      keywords=kw)
+
+
+def _list_headline(an: BriefAnalysis, hero_headline: str) -> str:
+    """A headline that introduces a list of benefits ("Why Copperline?"), not a repeat of the hero's.
+
+    The brand (else the product's name) asked as "Why X?"; "At a glance" when that would be too long
+    or would only repeat scene 0's headline.
+    """
+    for name in (an.brand, _product_label(an)):
+        if name and len(name.split()) <= 4 and len(name) <= 34:
+            head = f"Why {name}?"
+            if head.rstrip("?").lower() != hero_headline.lower():
+                return head
+    return "At a glance"
 
 
 def spoken_production_notes(plan: ScriptPlan, an: BriefAnalysis | None = None) -> list[str]:
@@ -385,7 +560,7 @@ class TemplatePlanner:
         n = len(copy.lines)
         for i, (ln, length) in enumerate(zip(copy.lines, timeline.lengths, strict=True)):
             beat = "hook" if i == 0 else "cta" if i == n - 1 else ln.beat if ln.beat in ("benefit", "story", "proof") else "story"
-            visual = _visual(ln, an, i == 0, i == n - 1)
+            visual = _visual(ln, an, i == 0, i == n - 1, scenes[0].visual.headline if scenes else "")
             cue = an.visual_cues[(i - 1) % len(an.visual_cues)] if an.visual_cues and 0 < i < n - 1 else ""
             prompt_parts = [", ".join(visual.keywords[:3]), cue, ln.text.rstrip("."), _BEAT_STYLE[beat]]
             if beat == "cta":

@@ -158,3 +158,122 @@ def test_fact_sentences_give_verbs_their_subject_and_nouns_no_filler() -> None:
     assert fact_sentences("$25 feeds a shelter dog for two weeks", an) == ["$25 feeds a shelter dog for two weeks."]
     assert reveal_form("65 km range.", "65 km range") == "How far? 65 km range."
     assert reveal_form("Crackly crust.", "crackly crust") is None  # only measured facts get a question
+
+
+# ---------------------------------------------------------------------------------------------
+# Spec-list + offer briefs (own briefs, bench/briefs_set.py): devices refuse doubtful lines, stat
+# cards keep their unit and name what they measure, headlines keep the offer whole
+# ---------------------------------------------------------------------------------------------
+
+_SPEC_OFFER = [b for b in own_briefs() if b.id in {"own-copperline", "own-pulse", "own-granary", "own-swiftwash",
+                                                   "own-trekka", "own-nimbus", "own-ember", "own-orchard", "own-aero",
+                                                   "own-brightside"}]
+_PRONOUN_OR_VERB = re.compile(r"^(?:it|it's|they|they're|we|we're|you|he|she|weighs?|costs?|lasts?|pay|buy|get|is|are)$",
+                              re.I)
+
+
+def test_count_echo_refuses_deals_and_self_contradiction() -> None:
+    for fact in ("Friday promo: buy two, get one free", "buy three, pay for two", "two for $10", "serves two",
+                 "get two months free", "They won two"):
+        echo = number_echo(fact, 0), number_echo(fact, 1)
+        assert not any(e and "Not one. Not two." in e for e in echo), (fact, echo)
+    assert number_echo("Friday promo: buy two, get one free", 0) is None
+    assert number_echo("buy three, pay for two", 3) is None
+    # an achievement count still lands ("She won eight." → "Eight. Not one, eight." / "Not one. Not two. Eight.")
+    assert number_echo("She won eight", 0) in {"Eight. Not one, eight.", "Not one. Not two. Eight."}
+
+
+@pytest.mark.parametrize("brief", _SPEC_OFFER, ids=lambda b: b.id)
+def test_spec_and_offer_briefs_read_as_a_brand_manager_would_sign(brief: Brief) -> None:
+    plan = TemplatePlanner().plan(brief)
+    spoken = " ".join(s.narration for s in plan.scenes)
+    assert "Not one. Not two." not in spoken, spoken
+    # a measure before its participle is said the natural way round ("Steeped for 12 hours.")
+    assert not re.search(r"\b\d[\d,.]*\s+\w+\s+(?:steeped|aged|brewed|roasted|tested)\b", spoken), spoken
+    heads = [s.visual.headline for s in plan.scenes]
+    for s in plan.scenes:
+        v = s.visual
+        assert 1 <= len(v.headline.split()) <= 6 and len(v.headline) <= 40, v.headline
+        if v.kind == "stat":
+            # the value is a figure the narration says, with its unit; the label is a phrase, no pronoun/verb alone
+            assert re.search(r"\d", v.stat_value), v
+            num = re.search(r"\d[\d,.]*", v.stat_value).group(0)
+            assert num in s.narration, (v, s.narration)
+            unit = re.search(re.escape(num) + r"\s?(mg|ml|g|kg|km|mph|hours?|minutes?|GB|TB)\b", s.narration)
+            if unit and not re.search(r"\$", v.stat_value):
+                assert v.stat_value.endswith(unit.group(1)), (v, s.narration)  # "80 mg", never "80" + "Mg caffeine"
+            assert v.stat_label and not _PRONOUN_OR_VERB.match(v.stat_label), v
+            assert not re.match(r"^(?:Mg|Ml|Kg|Km|G|Gb|Tb|Mph)\b", v.stat_label), v  # a unit is no label word
+            assert v.stat_label[:1].isupper() or v.stat_label[:1].isdigit(), v
+        if v.kind == "list":
+            assert v.headline != heads[0], heads  # a list is introduced, not titled with the hero's words again
+        # an offer's headline keeps the offer's word ("free", "off", "save", "half price", "pay for")
+        offer_words = re.findall(r"\b(free|off|half price|pay for)\b|\bsave\b(?= \$)", s.narration, re.I)
+        if v.kind in {"kinetic", "hero"} and offer_words and s.index != 0:
+            assert re.search(r"\b(free|off|half price|pay for|save)\b", v.headline, re.I), (v.headline, s.narration)
+
+
+def test_stat_cards_keep_any_unit_and_a_clean_label() -> None:
+    from reelflow.processors.planner import _stat
+
+    cases = {
+        "80 mg caffeine.": ("80 mg", "Caffeine"),
+        "330 ml cans.": ("330 ml", "Cans"),
+        "They're steeped for 12 hours.": ("12 hours", "Steeped"),
+        "Top speed 25 mph.": ("25 mph", "Top speed"),
+        "16 GB memory.": ("16 GB", "Memory"),
+        "256-bit encryption.": ("256-bit", "Encryption"),
+        "10,000 mAh battery.": ("10,000 mAh", "Battery"),
+        "Weekend deal: 2 packs for $10.": ("$10", "2 packs"),
+        "2 TB for $5 a month.": ("$5 a month", "2 TB"),
+        "Student discount: $100 off.": ("$100 off", "Student discount"),
+        "How heavy? It weighs 18 kg.": ("18 kg", "Weight"),
+        "TrailFox Grip is built to last 800 km.": ("800 km", "Built to last"),
+    }
+    for text, want in cases.items():
+        assert _stat(text) == want, (text, _stat(text))
+    # no clean card: a deal's terms, a verb alone without a question naming the measure, a model number
+    assert _stat("Friday promo: buy two, get one free.") is None
+    assert _stat("Summer promo: buy 3, pay for 2.") is None
+    assert _stat("It weighs 18 kg.") is None
+    assert _stat("Meet the Trekka 2 e-bike.", names=("Trekka 2 e-bike",)) is None
+    assert _stat("2 pairs for the price of 1.") is None
+
+
+def test_headlines_keep_the_offer_whole() -> None:
+    from reelflow.processors.planner import _headline
+
+    assert _headline("Friday promo: buy two, get one free.") == "Buy two, get one free"
+    assert _headline("Join in January and get your first month free.") == "Get your first month free"
+    assert _headline("Buy one, get one half price this month.") == "Buy one, get one half price"
+    assert _headline("New customers: your first wash is free.") == "Your first wash is free"
+    assert _headline("Spring sale: save $200 on every bike this month only.") == "Save $200 on every bike"
+    assert _headline("2 pairs for the price of 1.") == "2 for the price of 1"  # the counts kept, the noun dropped
+    # other lines: the fact said, else the first clause, never a dangling article/preposition/verb
+    assert _headline("Granary Lane granola is baked in small batches.", fact="baked in small batches") == \
+        "Baked in small batches"
+    assert _headline("Teens and young adults, this one's for you.") == "Teens and young adults"
+    assert _headline("$25 feeds a shelter dog for two weeks.") == "$25 feeds a shelter dog"
+
+
+def test_measure_before_participle_is_said_naturally() -> None:
+    an = analyze_brief(next(b for b in own_briefs() if b.id == "own-copperline"))
+    assert fact_sentences("12 hours steeped", an)[0] == "Steeped for 12 hours."
+    assert fact_sentences("48-hour fermented", an)[0] == "Fermented for 48 hours."
+    assert fact_sentences("3 times filtered", an)[0] == "Filtered 3 times."
+
+
+def test_deal_phrases_are_offers_and_nouns_are_not_adjectives() -> None:
+    from reelflow.processors.planner import _stat
+
+    kettle = Brief(text="Ad for the Kettlebird smart kettle: boils in 90 seconds, keeps water warm for 4 hours. "
+                        "Two for one this weekend only.", brand="Kettlebird", duration_s=20)
+    an = analyze_brief(kettle)
+    assert an.offer == "Two for one this weekend only"  # a deal, not a story beat to "Picture this:"
+    spoken = " ".join(s.narration for s in TemplatePlanner().plan(kettle).scenes)
+    assert "Picture this" not in spoken and spoken.index("Two for one") > spoken.index("90 seconds"), spoken
+    boils = next(s.visual for s in TemplatePlanner().plan(kettle).scenes if "90 seconds" in s.narration)
+    assert (boils.stat_value, boils.stat_label) == ("90 seconds", "Boil time")
+    app = analyze_brief(Brief(text="Ad for ZipMart grocery app: delivery in 15 minutes.", brand="ZipMart"))
+    assert fact_sentences("delivery in 15 minutes", app)[0] == "Delivery in 15 minutes."  # not "It's delivery ..."
+    assert _stat("1-to-1 lessons.") is None  # a ratio is no count

@@ -178,3 +178,20 @@ async def test_write_plan_is_async_port() -> None:
     # the offline planner is free and names itself as the writer
     assert planned.costs == [] and planned.cost_usd == 0
     assert planned.writer_record() == {"provider": "local-template", "model": PLANNER.model}
+
+
+def test_spec_list_scenes_show_what_the_voice_says() -> None:
+    """A 15 s spec brief (not in ../shared/): each figure keeps its unit, a line saying two figures is a
+    list card, the list is introduced rather than titled with the hero's words, the offer headline whole."""
+    brief = Brief(text="Ad for the Aero 5 laptop: 1.1 kg, 18-hour battery, 16 GB memory. Student discount: $100 off.",
+                  brand="Aero", duration_s=15)
+    plan = PLANNER.plan(brief)
+    by_text = {s.narration: s.visual for s in plan.scenes}
+    two = next(v for t, v in by_text.items() if "1.1 kg" in t and "18-hour battery" in t)
+    assert two.kind == "list" and two.items == ["1.1 kg", "18-hour battery"]
+    assert two.headline != plan.scenes[0].visual.headline
+    mem = next(v for t, v in by_text.items() if t.startswith("16 GB"))
+    assert (mem.kind, mem.stat_value, mem.stat_label) == ("stat", "16 GB", "Memory")
+    off = next(v for t, v in by_text.items() if "$100 off" in t)
+    assert off.stat_value == "$100 off" and off.stat_label == "Student discount"
+    assert "Aero 5" in plan.scenes[0].visual.headline and plan.scenes[0].visual.kind == "hero"  # a model number is a name

@@ -149,3 +149,19 @@ def test_stat_icons_show_what_is_counted(library):
               Scene(index=1, narration="Book online.", visual_prompt="x", duration_s=3)]
     d = design_scenes(scenes, library)[0]
     assert d.assets and d.assets[0].label == "star", d.assets  # the counted thing itself, not "night with stars"
+
+
+def test_end_card_closes_on_the_product_shot_unless_its_own_match_is_strong(library):
+    def designs(lines: list[str], brand: str):
+        scenes = [Scene(index=i, narration=t, visual_prompt=t, duration_s=3) for i, t in enumerate(lines)]
+        return design_scenes(scenes, library, brand=brand)
+
+    coffee = designs(["Fresh cold brew coffee, ready when you are.", "Smooth and never bitter.",
+                      "Try Copperline today."], "Copperline")
+    assert coffee[0].kind == "hero" and coffee[0].assets
+    assert coffee[-1].kind == "end_card" and coffee[-1].assets[0].id == coffee[0].assets[0].id, coffee[-1]
+    assert coffee[-1].fallback == "end card: the opening hero (product shot)"
+    # a sign-off that names something to show keeps its own picture (tickets, not the opening dog)
+    show = designs(["A dog show for the whole family.", "Fifty breeds in one park.",
+                    "Get your tickets today."], "Pawfest")
+    assert show[-1].assets and "ticket" in show[-1].assets[0].label, show[-1].assets

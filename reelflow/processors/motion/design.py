@@ -21,6 +21,8 @@ from reelflow.processors.motion.assets import MATCH_THRESHOLD, AssetLibrary, Ass
 
 #: An end card shows its own matched asset only at or above this score; else brand + call to action only.
 END_CARD_THRESHOLD = 0.55
+#: An end card's own match must score this much to beat the opening hero (the product shot).
+END_CARD_OWN_MIN = 0.62
 #: Supporting assets (the small ones orbiting a hero) are decoration: shown only at or above this
 #: score, so a passing word ("float" → whale) never adds an unrelated picture.
 SUPPORT_THRESHOLD = 0.52
@@ -308,9 +310,16 @@ def design_scenes(scenes: Sequence[Scene], library: AssetLibrary | None, *, foot
                 for it in v.items:
                     ms = library.match(content_words(it) or [it], it, k=1, occasion_text=video_text)
                     d.item_assets.append(_choice(ms[0]) if ms else None)
-        if d.kind == "end_card" and d.assets and d.assets[0].score < END_CARD_THRESHOLD:
-            d.assets = []  # a weak match on a sign-off line ("Best Buds" → headphones): a clean brand card
-            d.fallback = "end card: brand and call to action only"
+        if d.kind == "end_card" and (not d.assets or d.assets[0].score < END_CARD_OWN_MIN):
+            opening = next((o for o in out if o.kind == "hero" and o.assets), None)
+            if opening is not None:
+                # the pack shot: the sign-off shows the subject the video opened on (a coffee cup,
+                # not a teapot matched on "try it today"), as ads close on the product
+                d.assets = opening.assets[:1]
+                d.fallback = "end card: the opening hero (product shot)"
+            elif d.assets and d.assets[0].score < END_CARD_THRESHOLD:
+                d.assets = []  # a weak match on a sign-off line ("Best Buds" → headphones): a clean brand card
+                d.fallback = "end card: brand and call to action only"
         d.emphasis = _emphasis(head, kw, d.assets[0].label if d.assets else "", brand or "")
         if d.assets and d.kind in ("hero", "kinetic", "end_card"):
             used.add(d.assets[0].id)

@@ -21,7 +21,9 @@ The last attempt runs to completion. Printed: each kill point (the step that was
 seconds into the attempt), the final run's task states (``Cached`` = a finished step not
 redone), and the emulator's Runware counters: billed jobs must equal the number of scenes
 (nothing paid twice, every submitted job recovered by its stored taskUUID: ``conflicts`` counts
-resubmits the emulator answered "already accepted").
+resubmits the emulator answered "already accepted"), and ``hume_paid_twice``: TTS requests for a
+take (text, acting description, voice, speed) already asked for, which must be 0 (a take is
+written to disk at payment and reused by the rerun).
 """
 
 from __future__ import annotations
@@ -98,6 +100,19 @@ def check_final_names(folders: list[Path]) -> list[str]:
     return bad
 
 
+def hume_paid_twice(requests: list[dict]) -> int:
+    """TTS requests that asked again for a take already asked for: same text, acting description,
+    voice and speed (the emulator's request log; the context may differ on a rerun)."""
+    seen: set[str] = set()
+    again = 0
+    for r in requests:
+        key = json.dumps([[u.get("text"), u.get("description"), u.get("voice"), u.get("speed")]
+                          for u in r.get("utterances", [])], sort_keys=True)
+        again += key in seen
+        seen.add(key)
+    return again
+
+
 def attempt(env: dict[str, str], brief: dict, out_dir: Path, point: tuple[str, str, float] | None,
             log_dir: Path, n: int, timeout: float = 600) -> dict:
     """One worker process; SIGKILL at ``point`` (None = run to the end)."""
@@ -157,7 +172,8 @@ def main(argv: list[str] | None = None) -> int:
     server = start_server(work / "prefect", port=None, timeout_s=180)
     app = combined_app()
     out_dir = work / "outputs" / "video"
-    brief = {"text": f"Vertical ad for a trail shoe that grips wet rock, crash test {uuid.uuid4().hex[:8]}",
+    brief = {"text": f"Vertical ad for the Ridgeline trail shoe (batch {uuid.uuid4().hex[:6]}). It grips wet rock "
+                     "with 5 mm lugs, weighs 280 g and has a recycled mesh upper. Free returns for 60 days.",
              "duration_s": args.duration, "platform": "tiktok"}
     report: dict = {"attempts": []}
     try:
@@ -205,12 +221,13 @@ def main(argv: list[str] | None = None) -> int:
         "runware_jobs_succeeded": rw.get("jobs_succeeded"),
         "openai_completions": {k: v for k, v in stats["openai"].items() if isinstance(v, int | float)},
         "hume_tts_requests": stats["hume"].get("tts_requests"),
+        "hume_paid_twice": hume_paid_twice(stats["hume"].get("requests", [])),
     }
     print(json.dumps(summary, indent=2))
     (work / "crash-resume.json").write_text(json.dumps({"summary": summary, **report}, indent=1, default=str))
     print(f"details: {work / 'crash-resume.json'}")
     ok = (summary["final_completed"] and summary["half_written_files"] == 0 and summary["job_ledger_always_parsed"]
-          and summary["runware_billed_jobs"] == scenes)
+          and summary["runware_billed_jobs"] == scenes and summary["hume_paid_twice"] == 0)
     print("RESULT:", "OK" if ok else "FAILED")
     return 0 if ok else 1
 

@@ -91,6 +91,19 @@ async def test_unreadable_receipt_or_other_line_is_asked_again(app, policy, tmp_
     assert tts_requests(app) == 3
 
 
+async def test_two_runs_narrating_one_scene_at_once_pay_once(app, policy, tmp_path):
+    """Two runs of one campaign narrate the same scene into the same work folder at the same time
+    (two adapters, as two worker processes have): one TTS request, both get the same take."""
+    import asyncio
+
+    out = tmp_path / "scene-00.wav"
+    a, b = await asyncio.gather(synth(app, policy).synthesize(scene(), out, context_key="run-a"),
+                                synth(app, policy).synthesize(scene(), out, context_key="run-b"))
+    assert tts_requests(app) == 1
+    assert a.costs == b.costs and a.duration_s == b.duration_s and load_complete_pair(out, "x") is None
+    assert load_complete_pair(out, json.loads(utterance_record_path(out).read_text())["key"]) == a
+
+
 WORKER = r'''
 import asyncio, sys
 from pathlib import Path

@@ -32,13 +32,18 @@ or an unreadable receipt is never reused.
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import contextlib
+import fcntl
 import hashlib
 import io
 import json
+import os
 import threading
 import uuid
 import wave
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -84,6 +89,26 @@ def load_complete_pair(out_path: Path, key: str) -> Utterance | None:
         return utterance
     except (OSError, ValueError, KeyError, TypeError):
         return None
+
+
+@contextlib.asynccontextmanager
+async def take_lock(path: Path, poll_s: float = 0.05) -> AsyncIterator[None]:
+    """Hold an exclusive inter-process lock on one take (``fcntl.flock`` on ``path``) while it is
+    looked up, paid and written, so two runs narrating the same scene at once (two runs of one
+    campaign) pay for it once: the second waits, then finds the first one's receipt. Polled
+    without blocking the event loop; the lock dies with its process (a SIGKILL frees it)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                await asyncio.sleep(poll_s)
+        yield
+    finally:
+        os.close(fd)  # closing the descriptor releases the lock
 
 
 def _load_receipt(path: Path) -> tuple[Generation, np.ndarray, int] | None:
@@ -305,23 +330,25 @@ class HumeSynthesizer:
             for text in chunks:
                 take = request_key("take", scene.index, text, desc, ref.model_dump() if ref else None, speed, version)
                 receipt = receipts / f"{take}.json"
-                found = _load_receipt(receipt)
-                if found is not None:  # paid before a crash: reuse the take, never pay for it again
-                    gen, pcm, sr = found
-                else:
-                    with self._lock:
-                        prev = self._scene_gens.get(context_key or "", {}).get(scene.index - 1)
-                        ctx = ((prev if not pieces and prev else self._contexts.get(context_key))
-                               if context_key else None)
-                    result = await client.tts(
-                        [PostedUtterance(text=text, description=desc, voice=ref, speed=speed)],
-                        context_generation_id=ctx, audio_format="wav", version=version, timestamps=ref is not None,
-                    )
-                    gen = result.generations[0]
-                    pcm, sr = decode_wav(base64.b64decode(gen.audio))
-                    # Paid: the take is on disk and in the ledger before anything else happens.
-                    atomic_write_json(receipt, {"generation": gen.model_dump(), "request_id": result.request_id,
-                                                "text": text, "model": model})
+                async with take_lock(receipts / f".{take}.lock"):
+                    found = _load_receipt(receipt)
+                    if found is not None:  # paid before (a crash, another run): reuse, never pay again
+                        gen, pcm, sr = found
+                    else:
+                        with self._lock:
+                            prev = self._scene_gens.get(context_key or "", {}).get(scene.index - 1)
+                            ctx = ((prev if not pieces and prev else self._contexts.get(context_key))
+                                   if context_key else None)
+                        result = await client.tts(
+                            [PostedUtterance(text=text, description=desc, voice=ref, speed=speed)],
+                            context_generation_id=ctx, audio_format="wav", version=version,
+                            timestamps=ref is not None,
+                        )
+                        gen = result.generations[0]
+                        pcm, sr = decode_wav(base64.b64decode(gen.audio))
+                        # Paid: the take is on disk (and, below, in the ledger) before anything else.
+                        atomic_write_json(receipt, {"generation": gen.model_dump(), "request_id": result.request_id,
+                                                    "text": text, "model": model})
                 cost = CostEntry(provider=self.provider, model=model, units=len(text), unit="characters",
                                  cost_usd=round(len(text) / 1000 * self.usd_per_1k_chars, 6),
                                  request_id=gen.generation_id)

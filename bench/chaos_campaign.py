@@ -6,17 +6,21 @@ Run from the repo root::
     .venv/bin/python bench/chaos_campaign.py [--videos 50] [--budget 100] [--concurrency 4]
 
 Fault mix (every service): 20 % 5xx, 10 % 429 (Retry-After 1 s), 5 % connection resets;
-Runware jobs: 5 % failed, 5 % stuck. (The emulators' fault profile has no random latency; a
-fixed latency rule would take precedence over the profile, so latency is not injected here.) ``--videos`` is the number of videos per
-run (briefs x 1 variant, 6 s each); both runs are separate worker processes sharing one Prefect
-server, one cost ledger and one emulator server.
+Runware jobs: 5 % failed, 5 % stuck; 0-300 ms latency on every request (``latency_max_s``).
+``--videos`` is the number of videos per run (briefs x 1 variant, ``--duration`` s each, briefs
+with facts to say); both runs are separate worker processes sharing one Prefect server, one cost
+ledger and one emulator server.
 
 Printed: completion rate over both runs, duplicate paid jobs by the emulator's Runware ledger
 (billed jobs minus distinct taskUUIDs), corrupt outputs (a completed video that does not decode
 or misses the output spec: H.264 + AAC, the brief's frame size, 3-20 s long), budget
 overrun (both runs' ledger total minus the budget, must be ≤ 0), whether each video's costs are
 its own (no Runware taskUUID in two videos' metadata), and the highest number of Hume TTS
-requests in any 60 s window (limit 100; paced by the Prefect global concurrency limit).
+requests in any 60 s window (limit 100; paced by the Prefect global concurrency limit), and
+``hume_paid_twice``: TTS requests for a take (text, description, voice, speed) already asked for
+(both runs narrate the same briefs: the second must reuse the first one's takes). A reset after
+Hume answered (``when: after``: billed, the answer lost on the wire) is asked again by design —
+Hume has no idempotency key — so the count must stay within Hume's resets fired.
 
 On this project's 2 shared cores one 6 s video with remote providers takes ~40-70 s, so the
 full 2 x 50 takes hours; the measured run is stated with its ``--videos``.
@@ -37,7 +41,22 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 PROFILE = {"p_5xx": 0.2, "p_429": 0.1, "p_reset": 0.05, "p_job_failed": 0.05, "p_job_stuck": 0.05,
-           "retry_after_s": 1, "seed": 23}
+           "retry_after_s": 1, "seed": 23, "latency_max_s": 0.3}
+
+#: (product, facts): each brief says what the product is and gives facts to speak (the planner
+#: refuses a brief with too little to say).
+PRODUCTS = [
+    ("Ridgeline trail shoe", "It grips wet rock with 5 mm lugs and weighs 280 g. Free returns for 60 days."),
+    ("Northbrew cold brew", "Steeped for 18 hours, sold in a glass bottle you can refill. 20 % off your first case."),
+    ("Glowpack solar lantern", "Charges in 6 hours of sun and lights a tent for 40 hours. Waterproof to 1 m."),
+    ("Reloop denim jacket", "Made from 12 recycled bottles and old jeans. Repairs are free for life."),
+    ("Canopy bamboo toothbrush", "A compostable handle and plant-based bristles. A pack of four lasts a year."),
+    ("Hushline earbuds", "Noise cancelling that blocks 35 dB and a battery that lasts 30 hours with the case."),
+    ("Meadow oat latte", "Barista oat milk that foams like dairy. Now in 300 cafes across the city."),
+    ("Foldr city bike", "Folds in 10 seconds, weighs 11 kg and fits under a desk. Test rides every Saturday."),
+    ("Vela vegan wallet", "Cactus leather that lasts for years, with room for 8 cards. Ships free this week."),
+    ("Sipsmart bottle", "Glows when it is time to drink and tracks every sip in the app. Keeps water cold 24 hours."),
+]
 
 WORKER = r'''
 import json, sys
@@ -48,6 +67,19 @@ state = campaign(spec=spec, return_state=True)
 report = state.result(raise_on_failure=False)
 print("REPORT", report.model_dump_json())
 '''
+
+
+def hume_paid_twice(requests: list[dict]) -> int:
+    """TTS requests for a take already asked for (same text, acting description, voice, speed;
+    the emulator's request log; the context may differ between runs)."""
+    seen: set[str] = set()
+    again = 0
+    for r in requests:
+        key = json.dumps([[u.get("text"), u.get("description"), u.get("voice"), u.get("speed")]
+                          for u in r.get("utterances", [])], sort_keys=True)
+        again += key in seen
+        seen.add(key)
+    return again
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -65,16 +97,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--budget", type=float, default=100.0)
     ap.add_argument("--concurrency", type=int, default=4)
     ap.add_argument("--timeout", type=float, default=7200)
+    ap.add_argument("--duration", type=float, default=6, help="seconds per video")
     args = ap.parse_args(argv)
 
     work = Path(tempfile.mkdtemp(prefix="reelflow-chaos-"))
     server = start_server(work / "prefect", port=None, timeout_s=180)
     tag = uuid.uuid4().hex[:6]
-    topics = ["trail shoe that grips wet rock", "cold brew in a glass bottle", "solar lantern for camping",
-              "recycled denim jacket", "bamboo toothbrush", "noise-cancelling earbuds", "oat milk latte",
-              "folding city bike", "vegan leather wallet", "smart water bottle"]
-    briefs = [{"id": f"b{i:02d}", "text": f"Vertical ad for a {topics[i % len(topics)]}, version {i} {tag}",
-               "duration_s": 6} for i in range(args.videos)]
+    briefs = [{"id": f"b{i:02d}", "text": f"Vertical ad for the {PRODUCTS[i % len(PRODUCTS)][0]} (drop {i}, {tag}). "
+                                         f"{PRODUCTS[i % len(PRODUCTS)][1]}",
+               "duration_s": args.duration} for i in range(args.videos)]
     spec = {"name": f"chaos-{tag}", "briefs": briefs, "budget_usd": args.budget,
             "max_concurrency": args.concurrency}
     # A fresh cache (cost ledger, Runware job ledger, work folders) so this run's money is counted
@@ -134,7 +165,8 @@ def main(argv: list[str] | None = None) -> int:
     spent = round(sum(r["cost_usd"] for r in new_rows), 4)
     billed_runware = round(sum(float(j.get("cost") or 0) for j in rw.get("jobs", {}).values()
                                if j.get("state") != "rejected"), 4)
-    times = sorted(x.get("t", 0) for x in stats["hume"].get("requests", []) if isinstance(x, dict))
+    hume_requests = [x for x in stats["hume"].get("requests", []) if isinstance(x, dict)]
+    times = sorted(x["t"] for x in hume_requests if "t" in x)
     peak = max((sum(1 for u in times if t <= u < t + 60) for t in times), default=0)
     summary = {
         "videos_per_run": args.videos, "runs": 2, "rows": len(rows), "completed": len(completed),
@@ -147,13 +179,16 @@ def main(argv: list[str] | None = None) -> int:
         "runware_billed_usd_by_emulator": billed_runware,
         "costs_own": len(all_uuids) == len(set(all_uuids)),
         "hume_tts_requests": stats["hume"].get("tts_requests"), "hume_peak_per_60s": peak if times else None,
+        "hume_paid_twice": hume_paid_twice(hume_requests),
         "faults_fired": {k: v.get("faults_fired") for k, v in stats.items()},
         "wall_s": round(wall, 1),
     }
     print(json.dumps(summary, indent=2))
     print(f"logs: {work}")
     ok = (summary["completion_rate"] == 1.0 and summary["duplicate_paid_jobs"] == 0 and not corrupt
-          and summary["budget_overrun_usd"] == 0 and summary["costs_own"])
+          and summary["budget_overrun_usd"] == 0 and summary["costs_own"]
+          and summary["hume_paid_twice"] <= (summary["faults_fired"].get("hume") or {}).get("reset", 0)
+          and (summary["hume_peak_per_60s"] or 0) <= 100)
     print("RESULT:", "OK" if ok else "FAILED")
     return 0 if ok else 1
 

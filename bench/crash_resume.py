@@ -3,7 +3,7 @@ loopback) at a series of points, then run it again to the end.
 
 Run from the repo root::
 
-    .venv/bin/python bench/crash_resume.py [--duration 6] [--points all]
+    .venv/bin/python bench/crash_resume.py [--duration 10] [--points all]
 
 Setup: one local Prefect server (results and cache records shared by every attempt) and one
 emulator server (its Runware ledger counts every billed job across all attempts; 150 ms
@@ -163,7 +163,7 @@ def main(argv: list[str] | None = None) -> int:
     from tests.emulators import DEFAULT_KEYS, EmulatorServer, base_urls, combined_app
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--duration", type=float, default=6)
+    ap.add_argument("--duration", type=float, default=10)
     ap.add_argument("--points", default="all", help="comma-separated point names, or all")
     args = ap.parse_args(argv)
     points = POINTS if args.points == "all" else [p for p in POINTS if p[0] in args.points.split(",")]
@@ -172,8 +172,10 @@ def main(argv: list[str] | None = None) -> int:
     server = start_server(work / "prefect", port=None, timeout_s=180)
     app = combined_app()
     out_dir = work / "outputs" / "video"
-    brief = {"text": f"Vertical ad for the Ridgeline trail shoe (batch {uuid.uuid4().hex[:6]}). It grips wet rock "
-                     "with 5 mm lugs, weighs 280 g and has a recycled mesh upper. Free returns for 60 days.",
+    # a fresh id per run: the work folder (and the takes on disk) are keyed by the brief
+    brief = {"id": f"crash-{uuid.uuid4().hex[:8]}",
+             "text": "Vertical ad for the Ridgeline trail shoe. It grips wet rock and weighs 280 g. "
+                     "Free returns for 60 days.",
              "duration_s": args.duration, "platform": "tiktok"}
     report: dict = {"attempts": []}
     try:

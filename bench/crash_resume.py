@@ -21,9 +21,11 @@ The last attempt runs to completion. Printed: each kill point (the step that was
 seconds into the attempt), the final run's task states (``Cached`` = a finished step not
 redone), and the emulator's Runware counters: billed jobs must equal the number of scenes
 (nothing paid twice, every submitted job recovered by its stored taskUUID: ``conflicts`` counts
-resubmits the emulator answered "already accepted"), and ``hume_paid_twice``: TTS requests for a
-take (text, acting description, voice, speed) already asked for, which must be 0 (a take is
-written to disk at payment and reused by the rerun).
+resubmits the emulator answered "already accepted"), and Hume takes asked for again (same text,
+acting description, voice, speed): ``hume_paid_twice`` (the first answer had reached ReelFlow:
+must be 0, a take is written to disk at payment and reused by the rerun) and
+``hume_answers_lost_in_flight_at_a_kill`` (Hume answered a request of a worker killed before the
+answer arrived; with no idempotency key at Hume, only that take is asked again).
 """
 
 from __future__ import annotations
@@ -100,17 +102,40 @@ def check_final_names(folders: list[Path]) -> list[str]:
     return bad
 
 
-def hume_paid_twice(requests: list[dict]) -> int:
-    """TTS requests that asked again for a take already asked for: same text, acting description,
-    voice and speed (the emulator's request log; the context may differ on a rerun)."""
-    seen: set[str] = set()
-    again = 0
+def hume_asked_again(requests: list[dict], received: set[str]) -> tuple[int, int]:
+    """TTS requests that asked again for a take already asked for (same text, acting description,
+    voice and speed; the context may differ on a rerun), split by what happened to the first
+    answer: ``(paid_twice, lost_in_flight)``. Paid twice = the first answer had reached ReelFlow
+    (its generation id is in a receipt on disk) and was asked for again anyway: must be 0. Lost in
+    flight = Hume answered (and billed) a request whose worker was killed before the answer
+    arrived: Hume has no idempotency key, so that take can only be asked again."""
+    first: dict[str, list[str]] = {}
+    paid_twice = lost = 0
     for r in requests:
         key = json.dumps([[u.get("text"), u.get("description"), u.get("voice"), u.get("speed")]
                           for u in r.get("utterances", [])], sort_keys=True)
-        again += key in seen
-        seen.add(key)
-    return again
+        if key in first:
+            if any(g in received for g in first[key]):
+                paid_twice += 1
+            else:
+                lost += 1
+        first.setdefault(key, [])
+        first[key] += r.get("generation_ids", [])
+    return paid_twice, lost
+
+
+def received_takes(folders: list[Path]) -> set[str]:
+    """Generation ids of the Hume takes ReelFlow received: the receipts written at payment."""
+    from reelflow.clients.hume.adapter import RECEIPTS_DIR
+
+    ids = set()
+    for folder in folders:
+        for p in folder.glob(f"narration/{RECEIPTS_DIR}/*.json"):
+            try:
+                ids.add(json.loads(p.read_text(encoding="utf-8"))["generation"]["generation_id"])
+            except (OSError, ValueError, KeyError):
+                continue
+    return ids
 
 
 def attempt(env: dict[str, str], brief: dict, out_dir: Path, point: tuple[str, str, float] | None,
@@ -208,6 +233,12 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         server.stop()
     rw = stats["runware"]
+    work_dirs = [p for p in (TEST_CACHE / "work").glob("*") if p.is_dir() and p.stat().st_mtime > time.time() - 3600]
+    hume_log = stats["hume"].get("requests", [])
+    paid_twice, lost = hume_asked_again(hume_log, received_takes(work_dirs))
+    report["hume_requests"] = [{"t": r.get("t"), "texts": [u.get("text") for u in r.get("utterances", [])],
+                                "speed": [u.get("speed") for u in r.get("utterances", [])],
+                                "generation_ids": r.get("generation_ids")} for r in hume_log]
     meta = json.loads(Path(final["result"]["metadata"]).read_text()) if final["result"] else {}
     scenes = len(meta.get("scenes", []))
     cached = [name for name, state in final["task_states"] if state == "Cached"]
@@ -223,7 +254,7 @@ def main(argv: list[str] | None = None) -> int:
         "runware_jobs_succeeded": rw.get("jobs_succeeded"),
         "openai_completions": {k: v for k, v in stats["openai"].items() if isinstance(v, int | float)},
         "hume_tts_requests": stats["hume"].get("tts_requests"),
-        "hume_paid_twice": hume_paid_twice(stats["hume"].get("requests", [])),
+        "hume_paid_twice": paid_twice, "hume_answers_lost_in_flight_at_a_kill": lost,
     }
     print(json.dumps(summary, indent=2))
     (work / "crash-resume.json").write_text(json.dumps({"summary": summary, **report}, indent=1, default=str))

@@ -206,7 +206,8 @@ def create_app(api_key: str = "hume-test-key") -> FaultMiddleware:
                 emu.contexts_used.append(body["context"]["generation_id"])
             emu.requests.append({k: v for k, v in body.items() if k != "utterances"} |
                                 {"utterances": [{k: v for k, v in u.items()} for u in body["utterances"]],
-                                 "t": time.time()})
+                                 "t": time.time(),
+                                 "generation_ids": [g["generation_id"] for g in result["generations"]]})
         raw = result["generations"][0].pop("_raw")
         for g in result["generations"][1:]:
             g.pop("_raw")

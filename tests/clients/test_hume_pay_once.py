@@ -78,6 +78,14 @@ async def test_half_written_pair_is_rebuilt_from_the_receipt(app, policy, tmp_pa
     assert tts_requests(app) == 1 and out.read_bytes() == wav and rebuilt.duration_s == first.duration_s
 
 
+async def test_a_line_moved_to_another_scene_reuses_its_take(app, policy, tmp_path):
+    """The pacing step's re-plan can move a line to another scene (a scene dropped before it):
+    the same text, voice, acting and speed is the same take, not a new payment."""
+    await synth(app, policy).synthesize(scene(i=1), tmp_path / "scene-01.wav")
+    moved = await synth(app, policy).synthesize(scene(i=0), tmp_path / "scene-00.wav")
+    assert tts_requests(app) == 1 and moved.scene_index == 0 and (tmp_path / "scene-00.wav").is_file()
+
+
 async def test_unreadable_receipt_or_other_line_is_asked_again(app, policy, tmp_path):
     out = tmp_path / "scene-00.wav"
     await synth(app, policy).synthesize(scene(), out)

@@ -19,7 +19,8 @@ Pay once (a crash never pays for the same line twice):
    ``<out folder>/.hume-receipts/<request key>.json`` (one file, atomic: audio, word timings,
    generation id) and recorded in the cost ledger (:func:`core.ledger.record_paid`, part
    ``narration``). The request key hashes what was asked (text, voice, acting description,
-   speed, model version), not the context, so a rerun finds it.
+   speed, model version), not the context nor the scene's place, so a rerun finds it even when
+   the pacing step's re-plan moved the line to another scene.
 2. The scene's WAV is written to ``out_path``, then its utterance record
    ``<out_path stem>.utterance.json`` (the :class:`core.models.Utterance`, the request key of
    the scene, the WAV's SHA-256), both atomically.
@@ -328,7 +329,7 @@ class HumeSynthesizer:
         offset = 0.0
         async with self._client() as client:
             for text in chunks:
-                take = request_key("take", scene.index, text, desc, ref.model_dump() if ref else None, speed, version)
+                take = request_key("take", text, desc, ref.model_dump() if ref else None, speed, version)
                 receipt = receipts / f"{take}.json"
                 async with take_lock(receipts / f".{take}.lock"):
                     found = _load_receipt(receipt)

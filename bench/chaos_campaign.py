@@ -15,7 +15,8 @@ Printed: completion rate over both runs, duplicate paid jobs by the emulator's R
 (billed jobs minus distinct taskUUIDs), corrupt outputs (a completed video that does not decode
 or misses the output spec: H.264 + AAC, the brief's frame size, 3-20 s long), budget
 overrun (both runs' ledger total minus the budget, must be ≤ 0), whether each video's costs are
-its own (no Runware taskUUID in two videos' metadata), and the highest number of Hume TTS
+its own (no Runware taskUUID in the metadata of two different briefs' videos; both runs make the
+same briefs, so one brief's two videos share the jobs paid once for it), and the highest number of Hume TTS
 requests in any 60 s window (limit 100; paced by the Prefect global concurrency limit), and Hume
 takes asked for again (same text, description, voice, speed; both runs narrate the same briefs):
 ``hume_paid_twice`` (the first answer had reached ReelFlow: must be 0) and
@@ -154,9 +155,14 @@ def main(argv: list[str] | None = None) -> int:
         if not ok:
             corrupt.append(str(video))
         meta = json.loads((video.parent / "metadata.json").read_text())
-        uuids_per_video.append({e.get("request_id") for e in meta["costs"]["entries"]
-                                if e.get("provider") == "runware" and e.get("request_id")})
-    all_uuids = [u for s in uuids_per_video for u in s]
+        uuids_per_video.append((r["brief"], {e.get("request_id") for e in meta["costs"]["entries"]
+                                             if e.get("provider") == "runware" and e.get("request_id")}))
+    # Each video's costs are its own: a paid job (taskUUID) appears in one brief's videos only. Both
+    # runs make the same briefs, so the same brief's two videos share the jobs paid once for it.
+    owner: dict[str, set[str]] = {}
+    for brief_id, ids in uuids_per_video:
+        for u in ids:
+            owner.setdefault(u, set()).add(brief_id)
     rw = stats["runware"]
     new_rows = [r for r in CostLedger(ledger_path).entries() if r["id"] not in before]
     spent = round(sum(r["cost_usd"] for r in new_rows), 4)
@@ -175,7 +181,8 @@ def main(argv: list[str] | None = None) -> int:
         "corrupt_outputs": len(corrupt), "durations_s": durations, "budget_usd": args.budget, "spent_usd": spent,
         "budget_overrun_usd": round(max(0.0, spent - args.budget), 4),
         "runware_billed_usd_by_emulator": billed_runware,
-        "costs_own": len(all_uuids) == len(set(all_uuids)),
+        "costs_own": all(len(briefs) == 1 for briefs in owner.values()),
+        "runware_jobs_shared_by_both_runs": sum(1 for u in owner if sum(u in ids for _, ids in uuids_per_video) > 1),
         "hume_tts_requests": stats["hume"].get("tts_requests"), "hume_peak_per_60s": peak if times else None,
         "hume_paid_twice": paid_twice, "hume_answers_lost_on_the_wire": lost,
         "faults_fired": {k: v.get("faults_fired") for k, v in stats.items()},

@@ -6,17 +6,22 @@ Run from the repo root::
     .venv/bin/python bench/chaos_campaign.py [--videos 50] [--budget 100] [--concurrency 4]
 
 Fault mix (every service): 20 % 5xx, 10 % 429 (Retry-After 1 s), 5 % connection resets;
-Runware jobs: 5 % failed, 5 % stuck. (The emulators' fault profile has no random latency; a
-fixed latency rule would take precedence over the profile, so latency is not injected here.) ``--videos`` is the number of videos per
-run (briefs x 1 variant, 6 s each); both runs are separate worker processes sharing one Prefect
-server, one cost ledger and one emulator server.
+Runware jobs: 5 % failed, 5 % stuck; 0-300 ms latency on every request (``latency_max_s``).
+``--videos`` is the number of videos per run (briefs x 1 variant, ``--duration`` s each, briefs
+with facts to say); both runs are separate worker processes sharing one Prefect server, one cost
+ledger and one emulator server.
 
 Printed: completion rate over both runs, duplicate paid jobs by the emulator's Runware ledger
 (billed jobs minus distinct taskUUIDs), corrupt outputs (a completed video that does not decode
 or misses the output spec: H.264 + AAC, the brief's frame size, 3-20 s long), budget
 overrun (both runs' ledger total minus the budget, must be ≤ 0), whether each video's costs are
-its own (no Runware taskUUID in two videos' metadata), and the highest number of Hume TTS
-requests in any 60 s window (limit 100; paced by the Prefect global concurrency limit).
+its own (no Runware taskUUID in the metadata of two different briefs' videos; both runs make the
+same briefs, so one brief's two videos share the jobs paid once for it), and the highest number of Hume TTS
+requests in any 60 s window (limit 100; paced by the Prefect global concurrency limit), and Hume
+takes asked for again (same text, description, voice, speed; both runs narrate the same briefs):
+``hume_paid_twice`` (the first answer had reached ReelFlow: must be 0) and
+``hume_answers_lost_on_the_wire`` (a reset after Hume answered: billed, the answer lost; Hume has
+no idempotency key, so that take can only be asked again).
 
 On this project's 2 shared cores one 6 s video with remote providers takes ~40-70 s, so the
 full 2 x 50 takes hours; the measured run is stated with its ``--videos``.
@@ -35,9 +40,27 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "bench"))
+
+from crash_resume import hume_asked_again, received_takes  # noqa: E402 - the bench folder is not a package
 
 PROFILE = {"p_5xx": 0.2, "p_429": 0.1, "p_reset": 0.05, "p_job_failed": 0.05, "p_job_stuck": 0.05,
-           "retry_after_s": 1, "seed": 23}
+           "retry_after_s": 1, "seed": 23, "latency_max_s": 0.3}
+
+#: (product, facts): each brief says what the product is and gives facts to speak (the planner
+#: refuses a brief with too little to say).
+PRODUCTS = [
+    ("Ridgeline trail shoe", "It grips wet rock and weighs 280 g. Free returns for 60 days."),
+    ("Northbrew cold brew", "Steeped for 18 hours in small batches. 20 % off your first case."),
+    ("Glowpack solar lantern", "It lights a tent for 40 hours on one charge. Waterproof to 1 m."),
+    ("Reloop denim jacket", "Made from 12 recycled bottles. Repairs are free for life."),
+    ("Canopy bamboo toothbrush", "The handle is compostable. A pack of four lasts a year."),
+    ("Hushline earbuds", "They block 35 dB of noise. The battery lasts 30 hours."),
+    ("Meadow oat latte", "Oat milk that foams like dairy. Now in 300 cafes."),
+    ("Foldr city bike", "It folds in 10 seconds and weighs 11 kg. Free delivery this month."),
+    ("Vela vegan wallet", "Cactus leather with room for 8 cards. Ships free this week."),
+    ("Sipsmart bottle", "It keeps water cold for 24 hours. Two sizes, 500 ml and 1 l."),
+]
 
 WORKER = r'''
 import json, sys
@@ -65,16 +88,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--budget", type=float, default=100.0)
     ap.add_argument("--concurrency", type=int, default=4)
     ap.add_argument("--timeout", type=float, default=7200)
+    ap.add_argument("--duration", type=float, default=6, help="seconds per video")
     args = ap.parse_args(argv)
 
     work = Path(tempfile.mkdtemp(prefix="reelflow-chaos-"))
     server = start_server(work / "prefect", port=None, timeout_s=180)
     tag = uuid.uuid4().hex[:6]
-    topics = ["trail shoe that grips wet rock", "cold brew in a glass bottle", "solar lantern for camping",
-              "recycled denim jacket", "bamboo toothbrush", "noise-cancelling earbuds", "oat milk latte",
-              "folding city bike", "vegan leather wallet", "smart water bottle"]
-    briefs = [{"id": f"b{i:02d}", "text": f"Vertical ad for a {topics[i % len(topics)]}, version {i} {tag}",
-               "duration_s": 6} for i in range(args.videos)]
+    # ids make every brief (and its work folder) unique to this bench run; the text is what is said
+    briefs = [{"id": f"b{i:02d}-{tag}", "text": f"Vertical ad for the {PRODUCTS[i % len(PRODUCTS)][0]}. "
+                                               f"{PRODUCTS[i % len(PRODUCTS)][1]}",
+               "duration_s": args.duration} for i in range(args.videos)]
     spec = {"name": f"chaos-{tag}", "briefs": briefs, "budget_usd": args.budget,
             "max_concurrency": args.concurrency}
     # A fresh cache (cost ledger, Runware job ledger, work folders) so this run's money is counted
@@ -100,7 +123,13 @@ def main(argv: list[str] | None = None) -> int:
             procs = [subprocess.Popen([sys.executable, "-c", WORKER, json.dumps(spec)], env=env, cwd=REPO,
                                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
                      for _ in range(2)]
-            outs = [p.communicate(timeout=args.timeout)[0] for p in procs]
+            outs = []
+            for p in procs:  # past --timeout a run is stopped and counted with what it reported (nothing)
+                try:
+                    outs.append(p.communicate(timeout=max(1.0, args.timeout - (time.time() - t0)))[0])
+                except subprocess.TimeoutExpired:
+                    p.kill()
+                    outs.append(p.communicate()[0])
             stats = httpx.get(f"{emu.url}/__emulator__/stats").json()
     finally:
         server.stop()
@@ -126,15 +155,22 @@ def main(argv: list[str] | None = None) -> int:
         if not ok:
             corrupt.append(str(video))
         meta = json.loads((video.parent / "metadata.json").read_text())
-        uuids_per_video.append({e.get("request_id") for e in meta["costs"]["entries"]
-                                if e.get("provider") == "runware" and e.get("request_id")})
-    all_uuids = [u for s in uuids_per_video for u in s]
+        uuids_per_video.append((r["brief"], {e.get("request_id") for e in meta["costs"]["entries"]
+                                             if e.get("provider") == "runware" and e.get("request_id")}))
+    # Each video's costs are its own: a paid job (taskUUID) appears in one brief's videos only. Both
+    # runs make the same briefs, so the same brief's two videos share the jobs paid once for it.
+    owner: dict[str, set[str]] = {}
+    for brief_id, ids in uuids_per_video:
+        for u in ids:
+            owner.setdefault(u, set()).add(brief_id)
     rw = stats["runware"]
     new_rows = [r for r in CostLedger(ledger_path).entries() if r["id"] not in before]
     spent = round(sum(r["cost_usd"] for r in new_rows), 4)
     billed_runware = round(sum(float(j.get("cost") or 0) for j in rw.get("jobs", {}).values()
                                if j.get("state") != "rejected"), 4)
-    times = sorted(x.get("t", 0) for x in stats["hume"].get("requests", []) if isinstance(x, dict))
+    hume_requests = [x for x in stats["hume"].get("requests", []) if isinstance(x, dict)]
+    paid_twice, lost = hume_asked_again(hume_requests, received_takes(list((cache / "work").glob("*"))))
+    times = sorted(x["t"] for x in hume_requests if "t" in x)
     peak = max((sum(1 for u in times if t <= u < t + 60) for t in times), default=0)
     summary = {
         "videos_per_run": args.videos, "runs": 2, "rows": len(rows), "completed": len(completed),
@@ -145,15 +181,19 @@ def main(argv: list[str] | None = None) -> int:
         "corrupt_outputs": len(corrupt), "durations_s": durations, "budget_usd": args.budget, "spent_usd": spent,
         "budget_overrun_usd": round(max(0.0, spent - args.budget), 4),
         "runware_billed_usd_by_emulator": billed_runware,
-        "costs_own": len(all_uuids) == len(set(all_uuids)),
+        "costs_own": all(len(briefs) == 1 for briefs in owner.values()),
+        "runware_jobs_shared_by_both_runs": sum(1 for u in owner if sum(u in ids for _, ids in uuids_per_video) > 1),
         "hume_tts_requests": stats["hume"].get("tts_requests"), "hume_peak_per_60s": peak if times else None,
+        "hume_paid_twice": paid_twice, "hume_answers_lost_on_the_wire": lost,
         "faults_fired": {k: v.get("faults_fired") for k, v in stats.items()},
         "wall_s": round(wall, 1),
     }
     print(json.dumps(summary, indent=2))
     print(f"logs: {work}")
     ok = (summary["completion_rate"] == 1.0 and summary["duplicate_paid_jobs"] == 0 and not corrupt
-          and summary["budget_overrun_usd"] == 0 and summary["costs_own"])
+          and summary["budget_overrun_usd"] == 0 and summary["costs_own"]
+          and summary["hume_paid_twice"] == 0
+          and (summary["hume_peak_per_60s"] or 0) <= 100)
     print("RESULT:", "OK" if ok else "FAILED")
     return 0 if ok else 1
 

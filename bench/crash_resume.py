@@ -3,7 +3,7 @@ loopback) at a series of points, then run it again to the end.
 
 Run from the repo root::
 
-    .venv/bin/python bench/crash_resume.py [--duration 6] [--points all]
+    .venv/bin/python bench/crash_resume.py [--duration 10] [--points all]
 
 Setup: one local Prefect server (results and cache records shared by every attempt) and one
 emulator server (its Runware ledger counts every billed job across all attempts; 150 ms
@@ -21,7 +21,11 @@ The last attempt runs to completion. Printed: each kill point (the step that was
 seconds into the attempt), the final run's task states (``Cached`` = a finished step not
 redone), and the emulator's Runware counters: billed jobs must equal the number of scenes
 (nothing paid twice, every submitted job recovered by its stored taskUUID: ``conflicts`` counts
-resubmits the emulator answered "already accepted").
+resubmits the emulator answered "already accepted"), and Hume takes asked for again (same text,
+acting description, voice, speed): ``hume_paid_twice`` (the first answer had reached ReelFlow:
+must be 0, a take is written to disk at payment and reused by the rerun) and
+``hume_answers_lost_in_flight_at_a_kill`` (Hume answered a request of a worker killed before the
+answer arrived; with no idempotency key at Hume, only that take is asked again).
 """
 
 from __future__ import annotations
@@ -98,6 +102,42 @@ def check_final_names(folders: list[Path]) -> list[str]:
     return bad
 
 
+def hume_asked_again(requests: list[dict], received: set[str]) -> tuple[int, int]:
+    """TTS requests that asked again for a take already asked for (same text, acting description,
+    voice and speed; the context may differ on a rerun), split by what happened to the first
+    answer: ``(paid_twice, lost_in_flight)``. Paid twice = the first answer had reached ReelFlow
+    (its generation id is in a receipt on disk) and was asked for again anyway: must be 0. Lost in
+    flight = Hume answered (and billed) a request whose worker was killed before the answer
+    arrived: Hume has no idempotency key, so that take can only be asked again."""
+    first: dict[str, list[str]] = {}
+    paid_twice = lost = 0
+    for r in requests:
+        key = json.dumps([[u.get("text"), u.get("description"), u.get("voice"), u.get("speed")]
+                          for u in r.get("utterances", [])], sort_keys=True)
+        if key in first:
+            if any(g in received for g in first[key]):
+                paid_twice += 1
+            else:
+                lost += 1
+        first.setdefault(key, [])
+        first[key] += r.get("generation_ids", [])
+    return paid_twice, lost
+
+
+def received_takes(folders: list[Path]) -> set[str]:
+    """Generation ids of the Hume takes ReelFlow received: the receipts written at payment."""
+    from reelflow.clients.hume.adapter import RECEIPTS_DIR
+
+    ids = set()
+    for folder in folders:
+        for p in folder.glob(f"narration/{RECEIPTS_DIR}/*.json"):
+            try:
+                ids.add(json.loads(p.read_text(encoding="utf-8"))["generation"]["generation_id"])
+            except (OSError, ValueError, KeyError):
+                continue
+    return ids
+
+
 def attempt(env: dict[str, str], brief: dict, out_dir: Path, point: tuple[str, str, float] | None,
             log_dir: Path, n: int, timeout: float = 600) -> dict:
     """One worker process; SIGKILL at ``point`` (None = run to the end)."""
@@ -148,7 +188,7 @@ def main(argv: list[str] | None = None) -> int:
     from tests.emulators import DEFAULT_KEYS, EmulatorServer, base_urls, combined_app
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--duration", type=float, default=6)
+    ap.add_argument("--duration", type=float, default=10)
     ap.add_argument("--points", default="all", help="comma-separated point names, or all")
     args = ap.parse_args(argv)
     points = POINTS if args.points == "all" else [p for p in POINTS if p[0] in args.points.split(",")]
@@ -157,7 +197,10 @@ def main(argv: list[str] | None = None) -> int:
     server = start_server(work / "prefect", port=None, timeout_s=180)
     app = combined_app()
     out_dir = work / "outputs" / "video"
-    brief = {"text": f"Vertical ad for a trail shoe that grips wet rock, crash test {uuid.uuid4().hex[:8]}",
+    # a fresh id per run: the work folder (and the takes on disk) are keyed by the brief
+    brief = {"id": f"crash-{uuid.uuid4().hex[:8]}",
+             "text": "Vertical ad for the Ridgeline trail shoe. It grips wet rock and weighs 280 g. "
+                     "Free returns for 60 days.",
              "duration_s": args.duration, "platform": "tiktok"}
     report: dict = {"attempts": []}
     try:
@@ -190,6 +233,12 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         server.stop()
     rw = stats["runware"]
+    work_dirs = [p for p in (TEST_CACHE / "work").glob("*") if p.is_dir() and p.stat().st_mtime > time.time() - 3600]
+    hume_log = stats["hume"].get("requests", [])
+    paid_twice, lost = hume_asked_again(hume_log, received_takes(work_dirs))
+    report["hume_requests"] = [{"t": r.get("t"), "texts": [u.get("text") for u in r.get("utterances", [])],
+                                "speed": [u.get("speed") for u in r.get("utterances", [])],
+                                "generation_ids": r.get("generation_ids")} for r in hume_log]
     meta = json.loads(Path(final["result"]["metadata"]).read_text()) if final["result"] else {}
     scenes = len(meta.get("scenes", []))
     cached = [name for name, state in final["task_states"] if state == "Cached"]
@@ -205,12 +254,13 @@ def main(argv: list[str] | None = None) -> int:
         "runware_jobs_succeeded": rw.get("jobs_succeeded"),
         "openai_completions": {k: v for k, v in stats["openai"].items() if isinstance(v, int | float)},
         "hume_tts_requests": stats["hume"].get("tts_requests"),
+        "hume_paid_twice": paid_twice, "hume_answers_lost_in_flight_at_a_kill": lost,
     }
     print(json.dumps(summary, indent=2))
     (work / "crash-resume.json").write_text(json.dumps({"summary": summary, **report}, indent=1, default=str))
     print(f"details: {work / 'crash-resume.json'}")
     ok = (summary["final_completed"] and summary["half_written_files"] == 0 and summary["job_ledger_always_parsed"]
-          and summary["runware_billed_jobs"] == scenes)
+          and summary["runware_billed_jobs"] == scenes and summary["hume_paid_twice"] == 0)
     print("RESULT:", "OK" if ok else "FAILED")
     return 0 if ok else 1
 

@@ -36,7 +36,7 @@ import os
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from prefect import get_run_logger
 from prefect.context import FlowRunContext
@@ -56,6 +56,9 @@ from reelflow.core.review import (
     plan_problems,
     review_points,
 )
+
+if TYPE_CHECKING:
+    from reelflow.core.settings import Settings
 
 #: Prefect's own pause timeout is set this much later than ours, so our deadline (and its
 #: ``Cancelled`` with the reason) comes first; Prefect's ``Failed`` is only the backstop.
@@ -237,30 +240,34 @@ async def _find_record(client: Any, run_id: Any, key: str) -> dict[str, Any] | N
 
 
 # --------------------------------------------------------------------------- plan review
-def estimate_remaining_cost(plan: ScriptPlan, brief: Brief, providers: dict[str, str]) -> dict[str, tuple[str, float]]:
+def estimate_remaining_cost(plan: ScriptPlan, brief: Brief, providers: dict[str, str],
+                            settings: Settings) -> dict[str, tuple[str, float]]:
     """USD still to be paid after the plan, per part: ``{part: (provider, usd)}`` (local = 0).
 
-    Narration from the plan's characters at ``flows.campaign.HUME_USD_PER_1K_CHARS``; clips from
-    :func:`flows.campaign.estimate_video_cost` (Runware's USD/second × the video's seconds).
-    Both are [estimates]; the providers' real costs are what the ledger records.
+    Which parts are paid is the composition root's rule (:func:`flows._wiring.remote_parts` of
+    ``settings``), never a guess from the provider's name; ``providers`` (part → name) only labels
+    the rows. Narration from the plan's characters at ``flows.campaign.HUME_USD_PER_1K_CHARS``;
+    clips from :func:`flows.campaign.estimate_video_cost` (Runware's USD/second × the video's
+    seconds). Both are [estimates]; the providers' real costs are what the ledger records.
     """
-    from reelflow.core.settings import load_settings
+    from reelflow.flows._wiring import remote_parts
     from reelflow.flows.campaign import HUME_USD_PER_1K_CHARS, estimate_video_cost
 
-    est = estimate_video_cost(brief, load_settings())
-    out: dict[str, tuple[str, float]] = {}
-    narr = providers.get("narration", "local")
+    remote = remote_parts(settings)
+    est = estimate_video_cost(brief, settings)
     chars = sum(len(s.narration) for s in plan.scenes)
-    out["narration"] = (narr, round(chars / 1000 * HUME_USD_PER_1K_CHARS, 4) if not narr.startswith("local") else 0.0)
-    clips = providers.get("clips", "local")
-    out["clips"] = (clips, est.get("clips", 0.0) if not clips.startswith("local") else 0.0)
-    return out
+    return {
+        "narration": (providers.get("narration", "local"),
+                      round(chars / 1000 * HUME_USD_PER_1K_CHARS, 4) if "narration" in remote else 0.0),
+        "clips": (providers.get("clips", "local"), est.get("clips", 0.0) if "clips" in remote else 0.0),
+    }
 
 
 def render_plan_review(plan: ScriptPlan, brief: Brief, *, run_name: str, run_id: str, providers: dict[str, str],
-                       plan_costs: list[CostEntry], timeout_s: float, deadline: datetime,
+                       plan_costs: list[CostEntry], timeout_s: float, deadline: datetime, settings: Settings,
                        problems: list[str] | None = None, attempt: int = 1) -> str:
-    """Markdown shown in the plan-review artifact and at the top of the resume form."""
+    """Markdown shown in the plan-review artifact and at the top of the resume form (``settings``
+    decide which parts the cost estimate counts as paid)."""
     from reelflow.core.models import SPEAKABLE_WORDS_PER_SECOND
 
     words = sum(len(s.narration.split()) for s in plan.scenes)
@@ -296,7 +303,7 @@ def render_plan_review(plan: ScriptPlan, brief: Brief, *, run_name: str, run_id:
     if warnings:
         lines += ["**Checks on this plan** (fix them in your edit if you can):", ""]
         lines += [f"- {_md(w)}" for w in warnings] + [""]
-    est = estimate_remaining_cost(plan, brief, providers)
+    est = estimate_remaining_cost(plan, brief, providers, settings)
     spent = sum(e.cost_usd for e in plan_costs)
     plan_provider = plan_costs[0].provider if plan_costs else providers.get("plan", "local")
     lines += ["## Cost", "", "| part | provider | USD |", "|---|---|---|",
@@ -308,9 +315,9 @@ def render_plan_review(plan: ScriptPlan, brief: Brief, *, run_name: str, run_id:
 
 
 def render_plan_form(plan: ScriptPlan, brief: Brief, *, run_name: str, providers: dict[str, str], timeout_s: float,
-                     deadline: datetime, problems: list[str], attempt: int, artifact: str) -> str:
+                     deadline: datetime, problems: list[str], attempt: int, artifact: str, settings: Settings) -> str:
     """Compact markdown for the top of the UI's resume form (the modal is narrow)."""
-    est = estimate_remaining_cost(plan, brief, providers)
+    est = estimate_remaining_cost(plan, brief, providers, settings)
     lines = [f"## Plan review: {_md(plan.title)}", "",
              f"**{run_name}**, {brief.duration_s:g} s {brief.aspect.value} {brief.platform.value}. Nothing beyond "
              f"the script is paid until you approve (estimate {sum(u for _, u in est.values()):.4f} USD). "
@@ -396,8 +403,12 @@ class ReviewGate:
         return Cancelled(message=message[:2000])
 
     async def plan(self, plan: ScriptPlan, brief: Brief, *, providers: dict[str, str],
-                   plan_costs: list[CostEntry] | None = None) -> tuple[ScriptPlan, State | None]:
+                   plan_costs: list[CostEntry] | None = None,
+                   settings: Settings | None = None) -> tuple[ScriptPlan, State | None]:
         """Plan review point: returns ``(plan to make, None)`` or ``(plan, Cancelled state)``.
+
+        ``settings`` (default: those of the process-wide runtime, :func:`flows._wiring.get_runtime`)
+        decide which parts the shown cost estimate counts as paid.
 
         The returned plan carries the reviewer's edits. An edit that breaks a plan rule
         (:func:`core.review.plan_problems`) is asked again, with the problems listed and the
@@ -410,6 +421,9 @@ class ReviewGate:
 
         from reelflow.flows.artifacts import artifact_key
 
+        from reelflow.flows._wiring import get_runtime
+
+        settings = settings or get_runtime().settings
         logger = get_run_logger()
         run_id, run_name = str(flow_run.id), str(flow_run.name or "")
         problems: list[str] = []
@@ -420,7 +434,7 @@ class ReviewGate:
             deadline = datetime.now(UTC) + timedelta(seconds=self.timeout_s)
             md = render_plan_review(plan, brief, run_name=run_name, run_id=run_id, providers=providers,
                                     plan_costs=plan_costs or [], timeout_s=self.timeout_s, deadline=deadline,
-                                    problems=problems, attempt=attempt)
+                                    settings=settings, problems=problems, attempt=attempt)
 
             async def publish(md: str = md) -> None:
                 await acreate_markdown_artifact(markdown=md, key=key_art,
@@ -429,7 +443,7 @@ class ReviewGate:
             form = PlanReview.with_initial_data(
                 description=render_plan_form(plan, brief, run_name=run_name, providers=providers,
                                              timeout_s=self.timeout_s, deadline=deadline, problems=problems,
-                                             attempt=attempt, artifact=key_art),
+                                             attempt=attempt, artifact=key_art, settings=settings),
                 scenes=form_edits)
             answer = await wait_for_review(form, key=f"plan-review-{attempt}", point="plan", timeout_s=self.timeout_s,
                                            publish=publish, record={"artifact": key_art, "run_name": run_name,

@@ -117,14 +117,17 @@ async def narrate_scene(
     ``pace`` is the duration multiplier the pacing step chose (0.88-1.12: Piper ``length_scale``,
     Hume ``speed`` = 1/pace). The file name carries the text, voice and pace, so a re-synthesis at
     another pace never overwrites a file a cached result points at. The utterance carries what it
-    was billed (:attr:`core.models.Utterance.costs`).
+    was billed (:attr:`core.models.Utterance.costs`); a paid take is in the cost ledger as soon as
+    it is paid, and a rerun after a crash reuses the take written to disk at payment instead of
+    paying for it again (:mod:`reelflow.clients.hume.adapter`, "Pay once").
     """
     key = content_key(scene.narration, scene.emotion, scene.voice_instruction, voice, language, round(pace, 3))[:10]
     out = Path(work_dir) / "narration" / f"scene-{scene.index:02d}-{key}.wav"
     out.parent.mkdir(parents=True, exist_ok=True)
     await provider_rate_slot(provider, get_runtime().settings)  # Hume: 100 requests/min across all workers
-    return await get_runtime().tts.synthesize(scene, out, voice=voice, language=language, context_key=context_key,
-                                              pace=pace)
+    with _paid_scope():  # a paid take is in the cost ledger as soon as it is paid
+        return await get_runtime().tts.synthesize(scene, out, voice=voice, language=language,
+                                                  context_key=context_key, pace=pace)
 
 
 @task(

@@ -223,7 +223,7 @@ async def test_voice_by_custom_name_or_free_description(app, clock, policy, tmp_
     await synth.synthesize(scene(), tmp_path / "a.wav", voice=custom)
     listed = app.emu.stats()["voices_requests"]
     assert listed >= 1
-    await synth.synthesize(scene(i=1), tmp_path / "b.wav", voice=custom)
+    await synth.synthesize(scene("Another line in the same voice.", i=1), tmp_path / "b.wav", voice=custom)
     assert app.emu.stats()["voices_requests"] == listed  # the lookup is cached per adapter
     await synth.synthesize(scene(i=2), tmp_path / "c.wav", voice="calm low male narrator")
     reqs = app.emu.stats()["requests"]

@@ -4,7 +4,7 @@ Every emulator app is wrapped by :class:`FaultMiddleware` and exposes:
 
 - ``POST /__emulator__/faults``: a rule, a list of rules, ``{"rules": [...]}`` or a probabilistic
   profile ``{"p_5xx":0.2, "p_429":0.1, "p_reset":0.05, "p_job_failed":0.05, "p_job_stuck":0.05,
-  "seed":7, "retry_after_s":1}``. A rule::
+  "seed":7, "retry_after_s":1, "latency_max_s":0.3}`` (latency: uniform 0..max on every request). A rule::
 
       {"route": "POST /v0/tts",          # fnmatch on "METHOD /path" ("*" = any)
        "body_contains": "getResponse",   # optional: only requests whose body contains this
@@ -92,6 +92,7 @@ class Profile:
     p_job_stuck: float = 0.0
     retry_after_s: float = 1.0
     seed: int = 0
+    latency_max_s: float = 0.0  # each request waits a uniform 0..latency_max_s first (own RNG)
 
 
 class FaultState:
@@ -101,6 +102,7 @@ class FaultState:
         self.rules: list[Rule] = []
         self.profile: Profile | None = None
         self.rng = random.Random(0)
+        self.latency_rng = random.Random(1)
         self.fired: dict[str, int] = {}
         self.lock = threading.Lock()
 
@@ -110,6 +112,7 @@ class FaultState:
             if isinstance(payload, dict) and any(k.startswith("p_") for k in payload):
                 self.profile = Profile(**payload)
                 self.rng = random.Random(self.profile.seed)
+                self.latency_rng = random.Random(self.profile.seed + 1)  # latency never shifts the fault draws
                 return
             rules = payload.get("rules", [payload]) if isinstance(payload, dict) else payload
             for r in rules:
@@ -156,6 +159,14 @@ class FaultState:
                     self.count("job_stuck")
                     return Rule(kind="job_stuck")
             return None
+
+    def latency(self) -> float:
+        """Seconds this request waits under the profile's ``latency_max_s`` (0 without a profile)."""
+        with self.lock:
+            p = self.profile
+            if p is None or p.latency_max_s <= 0:
+                return 0.0
+            return self.latency_rng.uniform(0.0, p.latency_max_s)
 
 
 ErrorBody = Callable[[int, str], dict[str, Any]]
@@ -205,6 +216,9 @@ class FaultMiddleware:
             return {"type": "http.request", "body": body, "more_body": False}
 
         rule = self.faults.pick(scope["method"], path, body)
+        delay = self.faults.latency()
+        if delay:
+            await asyncio.sleep(delay)
         if rule is None:
             return await self.app(scope, replay, send)
         if rule.kind == "latency":

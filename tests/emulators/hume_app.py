@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import threading
+import time
 import uuid
 from typing import Any
 
@@ -204,7 +205,9 @@ def create_app(api_key: str = "hume-test-key") -> FaultMiddleware:
             if (body.get("context") or {}).get("generation_id"):
                 emu.contexts_used.append(body["context"]["generation_id"])
             emu.requests.append({k: v for k, v in body.items() if k != "utterances"} |
-                                {"utterances": [{k: v for k, v in u.items()} for u in body["utterances"]]})
+                                {"utterances": [{k: v for k, v in u.items()} for u in body["utterances"]],
+                                 "t": time.time(),
+                                 "generation_ids": [g["generation_id"] for g in result["generations"]]})
         raw = result["generations"][0].pop("_raw")
         for g in result["generations"][1:]:
             g.pop("_raw")

@@ -31,3 +31,28 @@ def test_a_plain_wording_edit_passes() -> None:
     plan = TemplatePlanner().plan(BRIEF)
     edited, changes, _ = apply_edits(plan, [{"index": 1, "narration": "That crust crackles when you slice it."}])
     assert changes and review_problems(plan, edited, changes, BRIEF) == []
+
+
+def test_cost_estimate_counts_as_paid_exactly_the_remote_parts(test_settings) -> None:
+    """The plan review's estimate asks the composition root (``remote_parts`` of the settings)
+    which parts are paid, not the provider's name: a keyed Hume is paid whatever it is called,
+    no key means 0 USD even for a provider name without a "local" prefix."""
+    from reelflow.core.settings import Settings
+    from reelflow.flows.campaign import HUME_USD_PER_1K_CHARS
+    from reelflow.flows.review import estimate_remaining_cost
+
+    plan = TemplatePlanner().plan(BRIEF)
+    chars = sum(len(s.narration) for s in plan.scenes)
+    names = {"narration": "local-voice-proxy", "clips": "motion"}  # names that would mislead a prefix guess
+    hume = Settings(paths=test_settings.paths, _env_file=None, HUME_API_KEY="hume-test-key")
+    est = estimate_remaining_cost(plan, BRIEF, names, hume)
+    assert est["narration"] == ("local-voice-proxy", round(chars / 1000 * HUME_USD_PER_1K_CHARS, 4))
+    assert est["narration"][1] > 0
+    assert est["clips"] == ("motion", 0.0)
+
+    both = Settings(paths=test_settings.paths, _env_file=None, HUME_API_KEY="hume-test-key",
+                    RUNWARE_API_KEY="runware-test-key")
+    assert estimate_remaining_cost(plan, BRIEF, names, both)["clips"][1] > 0
+    none = Settings(paths=test_settings.paths, _env_file=None)
+    assert {part: usd for part, (_, usd) in estimate_remaining_cost(plan, BRIEF, names, none).items()} == {
+        "narration": 0.0, "clips": 0.0}

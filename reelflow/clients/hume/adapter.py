@@ -10,16 +10,41 @@ latest generation of the video is used, or none. Leading and
 trailing silence is trimmed (same threshold as the local Piper engine) and word timings are
 shifted to match. Pricing: Hume sells characters per plan; no per-character price is
 documented, so the cost is ``usd_per_1k_chars`` × characters (default 0); the utterance carries
-its entry (characters and USD) in :attr:`core.models.Utterance.costs`.
+one entry per paid request (characters, USD, the take's ``generation_id`` as request id) in
+:attr:`core.models.Utterance.costs`.
+
+Pay once (a crash never pays for the same line twice):
+
+1. Each paid take is written, the moment its answer has been checked, to a receipt
+   ``<out folder>/.hume-receipts/<request key>.json`` (one file, atomic: audio, word timings,
+   generation id) and recorded in the cost ledger (:func:`core.ledger.record_paid`, part
+   ``narration``). The request key hashes what was asked (text, voice, acting description,
+   speed, model version), not the context nor the scene's place, so a rerun finds it even when
+   the pacing step's re-plan moved the line to another scene.
+2. The scene's WAV is written to ``out_path``, then its utterance record
+   ``<out_path stem>.utterance.json`` (the :class:`core.models.Utterance`, the request key of
+   the scene, the WAV's SHA-256), both atomically.
+
+A rerun returns the utterance of a complete pair (record parses, same key, WAV digest matches)
+without a request, and otherwise rebuilds the WAV from the receipts it finds, asking Hume only
+for the takes that have none. A half-written pair (WAV without record, record of another WAV)
+or an unreadable receipt is never reused.
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import contextlib
+import fcntl
+import hashlib
 import io
+import json
+import os
 import threading
 import uuid
 import wave
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -28,9 +53,73 @@ import numpy as np
 from reelflow.clients._http import Clock, MetricsRecorder, RateLimiter, RetryPolicy, policy_from_settings
 from reelflow.clients.errors import MalformedResponse, NotFound
 from reelflow.clients.hume.client import HumeClient, split_text, voice_ref
-from reelflow.clients.hume.types import REQUESTS_PER_MINUTE, PostedUtterance, VoiceRef
+from reelflow.clients.hume.types import REQUESTS_PER_MINUTE, Generation, PostedUtterance, VoiceRef
+from reelflow.core.ledger import record_paid
 from reelflow.core.models import CostEntry, Scene, Utterance, WordTiming
-from reelflow.core.storage import atomic_path
+from reelflow.core.storage import atomic_path, atomic_write_json, sha256_file
+
+#: Hidden folder (beside the narration WAVs) holding one receipt per paid take.
+RECEIPTS_DIR = ".hume-receipts"
+
+
+def request_key(*parts: Any) -> str:
+    """Stable 20-hex-digit hash of JSON-able parts (what a take or a scene asked Hume for)."""
+    raw = json.dumps(parts, sort_keys=True, default=str, ensure_ascii=False).encode()
+    return hashlib.sha256(raw).hexdigest()[:20]
+
+
+def utterance_record_path(out_path: Path) -> Path:
+    """The utterance record written beside a narration WAV: ``<stem>.utterance.json``."""
+    return Path(out_path).with_name(Path(out_path).stem + ".utterance.json")
+
+
+def load_complete_pair(out_path: Path, key: str) -> Utterance | None:
+    """The :class:`core.models.Utterance` of a complete WAV + record pair for ``key``, else None.
+
+    Complete: the record parses, names the same scene key and ``out_path``, and the WAV's
+    SHA-256 equals the one recorded (so a WAV rewritten or cut short is not reused).
+    """
+    record = utterance_record_path(out_path)
+    try:
+        data = json.loads(record.read_text(encoding="utf-8"))
+        if data.get("key") != key or not Path(out_path).is_file():
+            return None
+        utterance = Utterance.model_validate(data["utterance"])
+        if Path(utterance.audio_path) != Path(out_path) or sha256_file(out_path) != data.get("wav_sha256"):
+            return None
+        return utterance
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+@contextlib.asynccontextmanager
+async def take_lock(path: Path, poll_s: float = 0.05) -> AsyncIterator[None]:
+    """Hold an exclusive inter-process lock on one take (``fcntl.flock`` on ``path``) while it is
+    looked up, paid and written, so two runs narrating the same scene at once (two runs of one
+    campaign) pay for it once: the second waits, then finds the first one's receipt. Polled
+    without blocking the event loop; the lock dies with its process (a SIGKILL frees it)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                await asyncio.sleep(poll_s)
+        yield
+    finally:
+        os.close(fd)  # closing the descriptor releases the lock
+
+
+def _load_receipt(path: Path) -> tuple[Generation, np.ndarray, int] | None:
+    """A receipt's take (generation, decoded audio, sample rate), or None when absent or unreadable."""
+    try:
+        gen = Generation.model_validate(json.loads(path.read_text(encoding="utf-8"))["generation"])
+        pcm, sr = decode_wav(base64.b64decode(gen.audio))
+        return gen, pcm, sr
+    except (OSError, ValueError, KeyError, TypeError, MalformedResponse):
+        return None
 
 if TYPE_CHECKING:
     from reelflow.core.settings import Settings
@@ -197,46 +286,80 @@ class HumeSynthesizer:
             names the field, e.g. an unknown voice; DeadlineExceeded).
         """
         voice = voice or self.default_voice
+        pace = min(1.12, max(0.88, pace))
+        key = request_key("scene", scene.index, scene.narration, scene.emotion, scene.voice_instruction, voice,
+                          round(pace, 3))
+        done = load_complete_pair(Path(out_path), key)
+        if done is not None:  # a rerun after a crash: the paid take is on disk, nothing is asked again
+            if context_key:
+                with self._lock:
+                    self._started.setdefault(context_key, set()).add(scene.index)
+                    self._ended.setdefault(context_key, set()).add(scene.index)
+                    if done.costs and done.costs[-1].request_id:
+                        self._scene_gens.setdefault(context_key, {})[scene.index] = done.costs[-1].request_id
+                        self._contexts[context_key] = done.costs[-1].request_id
+            return done
         ref, design = await self._resolve_voice(voice)
         desc = acting_description(scene)
         if design:  # not a voice of the account: Octave designs one from the words
             desc = "; ".join(p for p in (design, desc) if p)[:1000]
         chunks = split_text(scene.narration)
         if not context_key:
-            return await self._synthesize(scene, out_path, voice, ref, desc, chunks, None, pace)
+            return await self._synthesize(scene, out_path, voice, ref, desc, chunks, None, pace, key)
         with self._lock:
             self._started.setdefault(context_key, set()).add(scene.index)
         try:
             await self._wait_for_previous(context_key, scene.index)
-            return await self._synthesize(scene, out_path, voice, ref, desc, chunks, context_key, pace)
+            return await self._synthesize(scene, out_path, voice, ref, desc, chunks, context_key, pace, key)
         finally:
             with self._lock:
                 self._ended.setdefault(context_key, set()).add(scene.index)
 
     async def _synthesize(self, scene: Scene, out_path: Path, voice: str | None, ref: Any, desc: str | None,
-                          chunks: list[str], context_key: str | None, pace: float = 1.0) -> Utterance:
-        """:meth:`synthesize` after the context wait: the requests, the WAV and the utterance."""
+                          chunks: list[str], context_key: str | None, pace: float, key: str) -> Utterance:
+        """:meth:`synthesize` after the context wait: the takes (receipt first), the WAV, its record."""
         pieces: list[np.ndarray] = []
         words: list[WordTiming] = []
+        costs: list[CostEntry] = []
         sr = 48000
-        pace = min(1.12, max(0.88, pace))
         speed = None if abs(pace - 1.0) < 1e-3 else round(1.0 / pace, 3)
+        version = "2" if ref else None
+        model = "octave-2" if ref else "octave"
+        receipts = Path(out_path).parent / RECEIPTS_DIR
         offset = 0.0
         async with self._client() as client:
             for text in chunks:
-                with self._lock:
-                    prev = self._scene_gens.get(context_key or "", {}).get(scene.index - 1)
-                    ctx = (prev if not pieces and prev else self._contexts.get(context_key)) if context_key else None
-                result = await client.tts(
-                    [PostedUtterance(text=text, description=desc, voice=ref, speed=speed)],
-                    context_generation_id=ctx, audio_format="wav", version="2" if ref else None,
-                    timestamps=ref is not None,
-                )
-                gen = result.generations[0]
+                take = request_key("take", text, desc, ref.model_dump() if ref else None, speed, version)
+                receipt = receipts / f"{take}.json"
+                async with take_lock(receipts / f".{take}.lock"):
+                    found = _load_receipt(receipt)
+                    if found is not None:  # paid before (a crash, another run): reuse, never pay again
+                        gen, pcm, sr = found
+                    else:
+                        with self._lock:
+                            prev = self._scene_gens.get(context_key or "", {}).get(scene.index - 1)
+                            ctx = ((prev if not pieces and prev else self._contexts.get(context_key))
+                                   if context_key else None)
+                        result = await client.tts(
+                            [PostedUtterance(text=text, description=desc, voice=ref, speed=speed)],
+                            context_generation_id=ctx, audio_format="wav", version=version,
+                            timestamps=ref is not None,
+                        )
+                        gen = result.generations[0]
+                        pcm, sr = decode_wav(base64.b64decode(gen.audio))
+                        # Paid: the take is on disk (and, below, in the ledger) before anything else.
+                        atomic_write_json(receipt, {"generation": gen.model_dump(), "request_id": result.request_id,
+                                                    "text": text, "model": model})
+                cost = CostEntry(provider=self.provider, model=model, units=len(text), unit="characters",
+                                 cost_usd=round(len(text) / 1000 * self.usd_per_1k_chars, 6),
+                                 request_id=gen.generation_id)
+                # Once per take (deduplicated on its generation id): a take reused from its receipt is
+                # recorded here too, in case the crash came between the receipt and the ledger.
+                record_paid(cost, "narration")
+                costs.append(cost)
                 if context_key:
                     with self._lock:
                         self._contexts[context_key] = gen.generation_id
-                pcm, sr = decode_wav(base64.b64decode(gen.audio))
                 for snippet in (s for group in gen.snippets for s in group):
                     for ts in snippet.timestamps:
                         if ts.type == "word":
@@ -263,9 +386,10 @@ class HumeSynthesizer:
                 w.setsampwidth(2)
                 w.setframerate(sr)
                 w.writeframes(np.clip(audio * 32767.0, -32767, 32767).astype("<i2").tobytes())
-        chars = len(scene.narration)
-        cost = CostEntry(provider=self.provider, model="octave-2" if ref else "octave", units=chars,
-                         unit="characters", cost_usd=round(chars / 1000 * self.usd_per_1k_chars, 6))
-        return Utterance(scene_index=scene.index, text=scene.narration, audio_path=str(out_path),
-                         duration_s=round(duration, 4), sample_rate=sr, words=words, provider=self.provider,
-                         voice=voice or "hume:designed-voice", costs=[cost])
+        utterance = Utterance(scene_index=scene.index, text=scene.narration, audio_path=str(out_path),
+                              duration_s=round(duration, 4), sample_rate=sr, words=words, provider=self.provider,
+                              voice=voice or "hume:designed-voice", costs=costs)
+        # The record goes last: a WAV without it (a crash in between) is rebuilt from the receipts.
+        atomic_write_json(utterance_record_path(out_path), {"key": key, "wav_sha256": sha256_file(out_path),
+                                                            "utterance": utterance.model_dump(mode="json")})
+        return utterance

@@ -36,9 +36,13 @@ def retry_unless_permanent(task: Any, task_run: Any, state: Any) -> bool:
         carry no ``retryable`` attribute, i.e. unexpected local faults).
     """
     try:
-        state.result()
+        # _sync: State.result is async-dispatched; called from an async task's engine without it,
+        # it returns an un-awaited coroutine (nothing raised), and every failure looked transient
+        outcome = state.result(raise_on_failure=False, _sync=True)
     except Exception as exc:  # noqa: BLE001 - we classify, not swallow
-        return bool(getattr(exc, "retryable", True))
+        outcome = exc
+    if isinstance(outcome, BaseException):
+        return bool(getattr(outcome, "retryable", True))
     return True
 
 

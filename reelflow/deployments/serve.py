@@ -25,7 +25,10 @@ import logging
 import sys
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from reelflow.core.settings import Settings
 
 REPO = Path(__file__).resolve().parents[2]
 if str(REPO) not in sys.path:  # `python deployments/serve.py` from anywhere
@@ -109,7 +112,7 @@ def load_flow(key: str) -> Any | None:
 def build_deployments(
     only: Iterable[str] | None = None,
     campaign_files: Iterable[str | Path] = (),
-    settings: Any | None = None,
+    settings: Settings | None = None,
 ) -> list[Any]:
     """Build the ``RunnerDeployment`` objects to serve.
 
@@ -154,7 +157,7 @@ def build_deployments(
     return deployments
 
 
-def scheduled_campaign_deployment(path: str | Path, settings: Any | None = None) -> Any:
+def scheduled_campaign_deployment(path: str | Path, settings: Settings | None = None) -> Any:
     """``campaign/<name>`` deployment with the file's cron schedule (validated first).
 
     Raises:

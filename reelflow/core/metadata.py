@@ -27,8 +27,10 @@ def run_cost_entries(planned: PlannedScript, utterances: list[Utterance], clips:
     """One ``(part, CostEntry)`` per billable unit of a run, from the results themselves.
 
     ``part`` is ``plan``, ``narration`` or ``clips``. ``clips`` should include paid clips that QA
-    discarded (billed all the same). A result without cost entries (a free local engine) gives one
-    0 USD entry: the plan's writer, an utterance's characters, a clip's seconds.
+    discarded and ``utterances`` the paid takes pacing replaced (billed all the same). A result
+    without cost entries (a free local engine) gives one 0 USD entry: the plan's writer, an
+    utterance's characters, a clip's seconds. An entry whose ``request_id`` was already listed (a
+    take or job reused by a later round) is listed once.
     """
     entries: list[tuple[str, CostEntry]] = [("plan", e) for e in planned.costs] or [
         ("plan", CostEntry(provider=planned.llm_provider or planned.provider, model=planned.llm_model or planned.model))]
@@ -39,7 +41,15 @@ def run_cost_entries(planned: PlannedScript, utterances: list[Utterance], clips:
         entries += [("clips", e) for e in c.costs] or [
             ("clips", CostEntry(provider=c.provider, model=c.model, units=round(c.duration_s, 3), unit="seconds",
                                 request_id=c.request_id))]
-    return entries
+    seen: set[tuple[str, str]] = set()
+    unique: list[tuple[str, CostEntry]] = []
+    for part, e in entries:
+        if e.request_id:
+            if (e.provider, e.request_id) in seen:
+                continue
+            seen.add((e.provider, e.request_id))
+        unique.append((part, e))
+    return unique
 
 
 class PacingRecord(BaseModel):

@@ -149,11 +149,15 @@ async def create_video(
         return stop
 
     # ---- narration first; scene lengths come from the measured utterances (processors/pacing.py)
+    takes: list[Utterance] = []  # every synthesis round's takes: a paid take pacing replaced is billed too
+
     async def synthesize_all(p: ScriptPlan, pace: float) -> list[Utterance]:
         ctx = tasks.content_key(p.model_dump(mode="json"))
-        return list(await asyncio.gather(*(
+        spoken = list(await asyncio.gather(*(
             tasks.narrate_scene(s, brief.voice, brief.language, providers["narration"], ctx, work_dir, pace)
             for s in p.scenes)))
+        takes.extend(spoken)
+        return spoken
 
     async def replan(speech_s: float, words_per_second: float) -> ScriptPlan:
         replanned = await tasks.plan_script(brief, providers["plan"], work_dir, speech_s=round(speech_s, 2),
@@ -306,7 +310,9 @@ async def create_video(
     from reelflow.processors.media import probe
     from reelflow.processors.metadata import build_metadata
 
-    cost_entries = run_cost_entries(planned, utterances, clips + discarded_clips)  # discarded: billed all the same
+    # discarded clips and the paid takes of earlier pacing rounds: billed all the same
+    replaced_takes = [t for t in takes if t.costs and t not in utterances]
+    cost_entries = run_cost_entries(planned, utterances + replaced_takes, clips + discarded_clips)
     info = probe(Path(video))
     metadata = build_metadata(
         brief=brief, planned=planned, analysis=analysis, fitted=fitted, clips=clips, designs=designs,

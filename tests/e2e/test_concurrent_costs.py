@@ -64,9 +64,13 @@ async def test_two_concurrent_videos_keep_their_costs_apart(openai_and_hume, pre
         assert len(plan) == asked >= 1 and all(e["provider"] == "openai" and e["unit"] == "tokens" for e in plan)
         assert all(e["request_id"] and e["cost_usd"] > 0 for e in plan)
         plan_ids[name] = {e["request_id"] for e in plan}
-        # one narration entry per scene of THIS video, counting its own lines' characters
-        assert [(e["provider"], e["unit"], e["units"]) for e in narration] == [
-            ("hume", "characters", len(s["narration"])) for s in m["scenes"]]
+        # narration: every paid take of THIS video (each scene's final line, and any take an
+        # earlier pacing round replaced), counting its own lines' characters, each take once
+        assert all(e["provider"] == "hume" and e["unit"] == "characters" and e["request_id"] for e in narration)
+        assert len({e["request_id"] for e in narration}) == len(narration)
+        final_lines = sorted(len(s["narration"]) for s in m["scenes"])
+        units = sorted(e["units"] for e in narration)
+        assert all(units.count(n) >= final_lines.count(n) for n in final_lines), (units, final_lines)
         assert m["costs"]["total_usd"] == pytest.approx(sum(e["cost_usd"] for e in entries), abs=1e-4)
         assert results[name].cost_usd == m["costs"]["total_usd"]
         # the cost ledger rows of this flow run are the same entries, nothing of the other video

@@ -546,7 +546,8 @@ def _lead_subject(subject: str, an: BriefAnalysis, *, announce: bool = False, pr
     if not subject:
         return
     if an.brand is None:
-        b = _find_brand_in_text("for " + subject)
+        # "ad for the Lumen desk lamp": a capitalised name after the article leads the product phrase
+        b = _find_brand_in_text("for " + re.sub(r"^the\s+(?=[A-Z])", "", subject))
         if b:
             an.brand, an.brand_source = b, "text"
             an.warnings = [w for w in an.warnings if "no brand" not in w]

@@ -195,3 +195,13 @@ def test_spec_list_scenes_show_what_the_voice_says() -> None:
     off = next(v for t, v in by_text.items() if "$100 off" in t)
     assert off.stat_value == "$100 off" and off.stat_label == "Student discount"
     assert "Aero 5" in plan.scenes[0].visual.headline and plan.scenes[0].visual.kind == "hero"  # a model number is a name
+
+
+@pytest.mark.parametrize("text,brand", [
+    ("Vertical ad for the Lumen desk lamp: warm light for late study nights, dimmable.", "Lumen"),
+    ("Ad for the Nimbus rain jacket: fully waterproof, ten-year warranty.", "Nimbus"),
+    ("Ad for the new trail shoe: grips on wet rock.", None),  # no name: no invented brand
+])
+def test_brand_after_the_article_leads_the_product_phrase(text: str, brand: str | None) -> None:
+    an = PLANNER.analyze(Brief(text=text, duration_s=10))
+    assert an.brand == brand, (an.brand, an.product)

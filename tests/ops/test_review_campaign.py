@@ -34,6 +34,13 @@ BRIEFS = [
 ]
 
 
+def _plan_under_review(api: str, run_id: str) -> dict:
+    """The plan a paused run shows its reviewer (its ``plan-review-1`` input record)."""
+    key = "reelflow-review-plan-review-1"
+    found = httpx.post(f"{api}/flow_runs/{run_id}/input/filter", json={"prefix": key, "limit": 5}, timeout=30).json()
+    return json.loads(next(i["value"] for i in found if i["key"] == key))["plan"]
+
+
 @pytest.fixture(scope="module")
 def campaign_run(prefect_server, test_settings, tmp_path_factory):
     api = prefect_server.api_url
@@ -68,15 +75,23 @@ def campaign_run(prefect_server, test_settings, tmp_path_factory):
             rec["review_artifacts"] = http.post("/artifacts/filter", json={
                 "artifacts": {"key": {"any_": [f"campaign-{NAME}-review"]}}}).json()
         edit = tmp / "lamp-edit.yaml"
-        edit.write_text('- {index: 0, narration: "Late night? Warm light."}\n')
         rec["approvals"] = []
         for row in waiting:
             args = [CLI, "review", "approve", row["flow_run_id"], "--reviewer", "campaign-lead"]
             if "-lamp-" in row["name"]:
+                # the reviewer's edit of the first line: the planner's own line, ending on an
+                # exclamation mark (whatever the copywriter wrote, the edit keeps every plan rule)
+                before = _plan_under_review(api, row["flow_run_id"])["scenes"][0]["narration"]
+                rec["lamp_edit"] = before.rstrip(".!? ") + "!"
+                edit.write_text(f"- {{index: 0, narration: {json.dumps(rec['lamp_edit'])}}}\n")
                 args += ["--plan", str(edit)]
             rec["approvals"].append(subprocess.run(args, cwd=REPO, env=env, capture_output=True, text=True,
                                                    timeout=180))
-        rec["rc"] = proc.wait(timeout=1500)
+        try:
+            rec["rc"] = proc.wait(timeout=900)
+        except subprocess.TimeoutExpired:
+            stop_process(proc)
+            raise AssertionError(f"campaign still running after the approvals:\n{log_path.read_text()[-4000:]}") from None
         with httpx.Client(base_url=api, timeout=30) as http:
             rec["review_artifacts_end"] = http.post("/artifacts/filter", json={
                 "artifacts": {"key": {"any_": [f"campaign-{NAME}-review"]}}}).json()
@@ -105,8 +120,8 @@ def test_cli_approvals_complete_the_campaign(campaign_run) -> None:
         meta = json.loads((Path(row["output"]).parent / "metadata.json").read_text())
         assert meta["review"]["plan"]["status"] == "approved" and meta["review"]["plan"]["reviewer"] == "campaign-lead"
         if row["brief"] == "lamp":
-            assert meta["scenes"][0]["narration"] == "Late night? Warm light."
-            assert meta["review"]["plan"]["changes"][0]["after"] == "Late night? Warm light."
+            assert meta["scenes"][0]["narration"] == campaign_run["lamp_edit"]
+            assert meta["review"]["plan"]["changes"][0]["after"] == campaign_run["lamp_edit"]
     assert any("No run is waiting" in a["data"] for a in campaign_run["review_artifacts_end"])
     print(f"\ncampaign: {report['message']}; waiting at once: {len(campaign_run['waiting'])}; "
           f"approvals: {[p.stdout.strip() for p in campaign_run['approvals']]}")

@@ -58,6 +58,9 @@ from reelflow.core.ledger import record_paid
 from reelflow.core.models import CostEntry, Scene, Utterance, WordTiming
 from reelflow.core.storage import atomic_path, atomic_write_json, sha256_file
 
+if TYPE_CHECKING:
+    from reelflow.core.settings import Settings
+
 #: Hidden folder (beside the narration WAVs) holding one receipt per paid take.
 RECEIPTS_DIR = ".hume-receipts"
 
@@ -120,9 +123,6 @@ def _load_receipt(path: Path) -> tuple[Generation, np.ndarray, int] | None:
         return gen, pcm, sr
     except (OSError, ValueError, KeyError, TypeError, MalformedResponse):
         return None
-
-if TYPE_CHECKING:
-    from reelflow.core.settings import Settings
 
 
 def decode_wav(data: bytes) -> tuple[np.ndarray, int]:

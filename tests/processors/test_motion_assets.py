@@ -165,3 +165,7 @@ def test_end_card_closes_on_the_product_shot_unless_its_own_match_is_strong(libr
     show = designs(["A dog show for the whole family.", "Fifty breeds in one park.",
                     "Get your tickets today."], "Pawfest")
     assert show[-1].assets and "ticket" in show[-1].assets[0].label, show[-1].assets
+    # a strong match on a word the sign-off does not say ("water" → a shower) is not the close
+    bottle = designs(["Looking for a water bottle? Meet Tidewell.", "Keeps drinks cold for 24 hours.",
+                      "Try the Tidewell water bottle today."], "Tidewell")
+    assert bottle[-1].assets[0].id == bottle[0].assets[0].id, (bottle[0].assets, bottle[-1].assets)

@@ -21,7 +21,8 @@ from reelflow.processors.motion.assets import MATCH_THRESHOLD, AssetLibrary, Ass
 
 #: An end card shows its own matched asset only at or above this score; else brand + call to action only.
 END_CARD_THRESHOLD = 0.55
-#: An end card's own match must score this much to beat the opening hero (the product shot).
+#: An end card's own match beats the opening hero (the product shot) only at this score and when
+#: the sign-off says what it shows ("Get your tickets" → tickets; "water" → a shower does not).
 END_CARD_OWN_MIN = 0.62
 #: Supporting assets (the small ones orbiting a hero) are decoration: shown only at or above this
 #: score, so a passing word ("float" → whale) never adds an unrelated picture.
@@ -228,6 +229,13 @@ def _named(m: AssetMatch, text: str) -> bool:
     return any(w in names or (w.endswith("s") and w[:-1] in names) for w in words)
 
 
+def _label_said(label: str, text: str) -> bool:
+    """Whether ``text`` says a word of the asset's label ("tickets" → "admission tickets"), singular
+    or plural; a tag match ("water" → shower) does not count."""
+    label_words = {w.lower().rstrip("s") for w in content_words(label)}
+    return any(w.lower().rstrip("s") in label_words for w in content_words(text))
+
+
 def _strip_brand(text: str, brand_words: set[str]) -> str:
     if not brand_words:
         return text
@@ -310,7 +318,8 @@ def design_scenes(scenes: Sequence[Scene], library: AssetLibrary | None, *, foot
                 for it in v.items:
                     ms = library.match(content_words(it) or [it], it, k=1, occasion_text=video_text)
                     d.item_assets.append(_choice(ms[0]) if ms else None)
-        if d.kind == "end_card" and (not d.assets or d.assets[0].score < END_CARD_OWN_MIN):
+        if d.kind == "end_card" and not (d.assets and d.assets[0].score >= END_CARD_OWN_MIN
+                                         and _label_said(d.assets[0].label, scene.narration)):
             opening = next((o for o in out if o.kind == "hero" and o.assets), None)
             if opening is not None:
                 # the pack shot: the sign-off shows the subject the video opened on (a coffee cup,

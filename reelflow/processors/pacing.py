@@ -90,18 +90,22 @@ def target_speech_s(total_s: float, n_lines: int) -> float:
     return max(1.0, total_s - LEAD_IN_S - (n_lines - 1) * gap_mid - 1.0)
 
 
+def _speech_room(total_s: float, n: int, gap_s: float, end_s: float) -> float:
+    """Seconds left for ``n`` lines in ``total_s`` after the lead-in, ``n - 1`` gaps of ``gap_s``
+    and an end card of ``end_s`` (never negative)."""
+    return max(0.0, total_s - LEAD_IN_S - (n - 1) * gap_s - end_s)
+
+
 def slack_window(total_s: float, n: int) -> tuple[float, float]:
     """(min, max) total speech seconds that fit ``total_s`` with ``n`` lines within the windows."""
-    hi = total_s - LEAD_IN_S - (n - 1) * GAP_MIN_S - END_MIN_S
-    lo = total_s - LEAD_IN_S - (n - 1) * GAP_MAX_S - END_MAX_S
-    return max(0.0, lo), max(0.0, hi)
+    return _speech_room(total_s, n, GAP_MAX_S, END_MAX_S), _speech_room(total_s, n, GAP_MIN_S, END_MIN_S)
 
 
 def squeeze_limit(total_s: float, n: int) -> float:
     """Most speech seconds ``n`` lines may take before a line is dropped: the window of
     :func:`slack_window` with breaths squeezed to :data:`GAP_SQUEEZE_S` and the end card to
     :data:`END_SQUEEZE_S` (:func:`build_timeline` lays such speech out without overrunning)."""
-    return max(0.0, total_s - LEAD_IN_S - (n - 1) * GAP_SQUEEZE_S - END_SQUEEZE_S)
+    return _speech_room(total_s, n, GAP_SQUEEZE_S, END_SQUEEZE_S)
 
 
 def max_words(total_s: float, n: int) -> int:

@@ -148,6 +148,27 @@ class Brief(BaseModel):
     def _printable(cls, v: str | None, info: ValidationInfo) -> str | None:
         return None if v is None else check_plain_text(v, info.field_name or "text")
 
+    @model_validator(mode="after")
+    def _format_from_text(self) -> Brief:
+        """Length, aspect and platform the text asks for ("15-second vertical TikTok ...") when the
+        fields were not given (:func:`reelflow.core.brief_format.stated_format`); given fields win."""
+        from reelflow.core.brief_format import stated_format
+
+        unset = {"duration_s", "aspect", "platform"} - self.model_fields_set
+        if not unset:
+            return self
+        said = stated_format(self.text)
+        if "duration_s" in unset and said.duration_s is not None:
+            if not 6 <= said.duration_s <= 90:
+                raise ValueError(f"the brief asks for a {said.duration_s:g} s video; ReelFlow makes 6-90 s videos: "
+                                 f"change the length in the text or set duration_s (--duration) between 6 and 90")
+            self.duration_s = said.duration_s
+        if "aspect" in unset and said.aspect is not None:
+            self.aspect = Aspect(said.aspect)
+        if "platform" in unset and said.platform is not None:
+            self.platform = Platform(said.platform)
+        return self
+
     @property
     def size(self) -> tuple[int, int]:
         """Output frame size ``(width, height)`` in pixels."""

@@ -140,8 +140,8 @@ def _emu(url: str) -> dict:
     return httpx.get(f"{url}/__emulator__/stats", timeout=10).json()
 
 
-def _screenshot_form(ui: str, run_id: str, shot: Path) -> str | None:
-    """Open the run page, click Resume, screenshot the form; returns the modal text (None: no browser)."""
+def _screenshot_form(ui: str, run_id: str, shot: Path, title: str = "Plan review:") -> str | None:
+    """Open the run page, click Resume, wait for ``title``, screenshot the form; the modal text (None: no browser)."""
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
@@ -158,7 +158,7 @@ def _screenshot_form(ui: str, run_id: str, shot: Path) -> str | None:
             page = browser.new_page(viewport={"width": 1400, "height": 3200})
             page.goto(f"{ui}/runs/flow-run/{run_id}", wait_until="networkidle", timeout=90_000)
             page.get_by_role("button", name="Resume").first.click()
-            page.get_by_text("Plan review:").first.wait_for(timeout=30_000)
+            page.get_by_text(title).first.wait_for(timeout=30_000)
             page.wait_for_timeout(800)
             modal = page.locator(".p-modal__card").first
             box = modal.bounding_box()
@@ -246,6 +246,8 @@ def scenario(prefect_server, test_settings, tmp_path_factory):
                     "approve": True, "reviewer": "dana", "note": "tighter line",
                     "scenes": [{"index": 1, "narration": edited_line}]})
                 rec["final_paused"] = _wait(http, both, {"PAUSED"}, 600, pause_key="final-review-1")
+                rec["final_shot"] = ARTIFACTS_DIR / "ui-review-final-form.png"
+                rec["final_text"] = _screenshot_form(ui, both, rec["final_shot"], "Final review:")
                 rec["final_artifacts"] = http.post("/artifacts/filter", json={
                     "artifacts": {"flow_run_id": {"any_": [both]}}}).json()
                 rec["approve_cli"] = _cli(cli_env, "review", "approve", both, "--reviewer", "lee", "--note", "ship it",
@@ -370,3 +372,14 @@ def test_ui_shows_the_plan_review_form(scenario) -> None:
     assert "Plan review:" in text and "Approve" in text and "Narration" in text, text[:2000]
     assert scenario["plan_before"]["scenes"][0]["narration"].split()[0] in text
     assert scenario["form_shot"].stat().st_size > 20_000
+
+
+@pytest.mark.browser
+def test_ui_shows_the_final_review_form(scenario) -> None:
+    if scenario["final_text"] is None:
+        pytest.skip("no Chromium/playwright (apt-get install -y chromium; pip install playwright)")
+    text = scenario["final_text"]
+    # what is approved: numbers, the files not yet published, captions (the edited line among them)
+    assert "Final review:" in text and "LUFS" in text and "video.mp4" in text, text[:2000]
+    assert scenario["edited_line"].split(",")[0] in text, text[:3000]
+    assert scenario["final_shot"].stat().st_size > 20_000

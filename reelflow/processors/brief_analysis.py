@@ -197,6 +197,13 @@ class BriefAnalysis(BaseModel):
                     or self.call_to_action)
 
     @property
+    def product_only(self) -> bool:
+        """True when the brief names a product and gives nothing to say about it (no fact, offer,
+        story, topic, directive, required line, opening question or picture)."""
+        return bool(self.product) and not (self.facts or self.story or self.offer or self.directives
+                                           or self.required_lines or self.topic or self.hook_line or self.visual_cues)
+
+    @property
     def product_name(self) -> str | None:
         """The name part of the product phrase: leading capitalised words ("TrailFox Grip"), else the phrase."""
         if not self.product:
@@ -397,13 +404,21 @@ def analyze_brief(brief: Brief) -> BriefAnalysis:
     tone_src = brief.tone or ""
     for m in re.finditer(r"([\w ,\-]{2,60}?)\s+(?:tone|vibe|feel|energy|mood)\b", text, re.I):
         tone_src += " " + m.group(1)
+    for chunk in re.split(r"[,.;:!?()\n]+", text):  # a list item of tone words only ("..., upbeat, Gen-Z audience")
+        toks = _tokens(chunk)
+        if toks and len(toks) <= 3 and all(t in TONE_WORDS or t in {"and", "but", "yet"} for t in toks):
+            tone_src += " " + chunk
     an.tone_words = [t for t in dict.fromkeys(_tokens(tone_src)) if t in TONE_WORDS]
     if brief.audience:
         an.audience = brief.audience.strip()
-    else:  # only an explicit label counts ("Audience: X", "for an audience of X")
+    else:  # only an explicit label counts ("Audience: X", "for an audience of X", "Gen-Z audience")
         m = re.search(r"\baudience\s*(?::|of|is)\s*([^.;\n]{3,80})", text, re.I)
+        named = re.search(r"(?:^|[,;:(]\s*|\bfor\s+(?:an?\s+|the\s+)?)((?:[\w\-+]+\s+){0,2}?[\w\-+]+)\s+audiences?\b",
+                          text, re.I)
         if m:
             an.audience = _strip(m.group(1)) or None
+        elif named and not re.match(r"^(?:target|the|an?|our|your|general|wide|big|broad)$", named.group(1), re.I):
+            an.audience = _strip(re.sub(r"^(?:a|an|the|our|your)\s+", "", named.group(1), flags=re.I)) or None
 
     # ---- quoted lines: closing/required lines are taken out of the text
     def take_quote(m: re.Match[str]) -> str:
@@ -467,6 +482,9 @@ def analyze_brief(brief: Brief) -> BriefAnalysis:
         an.offer = next((f for f in an.facts if _OFFER.search(f)), None)
     an.facts = list(dict.fromkeys(an.facts))
     an.story = list(dict.fromkeys(an.story))
+    if an.product_only:
+        an.warnings.append("the brief gives no facts, offer or story, only the product: the copy speaks about it in "
+                           "general terms; add key facts (what it does, a number, an offer) to fill the video")
     return an
 
 
@@ -603,6 +621,16 @@ def _analyze_body(body: str, an: BriefAnalysis, *, list_context: bool) -> None:
     if list_context and len(items) >= 2 and not _HAS_VERB.search(items[0]):
         # "on a packed flight, one man will ..." — a scene-setting phrase then the story
         _analyze_clause(body, an)
+        return
+    if len(items) >= 3 and all(len(i.split()) <= 6 for i in items) and _FACT_NUMBER.search(body) and not any(
+            re.match(r"^(?:he|she|they|we|i|you|it|a|an|the|one|his|her|their)\b", i, re.I) for i in items):
+        # a sentence that lists specs ("Charges a phone in 2 hours, weighs 300 g, waterproof."): one fact each,
+        # the first one lower-cased unless it is a name ("charges a phone ..." is said "It charges a phone ...")
+        head = items[0].split()[0]
+        if re.fullmatch(r"[A-Z][a-z]+", head) and head.lower() not in (an.brand or "").lower().split():
+            items[0] = head.lower() + items[0][len(head):]
+        for it in items:
+            _analyze_clause(it, an, as_fact=True)
         return
     _analyze_clause(body, an)
 

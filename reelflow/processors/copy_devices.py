@@ -32,6 +32,7 @@ import re
 from dataclasses import dataclass
 
 from reelflow.processors.brief_analysis import BriefAnalysis, is_production_note
+from reelflow.processors.copy_benefits import benefit_line
 
 _NUM_WORD = (r"(?:two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty|hundred|"
              r"thousand|million|billion|half|double|triple|twice)")
@@ -266,8 +267,8 @@ def fill_devices(an: BriefAnalysis, lines: list[str], *, seed: int, audience: st
     out: list[Device] = []
     seen = {_norm(x) for x in lines}
 
-    def add(kind: str, text: str | None, where: str) -> None:
-        if not text or _norm(text) in seen or sum(d.kind == kind for d in out) >= 2:
+    def add(kind: str, text: str | None, where: str, most: int = 2) -> None:
+        if not text or _norm(text) in seen or sum(d.kind == kind for d in out) >= most:
             return
         seen.add(_norm(text))
         out.append(Device(kind, text, where))
@@ -281,6 +282,14 @@ def fill_devices(an: BriefAnalysis, lines: list[str], *, seed: int, audience: st
         if _ODDS.search(ln) or re.search(r"\b(the )?(odds|chances?) (of|are|is)\b", ln, re.I):
             if not re.search(r"what are the odds", spoken, re.I):
                 add("question", "What are the odds?", "prefix:" + ln)
+    used: set[str] = set()
+    for fact in an.facts:  # what each key fact means to the viewer, said right after it ("Less waiting, more doing.")
+        words = {w for w in _norm(fact).split() if len(w) > 2 or w.isdigit()}  # its line, however it was reworded
+        ln = next((x for x in plain if words and words <= set(_norm(x).split())), None)
+        got = benefit_line(fact, seed, used=used) if ln else None
+        if got and not _norm(got[0]) in _norm(spoken):
+            used.add(got[1])
+            add("benefit", got[0], "after:" + ln, most=4)
     for ln in body:
         add("intensifier", intensifier_echo(ln, seed), "after:" + ln)
     for ln in body:

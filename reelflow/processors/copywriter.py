@@ -39,6 +39,7 @@ import re
 from dataclasses import dataclass, field
 
 from reelflow.processors.brief_analysis import BriefAnalysis
+from reelflow.processors.copy_benefits import product_lines
 from reelflow.processors.copy_devices import _low, fill_devices, offer_echo
 
 _PARTICIPLE = re.compile(
@@ -466,6 +467,8 @@ def _audience_phrase(audience: str | None) -> str | None:
     if not audience:
         return None
     a = re.split(r"[,;(]", audience)[0]
+    if re.fullmatch(r"\s*gen[- ]?z(?:ers)?\s*", a, re.I):
+        return "Gen Z"  # the audience itself, not a qualifier ("Gen-Z runners" → "runners")
     a = re.sub(r"\b(gen[- ]?z|aged|ages)\b|\d+\s*-\s*\d+|\d+\+|\bgeneral audience\b", " ", a, flags=re.I)
     a = re.sub(r"^\s*adults\s*$", "", a, flags=re.I)
     a = re.sub(r"\s+", " ", a).strip(" -")
@@ -530,10 +533,16 @@ _MONTH = r"(?:January|February|March|April|May|June|July|August|September|Octobe
 _DATE = re.compile(r"\b\d{1,2}(?:st|nd|rd|th)?\s+" + _MONTH + r"\b|\b" + _MONTH + r"\s+\d{1,2}(?:st|nd|rd|th)?\b")
 
 
+_ENDORSED = re.compile(r"\b[\w]+-(?:approved|recommended|tested|certified|endorsed|grade|quality|style|inspired|"
+                       r"friendly|proof|loved|trusted)\b", re.I)
+
+
 def category(an: BriefAnalysis) -> str:
     """What the brief sells (``charity``/``event``/``app``/``car``/``service``/``drink``/``food``/``other``),
     from the product phrase first, then the facts, story and topic (closed keyword lists, first match)."""
     for text in (an.product or "", " ".join([*an.facts, an.topic or "", an.call_to_action or ""])):
+        # an endorsement names who approves, not what is sold ("dentist-approved" is no dental service)
+        text = _ENDORSED.sub(" ", text)
         for name, rx in _CATEGORIES:
             if text and rx.search(text):
                 return name
@@ -644,6 +653,9 @@ def _brand_action(an: BriefAnalysis, brand: str) -> tuple[Line, str]:
         return Line([sentence(f"See you at {brand}"), *(f"{brand}. {x}" for x in see)]), "Save the date"
     if cat == "charity":
         return Line([sentence(f"Support {brand} today")]), "Support us today"
+    if cat == "service" and thing and an.product and not any(
+            n == "service" and rx.search(_ENDORSED.sub(" ", an.product)) for n, rx in _CATEGORIES):
+        cat = "other"  # a named product whose facts mention a service word ("3 cleaning modes"): try the product
     if cat == "service":
         cls = re.search(r"\b(class|lesson|session|appointment|table|treatment|consultation)(?:es|s)?\b", text, re.I)
         if cls:
@@ -893,6 +905,24 @@ def write_copy(an: BriefAnalysis, words_target: float, *, seed: int = 0, max_lin
         else:
             break
 
+    # short benefit fragments said back to back share one scene ("Warm light. Zero glare."): a cut and a
+    # breath after every two-word line would leave more silence than speech
+    k = 0
+    while k < len(body) - 1:
+        a, b = body[k], body[k + 1]
+        if a.beat == b.beat == "benefit" and a.words <= 4 and b.words <= 4:
+            b_text = re.sub(r"^And\s+(\w)", lambda m: m.group(1).upper(), b.text)
+            items = (a.items or [x for x in (a.fact,) if x]) + [x for x in (b.fact,) if x]
+            same = re.match(r"^(It's|They're|It is|They are)\s+", a.text)
+            if same and b_text.startswith(same.group(0)) and "." not in a.text[:-1] and "." not in b_text[:-1]:
+                # "They're smooth. They're never bitter." → "They're smooth and never bitter."
+                b_text, a_text = b_text[len(same.group(0)):], a.text.rstrip(".!") + " and"
+            else:
+                a_text = a.text
+            body[k:k + 2] = [Line([f"{a_text} {b_text}"], "benefit", min(a.priority, b.priority),
+                                  fact=a.fact or b.fact, items=items)]
+        else:
+            k += 1
     # still short: the copywriter's devices, each built from the brief's own phrases (echo a
     # number, walk a journey, restate the offer, reprise the topic, picture the visual cue,
     # address the audience, name the product) — never stock filler, never a new claim
@@ -901,8 +931,8 @@ def write_copy(an: BriefAnalysis, words_target: float, *, seed: int = 0, max_lin
         for dev in fill_devices(an, texts, seed=seed, audience=_audience_phrase(an.audience)):
             if total() >= words_target * 0.97:
                 break
-            if total() + word_count(dev.text) > words_target * 1.1 + 1:
-                continue
+            if total() + word_count(dev.text) > words_target * (1.0 if dev.kind == "benefit" else 1.1) + 1:
+                continue  # a benefit line is never worth speeding the voice up for
             if dev.where.startswith(("after:", "before:", "prefix:")):
                 where, _, src = dev.where.partition(":")
                 target = next((ln for ln in [hook] + body if ln.text.startswith(src)), None)
@@ -929,24 +959,15 @@ def write_copy(an: BriefAnalysis, words_target: float, *, seed: int = 0, max_lin
             else:
                 body.append(Line([dev.text], "proof", 3))
 
-    # short benefit fragments said back to back share one scene ("Warm light. Zero glare."): a cut and a
-    # breath after every two-word line would leave more silence than speech
-    k = 0
-    while k < len(body) - 1:
-        a, b = body[k], body[k + 1]
-        if a.beat == b.beat == "benefit" and a.words <= 4 and b.words <= 4:
-            b_text = re.sub(r"^And\s+(\w)", lambda m: m.group(1).upper(), b.text)
-            items = (a.items or [x for x in (a.fact,) if x]) + [x for x in (b.fact,) if x]
-            same = re.match(r"^(It's|They're|It is|They are)\s+", a.text)
-            if same and b_text.startswith(same.group(0)) and "." not in a.text[:-1] and "." not in b_text[:-1]:
-                # "They're smooth. They're never bitter." → "They're smooth and never bitter."
-                b_text, a_text = b_text[len(same.group(0)):], a.text.rstrip(".!") + " and"
-            else:
-                a_text = a.text
-            body[k:k + 2] = [Line([f"{a_text} {b_text}"], "benefit", min(a.priority, b.priority),
-                                  fact=a.fact or b.fact, items=items)]
-        else:
-            k += 1
+    # a brief that gives nothing but the product ("30-second video for our new trail shoe, upbeat"):
+    # lines about using that kind of product (no spec, number or promise); the analysis warns about it
+    if an.product_only and total() < words_target * 0.97:
+        for text in product_lines(an.product, is_new=an.product_is_new, seed=seed):
+            if total() >= words_target * 0.97:
+                break
+            if total() + word_count(text) <= words_target * 1.1 + 1:
+                body.append(Line([text], "benefit", 3))
+
     for ln in body:  # three fragments or more: said once as one list with the name, when there is room
         name = (an.product_name if an.product_name and an.product_name[:1].isupper() else an.brand) or None
         if name and len(ln.items) >= 3 and len(ln.forms) == 1 and all(word_count(i) <= 4 for i in ln.items) \
@@ -979,7 +1000,7 @@ def write_copy(an: BriefAnalysis, words_target: float, *, seed: int = 0, max_lin
             uniq.append(ln)
     body = uniq
     lines = [hook] + body + [cta]
-    warnings = []
+    warnings: list[str] = []
     if an.brand and not any(an.brand.lower() in ln.text.lower() for ln in lines):
         cta.forms = [f"{an.brand}. {f}" for f in cta.forms]
     return Copy(lines=lines, hooks=hooks, call_to_action=call_to_action, warnings=warnings)

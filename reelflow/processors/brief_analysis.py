@@ -452,7 +452,7 @@ def analyze_brief(brief: Brief) -> BriefAnalysis:
             an.production_notes.append(s)
             continue
         if _CREDIT.search(s) or (an.brand and _strip(s).lower() in {an.brand.lower(), (an.brand + "s").lower()}) \
-                or _names_only(s):
+                or (_names_only(s) and not _LEAD.match(s)):  # "Vertical ad for Harbor Bakery's sourdough." leads
             an.production_notes.append(s)
             continue
         if _META_SENTENCE.search(s) and not an.facts and not an.story and not _header_split(s) \

@@ -156,6 +156,26 @@ def _phrases(words: list[WordTiming], max_chars: int, max_lines: int) -> list[li
     return groups
 
 
+def _break_long_words(text: str, max_chars: int, max_lines: int) -> str:
+    """Wrap ``text`` whose longest word is wider than a line ("dentist-approved." at 16 characters).
+
+    The word breaks after a hyphen or slash when it has one ("dentist-" / "approved."), else it is
+    split with a hyphen at the line width; a caption is never dropped and the run never fails on
+    a long word. Returns the text with ``"\n"`` between lines (``max_lines`` may be exceeded only
+    by a single word longer than ``max_lines`` lines).
+    """
+    parts: list[str] = []
+    for word in text.split():
+        while len(word) > max_chars:
+            cut = max((word.rfind(c, 0, max_chars) for c in "-/"), default=-1)
+            cut = cut + 1 if cut > 0 else max_chars - 1
+            parts.append(word[:cut] + ("" if word[cut - 1] in "-/" else "-"))
+            word = word[cut:]
+        parts.append(word)
+    return wrap_lines(" ".join(parts), max_chars, max_lines) or wrap_lines(" ".join(parts), max_chars, len(parts)) \
+        or "\n".join(parts)
+
+
 def build_captions(
     utterances: list[Utterance],
     scene_starts_s: list[float],
@@ -181,7 +201,8 @@ def build_captions(
         minimum display time where the next caption and its scene leave room), 0-based ``index``.
 
     Raises:
-        InputError: the two lists differ in length, or a word cannot fit on one line.
+        InputError: the two lists differ in length. A word wider than a line is broken at its hyphen
+            (or hyphenated at the line width), never refused.
     """
     if len(utterances) != len(scene_starts_s):
         raise InputError(
@@ -194,12 +215,8 @@ def build_captions(
         words = [w for w in (utt.words or _fallback_words(utt)) if w.text.strip()]
         for group in _phrases(words, max_chars_per_line, max_lines):
             text = " ".join(w.text for w in group)
-            wrapped = wrap_lines(text, max_chars_per_line, max_lines)
-            if wrapped is None:
-                raise InputError(
-                    f"caption text {text!r} cannot fit {max_lines} lines of {max_chars_per_line} characters",
-                    hint="raise max_chars_per_line or shorten the narration's longest word",
-                )
+            wrapped = wrap_lines(text, max_chars_per_line, max_lines) or _break_long_words(
+                text, max_chars_per_line, max_lines)
             start = offset + min(w.start_s for w in group)
             end = offset + max(w.end_s for w in group)
             timed = [WordTiming(text=w.text, start_s=round(offset + w.start_s, 3), end_s=round(offset + w.end_s, 3))

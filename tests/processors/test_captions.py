@@ -184,3 +184,20 @@ def test_karaoke_highlights_the_word_being_spoken(utterances, starts, tmp_path) 
     plain = {t.replace("{\\c&H00C8FF&}", "").replace("{\\r}", "") for _, _, t in events}
     assert len(plain) == 1
     assert len(c.text.split("\n")) <= 2
+
+
+def test_a_word_wider_than_the_line_is_broken_not_refused(tmp_path) -> None:
+    """A 15 s TikTok's 16-character caption lines and the spoken word "dentist-approved." (17): the
+    caption breaks after the hyphen instead of failing the whole run (it did, at write-captions)."""
+    synth = PiperSynthesizer()
+    u = synth.synthesize_sync(Scene(index=0, narration="Zephyr is dentist-approved and incomprehensibilities too.",
+                                    visual_prompt="x", duration_s=5), tmp_path / "long.wav")
+    caps = build_captions([u], [0.2], max_chars_per_line=16)
+    lines = [ln for c in caps for ln in c.text.split("\n")]
+    assert all(len(ln) <= 16 for ln in lines), lines
+    assert "incomprehensibi-" in lines, lines  # no hyphen of its own: hyphenated at the line width
+    # every spoken letter is still on screen, in order (a forced break only adds a hyphen)
+    import re
+
+    shown = "".join(re.sub(r"[^a-z]", "", c.text.lower()) for c in caps)
+    assert shown == re.sub(r"[^a-z]", "", "Zephyr is dentist-approved and incomprehensibilities too.".lower())

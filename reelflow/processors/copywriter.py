@@ -174,7 +174,10 @@ def offer_sentence(offer: str) -> str:
     if m:
         thing = m.group(2)
         verb = "are" if _plural(thing) or re.match(r"^\d+|^(two|three|four|five|ten)\b", thing, re.I) else "is"
-        core = f"your {m.group(1).lower()} {thing} {verb} free"
+        if re.search(r"\s(?:ship|ships|deliver|delivers|arrive|arrives|travel|travels|go|goes|come|comes|ride|rides|"
+                     r"eat|eats|play|plays|stay|stays|park|parks)$", thing, re.I):
+            verb = ""  # "first 100 orders ship free": the verb is the offer's own ("...ship free", not "ship are free")
+        core = re.sub(r"\s+", " ", f"your {m.group(1).lower()} {thing} {verb} free")
         if m.group(3):
             return sentence(f"{m.group(3)}: {core}")
         return sentence(core)

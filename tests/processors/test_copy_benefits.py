@@ -86,3 +86,14 @@ def test_a_product_only_brief_makes_a_video_with_a_warning() -> None:
     assert not re.search(r"\b(vertical|video|upbeat|audience|30-second)\b", spoken, re.I), spoken
     assert any("add key facts" in w for w in an.warnings), an.warnings
     assert product_lines("quantum flux widget", is_new=False, seed=0) == []  # nothing generic about the unknown
+
+
+@pytest.mark.parametrize(("offer", "said"), [
+    ("First 100 orders ship free", "Your first 100 orders ship free."),   # the offer's own verb is kept
+    ("first loaf free for new members", "New members: your first loaf is free."),
+    ("first 10 invoices free", "Your first 10 invoices are free."),
+])
+def test_offers_are_addressed_to_the_viewer_in_good_english(offer: str, said: str) -> None:
+    from reelflow.processors.copywriter import offer_sentence
+
+    assert offer_sentence(offer) == said

@@ -76,11 +76,14 @@ class Device:
 
     ``where``: ``"after:<text of the line it elaborates>"`` (appended to that line, same scene),
     ``"after_hook"``, ``"before_cta"`` (own scene) or ``"cta_prefix"`` (said just before the CTA).
+    ``anchor``: for ``after:``, the sentence of that line it follows when not the last one (a
+    benefit goes right after its fact in a list line: "It's dentist-approved. The experts ...").
     """
 
     kind: str
     text: str
     where: str
+    anchor: str = ""
 
 
 _COUNT_RANK = {"two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10,
@@ -267,11 +270,11 @@ def fill_devices(an: BriefAnalysis, lines: list[str], *, seed: int, audience: st
     out: list[Device] = []
     seen = {_norm(x) for x in lines}
 
-    def add(kind: str, text: str | None, where: str, most: int = 2) -> None:
+    def add(kind: str, text: str | None, where: str, most: int = 2, anchor: str = "") -> None:
         if not text or _norm(text) in seen or sum(d.kind == kind for d in out) >= most:
             return
         seen.add(_norm(text))
-        out.append(Device(kind, text, where))
+        out.append(Device(kind, text, where, anchor))
 
     body = lines[:-1]
     plain = [ln for ln in body if not re.match(r"^(remember|that's)\b", ln, re.I) and "That's" not in ln]
@@ -286,10 +289,14 @@ def fill_devices(an: BriefAnalysis, lines: list[str], *, seed: int, audience: st
     for fact in an.facts:  # what each key fact means to the viewer, said right after it ("Less waiting, more doing.")
         words = {w for w in _norm(fact).split() if len(w) > 2 or w.isdigit()}  # its line, however it was reworded
         ln = next((x for x in plain if words and words <= set(_norm(x).split())), None)
-        got = benefit_line(fact, seed, used=used) if ln else None
-        if got and not _norm(got[0]) in _norm(spoken):
+        if ln is None:
+            continue
+        # the sentence of the line that says the fact: in a list line the benefit follows its own item
+        sent = next((x for x in re.split(r"(?<=[.!?])\s+", ln) if words <= set(_norm(x).split())), "")
+        got = benefit_line(fact, seed, used=used)
+        if got and _norm(got[0]) not in _norm(spoken):
             used.add(got[1])
-            add("benefit", got[0], "after:" + ln, most=4)
+            add("benefit", got[0], "after:" + ln, most=4, anchor=sent)
     for ln in body:
         add("intensifier", intensifier_echo(ln, seed), "after:" + ln)
     for ln in body:

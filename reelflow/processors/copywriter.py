@@ -938,7 +938,7 @@ def write_copy(an: BriefAnalysis, words_target: float, *, seed: int = 0, max_lin
                 continue  # a benefit line is never worth speeding the voice up for
             if dev.where.startswith(("after:", "before:", "prefix:")):
                 where, _, src = dev.where.partition(":")
-                target = next((ln for ln in [hook] + body if ln.text.startswith(src)), None)
+                target = next((ln for ln in [hook] + body if ln.text.startswith(src) or src in ln.forms), None)
                 if target is None:
                     continue
                 if where == "before":  # "A packed flight. One man will ..." (the setting's clause dropped)
@@ -948,6 +948,10 @@ def write_copy(an: BriefAnalysis, words_target: float, *, seed: int = 0, max_lin
                     joined = f"{dev.text} {rest[:1].upper() + rest[1:]}"
                 elif where == "prefix":
                     joined = f"{dev.text} {target.text}"
+                elif dev.anchor and dev.anchor in target.text and not target.text.endswith(dev.anchor):
+                    # a benefit right after the sentence of its fact ("It's dentist-approved. The experts ...")
+                    k = target.text.index(dev.anchor) + len(dev.anchor)
+                    joined = f"{target.text[:k]} {dev.text}{target.text[k:]}"
                 else:
                     joined = f"{target.text} {dev.text}"
                 target.forms = [*target.forms[:target.choice + 1], joined]

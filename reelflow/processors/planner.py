@@ -325,6 +325,10 @@ def _visual(line: Line, an: BriefAnalysis, is_first: bool, is_last: bool, hero_h
     subject = " ".join(x for x in (an.product or "", an.topic or "") if x)
     if not kw:
         kw = keywords_for(subject + " " + " ".join(an.visual_cues))
+    elif an.product_only and line.priority >= 3:
+        # a line about using the product ("Every step, your way."): the product is what to show, the
+        # line's words only after it (a "step" alone matched a ladder)
+        kw = list(dict.fromkeys(keywords_for(subject) + kw))
     kw = kw[:8]
     if is_last:
         head = an.closing_line or an.brand or _headline(text)

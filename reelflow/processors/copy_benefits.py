@@ -40,7 +40,7 @@ RULES: tuple[BenefitRule, ...] = (
        "Every gift makes a real difference.", "A small gift goes a long way.", "Your gift changes a life."),
     _r("volunteer", r"\bvolunteer\w*\b", "A little of your time goes a long way.",
        "You could be the one who makes the difference."),
-    _r("rehome", r"\b(?:rehome\w*|adopt\w*|rescue[sd]?)\b", "Every one deserves a loving home.",
+    _r("rehome", r"\b(?:rehome\w*|adopt\w*)\b", "Every one deserves a loving home.",
        "Each one deserves a second chance."),
     _r("kids_free", r"\bkids?\b[^.]{0,20}\bfree\b|\bchildren\b[^.]{0,20}\bfree\b|\bfamil(?:y|ies)\b",
        "Bring the whole family.", "Fun for the whole family."),
@@ -96,7 +96,13 @@ def _pick(options: tuple[str, ...], seed: int, salt: str) -> str:
     return options[h % len(options)]
 
 
-def benefit_line(fact_line: str, seed: int, *, used: set[str]) -> tuple[str, str] | None:
+#: Kinds whose benefit also follows a story sentence of a cause ("Our volunteers read with a child
+#: once a week."): the others explain product facts only (a story's "rescues" is no adoption).
+CAUSE_KINDS = frozenset({"donation", "volunteer", "rehome"})
+
+
+def benefit_line(fact_line: str, seed: int, *, used: set[str],
+                 kinds: frozenset[str] | None = None) -> tuple[str, str] | None:
     """The benefit sentence for one key fact, and the rule's name; ``None`` when no rule fits.
 
     Args:
@@ -104,12 +110,13 @@ def benefit_line(fact_line: str, seed: int, *, used: set[str]) -> tuple[str, str
             spoken line (a set-up question such as "How fast?" is not part of the fact).
         seed: picks the phrasing deterministically (sha256, not Python's salted ``hash``).
         used: names of rules already used in this video (each kind of benefit is said once).
+        kinds: only these rule names (``None``: all), e.g. :data:`CAUSE_KINDS` for a story sentence.
 
     Returns:
         ``(sentence, rule name)``; the sentence is never one already in ``fact_line``.
     """
     for rule in RULES:
-        if rule.name in used or not rule.pattern.search(fact_line):
+        if rule.name in used or (kinds is not None and rule.name not in kinds) or not rule.pattern.search(fact_line):
             continue
         text = _pick(rule.phrasings, seed, rule.name + fact_line)
         if text.lower().rstrip(".") in fact_line.lower():

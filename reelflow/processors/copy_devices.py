@@ -32,7 +32,7 @@ import re
 from dataclasses import dataclass
 
 from reelflow.processors.brief_analysis import BriefAnalysis, is_production_note
-from reelflow.processors.copy_benefits import benefit_line
+from reelflow.processors.copy_benefits import CAUSE_KINDS, benefit_line
 
 _NUM_WORD = (r"(?:two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty|hundred|"
              r"thousand|million|billion|half|double|triple|twice)")
@@ -286,14 +286,14 @@ def fill_devices(an: BriefAnalysis, lines: list[str], *, seed: int, audience: st
             if not re.search(r"what are the odds", spoken, re.I):
                 add("question", "What are the odds?", "prefix:" + ln)
     used: set[str] = set()
-    for fact in an.facts:  # what each key fact means to the viewer, said right after it ("Less waiting, more doing.")
+    for fact in [*an.facts, *an.story]:  # what each key fact means to the viewer, right after it ("No waiting around.")
         words = {w for w in _norm(fact).split() if len(w) > 2 or w.isdigit()}  # its line, however it was reworded
         ln = next((x for x in plain if words and words <= set(_norm(x).split())), None)
         if ln is None:
             continue
         # the sentence of the line that says the fact: in a list line the benefit follows its own item
         sent = next((x for x in re.split(r"(?<=[.!?])\s+", ln) if words <= set(_norm(x).split())), "")
-        got = benefit_line(fact, seed, used=used)
+        got = benefit_line(fact, seed, used=used, kinds=None if fact in an.facts else CAUSE_KINDS)
         if got and _norm(got[0]) not in _norm(spoken):
             used.add(got[1])
             add("benefit", got[0], "after:" + ln, most=4, anchor=sent)

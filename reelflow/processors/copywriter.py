@@ -80,7 +80,7 @@ _SUBJ_EXPLICIT = re.compile(_SUBJ_HEAD + r"(?=(?:" + _EXPLICIT_VERBS + r")\b)", 
 _SUBJ = re.compile(_SUBJ_HEAD + r"(?=(?:(?!its\b|this\b|his\b|hers\b|ours\b|yours\b|theirs\b|always\b|perhaps\b|"
                    r"less\b|across\b|towards?\b|besides\b|plus\b|us\b|as\b|thus\b|was\b|years\b)[a-z]+s)\b)", re.I)
 #: Verbs a product does, as a fact's first word ("charges in 2 hours", "folds flat"): said with its pronoun.
-_PRODUCT_VERBS = {"charges", "dims", "fits", "folds", "lasts", "works", "runs", "cleans", "connects", "syncs", "pairs",
+_PRODUCT_VERBS = {"charges", "keeps", "dims", "fits", "folds", "lasts", "works", "runs", "cleans", "connects", "syncs", "pairs",
                   "ships", "arrives", "costs", "saves", "plugs", "clips", "locks", "heats", "cools", "brews", "grinds",
                   "holds", "weighs", "stays", "tracks", "sends", "packs", "starts", "loads", "opens", "glows", "fits"}
 #: Words that follow a verb, not a plural noun ("sorts every purchase", "alerts you", "links your bank").
@@ -285,6 +285,8 @@ def _fact_sentences(fact: str, an: BriefAnalysis) -> list[str]:
     words = f.split()
     if len(words) >= 2 and (first in _PRODUCT_VERBS or (
             re.fullmatch(r"[a-z]+[^su]s", first) and words[1].lower() in _VERB_OBJECT_START)):
+        if pron.lower() == "they":  # "keeps drinks cold" said of water bottles: "They keep drinks cold."
+            f = _base_verb(words[0]) + f[len(words[0]):]
         return [sentence(f"{pron} {f}")]  # "charges in 2 hours", "links your bank" → "It links your bank."
     if (first in _ADJ_WORDS or (_ADJ_END.match(first) and not _NOUN_END.search(first))) and (
             len(words) == 1 or words[1].lower() in {"enough", "and", "for", "to", "as", "on", "in", "with", "at"}):
@@ -297,6 +299,20 @@ def _fact_sentences(fact: str, an: BriefAnalysis) -> list[str]:
     return [sentence(f)]  # a noun phrase: a punchy fragment ("Grip on wet rock.")
 
 
+def _base_verb(verb: str) -> str:
+    """Third-person singular → plain form, for a plural subject: "keeps" → "keep", "charges" →
+    "charge", "carries" → "carry", "goes" → "go", "has" → "have"."""
+    low = verb.lower()
+    irregular = {"has": "have", "does": "do", "goes": "go", "is": "are"}
+    if low in irregular:
+        return irregular[low]
+    if re.search(r"[^aeiou]ies$", low):
+        return verb[:-3] + "y"
+    if re.search(r"(?:ch|sh|ss|x|zz)es$", low):
+        return verb[:-2]
+    return verb[:-1] if low.endswith("s") and not low.endswith("ss") else verb
+
+
 def spoken_name(an: BriefAnalysis) -> str | None:
     """A short name for the product as a subject: "Kiln Coffee cold brew", "The Budgetly app",
     "Greenbox meal kits", "TrailFox Grip"; None without a product (then "it" stays "it")."""
@@ -304,7 +320,7 @@ def spoken_name(an: BriefAnalysis) -> str | None:
         return None
     pn = an.product_name or an.product
     if pn[:1].isupper() and word_count(pn) >= 2 and word_count(pn) <= 3 and (not an.brand or an.brand.lower() in pn.lower()):
-        return pn
+        return _named_with_article(pn)
     core = re.split(r"\s+(?:for|with|of|from|in|on|that|which|by|to)\s+", an.product.strip(), maxsplit=1)[0]
     core = re.sub(r"^(?:new|latest|all-new)\s+", "", core, flags=re.I)
     if not an.brand or not core or core[:1].isupper():
@@ -312,8 +328,19 @@ def spoken_name(an: BriefAnalysis) -> str | None:
     if an.brand.lower() in core.lower():
         return None
     if word_count(core) <= 2:
-        return f"{an.brand} {core}"
+        return _named_with_article(f"{an.brand} {core}")
     return f"The {an.brand} {core.split()[-1]}"
+
+
+def _named_with_article(name: str) -> str:
+    """"Nimbus rain jacket" → "The Nimbus rain jacket" (a brand before a singular countable noun takes
+    "the"); names ("TrailFox Grip"), plurals ("Greenbox meal kits") and mass nouns ("Kiln Coffee cold
+    brew") stay bare."""
+    head = name.split()[-1]
+    if head[:1].isupper() or head[:1].isdigit() or _plural(name) or head.lower() in _MASS_NOUNS \
+            or " ".join(name.lower().split()[-2:]) in _MASS_NOUNS:
+        return name
+    return f"The {name}"
 
 
 def _named_forms(forms: list[str], an: BriefAnalysis) -> list[str]:

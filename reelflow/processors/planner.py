@@ -285,6 +285,10 @@ def _stat(text: str, *, names: tuple[str, ...] = ()) -> tuple[str, str] | None:
     before_clause = re.split(r"\b(?:is|are|was|were|it's|they're|it’s|they’re)\s", before_clause, flags=re.I)[-1]
     before_words = _edge_strip(re.findall(r"[A-Za-z][\w\-/']*", before_clause))
     before = before_words if len(before_words) <= 4 else []  # never the tail of a longer clause
+    when = before_clause.strip(" :")
+    if value.endswith(" off") and not after and re.match(r"^(?:this|next|today|tonight|all|until|ends?|only)\b", when, re.I) \
+            and len(when.split()) <= 4:
+        return value[:12], _cap_label(when)  # "This week only: 20% off" → 20% off / "This week only", not "Week"
     measure = bool(re.search(r"\d\s?[A-Za-z%]|\d-[a-z]", value)) or value[:1] in "$€£"
     words = (before or after) if measure else (after or before)
     label = " ".join(words)

@@ -205,3 +205,17 @@ def test_spec_list_scenes_show_what_the_voice_says() -> None:
 def test_brand_after_the_article_leads_the_product_phrase(text: str, brand: str | None) -> None:
     an = PLANNER.analyze(Brief(text=text, duration_s=10))
     assert an.brand == brand, (an.brand, an.product)
+
+
+def test_copy_grammar_on_unseen_briefs() -> None:
+    """Fixes found by reading fresh videos' copy: a brand before a singular noun takes "the", a plural
+    product's verb agrees, a time-limited offer's card keeps its time phrase."""
+    jacket = [s.narration for s in PLANNER.plan(Brief(
+        text="Ad for the Nimbus rain jacket: packs into its own pocket, fully waterproof.", duration_s=15)).scenes]
+    assert any(n.startswith("The Nimbus rain jacket packs") for n in jacket), jacket
+    plan = PLANNER.plan(Brief(text="Ad for Tidewell water bottles: keeps drinks cold for 24 hours. "
+                                   "This week only: 20% off.", duration_s=15))
+    spoken = " ".join(s.narration for s in plan.scenes)
+    assert "They keep drinks cold for 24 hours." in spoken and "They keeps" not in spoken, spoken
+    cards = {(s.visual.stat_value, s.visual.stat_label) for s in plan.scenes if s.visual.kind == "stat"}
+    assert ("20% off", "This week only") in cards, cards

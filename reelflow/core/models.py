@@ -112,9 +112,13 @@ class Brief(BaseModel):
         description="The brief itself, 10-2,000 characters.",
     )
     id: str | None = Field(default=None, max_length=120, description="Optional brief id (slug).")
-    duration_s: float = Field(default=30, ge=6, le=90, description="Target length in seconds.")
-    aspect: Aspect = Field(default=Aspect.VERTICAL, description='"9:16", "16:9" or "1:1".')
-    platform: Platform = Field(default=Platform.TIKTOK, description="tiktok, reels, shorts or youtube.")
+    # None (left empty in a form, a file or the CLI) = what the text asks for ("15-second TikTok"),
+    # else 30 s, 9:16, tiktok; always set once validated (see _format_from_text)
+    duration_s: float | None = Field(default=None, ge=6, le=90,
+                                     description="Target length in seconds (empty: the text's, else 30).")
+    aspect: Aspect | None = Field(default=None, description='"9:16", "16:9" or "1:1" (empty: the text\'s, else 9:16).')
+    platform: Platform | None = Field(default=None,
+                                      description="tiktok, reels, shorts or youtube (empty: the text's, else tiktok).")
     language: str = Field(default="en", min_length=2, max_length=12, description="BCP-47 language tag.")
     tone: str | None = Field(default=None, max_length=200, description='e.g. "upbeat, playful".')
     audience: str | None = Field(default=None, max_length=200, description='e.g. "Gen-Z runners".')
@@ -150,23 +154,23 @@ class Brief(BaseModel):
 
     @model_validator(mode="after")
     def _format_from_text(self) -> Brief:
-        """Length, aspect and platform the text asks for ("15-second vertical TikTok ...") when the
-        fields were not given (:func:`reelflow.core.brief_format.stated_format`); given fields win."""
+        """Empty length, aspect and platform: what the text asks for ("15-second vertical TikTok ...",
+        :func:`reelflow.core.brief_format.stated_format`), else 30 s, 9:16, tiktok; given fields win."""
         from reelflow.core.brief_format import stated_format
 
-        unset = {"duration_s", "aspect", "platform"} - self.model_fields_set
+        unset = {k for k in ("duration_s", "aspect", "platform") if getattr(self, k) is None}
         if not unset:
             return self
         said = stated_format(self.text)
-        if "duration_s" in unset and said.duration_s is not None:
-            if not 6 <= said.duration_s <= 90:
+        if "duration_s" in unset:
+            if said.duration_s is not None and not 6 <= said.duration_s <= 90:
                 raise ValueError(f"the brief asks for a {said.duration_s:g} s video; ReelFlow makes 6-90 s videos: "
                                  f"change the length in the text or set duration_s (--duration) between 6 and 90")
-            self.duration_s = said.duration_s
-        if "aspect" in unset and said.aspect is not None:
-            self.aspect = Aspect(said.aspect)
-        if "platform" in unset and said.platform is not None:
-            self.platform = Platform(said.platform)
+            self.duration_s = said.duration_s if said.duration_s is not None else 30.0
+        if "aspect" in unset:
+            self.aspect = Aspect(said.aspect) if said.aspect else Aspect.VERTICAL
+        if "platform" in unset:
+            self.platform = Platform(said.platform) if said.platform else Platform.TIKTOK
         return self
 
     @property

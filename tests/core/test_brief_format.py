@@ -43,3 +43,13 @@ def test_a_length_out_of_range_is_refused_naming_the_fix() -> None:
     with pytest.raises(ValidationError, match=r"asks for a 120 s video.*--duration"):
         Brief(text="2-minute video for our bakery: fresh bread every morning.")
     assert Brief(text="2-minute video for our bakery: fresh bread.", duration_s=60).duration_s == 60
+
+
+def test_an_empty_form_field_is_filled_from_the_text() -> None:
+    """The Prefect UI form and brief files leave a field empty (null): the text decides, else the default."""
+    b = Brief.model_validate({"text": "15-second TikTok ad for Harbor Bakery sourdough.", "duration_s": None,
+                              "aspect": None, "platform": None})
+    assert (b.duration_s, b.aspect, b.platform) == (15, Aspect.VERTICAL, Platform.TIKTOK)
+    assert Brief(text="Ad for Harbor Bakery sourdough: crackly crust.").duration_s == 30
+    schema = Brief.model_json_schema()["properties"]["duration_s"]
+    assert schema["default"] is None  # the deployment form shows it empty, not a 30 that would win over the text

@@ -202,7 +202,9 @@ def register(app: typer.Typer) -> None:
             raise InputError("--out names one folder but several briefs will run",
                              hint="omit --out (each video gets its own folder under outputs/)")
         briefs = _precheck(briefs)
-        start_api_early()  # boots while the models load and the flow is imported
+        if out_dir is not None:
+            _check_out_dir(out_dir)  # bad input fails before anything starts
+        start_api_early()  # the temporary Prefect server boots while models load and the flow imports
         ensure_prefect_api()
         codes = []
         for brief in briefs:

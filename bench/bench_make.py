@@ -6,7 +6,9 @@ one-time caches — song index, asset vectors, ONNX encoder — are built first 
 the time of one plain ffmpeg x264 encode of 30 s of 1080×1920 30 fps with the same preset and CRF:
 (b1) of the video ``make`` produced (decode + encode of the very same frames: the physical limit
 for this output) and (b2) of ffmpeg's synthetic ``testsrc2`` pattern. Prints both ratios
-(goal make / b1 ≤ 1.6×).
+(goal make / b1 ≤ 1.6×), the CPU seconds of each side (subprocesses included: on 2 cores shared
+with other work the wall ratio follows the load, the CPU ratio much less) and the load average.
+Where the time goes inside ``make``: ``bench/profile_cpu.py make ...``.
 
 ``--assembly``: the older assembly comparison below.
 
@@ -334,30 +336,46 @@ def bench_make_vs_encode(work: Path) -> dict[str, float]:
     get_runtime(load_settings()).warm_up()
     print(f"one-time caches ready in {time.perf_counter() - t0:.1f} s (not timed below)")
     out = work / "make"
+    load_before = os.getloadavg()
+    cpu0 = _children_cpu_s()
     t0 = time.perf_counter()
     proc = subprocess.run([str(exe), "make", brief, "--duration", "30", "--aspect", "9:16", "--brand", "Bloom & Crumb",
                            "--out", str(out)], capture_output=True, text=True)
     make_s = time.perf_counter() - t0
+    make_cpu = _children_cpu_s() - cpu0
     if proc.returncode != 0:
         print(proc.stdout[-3000:], proc.stderr[-3000:])
         raise SystemExit(f"reelflow make failed (exit {proc.returncode})")
     video = out / "video.mp4"
     info = probe(video)
-    t0 = time.perf_counter()
+    cpu0, t0 = _children_cpu_s(), time.perf_counter()
     run_ffmpeg(["-loglevel", "error", "-i", str(video), *_x264_args(render), "-t", "30", str(work / "b1.mp4")],
                what="re-encode the made video")
-    b1 = time.perf_counter() - t0
-    t0 = time.perf_counter()
+    b1, b1_cpu = time.perf_counter() - t0, _children_cpu_s() - cpu0
+    cpu0, t0 = _children_cpu_s(), time.perf_counter()
     run_ffmpeg(["-loglevel", "error", "-f", "lavfi", "-i", "testsrc2=size=1080x1920:rate=30", "-t", "30",
                 *_x264_args(render), str(work / "b2.mp4")], what="encode testsrc2")
-    b2 = time.perf_counter() - t0
+    b2, b2_cpu = time.perf_counter() - t0, _children_cpu_s() - cpu0
+    load_after = os.getloadavg()
     print(f"\n== reelflow make, fresh {info.duration_s:.1f} s {info.width}x{info.height} brief vs plain x264 "
           f"(preset {render.x264_preset}, CRF {render.crf}) ==")
     print(f"  (a)  reelflow make wall time:                       {make_s:6.1f} s")
     print(f"  (b1) ffmpeg x264 encode of the same 30 s of frames: {b1:6.1f} s   ratio a/b1 = {make_s / b1:.2f}x (goal <= 1.6x)")
     print(f"  (b2) ffmpeg x264 encode of 30 s testsrc2:           {b2:6.1f} s   ratio a/b2 = {make_s / b2:.2f}x")
+    print(f"  CPU seconds (user+sys, subprocesses included): make {make_cpu:.1f}, b1 {b1_cpu:.1f} "
+          f"(ratio {make_cpu / b1_cpu:.2f}x), b2 {b2_cpu:.1f}")
+    print(f"  load average (1/5/15 min) before: {'/'.join(f'{x:.1f}' for x in load_before)}, "
+          f"after: {'/'.join(f'{x:.1f}' for x in load_after)} on {os.cpu_count()} cores")
     print(f"  output: {info.video_codec} {info.profile} {info.pix_fmt}, {info.audio_codec} {info.sample_rate} Hz")
-    return {"make_s": make_s, "encode_same_s": b1, "encode_testsrc2_s": b2}
+    return {"make_s": make_s, "encode_same_s": b1, "encode_testsrc2_s": b2, "make_cpu_s": make_cpu, "encode_same_cpu_s": b1_cpu}
+
+
+def _children_cpu_s() -> float:
+    """User+sys CPU seconds of this process's finished (waited-for) subprocesses and theirs."""
+    import resource
+
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return ru.ru_utime + ru.ru_stime
 
 
 def main(argv: list[str] | None = None) -> None:

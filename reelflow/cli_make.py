@@ -19,7 +19,7 @@ from reelflow.core.briefs import BriefLine, brief_from_mapping, load_brief_file
 from reelflow.core.errors import InputError, ReelFlowError
 from reelflow.core.models import Brief
 from reelflow.core.settings import ASSETS_DIR
-from reelflow._cli_common import console, ensure_prefect_api, handle_errors, out
+from reelflow._cli_common import console, ensure_prefect_api, handle_errors, out, start_api_early, wait_for_api
 
 DEMO_BRIEFS = ASSETS_DIR / "briefs" / "examples.jsonl"
 DEMO_DEFAULT_ID = "good-odds"
@@ -86,9 +86,9 @@ def check_look_inputs(logo: Path | None, brand_color: str | None, footage: Path 
 def run_one(brief: Brief, out_dir: Path | None, footage_dir: Path | None = None) -> tuple[bool, str | None, Any]:
     """Run ``create_video`` for one brief with a progress bar; return (ok, flow_run_id, result|error)."""
     from reelflow.flows._wiring import start_warm_up
-    from reelflow.flows.create_video import create_video
 
-    start_warm_up()  # models and indexes load while Prefect starts its (ephemeral) server
+    start_warm_up()  # models and indexes load while Prefect's (ephemeral) server starts
+    from reelflow.flows.create_video import create_video
     task_logger = logging.getLogger("prefect.task_runs")
     with Progress(
         SpinnerColumn(),
@@ -107,6 +107,7 @@ def run_one(brief: Brief, out_dir: Path | None, footage_dir: Path | None = None)
 
             trust_local(out_dir)  # the user's own folder (deployment runs stay confined to the roots)
         try:
+            wait_for_api()  # the temporary server started with the command (start_api_early)
             state = asyncio.run(
                 create_video(brief=brief, out_dir=str(out_dir) if out_dir else None,
                              footage_dir=str(footage_dir.resolve()) if footage_dir else None, return_state=True)
@@ -201,6 +202,9 @@ def register(app: typer.Typer) -> None:
             raise InputError("--out names one folder but several briefs will run",
                              hint="omit --out (each video gets its own folder under outputs/)")
         briefs = _precheck(briefs)
+        if out_dir is not None:
+            _check_out_dir(out_dir)  # bad input fails before anything starts
+        start_api_early()  # the temporary Prefect server boots while models load and the flow imports
         ensure_prefect_api()
         codes = []
         for brief in briefs:
@@ -237,6 +241,7 @@ def register(app: typer.Typer) -> None:
         console.print(f"[bold]demo brief[/] ({brief.id}): {brief.text}")
         if out_dir is not None:
             _check_out_dir(out_dir)
+        start_api_early()
         ensure_prefect_api()
         ok, run_id, result = run_one(brief, out_dir)
         code = _report(brief, ok, run_id, result)

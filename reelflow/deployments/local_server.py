@@ -170,3 +170,135 @@ def _tail(path: Path, n: int = 3000) -> str:
         return path.read_text(errors="replace")[-n:]
     except OSError:
         return ""
+
+
+# --------------------------------------------------------------------------- early ephemeral API
+#: uvicorn's exit status when it cannot bind/start (Prefect's SubprocessASGIServer retries on it too).
+_UVICORN_STARTUP_FAILURE = 3
+
+
+@dataclass
+class EphemeralApi:
+    """Prefect's temporary ("ephemeral") API server for one CLI process, started before it is needed.
+
+    Without ``PREFECT_API_URL`` Prefect starts this very server (``prefect.server.api.server:create_app``
+    under uvicorn, UI off, ``PREFECT__SERVER_EPHEMERAL=1``) inside the first flow run: it first
+    imports the whole server application in the CLI process (2.6 s here) and then waits for the
+    subprocess to answer (3.5-14 s), while nothing else runs. Started by :func:`start_ephemeral_api`
+    as the command begins, it boots in its own process while the CLI loads models and imports the
+    flow. Same database (``PREFECT_HOME``), same settings, same lifetime (stopped when the CLI
+    process exits).
+
+    Attributes:
+        api_url: ``http://127.0.0.1:PORT/api``.
+        proc: the uvicorn subprocess.
+        env: its environment.
+        log_path: its stdout/stderr (quoted when it fails to start).
+    """
+
+    api_url: str
+    proc: subprocess.Popen
+    env: dict[str, str]
+    log_path: Path
+
+    def wait_ready(self, timeout_s: float) -> None:
+        """Block until ``/api/health`` answers 200 (restarting on a new port if the one picked was
+        taken in the meantime, as Prefect does).
+
+        Raises:
+            ServerUnavailable: the server exited or did not answer within ``timeout_s`` (the
+                message quotes the end of its output).
+        """
+        deadline = time.monotonic() + timeout_s
+        with httpx.Client(timeout=2.0) as client:
+            while time.monotonic() < deadline:
+                code = self.proc.poll()
+                if code == _UVICORN_STARTUP_FAILURE:
+                    self._respawn()
+                    continue
+                if code is not None:
+                    raise ServerUnavailable(f"the temporary Prefect server exited with {code}:\n{_tail(self.log_path)}")
+                try:
+                    if client.get(f"{self.api_url}/health").status_code == 200:
+                        return
+                except httpx.HTTPError:
+                    pass
+                time.sleep(0.1)
+        self.stop()
+        raise ServerUnavailable(f"the temporary Prefect server was not healthy after {timeout_s:.0f} s "
+                                f"(PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS):\n{_tail(self.log_path)}")
+
+    def _respawn(self) -> None:
+        port = free_port()
+        self.api_url = f"http://127.0.0.1:{port}/api"
+        self.proc = _spawn_uvicorn(port, self.env, self.log_path)
+        os.environ["PREFECT_API_URL"] = self.api_url
+        from prefect.context import refresh_global_settings_context
+
+        refresh_global_settings_context()
+
+    def stop(self) -> None:
+        """Terminate the server (SIGTERM, then SIGKILL after 5 s), like Prefect's own ephemeral server."""
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+def _spawn_uvicorn(port: int, env: dict[str, str], log_path: Path) -> subprocess.Popen:
+    import importlib.util
+
+    spec = importlib.util.find_spec("prefect")
+    app_dir = Path(spec.origin).parent.parent if spec and spec.origin else Path(sys.prefix)
+    with open(log_path, "ab") as log:
+        return subprocess.Popen(
+            [sys.executable, "-m", "uvicorn", "--app-dir", str(app_dir), "--factory",
+             "prefect.server.api.server:create_app", "--host", "127.0.0.1", "--port", str(port),
+             "--log-level", "error", "--lifespan", "on"],
+            env=env, stdout=log, stderr=subprocess.STDOUT,
+        )
+
+
+def start_ephemeral_api() -> EphemeralApi | None:
+    """Start Prefect's temporary API server now, if this process would otherwise start it later.
+
+    That is when no API URL is configured (``PREFECT_API_URL``, Prefect profile or settings
+    file) and ephemeral mode is enabled. The server is started without waiting for it;
+    ``PREFECT_API_URL`` (environment, so subprocesses follow, and Prefect's global settings)
+    then points at it. Call :meth:`EphemeralApi.wait_ready` before the first flow run. The server
+    is stopped when the process exits, after Prefect's log and event workers have drained
+    (``atexit`` runs handlers last-registered-first, and it is registered before them).
+
+    Mirrors ``prefect.server.api.server.SubprocessASGIServer`` (Prefect 3.8): same command, same
+    environment (current settings + ``PREFECT_UI_ENABLED=0``, ``PREFECT__SERVER_EPHEMERAL=1``,
+    ``PREFECT__SERVER_FINAL=1``).
+
+    Returns:
+        The starting server, or ``None`` when an API is configured (nothing to do).
+    """
+    import atexit
+    import tempfile
+
+    if os.environ.get("PREFECT_API_URL"):
+        return None
+    from prefect.context import refresh_global_settings_context
+    from prefect.settings import get_current_settings
+
+    settings = get_current_settings()
+    if settings.api.url or not settings.server.ephemeral.enabled:
+        return None
+    env = {**os.environ, **settings.to_environment_variables(exclude_unset=True),
+           "PREFECT_UI_ENABLED": "0", "PREFECT__SERVER_EPHEMERAL": "1", "PREFECT__SERVER_FINAL": "1"}
+    env.pop("PREFECT_API_URL", None)
+    fd, name = tempfile.mkstemp(prefix="reelflow-prefect-server-", suffix=".log")
+    os.close(fd)
+    log_path = Path(name)
+    port = free_port()
+    api = EphemeralApi(f"http://127.0.0.1:{port}/api", _spawn_uvicorn(port, env, log_path), env, log_path)
+    atexit.register(lambda: (api.stop(), log_path.unlink(missing_ok=True)))
+    os.environ["PREFECT_API_URL"] = api.api_url
+    refresh_global_settings_context()
+    return api

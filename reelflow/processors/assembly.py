@@ -673,15 +673,15 @@ def assemble(spec: AssemblySpec, out_path: Path | str) -> AssemblyResult:
             f"cannot write to output folder {out_path.parent}: {exc.strerror or exc}",
             hint="choose a writable folder with --out, or fix its permissions",
         ) from exc
-    def audio_stage() -> tuple[Path, float | None, float, int]:
+    def audio_stage() -> tuple[Path, float | None, float, int, loudness.LoudnessReport]:
         t0 = time.perf_counter()
         mix_wav, music_gain = mix_audio(spec, work / "mix.wav")
         timings["mix"] = time.perf_counter() - t0
         t0 = time.perf_counter()
         audio = work / "audio.m4a"
-        gain, passes, _ = normalise_audio(spec, mix_wav, audio)
+        gain, passes, report = normalise_audio(spec, mix_wav, audio)
         timings["audio"] = time.perf_counter() - t0
-        return audio, music_gain, gain, passes
+        return audio, music_gain, gain, passes, report
 
     try:
         # Captions/fonts are linked into the work folder and given to libass by relative name,
@@ -720,7 +720,7 @@ def assemble(spec: AssemblySpec, out_path: Path | str) -> AssemblyResult:
                     cwd=work,
                 )
             timings["video"] = time.perf_counter() - t0
-            audio, music_gain, gain, passes = audio_future.result()
+            audio, music_gain, gain, passes, encoded = audio_future.result()
 
         t0 = time.perf_counter()
         with atomic_path(out_path, suffix=".mp4") as tmp:
@@ -733,7 +733,7 @@ def assemble(spec: AssemblySpec, out_path: Path | str) -> AssemblyResult:
         timings["mux"] = time.perf_counter() - t0
 
         t0 = time.perf_counter()
-        final = loudness.measure(out_path)
+        final = _final_loudness(out_path, audio, encoded)
         timings["verify"] = time.perf_counter() - t0
     finally:
         shutil.rmtree(work, ignore_errors=True)
@@ -751,6 +751,22 @@ def assemble(spec: AssemblySpec, out_path: Path | str) -> AssemblyResult:
         keyframes=[str(p) for p in keyframes],
         timings_s={k: round(v, 3) for k, v in timings.items()},
     )
+
+
+def _final_loudness(final: Path, audio: Path, encoded: loudness.LoudnessReport) -> loudness.LoudnessReport:
+    """Loudness and true peak of ``final``'s soundtrack (BS.1770-4, decoded as it will be heard).
+
+    The mux stream-copies the AAC track that :func:`normalise_audio` encoded, decoded and measured
+    (``encoded``), so the final file carries the very same packets: when its audio stream has the
+    same codec, rate, channels and length as ``audio`` that measurement is the final's (checked
+    bit-identical on 8-30 s mixes) and the file is not decoded again. Otherwise it is measured.
+    """
+    got, want = probe(final), probe(audio)
+    same = (got.audio_codec, got.sample_rate, got.channels) == (want.audio_codec, want.sample_rate, want.channels)
+    if same and got.audio_duration_s is not None and want.audio_duration_s is not None \
+            and abs(got.audio_duration_s - want.audio_duration_s) < 1e-3:
+        return encoded
+    return loudness.measure(final)
 
 
 def expected_frames(spec: AssemblySpec) -> int:

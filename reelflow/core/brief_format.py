@@ -34,8 +34,13 @@ _ASPECT_WORD = re.compile(r"\b(?P<word>vertical|portrait|landscape|horizontal|wi
                           + _PIECE + r"\b|\b(?:in|as)\s+(?P<word2>vertical|portrait|landscape|horizontal|widescreen|"
                           r"square)\b|\b(?P<word3>vertical|landscape|square|portrait)\s+format\b", re.I)
 _RATIO = re.compile(r"(?<![\d:])(?P<ratio>9:16|16:9|1:1|4:5)(?!:?\d)")
-_PLATFORM = re.compile(r"\b(?P<name>tik\s?tok|instagram|insta|ig reels?|reels?|youtube shorts|yt shorts|shorts|"
-                       r"youtube|yt)\b", re.I)
+_PLATFORM_NAME = r"(?P<name>tik\s?tok|instagram|insta|ig reels?|reels?|youtube shorts|yt shorts|shorts|youtube|yt)"
+#: A platform named as where the piece goes: "TikTok ..." (a TikTok is always the piece), "for/on
+#: Instagram", "Instagram reel", "YouTube pre-roll", "an ad for YouTube Shorts" — not "subscribe to
+#: our YouTube channel" or "watch it on YouTube" in a pasted video description.
+_PLATFORM = re.compile(r"\b(?:(?<!watch it )(?<!watch )(?<!available )(?:for|on)\s+(?:an?\s+|the\s+)?" + _PLATFORM_NAME +
+                       r"|" + _PLATFORM_NAME.replace("name", "name2") + r"\s+(?:[\w\-]+\s+){0,2}?(?:" + _PIECE +
+                       r"|pre-?roll|bumper|feed)|(?P<name3>tik\s?tok))\b", re.I)
 
 _ASPECTS = {"vertical": "9:16", "portrait": "9:16", "landscape": "16:9", "horizontal": "16:9", "widescreen": "16:9",
             "square": "1:1"}
@@ -92,10 +97,16 @@ def stated_format(text: str) -> StatedFormat:
             aspect = _ASPECTS[(a.group("word") or a.group("word2") or a.group("word3")).lower()]
     platform = None
     # "Reels"/"Shorts" alone count only as names (capitalised): "running shorts", "a fishing reel" are products
+    def _name(x: re.Match[str]) -> str:
+        return x.group("name") or x.group("name2") or x.group("name3")
+
     p = next((x for x in _PLATFORM.finditer(text)
-              if not re.fullmatch(r"reels?|shorts", x.group("name"), re.I) or x.group("name")[0].isupper()), None)
+              if (not re.fullmatch(r"reels?|shorts", _name(x), re.I) or _name(x)[0].isupper())
+              and not re.match(r"\s*:?\s*(?:https?://|www\.|/)", text[x.end():])  # "on Instagram: https://..."
+              and not re.search(r"\b(?:follow|subscribe|watch|find us|available|like us)\b[^.]{0,25}$",
+                                text[max(0, x.start() - 40):x.start()], re.I)), None)
     if p:
-        name = p.group("name").lower().replace(" ", "")
+        name = _name(p).lower().replace(" ", "")
         platform = ("tiktok" if name.startswith("tik") else "shorts" if "shorts" in name
                     else "youtube" if name in ("youtube", "yt") else "reels")
     if platform == "youtube" and aspect is None:

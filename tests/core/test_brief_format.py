@@ -20,6 +20,10 @@ from reelflow.core.models import Aspect, Brief, Platform
     # a product's own numbers are not the video's length; product words are not platforms
     ("Launch video for the Volta V2 electric scooter: folds in 3 seconds, top speed 25 km/h.", None, None, None),
     ("Ad for our new running shorts and a fishing reel that casts in 2 seconds.", None, None, None),
+    # a pasted video description names YouTube as where it was uploaded, not as the platform
+    ("Toyota Super Bowl commercial: subscribe to our YouTube channel, or watch it on YouTube.", None, None, None),
+    ("30-second TikTok for CityLoop bike-share's new e-bike fleet.", 30, None, "tiktok"),
+    ("Make it for Instagram: our oat lattes, fresh every morning.", None, None, "reels"),
 ])
 def test_stated_format_reads_only_the_videos_format(text, duration, aspect, platform) -> None:
     said = stated_format(text)

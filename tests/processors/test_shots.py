@@ -340,7 +340,7 @@ def test_mpeg4_two_pass_at_reduced_resolution_equals_precise(mpeg_versions) -> N
     files, truth = mpeg_versions
     fast = detect_shots(files["mpeg4"])
     assert fast.mode == "fast" and fast.decoded.mean() < 0.6  # B-frames skipped in pass 1
-    assert (fast.width, fast.height) == (640, 360)  # coded size, though decoded at 320x180 (lowres=1)
+    assert (fast.width, fast.height) == (640, 360)  # coded size, though decoded at 160x90 (lowres=2)
     assert fast.cuts == truth
     _same_result(fast, detect_shots(files["mpeg4"], mode="precise"))
     assert detect_shots(files["mpeg4"], lowres=False).cuts == truth

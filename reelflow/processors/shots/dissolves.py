@@ -55,6 +55,12 @@ def ncc(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     return r
 
 
+def _ratio(num: np.ndarray, denom: np.ndarray) -> np.ndarray:
+    """``num / denom`` where ``denom > 1e-6``, else 1 (the flat-picture convention of :func:`ncc`)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(denom > 1e-6, num / denom, 1.0)
+
+
 def hsv_histograms(tiny: np.ndarray) -> np.ndarray:
     """Per-frame HSV histograms of tiny thumbnails: float32 ``[n, 48]`` (16 bins each of H, S,
     V, OpenCV 8-bit ranges), each row summing to 1."""
@@ -91,16 +97,27 @@ def dissolves(tiny: np.ndarray, s: np.ndarray, b: np.ndarray, p: DissolveParams,
     """
     n = len(tiny)
     v = tiny[:, :, :, 2].reshape(n, -1).astype(np.float32)
+    # Every NCC below is between two frames a fixed lag apart (k or 2k), or between the centre and
+    # the mean of its two ends, so all of them follow from per-frame norms of the centred
+    # thumbnails and lagged dot products: two passes over the thumbnails per span instead of ~20.
+    v -= v.mean(axis=1, keepdims=True)
+    sq = np.einsum("ij,ij->i", v, v)
+    norm = np.sqrt(sq)
     hits: set[int] = set()
     hists: np.ndarray | None = None
     for k in p.spans:
         if n < 4 * k + 1:
             continue
         idx = np.arange(2 * k, n - 2 * k)
-        a, z, mid = v[idx - k], v[idx + k], v[idx]
-        far = ncc(a, z)
-        stable = np.minimum(ncc(v[idx - 2 * k], a), ncc(z, v[idx + 2 * k]))
-        blend = ncc(mid, 0.5 * (a + z)) - np.maximum(ncc(mid, a), ncc(mid, z))
+        dk = np.einsum("ij,ij->i", v[:-k], v[k:])  # dk[j] = <v[j], v[j + k]>
+        d2k = np.einsum("ij,ij->i", v[: -2 * k], v[2 * k:])
+        a, z = idx - k, idx + k
+        far = _ratio(d2k[a], norm[a] * norm[z])
+        stable = np.minimum(_ratio(dk[idx - 2 * k], norm[idx - 2 * k] * norm[a]), _ratio(dk[z], norm[z] * norm[z + k]))
+        # centre vs the blend 0.5 * (v[a] + v[z]): <v[i], v[a] + v[z]> / (|v[i]| |v[a] + v[z]|)
+        pair = np.sqrt(np.maximum(sq[a] + sq[z] + 2 * d2k[a], 0.0))
+        mix = _ratio(0.5 * (dk[a] + dk[idx]), norm[idx] * 0.5 * pair)
+        blend = mix - np.maximum(_ratio(dk[a], norm[idx] * norm[a]), _ratio(dk[idx], norm[idx] * norm[z]))
         win = np.lib.stride_tricks.sliding_window_view(s, 2 * k)[idx - k + 1]
         step_max = win.max(axis=1)
         dark = (b[idx - k] < black_level) | (b[idx + k] < black_level)

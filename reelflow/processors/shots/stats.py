@@ -118,12 +118,10 @@ class ThumbnailStats:
 
     def flush(self) -> None:
         """Reduce the buffered thumbnails to statistics."""
-        if self.ts:
-            self._reduce(self.buf[: len(self.ts)])
-
-    def _reduce(self, bgr: np.ndarray) -> None:
         k = len(self.ts)
-        b = frame_stats(bgr, self.dark_value, self.tiny_h, self.prev)
+        if not k:
+            return
+        b = frame_stats(self.buf[:k], self.dark_value, self.tiny_h, self.prev)
         self.prev = b.last
         drift = np.full(k, np.nan, dtype=np.float32)
         if self.lag_frames:

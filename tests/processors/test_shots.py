@@ -26,6 +26,7 @@ import json
 import subprocess
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from reelflow.core.errors import InputError
@@ -139,6 +140,50 @@ def test_testvideo_dissolve_and_contiguous_shots(videos: Path) -> None:
         assert b.start_frame == a.end_frame + 1
         assert b.start_s == pytest.approx(a.end_s)
     assert det.shots[-1].end_s == pytest.approx(24.024, abs=0.01)
+
+
+def test_dissolve_correlations_equal_row_wise_ncc(videos: Path) -> None:
+    """The lagged-dot-product correlations of the dissolve test equal NCCs taken pair by pair
+    (the definition) on real thumbnails, for both default spans."""
+    from reelflow.processors.shots.dissolves import centred_values, ncc, window_correlations
+
+    tiny = detect_shots(videos / "testvideo.mp4", mode="precise").tiny
+    v = tiny[:, :, :, 2].reshape(len(tiny), -1).astype(np.float32)
+    for k in (4, 12):
+        idx = np.arange(2 * k, len(v) - 2 * k)
+        a, z, mid = v[idx - k], v[idx + k], v[idx]
+        far, stable, blend = window_correlations(centred_values(tiny), k)
+        assert far == pytest.approx(ncc(a, z), abs=1e-4)
+        assert stable == pytest.approx(np.minimum(ncc(v[idx - 2 * k], a), ncc(z, v[idx + 2 * k])), abs=1e-4)
+        want = ncc(mid, 0.5 * (a + z)) - np.maximum(ncc(mid, a), ncc(mid, z))
+        assert blend == pytest.approx(want, abs=1e-4)
+        assert far.min() < 0.5 < far.max()  # the clip has both unlike and like ends
+
+
+def test_drift_and_tiny_thumbnails_follow_their_definition(videos: Path) -> None:
+    """``drift`` (mean |grey(i) - grey(i - lag)|) and the tiny HSV thumbnails, computed per block,
+    equal a frame-by-frame computation from the decoder's own thumbnails."""
+    import cv2
+
+    from reelflow.processors.shots.decoder import open_video, thumb_size, thumbnail
+
+    path = videos / "testvideo.mp4"
+    det = detect_shots(path, mode="precise")
+    container, stream = open_video(path)
+    with container:
+        hsv = []
+        for frame in container.decode(stream):
+            tw, th = thumb_size(frame.width, frame.height, 128)
+            hsv.append(cv2.cvtColor(thumbnail(frame, tw, th), cv2.COLOR_BGR2HSV))
+    lag = det.drift_lag
+    assert len(hsv) == det.frame_count and lag == 15
+    grey = [x[:, :, 2] for x in hsv]
+    want = [cv2.absdiff(grey[i], grey[i - lag]).mean() for i in range(lag, len(grey))]
+    assert np.isnan(det.drift[:lag]).all()
+    assert det.drift[lag:] == pytest.approx(want, abs=1e-4)
+    tiny_h = det.tiny.shape[1]
+    for i in (0, 31, 32, 400, len(hsv) - 1):  # inside and across the 32-frame blocks
+        assert np.array_equal(det.tiny[i], cv2.resize(hsv[i], (32, tiny_h), interpolation=cv2.INTER_AREA))
 
 
 def test_vfr_cuts_use_timestamps(videos: Path) -> None:
@@ -340,7 +385,7 @@ def test_mpeg4_two_pass_at_reduced_resolution_equals_precise(mpeg_versions) -> N
     files, truth = mpeg_versions
     fast = detect_shots(files["mpeg4"])
     assert fast.mode == "fast" and fast.decoded.mean() < 0.6  # B-frames skipped in pass 1
-    assert (fast.width, fast.height) == (640, 360)  # coded size, though decoded at 320x180 (lowres=1)
+    assert (fast.width, fast.height) == (640, 360)  # coded size, though decoded at 160x90 (lowres=2)
     assert fast.cuts == truth
     _same_result(fast, detect_shots(files["mpeg4"], mode="precise"))
     assert detect_shots(files["mpeg4"], lowres=False).cuts == truth
@@ -351,3 +396,22 @@ def test_interlaced_mpeg2_takes_the_precise_path(mpeg_versions) -> None:
     det = detect_shots(files["mpeg2"])
     assert det.decoded.all() and (det.width, det.height) == (640, 360)
     assert det.cuts == truth
+    assert detect_shots(files["mpeg2"], lowres=False).cuts == truth  # the 1/4-size decode costs no cut
+
+
+def test_lowres_decodes_at_quarter_or_eighth_size_never_half(mpeg_versions, videos: Path) -> None:
+    """MPEG-1/2/4 decode at 1/4 or 1/8 size when the picture stays at least as wide as the
+    thumbnail; half size (FFmpeg's slow lowres=1) is never chosen: a picture too narrow for
+    1/4 size decodes at full size. Other codecs always decode at full size."""
+    from reelflow.processors.shots.decoder import open_video
+
+    def first_width(path: Path) -> int:
+        container, stream = open_video(path, lowres_width=128)
+        with container:
+            return next(container.decode(stream)).width
+
+    files, _ = mpeg_versions
+    assert first_width(files["mpeg2"]) == 160  # 640 wide -> 1/4
+    assert first_width(files["mpeg4"]) == 160
+    assert first_width(videos / "fades.mp4") == 480  # MPEG-4 480 wide: 1/4 would be 120 < 128
+    assert first_width(videos / "testvideo.mp4") == 1280  # H.264: no lowres

@@ -64,8 +64,23 @@ def frame_stats(bgr: np.ndarray, dark_value: int, tiny_h: int, prev: np.ndarray 
     if th > 2:
         lap = lap[:, 1:-1]  # the edge rows touch the neighbouring frame in the stacked image
     sharp = lap.reshape(n, -1).var(axis=1).astype(np.float32)
-    tiny = np.stack([cv2.resize(x, (TINY_WIDTH, tiny_h), interpolation=cv2.INTER_AREA) for x in hsv])
+    tiny = tiny_thumbnails(hsv, tiny_h)
     return FrameBatch(scores, bright, sharp, tiny, grey, scored[-1].copy())
+
+
+def tiny_thumbnails(hsv: np.ndarray, tiny_h: int) -> np.ndarray:
+    """``uint8 [n, tiny_h, TINY_WIDTH, 3]`` area-averaged copies of thumbnails ``[n, th, tw, 3]``.
+
+    When both sides shrink by the same whole factor (128x72 → 32x18, 128x84 → 32x21), every tiny
+    pixel averages a block inside one frame, so the whole stack is resized in one OpenCV call;
+    otherwise frame by frame. Same values either way.
+    """
+    n, th, tw, c = hsv.shape
+    f = tw // TINY_WIDTH
+    if n and tw == f * TINY_WIDTH and th == f * tiny_h:
+        flat = cv2.resize(hsv.reshape(n * th, tw, c), (TINY_WIDTH, n * tiny_h), interpolation=cv2.INTER_AREA)
+        return flat.reshape(n, tiny_h, TINY_WIDTH, c)
+    return np.stack([cv2.resize(x, (TINY_WIDTH, tiny_h), interpolation=cv2.INTER_AREA) for x in hsv])
 
 
 class ThumbnailStats:
@@ -109,22 +124,29 @@ class ThumbnailStats:
         b = frame_stats(self.buf[:k], self.dark_value, self.tiny_h, self.prev)
         self.prev = b.last
         drift = np.full(k, np.nan, dtype=np.float32)
-        if self.lag_frames or self.lag_s:
+        if self.lag_frames:
+            # frame j against the one lag_frames before it: one absdiff over the block
+            lag = self.lag_frames
+            past = len(self.hist)
+            greys = np.concatenate([np.stack([g for _, g in self.hist]), b.grey]) if past else b.grey
+            j0 = max(0, lag - past)
+            if j0 < k:
+                cur, ref = greys[past + j0: past + k], greys[past + j0 - lag: past + k - lag]
+                m, th, tw = cur.shape
+                diff = cv2.absdiff(cur.reshape(m * th, tw), ref.reshape(m * th, tw))
+                drift[j0:] = diff.reshape(m, -1).mean(axis=1)
+            self.hist = [(0.0, g) for g in greys[-lag:]]
+        elif self.lag_s:
             eps = self.eps
             for j, t in enumerate(self.ts):
-                if self.lag_frames:
-                    ref = self.hist[-self.lag_frames][1] if len(self.hist) >= self.lag_frames else None
-                else:
-                    cut = 0
-                    while cut + 1 < len(self.hist) and self.hist[cut + 1][0] <= t - self.lag_s + eps:
-                        cut += 1
-                    del self.hist[:cut]
-                    ref = self.hist[0][1] if self.hist and self.hist[0][0] <= t - self.lag_s + eps else None
+                cut = 0
+                while cut + 1 < len(self.hist) and self.hist[cut + 1][0] <= t - self.lag_s + eps:
+                    cut += 1
+                del self.hist[:cut]
+                ref = self.hist[0][1] if self.hist and self.hist[0][0] <= t - self.lag_s + eps else None
                 if ref is not None:
                     drift[j] = cv2.absdiff(b.grey[j], ref).mean()
                 self.hist.append((t, b.grey[j]))
-                if self.lag_frames and len(self.hist) > self.lag_frames:
-                    del self.hist[0]
         b.grey = b.grey[:0]  # keep memory bounded: greys live on only in ``hist``
         self.out.append(b)
         self.drift.append(drift)

@@ -59,7 +59,7 @@ RULES: tuple[BenefitRule, ...] = (
     _r("fold", r"\bfolds?\b|\bcompact\b|\bpacks? (?:down|into|flat)\b|\bpocket\w*\b",
        "Fold it, carry it, store it anywhere.", "Small enough to go wherever you go."),
     _r("top_speed", r"\btop speed\b|\bmph\b|\bkm/h\b", "Zip past the traffic.", "Get there sooner."),
-    _r("speed", r"\bin (?:just |only |under |about )?\d[\d.,]*\s*" + _TIME + r"\b|\b(?:instant\w*|quick\w*|fast\w*)\b|"
+    _r("speed", r"\b(?:in|within) (?:just |only |under |about )?\d[\d.,]*\s*" + _TIME + r"\b|\b(?:instant\w*|quick\w*|fast\w*)\b|"
        r"\b\d+-minute\b|\bin (?:seconds|minutes)\b",
        "Less waiting, more doing.", "No waiting around.", "Done before you know it."),
     _r("weight", r"\b(?:ultra)?lightweight\b|\blight as\b|\b\d{1,3}\s?(?:g|grams?|oz)\b(?!\s+(?:of\s+)?(?:protein|"
@@ -72,9 +72,15 @@ RULES: tuple[BenefitRule, ...] = (
        "Made fresh, the way it should be.", "You can taste the care in every bite."),
     _r("local", r"\blocal\w*\b|\bfarm\w*\b|\borganic\b|\bseasonal\b",
        "Good food, from close to home.", "Real ingredients, grown close by."),
+    _r("social_proof", r"\b(?:trusted|loved|used|chosen)\s+by\b|\b\d[\d,.]*\+?\s*(?:k\s+)?(?:happy\s+)?(?:customers|"
+       r"homeowners|users|members|families|clients|fans|subscribers|riders|drivers)\b",
+       "You're in good hands.", "Join the club."),
     _r("approved", r"\b\w+-(?:approved|recommended|tested|certified)\b|\b(?:award|rated|stars?)\b",
        "Trusted by the people who know.", "The experts already love it."),
-    _r("automatic", r"\bautomatic\w*\b|\bauto-\w+\b|\breminders?\b|\balerts?\b|\bsorts?\b",
+    _r("effortless", r"\b(?:one|a single|a)\s+(?:tap|click|swipe|scan)\b|\bone-(?:tap|click)\b|\bno (?:forms|paperwork|setup)\b",
+       "No forms. No fuss.", "It really is that easy."),
+    _r("automatic", r"\bautomatic\w*\b|\bauto-\w+\b|\breminders?\b|\balerts?\b|\bsorts?\b|\breports?\b|"
+       r"\bin your inbox\b|\bsummar(?:y|ies)\b",
        "One less thing to think about.", "It does the boring part for you."),
     _r("delivery", r"\bdeliver\w*\b|\bto your door\b|\bpick-?up\b|\bcollect\w*\b",
        "Right to your door.", "No trips, no hassle."),

@@ -763,13 +763,17 @@ def _score_hook(h: Line, an: BriefAnalysis, seed: int) -> float:
     return score
 
 
-def write_copy(an: BriefAnalysis, words_target: float, *, seed: int = 0, max_lines: int = 8) -> Copy:
+def write_copy(an: BriefAnalysis, words_target: float, *, seed: int = 0, max_lines: int = 8,
+               recap: bool = False) -> Copy:
     """Write the spoken lines for ``an`` aiming at ``words_target`` words (deterministic per seed).
 
     Must-say lines (hook, every key fact, the offer, story beats, the CTA with the brand and the
     closing line) are always kept whole; longer forms and optional lines (product intro, brand
     proof) are added while the copy is under ``words_target``; lines are merged pairwise when more
     than ``max_lines`` remain.
+
+    ``recap``: a long explainer (40 s or more) that is still far short may say its facts together
+    once more before the call to action.
 
     Returns:
         :class:`Copy` with 3..``max_lines`` lines (hook first, CTA last).
@@ -992,6 +996,21 @@ def write_copy(an: BriefAnalysis, words_target: float, *, seed: int = 0, max_lin
                 body.insert(0, Line([dev.text], "story", 3))
             else:
                 body.append(Line([dev.text], "proof", 3))
+
+    # still far short (a 45 s explainer with three facts): the explainer's recap before the call to
+    # action, the brief's own facts said together once more ("Tallyho: clock in with one tap, weekly
+    # reports in your inbox and first month free.") — the "tell them what you told them" of an explainer
+    short_facts = [f.strip().rstrip(".") for f in an.facts if word_count(f) <= 7 and "," not in f]
+    recap_name = (an.product_name if an.product_name and an.product_name[:1].isupper() else an.brand) or None
+    if recap_name and an.brand and len(recap_name.split()) == 1 and an.brand.lower() not in recap_name.lower():
+        recap_name = f"{an.brand} {recap_name}"  # "Volta V2", not "V2"
+    if recap and total() < words_target * 0.8 and len(short_facts) >= 2 and recap_name \
+            and not any(ln.text.startswith(f"{recap_name}:") or "That's" in ln.text for ln in body):
+        its = [x[:1].lower() + x[1:] if re.match(r"^[A-Z][a-z]+\b", x) and x.split()[0] not in (an.brand or "")
+               else x for x in short_facts[:4]]  # "Tickets from $12" → "tickets from $12"; names stay
+        recap = f"{recap_name}: {', '.join(its[:-1])} and {its[-1]}."
+        if total() + word_count(recap) <= words_target * 1.05:
+            body.append(Line([recap], "proof", 3, items=short_facts[:4]))
 
     # a brief that gives nothing but the product ("30-second video for our new trail shoe, upbeat"):
     # lines about using that kind of product (no spec, number or promise); the analysis warns about it

@@ -33,6 +33,10 @@ def _benefits(text: str) -> list[str]:
     ("$25 feeds a shelter dog for two weeks", "donation"),
     ("tickets from $12, kids go free", "kids_free"),
     ("256-bit encryption", "safety"),
+    ("clock in with one tap", "effortless"),
+    ("weekly reports in your inbox", "automatic"),
+    ("we arrive within 60 minutes", "speed"),
+    ("Trusted by 5,000 homeowners", "social_proof"),
 ])
 def test_benefit_rules_match_the_kind_of_fact(fact: str, kind: str | None) -> None:
     got = benefit_line(fact, 0, used=set())
@@ -97,3 +101,15 @@ def test_offers_are_addressed_to_the_viewer_in_good_english(offer: str, said: st
     from reelflow.processors.copywriter import offer_sentence
 
     assert offer_sentence(offer) == said
+
+
+def test_a_long_thin_explainer_recaps_its_facts_a_short_spot_does_not() -> None:
+    text = ("45-second landscape explainer for Tallyho, the timesheet app for small teams: clock in with one tap, "
+            "weekly reports in your inbox, first month free. Friendly tone.")
+    long_plan = PLANNER.plan(Brief(text=text))
+    assert long_plan.scenes and Brief(text=text).duration_s == 45
+    spoken = [s.narration for s in long_plan.scenes]
+    assert any(n.startswith("Tallyho: clock in with one tap, weekly reports in your inbox") for n in spoken), spoken
+    assert spoken[-1].startswith("Download the Tallyho app"), spoken  # the recap comes before the call to action
+    short = [s.narration for s in PLANNER.plan(Brief(text=text, duration_s=20)).scenes]
+    assert not any(n.startswith("Tallyho:") for n in short), short

@@ -132,7 +132,9 @@ def test_own_briefs_copy_a_brand_manager_would_sign_off(brief: Brief) -> None:
     sents = _sentences(spoken)
     for i, s in enumerate(sents):
         if word_count(s) <= 3 and not s.endswith("?") and norm(s) != norm(an.brand):  # a brand sign-off is fine
-            others = " ".join(x for j, x in enumerate(sents) if j != i)
+            # a long explainer's recap ("Volta V2: 65 km range, folds in 3 seconds and ...") says the facts
+            # together once more on purpose; a bare echo of one fact is what is refused
+            others = " ".join(x for j, x in enumerate(sents) if j != i and not re.match(r"^[A-Z][\w ]*: \S.*, ", x))
             assert norm(s) not in norm(others), (s, spoken)
     # on-screen words: no one-word headline when the line says more; stat cards say what the number counts
     for s in plan.scenes:

@@ -7,7 +7,7 @@ Run from the repo root::
 
 Fault mix (every service): 20 % 5xx, 10 % 429 (Retry-After 1 s), 5 % connection resets;
 Runware jobs: 5 % failed, 5 % stuck; 0-300 ms latency on every request (``latency_max_s``).
-``--videos`` is the number of videos per run (briefs x 1 variant, ``--duration`` s each, briefs
+``--videos`` is the number of videos per run (briefs x 1 variant, ``--duration`` s each, every brief its own product (an edition word from the eleventh brief on), briefs
 with facts to say); both runs are separate worker processes sharing one Prefect server, one cost
 ledger and one emulator server.
 
@@ -62,6 +62,21 @@ PRODUCTS = [
     ("Sipsmart bottle", "It keeps water cold for 24 hours. Two sizes, 500 ml and 1 l."),
 ]
 
+#: Editions that make every brief of a long run its own product ("Ridgeline Coral trail shoe"): with
+#: more videos than products, two briefs would otherwise say the same lines and show the same clips,
+#: and a clip or take paid once for both would read as one video's costs in another's metadata.
+EDITIONS = ["", "Coral", "Slate", "Amber", "Indigo", "Sage", "Ivory", "Onyx"]
+
+
+def _product_name(i: int) -> str:
+    """The product of brief ``i``: ``PRODUCTS[i % n]``, with an edition word after its brand from the
+    second round of products on ("Ridgeline trail shoe", ..., "Ridgeline Coral trail shoe")."""
+    name = PRODUCTS[i % len(PRODUCTS)][0]
+    edition = EDITIONS[(i // len(PRODUCTS)) % len(EDITIONS)]
+    brand, _, rest = name.partition(" ")
+    return f"{brand} {edition} {rest}" if edition else name
+
+
 WORKER = r'''
 import json, sys
 from reelflow.core.campaigns import CampaignSpec
@@ -88,14 +103,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--budget", type=float, default=100.0)
     ap.add_argument("--concurrency", type=int, default=4)
     ap.add_argument("--timeout", type=float, default=7200)
-    ap.add_argument("--duration", type=float, default=6, help="seconds per video")
+    ap.add_argument("--duration", type=float, default=8, help="seconds per video (6 s cannot hold a remote plan's required lines)")
     args = ap.parse_args(argv)
 
     work = Path(tempfile.mkdtemp(prefix="reelflow-chaos-"))
     server = start_server(work / "prefect", port=None, timeout_s=180)
     tag = uuid.uuid4().hex[:6]
     # ids make every brief (and its work folder) unique to this bench run; the text is what is said
-    briefs = [{"id": f"b{i:02d}-{tag}", "text": f"Vertical ad for the {PRODUCTS[i % len(PRODUCTS)][0]}. "
+    briefs = [{"id": f"b{i:02d}-{tag}", "text": f"Vertical ad for the {_product_name(i)}. "
                                                f"{PRODUCTS[i % len(PRODUCTS)][1]}",
                "duration_s": args.duration} for i in range(args.videos)]
     spec = {"name": f"chaos-{tag}", "briefs": briefs, "budget_usd": args.budget,

@@ -184,7 +184,7 @@ def main(argv: list[str] | None = None) -> int:
     billed_runware = round(sum(float(j.get("cost") or 0) for j in rw.get("jobs", {}).values()
                                if j.get("state") != "rejected"), 4)
     hume_requests = [x for x in stats["hume"].get("requests", []) if isinstance(x, dict)]
-    paid_twice, lost = hume_asked_again(hume_requests, received_takes(list((cache / "work").glob("*"))))
+    paid_twice, lost = hume_asked_again(hume_requests, received_takes([*(cache / "work").glob("*"), cache]))
     times = sorted(x["t"] for x in hume_requests if "t" in x)
     peak = max((sum(1 for u in times if t <= u < t + 60) for t in times), default=0)
     summary = {

@@ -125,12 +125,13 @@ def hume_asked_again(requests: list[dict], received: set[str]) -> tuple[int, int
 
 
 def received_takes(folders: list[Path]) -> set[str]:
-    """Generation ids of the Hume takes ReelFlow received: the receipts written at payment."""
+    """Generation ids of the Hume takes ReelFlow received: the receipts written at payment, in the
+    shared ``<cache>/hume-receipts`` folder (pass it) or beside a video's narration (work folders)."""
     from reelflow.clients.hume.adapter import RECEIPTS_DIR
 
     ids = set()
     for folder in folders:
-        for p in folder.glob(f"narration/{RECEIPTS_DIR}/*.json"):
+        for p in [*folder.glob(f"narration/{RECEIPTS_DIR}/*.json"), *folder.glob("hume-receipts/*.json")]:
             try:
                 ids.add(json.loads(p.read_text(encoding="utf-8"))["generation"]["generation_id"])
             except (OSError, ValueError, KeyError):
@@ -235,7 +236,7 @@ def main(argv: list[str] | None = None) -> int:
     rw = stats["runware"]
     work_dirs = [p for p in (TEST_CACHE / "work").glob("*") if p.is_dir() and p.stat().st_mtime > time.time() - 3600]
     hume_log = stats["hume"].get("requests", [])
-    paid_twice, lost = hume_asked_again(hume_log, received_takes(work_dirs))
+    paid_twice, lost = hume_asked_again(hume_log, received_takes([*work_dirs, TEST_CACHE]))
     report["hume_requests"] = [{"t": r.get("t"), "texts": [u.get("text") for u in r.get("utterances", [])],
                                 "speed": [u.get("speed") for u in r.get("utterances", [])],
                                 "generation_ids": r.get("generation_ids")} for r in hume_log]

@@ -193,3 +193,28 @@ def test_sigkill_after_payment_then_rerun_makes_no_new_tts_request(tmp_path, kil
         wav = out / f"scene-{i:02d}.wav"
         record = json.loads(utterance_record_path(wav).read_text())
         assert load_complete_pair(wav, record["key"]) is not None
+
+
+async def test_a_line_two_videos_say_alike_is_paid_once_with_a_shared_receipts_folder(app, policy, tmp_path):
+    """The same take (text, voice, acting, speed, model) asked by two videos, each in its own work folder:
+    with the settings' shared ``<cache>/hume-receipts`` the second video reuses the paid take."""
+    shared = tmp_path / "cache" / "hume-receipts"
+
+    def adapter() -> HumeSynthesizer:
+        return HumeSynthesizer(KEY, "http://hume.test", default_voice="Ava Song", transport=httpx.ASGITransport(app),
+                               policy=policy, receipts_dir=shared)
+
+    ledger = tmp_path / "ledger.sqlite"
+    with paid_scope(ledger, "video-a"):
+        a = await adapter().synthesize(scene(), tmp_path / "a" / "narration" / "scene-00.wav", context_key="a")
+    with paid_scope(ledger, "video-b"):
+        b = await adapter().synthesize(scene(), tmp_path / "b" / "narration" / "scene-03.wav", context_key="b")
+    assert tts_requests(app) == 1, "the second video paid again for the same take"
+    assert a.costs[0].request_id == b.costs[0].request_id and abs(a.duration_s - b.duration_s) < 1e-6
+    assert [p for p in shared.glob("*.json") if not p.name.startswith(".")]
+    # the ledger holds the take once (deduplicated on its generation id)
+    assert len(CostLedger(ledger).entries()) == 1
+    # a different line is a different take: paid
+    with paid_scope(ledger, "video-b"):
+        await adapter().synthesize(scene("Three songs, one summer."), tmp_path / "b" / "narration" / "s1.wav")
+    assert tts_requests(app) == 2

@@ -337,7 +337,10 @@ def test_approved_edit_is_spoken_captioned_and_recorded(scenario) -> None:
     if not any(line in s for s in spoken):
         # a rerun in the same test cache: the take was paid by an earlier run and comes from its
         # pay-once receipt (clients/hume/adapter.py), never asked for twice
-        receipts = [json.loads(p.read_text()) for p in Path(scenario["cache_dir"]).rglob(".hume-receipts/*.json")]
+        cache = Path(scenario["cache_dir"])
+        receipts = [json.loads(p.read_text()) for p in [*cache.glob("hume-receipts/*.json"),
+                                                         *cache.rglob(".hume-receipts/*.json")]
+                    if not p.name.startswith(".")]
         assert any(line in r.get("text", "") for r in receipts), "the edited line was not sent to the TTS"
     review = meta["review"]
     assert review["mode"] == "both"

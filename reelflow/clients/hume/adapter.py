@@ -16,7 +16,9 @@ one entry per paid request (characters, USD, the take's ``generation_id`` as req
 Pay once (a crash never pays for the same line twice):
 
 1. Each paid take is written, the moment its answer has been checked, to a receipt
-   ``<out folder>/.hume-receipts/<request key>.json`` (one file, atomic: audio, word timings,
+   ``<receipts dir>/<request key>.json`` (``<cache>/hume-receipts`` from settings, shared by every
+   video, so a line two videos say alike is paid once; ``<out folder>/.hume-receipts`` when the
+   adapter is built without one) (one file, atomic: audio, word timings,
    generation id) and recorded in the cost ledger (:func:`core.ledger.record_paid`, part
    ``narration``). The request key hashes what was asked (text, voice, acting description,
    speed, model version), not the context nor the scene's place, so a rerun finds it even when
@@ -175,6 +177,8 @@ class HumeSynthesizer:
             Hume design a voice from the acting description.
         requests_per_minute: client-side limit shared by all calls of this adapter (100).
         usd_per_1k_chars: price to record (0 = unknown; characters are recorded regardless).
+        receipts_dir: where paid takes are kept (one receipt per take, shared by every video that
+            uses this folder: the same take is never paid twice); None = beside each narration WAV.
         transport / policy / clock / metrics: see :class:`clients._http.ServiceClient`.
     """
 
@@ -182,7 +186,7 @@ class HumeSynthesizer:
 
     def __init__(self, api_key: str, base_url: str = "https://api.hume.ai", *, default_voice: str | None = None,
                  requests_per_minute: int = REQUESTS_PER_MINUTE, usd_per_1k_chars: float = 0.0,
-                 context_wait_s: float = 60.0,
+                 context_wait_s: float = 60.0, receipts_dir: Path | None = None,
                  transport: Any = None, policy: RetryPolicy | None = None, clock: Clock | None = None,
                  metrics: MetricsRecorder | None = None) -> None:
         self._key, self._base = api_key, base_url
@@ -196,6 +200,7 @@ class HumeSynthesizer:
         self._started: dict[str, set[int]] = {}  # scenes being (or been) spoken, per video
         self._ended: dict[str, set[int]] = {}  # scenes done or failed, per video
         self.context_wait_s = context_wait_s
+        self.receipts_dir = receipts_dir
         self._lock = threading.Lock()
 
     @classmethod
@@ -203,7 +208,7 @@ class HumeSynthesizer:
         """Build from :class:`core.settings.Settings` (``HUME_*`` and ``REELFLOW_SERVICE_*``)."""
         return cls(settings.hume.api_key.get_secret_value(), settings.hume.base_url,
                    default_voice=settings.hume.voice, requests_per_minute=settings.hume.requests_per_minute,
-                   policy=policy_from_settings(settings))
+                   receipts_dir=settings.paths.cache_dir / "hume-receipts", policy=policy_from_settings(settings))
 
     def _client(self) -> HumeClient:
         return HumeClient(self._key, self._base, transport=self._transport, policy=self._policy, clock=self._clock,
@@ -325,7 +330,7 @@ class HumeSynthesizer:
         speed = None if abs(pace - 1.0) < 1e-3 else round(1.0 / pace, 3)
         version = "2" if ref else None
         model = "octave-2" if ref else "octave"
-        receipts = Path(out_path).parent / RECEIPTS_DIR
+        receipts = self.receipts_dir or Path(out_path).parent / RECEIPTS_DIR
         offset = 0.0
         async with self._client() as client:
             for text in chunks:

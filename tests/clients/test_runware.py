@@ -281,3 +281,20 @@ def test_looped_clip_records_its_seams_and_qa_accepts_them(tmp_path):
     aware = qa_clip(out, 5.0, loop_seams_s=seams)
     assert not any("unexpected cut" in f for f in aware.flags), aware.flags
     assert aware.cuts_matched == len(aware.detected_cuts_s) == 2
+
+
+async def test_adapter_polls_its_work_when_another_worker_submitted_it_first(app, clock, policy, tmp_path):
+    """Two runs of one campaign do the same clip at once: the other worker's submit of this work's UUID
+    lands first, so ours gets "Task UUID already used" on its first attempt. It is the same work (the
+    UUID is derived from the fingerprint): poll it, pay once, never fail the video (a 2x12 chaos run did)."""
+    gen = RunwareClipGenerator(KEY, BASE, model="klingai:1@1", ledger_path=tmp_path / "ledger.json",
+                               media_hosts=["runware.test"], allow_private_media=True, poll_initial_s=1,
+                               transport=httpx.ASGITransport(app), clock=clock, policy=policy)
+    req = ClipRequest(scene_index=0, prompt="a lantern glowing in a tent", duration_s=4, width=360, height=640, fps=30)
+    base, fingerprint = gen.task_for(req)
+    async with client(app, clock, policy) as other:  # the other worker, before our ledger knows the job
+        await other.submit(base.model_copy(update={"taskUUID": task_uuid_for(fingerprint, 0)}))
+    clip = await gen.generate(req, tmp_path / "c.mp4")
+    assert clip.request_id == task_uuid_for(fingerprint, 0)
+    stats = app.emu.stats()
+    assert stats["billed_jobs"] == 1 and stats["conflicts"] == 1

@@ -8,9 +8,10 @@ Never pays twice:
 2. The ``taskUUID`` is derived from the fingerprint and the job number (a UUID v4 built from
    the hash), and written to a persisted job ledger (:class:`JobLedger`, JSON file under the
    cache, guarded by a thread lock and ``fcntl.flock``) **before** the submit.
-3. A retry inside the client, a Prefect task retry, or a re-run of the flow submits the same
-   UUID with ``known_uuid=True``: Runware answers ``conflictTaskUUID`` ("already accepted")
-   and we poll the existing job instead of paying for a new one.
+3. A retry inside the client, a Prefect task retry, a re-run of the flow, or another worker doing
+   the same work at the same moment submits the same UUID (always ``known_uuid=True``: the UUID
+   names this work, so "already used" means "already accepted"): Runware answers
+   ``conflictTaskUUID`` and we poll the existing job instead of paying for a new one.
 4. Only a job that genuinely failed (``JobFailed``) or stuck past the poll deadline
    (``JobTimedOut``) is marked in the ledger, and the next job number gives a fresh UUID
    (at most ``max_jobs`` per clip).
@@ -276,10 +277,14 @@ class RunwareClipGenerator:
                                  transport=self._transport, policy=self._policy, clock=self._clock,
                                  metrics=self._metrics) as client:
             for _ in range(self.max_jobs):
-                task_uuid, known, _n = ledger.current_or_new(fingerprint)
+                task_uuid, _known, _n = ledger.current_or_new(fingerprint)
                 task = base_task.model_copy(update={"taskUUID": task_uuid})
                 try:
-                    await client.submit(task, known_uuid=known)
+                    # The UUID is derived from this work's fingerprint and job number, so Runware's
+                    # "already used" can only mean this same work was accepted (another worker racing
+                    # on the same ledger entry — the second run of a campaign — or an earlier run whose
+                    # ledger is gone): poll that job, never a new one and never a failure.
+                    await client.submit(task, known_uuid=True)
                     item = await client.poll(task_uuid)
                 except JobFailed as exc:
                     ledger.mark(fingerprint, task_uuid, "failed", error=exc.code)

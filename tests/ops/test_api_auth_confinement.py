@@ -36,7 +36,11 @@ def _wait_final(http: httpx.Client, run_id: str, timeout: float = 240) -> dict:
     deadline = time.monotonic() + timeout
     state: dict = {}
     while time.monotonic() < deadline:
-        state = http.get(f"/flow_runs/{run_id}").json()["state"]
+        r = http.get(f"/flow_runs/{run_id}")
+        if r.status_code == 503:  # the server's database busy: ask again
+            time.sleep(1)
+            continue
+        state = r.json()["state"]
         if state["type"] in {"COMPLETED", "FAILED", "CRASHED", "CANCELLED"}:
             return state
         time.sleep(1)
@@ -94,6 +98,17 @@ def _deployment(http: httpx.Client, ctx: dict) -> dict:
     raise AssertionError(f"deployment never registered:\n{ctx['log'].read_text()[-3000:]}")
 
 
+def _create_run(http: httpx.Client, dep_id: str, parameters: dict) -> httpx.Response:
+    """``POST /deployments/{id}/create_flow_run``, asked again while the server answers 503 (its SQLite
+    database busy on a loaded machine: a transient answer, not the one under test)."""
+    for _ in range(30):
+        r = http.post(f"/deployments/{dep_id}/create_flow_run", json={"parameters": parameters})
+        if r.status_code != 503:
+            return r
+        time.sleep(1)
+    return r
+
+
 def test_rest_trigger_with_auth_and_confined_parameters(auth_server):
     ctx = auth_server
     api = ctx["api"]
@@ -103,18 +118,15 @@ def test_rest_trigger_with_auth_and_confined_parameters(auth_server):
         dep = _deployment(http, ctx)
         assert dep["parameter_openapi_schema"]["properties"]["out_dir"]["enum"] == [None]
         # a caller may not choose where the worker writes
-        bad = http.post(f"/deployments/{dep['id']}/create_flow_run",
-                        json={"parameters": {"paths": [str(ctx["media"])], "out_dir": "/tmp/elsewhere"}})
+        bad = _create_run(http, dep["id"], {"paths": [str(ctx["media"])], "out_dir": "/tmp/elsewhere"})
         assert bad.status_code == 409, bad.text
         # nor read outside the worker's roots: the flow refuses, naming the parameter
-        outside = http.post(f"/deployments/{dep['id']}/create_flow_run",
-                            json={"parameters": {"paths": [str(ctx["outside"])]}})
+        outside = _create_run(http, dep["id"], {"paths": [str(ctx["outside"])]})
         assert outside.status_code == 201, outside.text
         state = _wait_final(http, outside.json()["id"])
         assert state["type"] == "FAILED", state
         assert "paths[0]" in (state.get("message") or "") and "outside the folders" in state["message"]
-        good = http.post(f"/deployments/{dep['id']}/create_flow_run",
-                         json={"parameters": {"paths": [str(ctx["media"])]}})
+        good = _create_run(http, dep["id"], {"paths": [str(ctx["media"])]})
         assert good.status_code == 201, good.text
         state = _wait_final(http, good.json()["id"])
         assert state["type"] == "COMPLETED", (state, ctx["log"].read_text()[-3000:])

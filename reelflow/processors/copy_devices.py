@@ -264,7 +264,8 @@ def audience_line(aud: str, seed: int) -> str:
 def fill_devices(an: BriefAnalysis, lines: list[str], *, seed: int, audience: str | None) -> list[Device]:
     """Fill candidates for the copy ``lines`` (hook first, CTA last), best first.
 
-    Each device kind appears at most twice; no candidate repeats a line already in ``lines``.
+    Each device kind appears at most twice (benefit lines, :mod:`reelflow.processors.copy_benefits`,
+    once per kind of fact and at most four); no candidate repeats a line already in ``lines``.
     """
     spoken = " ".join(lines)
     out: list[Device] = []

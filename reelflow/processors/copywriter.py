@@ -29,7 +29,10 @@ picks forms and optional lines to approach a word target, deterministically for 
 brief's lines fall short of the target, the copywriter's devices
 (:mod:`reelflow.processors.copy_devices`: odds and count echoes, journey beats, the offer restated,
 the topic reprised, the visual cue pictured, the audience addressed) fill it from the brief's own
-phrases, each at most twice, never a stock line and never a new claim.
+phrases, each at most twice, never a stock line and never a new claim; a key fact of a known kind
+is followed by what it means to the viewer (:mod:`reelflow.processors.copy_benefits`: "It charges
+a phone in 2 hours. Done before you know it."). A brief that names only the product gets lines
+about using that kind of product; a long explainer still far short recaps its facts.
 """
 
 from __future__ import annotations

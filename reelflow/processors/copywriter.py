@@ -335,6 +335,15 @@ def spoken_name(an: BriefAnalysis) -> str | None:
     return f"The {an.brand} {core.split()[-1]}"
 
 
+def _list_name(an: BriefAnalysis) -> str | None:
+    """The name that introduces a list of the product's facts ("Volta V2: 65 km range, ..."): the
+    product's name, the brand before a one-word model name ("V2" → "Volta V2"), else the brand."""
+    name = (an.product_name if an.product_name and an.product_name[:1].isupper() else an.brand) or None
+    if name and an.brand and len(name.split()) == 1 and an.brand.lower() not in name.lower():
+        return f"{an.brand} {name}"
+    return name
+
+
 def _named_with_article(name: str) -> str:
     """"Nimbus rain jacket" → "The Nimbus rain jacket" (a brand before a singular countable noun takes
     "the"); names ("TrailFox Grip"), plurals ("Greenbox meal kits") and mass nouns ("Kiln Coffee cold
@@ -1004,16 +1013,14 @@ def write_copy(an: BriefAnalysis, words_target: float, *, seed: int = 0, max_lin
     # action, the brief's own facts said together once more ("Tallyho: clock in with one tap, weekly
     # reports in your inbox and first month free.") — the "tell them what you told them" of an explainer
     short_facts = [f.strip().rstrip(".") for f in an.facts if word_count(f) <= 7 and "," not in f]
-    recap_name = (an.product_name if an.product_name and an.product_name[:1].isupper() else an.brand) or None
-    if recap_name and an.brand and len(recap_name.split()) == 1 and an.brand.lower() not in recap_name.lower():
-        recap_name = f"{an.brand} {recap_name}"  # "Volta V2", not "V2"
+    recap_name = _list_name(an)
     if recap and total() < words_target * 0.8 and len(short_facts) >= 2 and recap_name \
             and not any(ln.text.startswith(f"{recap_name}:") or "That's" in ln.text for ln in body):
         its = [x[:1].lower() + x[1:] if re.match(r"^[A-Z][a-z]+\b", x) and x.split()[0] not in (an.brand or "")
                else x for x in short_facts[:4]]  # "Tickets from $12" → "tickets from $12"; names stay
-        recap = f"{recap_name}: {', '.join(its[:-1])} and {its[-1]}."
-        if total() + word_count(recap) <= words_target * 1.05:
-            body.append(Line([recap], "proof", 3, items=short_facts[:4]))
+        recap_line = f"{recap_name}: {', '.join(its[:-1])} and {its[-1]}."
+        if total() + word_count(recap_line) <= words_target * 1.05:
+            body.append(Line([recap_line], "proof", 3, items=short_facts[:4]))
 
     # a brief that gives nothing but the product ("30-second video for our new trail shoe, upbeat"):
     # lines about using that kind of product (no spec, number or promise); the analysis warns about it
@@ -1025,7 +1032,7 @@ def write_copy(an: BriefAnalysis, words_target: float, *, seed: int = 0, max_lin
                 body.append(Line([text], "benefit", 3))
 
     for ln in body:  # three fragments or more: said once as one list with the name, when there is room
-        name = (an.product_name if an.product_name and an.product_name[:1].isupper() else an.brand) or None
+        name = _list_name(an)
         if name and len(ln.items) >= 3 and len(ln.forms) == 1 and all(word_count(i) <= 4 for i in ln.items) \
                 and total() + 2 <= words_target:
             its = [i.strip().rstrip(".") for i in ln.items]

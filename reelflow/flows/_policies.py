@@ -19,6 +19,7 @@ Sources: Prefect 3 docs, "Configure task caching" (cache policies, ``CacheKeyFnP
 
 from __future__ import annotations
 
+import os
 import uuid
 from pathlib import Path
 from typing import Any
@@ -63,23 +64,58 @@ SERVICE_RETRIES: dict[str, Any] = {
 }
 
 
+#: File holding a work folder's instance id (random, written once when the folder is first used).
+WORK_ID_FILE = ".reelflow-work-id"
+
+
+def work_dir_id(work_dir: Path | str) -> str:
+    """The instance id of ``work_dir``: read from :data:`WORK_ID_FILE`, or created there once.
+
+    A folder deleted and made again (a new checkout at the same path, a cleaned cache) gets a new
+    id, so results cached for the old folder's files miss. Created atomically (a complete temp
+    file hard-linked into place), so concurrent tasks agree on one id.
+
+    Raises:
+        OSError: the folder cannot be written.
+    """
+    marker = Path(work_dir) / WORK_ID_FILE
+    try:
+        return marker.read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        pass
+    tmp = marker.with_name(f".{WORK_ID_FILE}.{uuid.uuid4().hex}")
+    tmp.write_text(uuid.uuid4().hex, encoding="utf-8")
+    try:
+        os.link(tmp, marker)  # fails if another task published first: theirs wins
+    except FileExistsError:
+        pass
+    finally:
+        tmp.unlink(missing_ok=True)
+    return marker.read_text(encoding="utf-8").strip()
+
+
 def outputs_present(token: str = "work-dir-present") -> CacheKeyFnPolicy:
-    """Cache-key part that is stable only while the task's ``work_dir`` input is an existing folder.
+    """Cache-key part that is stable only while the task's ``work_dir`` input is the same folder.
 
     Args:
-        token: the key part while the folder exists (each flow keeps its own, so existing cache
-            keys stay valid).
+        token: the key part's prefix (each flow keeps its own).
 
     Returns:
-        A ``CacheKeyFnPolicy`` whose key is ``token`` while ``inputs["work_dir"]`` is a folder,
-        else a fresh random string, which forces a miss: the cached result would point at
-        deleted files.
+        A ``CacheKeyFnPolicy`` whose key is ``token`` plus the folder's instance id
+        (:func:`work_dir_id`) while ``inputs["work_dir"]`` is a folder, else a fresh random
+        string. Either way a cached result never points at deleted files: a missing folder, or
+        one deleted and made again at the same path (the flow creates it before its tasks run;
+        measured: a fresh clone at the path of a deleted one was served the old clone's cached
+        narration, and assembly found no WAV), is a miss.
     """
 
     def key(ctx: TaskRunContext, inputs: dict[str, Any]) -> str:
         work_dir = inputs.get("work_dir")
         if work_dir and Path(work_dir).is_dir():
-            return token
+            try:
+                return f"{token}:{work_dir_id(work_dir)}"
+            except OSError:
+                return uuid.uuid4().hex
         return uuid.uuid4().hex
 
     return CacheKeyFnPolicy(cache_key_fn=key)

@@ -44,3 +44,39 @@ def test_deterministic_failures_are_tried_once_transient_ones_retried(prefect_ha
     calls = asyncio.run(_run_all())
     assert calls["async-input"] == 1 and calls["sync-input"] == 1, calls  # never re-sent unchanged
     assert calls["async-processing"] == 3 and calls["sync-processing"] == 2, calls  # 1 + retries
+
+
+# --- "outputs deleted → cache miss", on real cached Prefect task runs -----------------------------
+from pathlib import Path  # noqa: E402
+
+from reelflow.flows._policies import CACHED  # noqa: E402
+
+
+@task(cache_policy=CACHED, persist_result=True)
+def _write_output(work_dir: str) -> str:
+    out = Path(work_dir) / "narration" / "scene-00.wav"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_bytes(b"RIFF" + bytes(40))
+    CALLS["write"] = CALLS.get("write", 0) + 1
+    return str(out)
+
+
+@flow
+def _make(work_dir: str) -> str:
+    Path(work_dir).mkdir(parents=True, exist_ok=True)  # as create_video does before its tasks
+    return _write_output(work_dir)
+
+
+def test_a_work_folder_made_again_at_the_same_path_misses_the_old_cache(prefect_harness, tmp_path):
+    """A fresh checkout at the path of a deleted one was served the deleted checkout's cached narration
+    (the folder existed again, so "folder present" held) and assembly found no WAV."""
+    import shutil
+
+    CALLS.clear()
+    work = tmp_path / "work" / "83c013ac42d26c6a"
+    first = _make(str(work))
+    assert _make(str(work)) == first and CALLS["write"] == 1  # same folder: cached (crash-resume)
+    shutil.rmtree(work)  # the checkout is deleted; a new one makes the folder again
+    again = _make(str(work))
+    assert CALLS["write"] == 2, "the result cached for the deleted folder was served"
+    assert Path(again).is_file()

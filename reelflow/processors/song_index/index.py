@@ -118,6 +118,11 @@ def _sha256_bytes(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+#: How many times :meth:`SongIndex.load` follows ``CURRENT`` when concurrent saves keep replacing
+#: the version it is reading.
+LOAD_ATTEMPTS = 5
+
+
 class SongIndex:
     """A searchable catalogue: tracks, their vectors and a FAISS index (row i = track i).
 
@@ -523,8 +528,9 @@ class SongIndex:
              version: str | None = None) -> SongIndex:
         """Open a saved index, verifying file checksums and the encoder.
 
-        Safe against a concurrent :meth:`save` without the lock: when the version ``CURRENT``
-        named disappears or changes while it is read, ``CURRENT`` is read again once.
+        Safe against concurrent :meth:`save` calls without the lock: when the version ``CURRENT``
+        named disappears or changes while it is read (a save pruned it), ``CURRENT`` is read again,
+        up to :data:`LOAD_ATTEMPTS` times while it keeps moving.
 
         Args:
             directory: the folder given to :meth:`save`.
@@ -540,13 +546,16 @@ class SongIndex:
         directory = Path(directory)
         if version is not None:
             return cls._load_version(directory, version, encoder, verify)
-        live = _current_version(directory)
-        try:
-            return cls._load_version(directory, None, encoder, verify)
-        except IndexMismatchError:
-            if _current_version(directory) == live:
-                raise
-            return cls._load_version(directory, None, encoder, verify)  # a save replaced it meanwhile
+        for attempt in range(LOAD_ATTEMPTS):
+            live = _current_version(directory)
+            try:
+                return cls._load_version(directory, None, encoder, verify)
+            except IndexMismatchError:
+                # a save replaced (and pruned) the version being read: read the newer one; a
+                # version that fails while CURRENT stays put is really broken
+                if _current_version(directory) == live or attempt == LOAD_ATTEMPTS - 1:
+                    raise
+        raise AssertionError("unreachable")
 
     @classmethod
     def _load_version(cls, directory: Path, version: str | None, encoder: Any, verify: bool) -> SongIndex:
@@ -569,15 +578,22 @@ class SongIndex:
                 raise IndexMismatchError(f"song index manifest in {vdir} does not list {name}", hint=REBUILD_HINT)
         for name, meta in files.items():
             path = vdir / name
-            if not path.is_file():
+            try:
+                size = path.stat().st_size if path.is_file() else None
+            except OSError:  # pruned by a concurrent save between the two calls
+                size = None
+            if size is None:
                 raise IndexMismatchError(f"song index file {path} is missing", hint=REBUILD_HINT)
-            size = path.stat().st_size
             if size != meta.get("bytes"):
                 raise IndexMismatchError(
                     f"song index file {path} is truncated or changed ({size} bytes, manifest says {meta.get('bytes')})",
                     hint=REBUILD_HINT,
                 )
-            if verify and sha256_file(path) != meta.get("sha256"):
+            try:
+                digest = sha256_file(path) if verify else None
+            except OSError as exc:
+                raise IndexMismatchError(f"song index file {path} cannot be read ({exc})", hint=REBUILD_HINT) from exc
+            if verify and digest != meta.get("sha256"):
                 raise IndexMismatchError(f"song index file {path} fails its SHA-256 check (corrupt)", hint=REBUILD_HINT)
         try:
             vectors = np.load(vdir / "vectors.npy", allow_pickle=False)

@@ -19,8 +19,8 @@ from dataclasses import dataclass
 #: Nouns that name the piece being made ("30-second *video*", "vertical *ad*").
 _PIECE = (r"(?:video|videos|ad|ads|advert|spot|reel|reels|clip|tiktok|short|shorts|explainer|promo|commercial|teaser|"
           r"trailer|story|stories|version|cut|film|piece|post|edit|montage|launch|announcement|sizzle)")
-_NUM_WORDS = {"five": 5, "six": 6, "ten": 10, "fifteen": 15, "twenty": 20, "thirty": 30, "forty": 40, "forty-five": 45,
-              "fortyfive": 45, "forty five": 45, "sixty": 60, "ninety": 90, "one": 1, "two": 2, "half": 0.5}
+_NUM_WORDS = {"five": 5, "six": 6, "ten": 10, "fifteen": 15, "twenty": 20, "thirty": 30, "forty": 40, "fortyfive": 45,
+              "sixty": 60, "ninety": 90, "one": 1, "two": 2, "half": 0.5}
 _NUM = r"(?P<num>\d{1,3}(?:\.\d)?|five|six|ten|fifteen|twenty|thirty|forty[- ]?five|forty|sixty|ninety|one|two|half)"
 _UNIT = r"(?P<unit>seconds?|secs?|s|minutes?|mins?)"
 #: "30-second video", "a 15 s vertical TikTok", "1-minute explainer" (up to three words between).
@@ -61,8 +61,7 @@ class StatedFormat:
 
 
 def _seconds(num: str, unit: str) -> float:
-    n = _NUM_WORDS.get(num.lower().replace("-", " ").replace("  ", " "), None)
-    value = float(n if n is not None else _NUM_WORDS.get(num.lower().replace("-", ""), num))
+    value = float(_NUM_WORDS.get(re.sub(r"[- ]", "", num.lower()), num))  # "forty-five", "forty five" → 45
     return value * 60 if unit.lower().startswith("m") else value
 
 

@@ -95,7 +95,8 @@ _DIRECTIVE = re.compile(
 _QUOTE = re.compile(r"(?<![\w])['\"]((?:[^'\"\n]|(?<=\w)'(?=\w)){2,600}?)['\"](?!\w)")
 _CLOSING_CUE = re.compile(
     r"(end|ends|ending|close|closes|closing|finish\w*|tagline|slogan|message|sign[- ]?off|sign[- ]off line|"
-    r"cta|call to action|line|wrap up|wraps up|final words?|last words?|say)\W*(?:with|on|:|of|line|is)?\W*$",
+    r"cta|call to action|line|wrap up|wraps up|final words?|last words?|say|logo|end card|end-card|reads)\W*"
+    r"(?:with|on|:|of|line|is)?\W*$",
     re.I,
 )
 _REQUIRED_CUE = re.compile(r"\b(say|says|spoken|line|read|voice|narrat\w+|include the line)\b\W*(?:with|:)?\W*$", re.I)
@@ -103,7 +104,7 @@ _URL = re.compile(r"(https?://\S+|www\.\S+|\S+@\S+\.\w+|\S+\.(?:com|ly|net|org)/
 _HASHTAG = re.compile(r"(?<![\w&])#([A-Za-z][A-Za-z0-9_]{1,40})")
 _DURATION = re.compile(r"\b\d+(?:\.\d+)?\s*[- ]?(?:seconds?|secs?|s|sec|minutes?|min)\b(?:\s+long)?", re.I)
 _ASPECT = re.compile(r"\b(?:9:16|16:9|1:1|4:5)\b")
-_OFFER = re.compile(r"(\bfree\b|%\s*off\b|\bpercent off\b|\bdiscount|\btrial\b|\bsave (?:up to |\$|\d)|\bpromo\b|"
+_OFFER = re.compile(r"((?<![-\w])free\b|%\s*off\b|\bpercent off\b|\bdiscount|\btrial\b|\bsave (?:up to |\$|\d)|\bpromo\b|"
                     r"\bcoupon\b|\bhalf price\b|\bon sale\b|\b(?:two|2|three|3|four|4) for (?:one|1|two|2|three|3|the price of)\b|"
                     r"\bbuy (?:\w+ ){0,2}get\b|\bbogo\b)", re.I)
 _NUMBER = re.compile(r"(?:[$€£]\s?\d[\d,.]*\w*|\b\d[\d,.]*(?:\s?(?:%|x|km|kg|am|pm|mph|k|m|h|hrs?|min))?\b|"
@@ -281,6 +282,8 @@ def _names_only(sentence: str) -> bool:
         return False
     if sum(1 for w in words if w[:1].islower() and len(w) >= 4) >= 2:
         return False  # "FlowFix Plumbing: emergency plumbers across Bristol" describes, it does not credit
+    if re.search(r"\d", sentence) and re.search(r"\b[a-z]{3,}(?:es|s|ed)\b", sentence):
+        return False  # "Registration closes 1 March.": a verb and a figure make a sentence, not a credit
     if len(words) == 2 and words[1].lower() in {"today", "now", "here", "online", "tonight"}:
         return False  # "Volunteer today."
     if words[0].lower() in {"available", "coming", "out", "now", "opens", "opening", "launching", "starts", "from",
@@ -316,6 +319,10 @@ def _split_list(body: str) -> list[str]:
 
 
 def _find_brand_in_text(text: str) -> str | None:
+    m = re.search(r"\b(?:for|from|by|with|at)\s+([A-Z][\w&\-]*'s\s+(?!(?:New|Latest|First|Own)\b)[A-Z][\w&\-]*"
+                  r"(?:\s+[A-Z][\w&\-]*)?)(?=\s*[,.:;!?]|\s+[a-z]|$)", text)
+    if m:  # a possessive name ("ad for Nonna's Kitchen, a family restaurant"), not "X's new product"
+        return m.group(1)
     pats = [
         r"\b([A-Z][\w&\-]*(?:\s+(?:&\s+)?[A-Z][\w&\-]*){0,2})'s?\s+(?:new|latest|launch|first|own)\b",
         r"\b(?:for|from|by|with|at)\s+([A-Z][\w&\-]*(?:\s+(?:&\s+)?[A-Z][\w&\-]*){0,2})(?:'s?\b|\s+(?=[a-z]))",
@@ -348,7 +355,8 @@ _LEAD = re.compile(
     r"\s+(?P<prep>about|on|for|showing|that shows|featuring|of|announcing|introducing|promoting)\s+(.+)$",
     re.I,
 )
-_ANNOUNCE = re.compile(r"^(?:announce|introduce|introducing|promote|launch|present|presenting|celebrate)\s+(.+)$", re.I)
+_ANNOUNCE = re.compile(r"^(?:(?:the\s+)?launch\s+of|announce|introduce|introducing|promote|launch|present|presenting|"
+                       r"celebrate)\s+(.+)$", re.I)
 
 
 def _product_from(phrase: str, brand: str | None) -> tuple[str | None, bool]:
@@ -364,8 +372,8 @@ def _product_from(phrase: str, brand: str | None) -> tuple[str | None, bool]:
     if m:
         return _strip(m.group(2)), new
     if brand and p.lower().startswith(brand.lower()):
-        rest = _strip(p[len(brand):])
-        rest = re.sub(r"^(?:'s?\s*)?(?:new\s+|latest\s+)?", "", rest)
+        rest = re.sub(r"^\s*(?:'s?\s*)?(?:new\s+|latest\s+)?", "", p[len(brand):])
+        rest = _strip(rest)
         return (rest or None), new
     p = re.sub(r"^(?:new|latest|all-new)\s+", "", p, flags=re.I)
     return (p or None), new
@@ -452,7 +460,7 @@ def analyze_brief(brief: Brief) -> BriefAnalysis:
             an.production_notes.append(s)
             continue
         if _CREDIT.search(s) or (an.brand and _strip(s).lower() in {an.brand.lower(), (an.brand + "s").lower()}) \
-                or (_names_only(s) and not _LEAD.match(s)):  # "Vertical ad for Harbor Bakery's sourdough." leads
+                or (_names_only(s) and not _LEAD.match(s) and not _ANNOUNCE.match(s)):  # "Vertical ad for Harbor Bakery's sourdough." leads
             an.production_notes.append(s)
             continue
         if _META_SENTENCE.search(s) and not an.facts and not an.story and not _header_split(s) \
@@ -531,6 +539,15 @@ def _analyze_sentence(s: str, an: BriefAnalysis) -> None:
                               product_lead=(lead.groupdict().get("prep") or "").lower() in {"for", "introducing", "promoting", "announcing"})
             _analyze_body(body, an, list_context=True)
             return
+        if an.brand and head.lower().startswith(an.brand.lower()) and len(head.split()) <= 6 \
+                and not _HAS_VERB.search(head):  # "Wagly dog food: real chicken first, no fillers"
+            rest = head[len(an.brand):].strip()
+            new = bool(re.match(r"^(?:'s?\s+)?(?:new|latest|all-new)\b", rest, re.I))
+            rest = _strip(re.sub(r"^(?:'s?\s+)?(?:new\s+|latest\s+|all-new\s+)?", "", rest, flags=re.I))
+            if rest and rest[:1].islower() and not an.product and not is_production_note(rest):
+                an.product, an.product_is_new = rest, new
+            _analyze_body(body, an, list_context=True)
+            return
         if re.match(r"^[A-Z]", head) and len(head.split()) >= 4:  # story sentence before a benefit list
             _analyze_clause(head, an)
             _analyze_body(body, an, list_context=True)
@@ -549,17 +566,63 @@ def _analyze_sentence(s: str, an: BriefAnalysis) -> None:
     _analyze_body(s, an, list_context=False)
 
 
+_MONTH = r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?|oct(?:ober)?|" \
+         r"nov(?:ember)?|dec(?:ember)?)"
+_WEEKDAY = r"(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday)s?"
+#: When an event or a launch happens, as the brief writes it ("on 12 April", "this Saturday", "from March").
+_EVENT_DATE = re.compile(
+    r"\s+(?:on|from|this|next|until|till)\s+(?:(?:the\s+)?\d{1,2}(?:st|nd|rd|th)?(?:\s+of)?\s+" + _MONTH + r"\b|" + _MONTH
+    + r"\s+\d{1,2}(?:st|nd|rd|th)?\b|" + _WEEKDAY + r"\b|" + _MONTH + r"\b|weekend\b)(?:\s+\d{4})?$", re.I)
+
+
+def _plural_head(noun_phrase: str) -> bool:
+    last = noun_phrase.split()[-1].lower() if noun_phrase.split() else ""
+    return last.endswith("s") and not last.endswith(("ss", "us", "is")) and not last[:1].isupper()
+
+
+def _relative_fact(phrase: str, an: BriefAnalysis) -> str:
+    """"smart desk lamp that adjusts colour temperature" → "smart desk lamp", and "adjusts colour
+    temperature" becomes a key fact (said "It adjusts colour temperature ..."); other phrases unchanged."""
+    m = re.match(r"^(.+?)\s+(?:that|which|who)\s+((?:[a-z]+ly\s+)?[a-z]+(?:s|es)\b.+)$", phrase)
+    if not m or word_count_simple(m.group(2)) < 2 or is_production_note(m.group(2)):
+        return phrase
+    pron = "They" if _plural_head(m.group(1)) else "It"
+    for it in _split_list(m.group(2)):
+        verb_phrase = _strip(it)
+        if pron == "They":  # "meal kits that arrive ..." → "They arrive ..." (already the plain form)
+            verb_phrase = re.sub(r"^(\w+?)(?:es|s)\b", lambda v: v.group(1), verb_phrase) \
+                if re.match(r"^\w+(?:s)\b", verb_phrase) and not re.match(r"^\w+ss\b", verb_phrase) else verb_phrase
+        an.facts.append(f"{pron} {verb_phrase}")
+    return m.group(1)
+
+
 def _lead_subject(subject: str, an: BriefAnalysis, *, announce: bool = False, product_lead: bool = False) -> None:
     """The object of "video for/about X": product ("our new X"), else topic ("beating the odds")."""
     subject = _DURATION.sub("", subject).strip()
-    appos = re.match(r"^([A-Z][\w&\-]*(?:\s+[A-Z][\w&\-]*){0,2}),\s+(?:the|a|an|our)\s+(.+)$", subject)
+    of = re.match(r"^((?:the\s+)?(?:story|journey|life|tale)\s+of)\s+(.+)$", subject, re.I)
+    lead_phrase = of.group(1) if of else None
+    if of:
+        subject = of.group(2)
+    appos = re.match(r"^([A-Z][\w&\-']*(?:\s+(?:&\s+)?[A-Z][\w&\-']*){0,2}),\s+(?:the|a|an|our)\s+(.+)$", subject)
+    art = re.match(r"^[^,]+,\s+(the|a|an|our)\s", subject)
+    if appos and an.brand and an.brand_source == "field" and appos.group(1).lower() not in an.brand.lower() \
+            and an.brand.lower() not in appos.group(1).lower() and (not product_lead or lead_phrase):
+        # "Tell the story of Bella, a horse rescued from neglect ...": Bella is who the story is about
+        an.story.append(f"{appos.group(1)} is {art.group(1).lower()} {appos.group(2)}")
+        return
     if appos:  # "Ledgerly, the invoicing app for freelancers"
         if an.brand is None:
             an.brand, an.brand_source = appos.group(1), "text"
             an.warnings = [w for w in an.warnings if "no brand" not in w]
         if not is_production_note(appos.group(2)):
-            an.product = _strip(appos.group(2))
+            an.product = _strip(_relative_fact(appos.group(2), an))
         return
+    subject = _relative_fact(subject, an)
+    date = _EVENT_DATE.search(subject)
+    if date and word_count_simple(subject[:date.start()]) >= 1:  # "the Dunmore City Marathon on 12 April"
+        head = _strip(subject[:date.start()])
+        an.facts.append(f"{head[:1].upper() + head[1:]} {'are' if _plural_head(head) else 'is'} {date.group(0).strip()}")
+        subject = head
     subject = re.split(r"\s*,\s*|\s+(?:that|which|in|on (?:tiktok|instagram|youtube))\s+", subject, maxsplit=1)[0]
     if not subject:
         return
@@ -575,7 +638,9 @@ def _lead_subject(subject: str, an: BriefAnalysis, *, announce: bool = False, pr
     if re.search(r"\b(journey|story|history|life|quest|mission|rise|legacy|adventure|tale|origins?)\b"
                  r"(?:\s+(?:to|of|from|in|with)\b.*)?$", subject, re.I):
         gerund = gerund or re.match(r".", subject)  # "the founder's ambitious journey to America" is a topic
-    if announce and re.search(r"\b(day|launch|event|sale|opening|anniversary|season|week)$", subject, re.I):
+    if announce and re.search(r"\b(day|launch|event|sale|opening|anniversary|season|week|festival|marathon|race|fair|"
+                              r"concert|market|conference|expo|gala|tournament|exhibition|show|parade|open day)$",
+                              subject, re.I):
         an.topic = an.topic or subject
         return
     if looks_product and not gerund:
@@ -622,6 +687,15 @@ def _analyze_body(body: str, an: BriefAnalysis, *, list_context: bool) -> None:
         # "on a packed flight, one man will ..." — a scene-setting phrase then the story
         _analyze_clause(body, an)
         return
+    if len(items) >= 2 and all(len(i.split()) <= 7 for i in items) and not _HAS_VERB.search(body) \
+            and not re.match(r"^(?:it|they|we|he|she|i|you)\s", body, re.I) \
+            and not re.search(r"\b[a-z]{3,}(?:s|ed)\s+(?:the|a|an|his|her|their|its|to|on|in|at|with|from|into)\b", body,
+                              re.I) \
+            and (_FACT_NUMBER.search(body) or len(items) >= 3):
+        # a verbless list of what is on offer ("10,000 runners, a flat course along the harbour, and a 5K")
+        for it in items:
+            _analyze_clause(it, an, as_fact=True)
+        return
     if len(items) >= 3 and all(len(i.split()) <= 6 for i in items) and _FACT_NUMBER.search(body) and not any(
             re.match(r"^(?:he|she|they|we|i|you|it|a|an|the|one|his|her|their)\b", i, re.I) for i in items):
         # a sentence that lists specs ("Charges a phone in 2 hours, weighs 300 g, waterproof."): one fact each,
@@ -633,6 +707,38 @@ def _analyze_body(body: str, an: BriefAnalysis, *, list_context: bool) -> None:
             _analyze_clause(it, an, as_fact=True)
         return
     _analyze_clause(body, an)
+
+
+#: Imperatives that state what a customer can do (a feature or a term), not the brief's call to action.
+_IMPERATIVE_FACT = re.compile(r"^(?:skip|cancel|pause|choose|pick|swap|switch|mix|earn|track|pay|enjoy|customi[sz]e|"
+                              r"change|upgrade|return|bring|share|split|plan|control|charge|wash|store|fold|"
+                              r"pair|connect|sync|set up|unlock)\b", re.I)
+
+
+def _capability_facts(c: str, an: BriefAnalysis) -> list[str] | None:
+    """What the product or service does, said by the brief with the product as subject ("Brightroof
+    installs solar panels in one day", "It maps your home, empties itself ...", "Skip or cancel any
+    week"): key facts, one per verb phrase (the subject repeated), never story beats. None otherwise."""
+    if _IMPERATIVE_FACT.match(c):
+        return [c]
+    names = [re.escape(n) for n in (an.brand, an.product) if n]
+    subj = r"(?:it|they|we|our\s+[\w\-]+(?:\s+[\w\-]+)?|the\s+(?:app|product|service|team)" + \
+        "".join(f"|{n}|the\\s+{n}" for n in names) + ")"
+    m = re.match(r"^(" + subj + r")\s+((?:[a-z]+ly\s+)?[a-z]+(?:s|es)\b|(?:can|will|never|always)\s+[a-z]+)", c, re.I) \
+        or re.match(r"^(we|they|you)\s+((?:[a-z]+ly\s+)?(?!are\b|were\b|have\b)[a-z]{3,})\b", c, re.I)
+    if not m or re.match(r"^(?:is|was|has|does)\b", m.group(2)):
+        return None
+    items = _split_list(c)
+    clause = r"^(?:and\s+)?(?:the|every|each|your|our|its|their|all|no|we|it|they|you)\s+\S+"
+    if len(items) >= 2 and all(re.match(r"^(?:[a-z]+ly\s+)?[a-z]+(?:s|es)\b", i) or re.match(clause, i, re.I)
+                               for i in items[1:]):
+        head = m.group(1)
+        out = [items[0]]
+        for i in items[1:]:  # "…, every plant comes with care tips, and the first delivery is free"
+            j = re.sub(r"^and\s+", "", i, flags=re.I)
+            out.append(j[:1].upper() + j[1:] if re.match(clause, j, re.I) else f"{head} {i}")
+        return out
+    return [c]
 
 
 _MOMENT_NOUN = re.compile(r"(reunion|rescue|surprise|homecoming|goodbye|farewell|victory|comeback|celebration|"
@@ -709,6 +815,13 @@ def _analyze_clause(clause: str, an: BriefAnalysis, *, as_fact: bool = False, no
         an.facts.append(c)
         if _OFFER.search(c) and an.offer is None:
             an.offer = c
+        return
+    said = _capability_facts(c, an)
+    if said:  # "It maps your home, empties itself for 60 days, and climbs over rugs." → three facts
+        for f in said:
+            an.facts.append(f)
+            if _OFFER.search(f) and an.offer is None:
+                an.offer = f
         return
     # a full sentence: a fact when it carries a number or an offer, else story; a narrative
     # ("Two bears raid a cabin fridge", "A man buys a goat ...") stays story whatever its numbers

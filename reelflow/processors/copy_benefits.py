@@ -70,17 +70,30 @@ RULES: tuple[BenefitRule, ...] = (
     _r("fresh", r"\bfresh\w*\b|\bbaked\b|\bdaily\b|\bevery (?:morning|day)\b|\bhand-?made\b|\bwood-fired\b|"
        r"\bslow-\w+\b|\bsmall[- ]batch\b",
        "Made fresh, the way it should be.", "You can taste the care in every bite."),
-    _r("local", r"\blocal\w*\b|\bfarm\w*\b|\borganic\b|\bseasonal\b",
-       "Good food, from close to home.", "Real ingredients, grown close by."),
+    _r("local", r"\blocal\w*\b|\bfarm-fresh\b|\borganic\b|\bseasonal\b",
+       "Real ingredients, grown with care.", "You can taste where it comes from."),
     _r("social_proof", r"\b(?:trusted|loved|used|chosen)\s+by\b|\b\d[\d,.]*\+?\s*(?:k\s+)?(?:happy\s+)?(?:customers|"
-       r"homeowners|users|members|families|clients|fans|subscribers|riders|drivers)\b",
+       r"homeowners|users|members|families|clients|fans|subscribers|riders|drivers|firms|companies|businesses|teams)\b",
        "You're in good hands.", "Join the club."),
     _r("approved", r"\b\w+-(?:approved|recommended|tested|certified)\b|\b(?:award|rated|stars?)\b",
        "Trusted by the people who know.", "The experts already love it."),
     _r("effortless", r"\b(?:one|a single|a)\s+(?:tap|click|swipe|scan)\b|\bone-(?:tap|click)\b|\bno (?:forms|paperwork|setup)\b",
        "No forms. No fuss.", "It really is that easy."),
+    _r("flexible", r"\b(?:skip|pause|cancel)\b[^.]{0,30}\b(?:any ?time|any (?:week|month)|whenever)\b|"
+       r"\bno (?:contracts?|commitment|lock-?in)\b",
+       "You're always in control.", "No strings attached."),
+    _r("deadline", r"\b(?:registration|entries|applications?|sign-?ups?|booking|sale|offer)\s+(?:closes?|ends?)\b|"
+       r"\bdeadline\b|\blast chance\b|\bwhile stocks? last\b|\blimited (?:places|spots|seats|edition)\b",
+       "Don't leave it too late.", "Get in before it's gone."),
+    _r("welcome", r"\bbeginners?\b|\ball (?:levels|ages|abilities)\b|\bfirst-?timers?\b|\bnewcomers?\b",
+       "Everyone's welcome.", "No experience needed."),
+    _r("quiet", r"\bquiet\w*\b|\bsilent\w*\b|\b\d+\s?dB\b|\bwhisper\w*\b",
+       "You'll hardly hear it.", "All the work, none of the noise."),
+    _r("warranty", r"\bwarrant(?:y|ies)\b|\bguarantee\w*\b|\bmoney-?back\b",
+       "We've got you covered.", "Peace of mind included."),
     _r("automatic", r"\bautomatic\w*\b|\bauto-\w+\b|\breminders?\b|\balerts?\b|\bsorts?\b|\breports?\b|"
-       r"\bin your inbox\b|\bsummar(?:y|ies)\b",
+       r"\bin your inbox\b|\bsummar(?:y|ies)\b|\bitself\b|\badjusts\b|\btranscribes\b|\bmaps your\b|"
+       r"\bdetects\b|\blearns your\b",
        "One less thing to think about.", "It does the boring part for you."),
     _r("delivery", r"\bdeliver\w*\b|\bto your door\b|\bpick-?up\b|\bcollect\w*\b",
        "Right to your door.", "No trips, no hassle."),
@@ -94,7 +107,7 @@ RULES: tuple[BenefitRule, ...] = (
        "Feel the difference from the first moment.", "Comfort you'll notice right away."),
     _r("grip", r"\bgrip\w*\b|\btraction\b|\bnon-?slip\b",
        "Sure-footed, every step.", "Stay steady when it counts."),
-    _r("modes", r"\bmodes?\b|\bsettings?\b|\bflavou?rs?\b|\bcolou?rs?\b|\bsizes?\b|\bstyles?\b",
+    _r("modes", r"\b(?:modes|settings|flavou?rs|colou?rs|colorways|sizes|styles|scents|shades)\b",
        "There's one for everyone.", "Pick the one that suits you."),
 )
 

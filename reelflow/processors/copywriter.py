@@ -283,7 +283,9 @@ def _fact_sentences(fact: str, an: BriefAnalysis) -> list[str]:
     first = low.split()[0]
     if word_count(f) > 9 or f[:1].isupper():
         return [sentence(f)]  # a full sentence as written: never bent into "It's ..."
-    if _PARTICIPLE.match(f) or (first.endswith("ed") and first not in {"need", "speed", "seed", "feed", "bed"}):
+    if (_PARTICIPLE.match(f) or (first.endswith("ed") and first not in {"need", "speed", "seed", "feed", "bed"})) and (
+            len(f.split()) == 1 or f.split()[1].lower() in _AFTER_PARTICIPLE or re.match(r"[$€£\d]", f.split()[1])):
+        # "baked at 4am daily" → "It's baked at 4am daily."; "handmade pasta every morning" is a noun phrase
         return [sentence(f"{be} {f}"), sentence(f"And {be.lower()} {f}")]
     words = f.split()
     if len(words) >= 2 and (first in _PRODUCT_VERBS or (
@@ -300,6 +302,14 @@ def _fact_sentences(fact: str, an: BriefAnalysis) -> list[str]:
         return [sentence(f"{be} {f}"), sentence(f"And {be.lower()} {f}")]
     # a noun phrase: a punchy fragment; a longer form addressed to the viewer when it reads as one
     return [sentence(f)]  # a noun phrase: a punchy fragment ("Grip on wet rock.")
+
+
+#: Words that follow a participle used as a predicate ("baked at 4am", "built to last", "ready in
+#: 10 minutes"); any other next word makes the participle an adjective of a noun ("handmade pasta").
+_AFTER_PARTICIPLE = {"at", "in", "on", "for", "from", "by", "with", "to", "daily", "every", "each", "since", "under",
+                     "over", "within", "using", "and", "locally", "right", "here", "across", "around", "after",
+                     "before", "without", "until", "into", "than", "as", "like", "fresh", "twice", "once", "weekly",
+                     "nightly", "slowly", "entirely", "only", "now", "today", "near", "all", "just", "up", "out"}
 
 
 def _base_verb(verb: str) -> str:
@@ -319,6 +329,8 @@ def _base_verb(verb: str) -> str:
 def spoken_name(an: BriefAnalysis) -> str | None:
     """A short name for the product as a subject: "Kiln Coffee cold brew", "The Budgetly app",
     "Greenbox meal kits", "TrailFox Grip"; None without a product (then "it" stays "it")."""
+    if an.brand and re.search(r"\w's\s+[A-Z]", an.brand):
+        return an.brand  # a possessive name is the place itself ("Nonna's Kitchen"), never "The Nonna's Kitchen ..."
     if not an.product:
         return None
     pn = an.product_name or an.product
@@ -418,7 +430,9 @@ def story_beats(story: list[str]) -> list[str]:
         if len(parts) > 1 and all(word_count(p) >= 4 for p in parts):
             out = [parts[0]]
             for p in parts[1:]:
-                if not re.match(r"^(yet|but)\b", p, re.I) and subject and not _subject_np(p):
+                if re.match(r"^(?:\w+\s+){0,3}(?:he|she|they|we|i)\s+\w+", p, re.I):
+                    p = p[:1].upper() + p[1:]  # "..., and years later she teaches ..." has its own subject
+                elif not re.match(r"^(yet|but)\b", p, re.I) and subject and not _subject_np(p):
                     p = f"{subject} {p}"
                 out.append(p)
             parts = out
@@ -488,8 +502,8 @@ def _meet_hook(beat: str) -> tuple[str, str] | None:
     if not subj or subj[0] not in {"a", "an"} or re.search(r"\d", subj[1]):
         return None
     rest = b[len(b.split(subj[1], 1)[0]) + len(subj[1]):].strip()
-    if len(rest.split()) < 3 or not rest.split()[0].lower().endswith("s"):
-        return None
+    if len(rest.split()) < 3 or not rest.split()[0].lower().endswith("s") or rest.split()[0].lower() in {"is", "has"}:
+        return None  # "Bella is a horse ..." is said as it is, not "Meet a bella. It is a horse ..."
     np = subj[1]
     if b.startswith(np) and len(np.split()) == 1:
         np = np.lower()  # a bare capitalised subject ("Man uses ...") → "Meet a man."
@@ -559,6 +573,7 @@ _CATEGORIES: list[tuple[str, re.Pattern[str]]] = [
     ("event", re.compile(r"\b(festival|concert|gig|conference|expo|tickets?|parade|screening|exhibition|"
                          r"tour dates?)\b", re.I)),
     ("app", re.compile(r"\b(app|apps|software|platform|saas|download)\b", re.I)),
+    ("subscription", re.compile(r"\b(subscriptions?|subscribe|membership|every month|monthly box|box every)\b", re.I)),
     ("car", re.compile(r"\b(car|cars|suv|sedan|hatchback|hybrid|pickup truck|truck|vehicle|crossover|coupe|ev|driving|braking|"
                        r"test drive)\b", re.I)),
     ("service", re.compile(r"\b(plumb\w+|electrician\w*|cleaning|cleaners?|repairs?|salon|barber\w*|studio|clinic|"
@@ -580,7 +595,7 @@ _ENDORSED = re.compile(r"\b[\w]+-(?:approved|recommended|tested|certified|endors
 
 
 def category(an: BriefAnalysis) -> str:
-    """What the brief sells (``charity``/``event``/``app``/``car``/``service``/``drink``/``food``/``other``),
+    """What the brief sells (``charity``/``event``/``app``/``subscription``/``car``/``service``/``drink``/``food``/``other``),
     from the product phrase first, then the facts, story and topic (closed keyword lists, first match)."""
     for text in (an.product or "", " ".join([*an.facts, an.topic or "", an.call_to_action or ""])):
         # an endorsement names who approves, not what is sold ("dentist-approved" is no dental service)
@@ -628,6 +643,8 @@ def _cta_thing(an: BriefAnalysis) -> str | None:
         p = an.product_name or p
         if word_count(p) > 5:
             return None
+    if brand and re.search(r"\w's\s+[A-Z]", brand):
+        return brand  # "Nonna's Kitchen", not "the Nonna's Kitchen family Italian restaurant"
     if brand and brand.lower() not in p.lower():
         p = f"{brand} {p}"
     if re.match(r"^(the|a|an|our|your)\b", p, re.I):
@@ -655,7 +672,8 @@ def _cta(an: BriefAnalysis) -> tuple[Line, str]:
     if an.call_to_action:
         act = an.call_to_action.strip().rstrip(".!")
         act = act[:1].upper() + act[1:]
-        timed = re.search(r"\b(today|now|tonight|this week|online)\b", act, re.I)
+        timed = re.search(r"\b(today|now|tonight|online|soon|tomorrow|this (?:week|weekend|month|year|season|summer|"
+                          r"winter|spring|autumn|fall)|on \d|before)\b", act, re.I)
         action = sentence(act if timed else f"{act} today")
         if brand and brand.lower() not in action.lower():
             return Line([f"{brand}. {action}", f"{sentence(act)} {brand} needs you." if category(an) == "charity"
@@ -695,6 +713,8 @@ def _brand_action(an: BriefAnalysis, brand: str) -> tuple[Line, str]:
         return Line([sentence(f"See you at {brand}"), *(f"{brand}. {x}" for x in see)]), "Save the date"
     if cat == "charity":
         return Line([sentence(f"Support {brand} today")]), "Support us today"
+    if cat == "subscription":
+        return Line([sentence(f"Start your {brand} subscription today")]), "Subscribe today"
     if cat == "service" and thing and an.product and not any(
             n == "service" and rx.search(_ENDORSED.sub(" ", an.product)) for n, rx in _CATEGORIES):
         cat = "other"  # a named product whose facts mention a service word ("3 cleaning modes"): try the product
@@ -703,6 +723,10 @@ def _brand_action(an: BriefAnalysis, brand: str) -> tuple[Line, str]:
         if cls:
             return Line([sentence(f"Book your {cls.group(1).lower()} at {brand} today")]), f"Book your {cls.group(1).lower()}"
         return Line([sentence(f"Call {brand} today")]), "Call today"
+    place = re.split(r"\s+(?:in|on|at|for|with|near|from)\s+", an.product or "", maxsplit=1)[0]
+    if re.search(r"\b(shop|store|restaurant|caf[eé]|bakery|bar|pub|market|boutique|gallery|museum|zoo|hotel|"
+                 r"bistro|diner|brewery|bookshop|florist)$", place, re.I):
+        return Line([sentence(f"Visit {brand} today")]), "Visit us today"  # a place is visited, not tried
     if thing:
         return Line([sentence(f"Try {thing} today")]), "Try it today"
     if cat == "drink":
@@ -784,8 +808,9 @@ def write_copy(an: BriefAnalysis, words_target: float, *, seed: int = 0, max_lin
     proof) are added while the copy is under ``words_target``; lines are merged pairwise when more
     than ``max_lines`` remain.
 
-    ``recap``: a long explainer (40 s or more) that is still far short may say its facts together
-    once more before the call to action.
+    ``recap``: a video of 25 s or more that is still far short (under 80 % of its words) may say its
+    facts together once more before the call to action, the "tell them what you told them" of an
+    explainer.
 
     Returns:
         :class:`Copy` with 3..``max_lines`` lines (hook first, CTA last).
@@ -1013,12 +1038,25 @@ def write_copy(an: BriefAnalysis, words_target: float, *, seed: int = 0, max_lin
     # action, the brief's own facts said together once more ("Tallyho: clock in with one tap, weekly
     # reports in your inbox and first month free.") — the "tell them what you told them" of an explainer
     short_facts = [f.strip().rstrip(".") for f in an.facts if word_count(f) <= 7 and "," not in f]
+    # one grammatical shape per recap: "It maps ..., it empties ..." items (said with the name as their
+    # subject) or verbless items ("65 km range, folds in 3 seconds"), never "…, it climbs over rugs and quiet at 55 dB"
+    does = [f for f in short_facts if re.match(r"^it\s+\w+s\b", f, re.I)]
+    sentences = [f for f in short_facts if f not in does and re.match(r"^[A-Z]", f)
+                 and not re.match(r"^(?:A|An|The|One|Two|Three|No|Zero)\b", f)]  # "Registration closes 1 March"
+    if len(does) >= 2:
+        short_facts = does
+    else:
+        short_facts = [f for f in short_facts if f not in does and f not in sentences]
     recap_name = _list_name(an)
-    if recap and total() < words_target * 0.8 and len(short_facts) >= 2 and recap_name \
+    if recap and total() < words_target * 0.8 and len(short_facts) >= 3 and recap_name \
             and not any(ln.text.startswith(f"{recap_name}:") or "That's" in ln.text for ln in body):
         its = [x[:1].lower() + x[1:] if re.match(r"^[A-Z][a-z]+\b", x) and x.split()[0] not in (an.brand or "")
                else x for x in short_facts[:4]]  # "Tickets from $12" → "tickets from $12"; names stay
-        recap_line = f"{recap_name}: {', '.join(its[:-1])} and {its[-1]}."
+        if all(re.match(r"^it\s+\w+s\b", x, re.I) for x in its):  # "Quill transcribes meetings, tags ... and exports ..."
+            its = [x[3:] for x in its]
+            recap_line = f"{recap_name} {', '.join(its[:-1])} and {its[-1]}."
+        else:
+            recap_line = f"{recap_name}: {', '.join(its[:-1])} and {its[-1]}."
         if total() + word_count(recap_line) <= words_target * 1.05:
             body.append(Line([recap_line], "proof", 3, items=short_facts[:4]))
 

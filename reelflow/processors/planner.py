@@ -547,7 +547,7 @@ class TemplatePlanner:
         # two-second lines speaks less of its runtime than one with four fuller lines
         max_lines = max(4, min(8, int(brief.duration_s // 3)))
         copy = write_copy(an, want_s * (words_per_second or VOICE_WPS), seed=self.seed + _seed_of(brief),
-                          max_lines=max_lines, recap=brief.duration_s >= 40)
+                          max_lines=max_lines, recap=brief.duration_s >= 25)
         if len(copy.lines) < 3:
             raise InputError(
                 "the brief gives too little to say for a video (one line at most: "

@@ -689,6 +689,9 @@ def _analyze_body(body: str, an: BriefAnalysis, *, list_context: bool) -> None:
         return
     if len(items) >= 2 and all(len(i.split()) <= 7 for i in items) and not _HAS_VERB.search(body) \
             and not re.match(r"^(?:it|they|we|he|she|i|you)\s", body, re.I) \
+            and (re.match(r"^(?:[$€£]?\d|(?:a|an|the|no|zero|free|all|one|two|three|four|five)\b|[a-z])", items[0])
+                 or len(items[0].split()) <= 2) \
+            and not any(re.match(r"^(?:such as|like|including|and more|many more)\b", i, re.I) for i in items) \
             and not re.search(r"\b[a-z]{3,}(?:s|ed)\s+(?:the|a|an|his|her|their|its|to|on|in|at|with|from|into)\b", body,
                               re.I) \
             and (_FACT_NUMBER.search(body) or len(items) >= 3):
@@ -724,9 +727,12 @@ def _capability_facts(c: str, an: BriefAnalysis) -> list[str] | None:
     names = [re.escape(n) for n in (an.brand, an.product) if n]
     subj = r"(?:it|they|we|our\s+[\w\-]+(?:\s+[\w\-]+)?|the\s+(?:app|product|service|team)" + \
         "".join(f"|{n}|the\\s+{n}" for n in names) + ")"
-    m = re.match(r"^(" + subj + r")\s+((?:[a-z]+ly\s+)?[a-z]+(?:s|es)\b|(?:can|will|never|always)\s+[a-z]+)", c, re.I) \
-        or re.match(r"^(we|they|you)\s+((?:[a-z]+ly\s+)?(?!are\b|were\b|have\b)[a-z]{3,})\b", c, re.I)
-    if not m or re.match(r"^(?:is|was|has|does)\b", m.group(2)):
+    if any(word_count_simple(i) > 14 for i in _split_list(c)):
+        return None  # a long sentence about the brand is narrative, not a feature
+    m = re.match(r"^((?i:" + subj + r"))\s+((?:[a-z]+ly\s+)?[a-z]+(?:s|es)\b|(?:can|will|never|always)\s+[a-z]+)", c) \
+        or re.match(r"^((?i:we|you))\s+((?:[a-z]+ly\s+)?(?!are\b|were\b|have\b|also\b|all\b)[a-z]{3,})\b(?!\s+(?:a|an)\s)", c)
+    if not m or re.match(r"^(?:is|was|has|does|says|said|claims|thinks|believes|knows|seems|looks|feels|wants|tries|"
+                         r"also|dates|began|led)\b", m.group(2)):  # a statement or a report, not what it does
         return None
     items = _split_list(c)
     clause = r"^(?:and\s+)?(?:the|every|each|your|our|its|their|all|no|we|it|they|you)\s+\S+"

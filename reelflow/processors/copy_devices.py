@@ -163,6 +163,9 @@ def intensifier_echo(line: str, seed: int) -> str | None:
                 out = out.replace("him", "her").replace("Him", "Her")
             elif re.search(r"\b(they|their|two|three|bears|fans|friends)\b", line, re.I):
                 out = out.replace("him", "them").replace("Him", "Them")
+            elif not re.search(r"\b(he|his|him|man|guy|dad|father|boy|son|husband|brother|grandpa|grandfather|uncle|"
+                               r"king)\b", line, re.I):
+                out = out.replace("him", "it").replace("Him", "It")  # "The goat will stop at nothing ..."
             return out
     return None
 

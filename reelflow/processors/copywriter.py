@@ -43,7 +43,7 @@ from dataclasses import dataclass, field
 
 from reelflow.processors.brief_analysis import BriefAnalysis
 from reelflow.processors.copy_benefits import product_lines
-from reelflow.processors.copy_devices import _low, fill_devices, offer_echo
+from reelflow.processors.copy_devices import _low, fill_devices, offer_echo, pick
 
 _PARTICIPLE = re.compile(
     r"^(built|made|baked|brewed|roasted|fresh-roasted|delivered|designed|crafted|grown|sourced|hand\w*|tested|loved|"
@@ -429,11 +429,16 @@ def story_beats(story: list[str]) -> list[str]:
         parts = [p.strip(" ,") for p in parts if p and p.strip(" ,")]
         if len(parts) > 1 and all(word_count(p) >= 4 for p in parts):
             out = [parts[0]]
-            for p in parts[1:]:
+            for prev, p in zip(parts, parts[1:]):
+                # "... discovers the goat is obsessed with X and will stop at nothing": the clause goes on
+                # with the subject of the clause it follows (the goat), not the sentence's (the man)
+                inner = re.search(r"\b\w+s\s+(?:that\s+)?(the|his|her|their)\s+([a-z][\w\-]*)\s+(?:is|are|was|were|has|"
+                                  r"have|gets|becomes|can|will)\b", prev)
+                who = f"{'the' if inner.group(1) == 'the' else inner.group(1)} {inner.group(2)}" if inner else subject
                 if re.match(r"^(?:\w+\s+){0,3}(?:he|she|they|we|i)\s+\w+", p, re.I):
                     p = p[:1].upper() + p[1:]  # "..., and years later she teaches ..." has its own subject
-                elif not re.match(r"^(yet|but)\b", p, re.I) and subject and not _subject_np(p):
-                    p = f"{subject} {p}"
+                elif not re.match(r"^(yet|but)\b", p, re.I) and who and not _subject_np(p):
+                    p = f"{who[:1].upper() + who[1:]} {p}"
                 out.append(p)
             parts = out
         else:
@@ -1060,6 +1065,23 @@ def write_copy(an: BriefAnalysis, words_target: float, *, seed: int = 0, max_lin
         if total() + word_count(recap_line) <= words_target * 1.05:
             body.append(Line([recap_line], "proof", 3, items=short_facts[:4]))
 
+    # still short: the connectives a voice-over uses between the lines it already has ("Then the man
+    # discovers ...", "Plus, it weighs 300 g.", "And the best part? Your first ride is free.") — they
+    # order what is said and add no claim; at most one of each, never on a line that already leads in
+    if total() < words_target * 0.9:
+        for prefix, pick_line in _transitions(an, hook, body, seed):
+            if total() >= words_target * 0.9 or pick_line is None:
+                continue
+            if total() + word_count(prefix) > words_target:
+                continue
+            t = pick_line.text
+            first = t.split()[0] if t.split() else ""
+            keep_cap = bool(re.match(r"^(I|[A-Z][a-z]*[A-Z]\w*|[A-Z]{2,}\w*)$", first)) or (
+                an.brand and t.startswith(an.brand)) or (an.product_name and t.startswith(an.product_name))
+            joined = f"{prefix} {t if keep_cap or prefix.endswith('?') else t[:1].lower() + t[1:]}"
+            pick_line.forms = [*pick_line.forms[:pick_line.choice + 1], joined]
+            pick_line.choice = len(pick_line.forms) - 1
+
     # a brief that gives nothing but the product ("30-second video for our new trail shoe, upbeat"):
     # lines about using that kind of product (no spec, number or promise); the analysis warns about it
     if an.product_only and total() < words_target * 0.97:
@@ -1105,6 +1127,32 @@ def write_copy(an: BriefAnalysis, words_target: float, *, seed: int = 0, max_lin
     if an.brand and not any(an.brand.lower() in ln.text.lower() for ln in lines):
         cta.forms = [f"{an.brand}. {f}" for f in cta.forms]
     return Copy(lines=lines, hooks=hooks, call_to_action=call_to_action, warnings=warnings)
+
+
+_LEAD_IN = re.compile(r"^(?:and|but|then|so|plus|yet|or|now|picture|imagine|remember|what|how|why|who|meet|"
+                      r"looking|that's|this is|here's)\b", re.I)
+
+
+def _transitions(an: BriefAnalysis, hook: Line, body: list[Line], seed: int) -> list[tuple[str, Line | None]]:
+    """Connective lead-ins for lines already in the copy, best first: (prefix, line it goes before).
+
+    - "Then" before a story beat that continues the one before it with the same subject restored
+      ("The man discovers the goat ..." — :func:`story_beats` only splits a sentence's own sequence);
+    - "Plus," before the second benefit line that states a fact ("Plus, it weighs 300 g.");
+    - "And the best part?" before the offer.
+    Never on a line that already opens with a connective, a question or a device.
+    """
+    out: list[tuple[str, Line | None]] = []
+    story = [ln for ln in body if ln.beat == "story"]
+    cont = next((ln for ln in story[1:] if re.match(r"^The\s+[a-z]", ln.text) and not _LEAD_IN.match(ln.text)), None)
+    out.append(("Then", cont))
+    facts = [ln for ln in body if ln.beat == "benefit" and ln.fact and ln.fact != an.offer]
+    plus = next((ln for ln in facts[1:] if not _LEAD_IN.match(ln.text) and "?" not in ln.text
+                 and re.match(r"^(?:It|They|It's|They're|[A-Z][a-z]+)\b", ln.text)), None)
+    out.append(("Plus,", plus))
+    offer = next((ln for ln in body if an.offer and ln.fact == an.offer and not _LEAD_IN.match(ln.text)), None)
+    out.append((pick(["And the best part?", "Here's the best part:"], seed, "best:" + (an.offer or "")), offer))
+    return out
 
 
 def keywords_for(text: str) -> list[str]:

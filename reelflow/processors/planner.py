@@ -97,6 +97,10 @@ def _fits(words: list[str], max_words: int, max_chars: int) -> bool:
     return 0 < len(words) <= max_words and len(" ".join(words)) <= max_chars
 
 
+#: A voice-over connective before a line (copywriter's transitions): spoken, never shown.
+_CONNECTIVE = re.compile(r"^(?:And the best part\?|Here's the best part:|Plus,|Then)\s+")
+
+
 def _headline(text: str, max_words: int = 6, max_chars: int = 40, *, fact: str | None = None) -> str:
     """On-screen words of a line (≤ ``max_words`` words / ``max_chars`` chars), never cut mid-phrase.
 
@@ -107,7 +111,8 @@ def _headline(text: str, max_words: int = 6, max_chars: int = 40, *, fact: str |
     offer keeps its end (the offer's object and "free"/"off"); any other line, as a last resort, keeps
     its first words up to a phrase boundary (no dangling "the/of/for/is").
     """
-    sents = [x for x in re.split(r"(?<=[.!?])\s+", text.strip()) if x]
+    text = _CONNECTIVE.sub("", text.strip())  # "And the best part? Kids go free." shows "Kids go free"
+    sents = [x for x in re.split(r"(?<=[.!?])\s+", text) if x]
     # a one-word opener ("Yes.", "Eight.") is not a headline when the line says more
     while len(sents) > 1 and (len(sents[0].split()) < 2 or (sents[0].endswith("?") and len(sents[0].split()) <= 3)):
         sents.pop(0)  # ... nor a set-up question ("How far?") before the fact it introduces
@@ -324,7 +329,7 @@ def _product_label(an: BriefAnalysis) -> str | None:
 
 
 def _visual(line: Line, an: BriefAnalysis, is_first: bool, is_last: bool, hero_headline: str = "") -> VisualSpec:
-    text = line.text
+    text = _CONNECTIVE.sub("", line.text)  # what the scene shows: the line without its spoken lead-in
     kw = keywords_for(text)
     subject = " ".join(x for x in (an.product or "", an.topic or "") if x)
     if not kw:

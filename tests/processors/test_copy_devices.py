@@ -28,6 +28,7 @@ DEVICE_WORDS = {
     "calling", "listen", "up", "we", "mean", "anything", "nothing", "will", "him", "her", "again", "over", "remember",
     "get", "free", "what", "happens", "when", "of", "course", "he", "she", "just", "grab", "download", "app", "book",
     "call", "support", "test-drive", "discover", "tickets", "see", "needs", "at", "class", "some", "save", "date", "looking", "discover", "how", "long", "far", "fast", "heavy", "price",
+    "plus", "here's", "best", "part", "visit", "start", "subscription",  # connectives and CTA verbs
 }
 STOCK_FILLER = re.compile(r"quality you can feel|every detail matters|made with heart|designed with you in mind|"
                           r"made to make a difference|like never before|game.?changer", re.I)

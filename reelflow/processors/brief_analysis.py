@@ -60,7 +60,7 @@ _CTA_VERB = re.compile(r"^(?:donate|adopt|volunteer|book|order|shop|download|vis
                        r"give|sponsor|foster|rsvp|get tickets|get your tickets)\b", re.I)
 _CONTENT_SENSE = re.compile(
     r"\b(?:live|local|free|your|new) music\b|\b(?:gift|credit|debit|loyalty|member(?:ship)?|library|sim|bank|"
-    r"reward|rewards|discount|id) cards?\b|\b(?:flu|booster|covid) shots?\b|\bbuild (?:your|a|an|the|it|them)\b|"
+    r"reward|rewards|discount|id) cards?\b|\bno (?:credit )?card\b|\bcards? (?:needed|required|details)\b|\b(?:flu|booster|covid) shots?\b|\bbuild (?:your|a|an|the|it|them)\b|"
     r"\bfilm (?:festival|night|club|screening)s?\b|\bscene (?:of|in) (?:the|our|your)\b|\bframes? (?:for|of) (?:glasses|bikes?)\b",
     re.I,
 )
@@ -323,6 +323,10 @@ def _find_brand_in_text(text: str) -> str | None:
                   r"(?:\s+[A-Z][\w&\-]*)?)(?=\s*[,.:;!?]|\s+[a-z]|$)", text)
     if m:  # a possessive name ("ad for Nonna's Kitchen, a family restaurant"), not "X's new product"
         return m.group(1)
+    m = re.search(r"\bfor\s+(?:the\s+|our\s+)?(?:new\s+)?[A-Z][\w&\-]*(?:\s+[\w\-]+){0,4}?\s+(?:by|from)\s+"
+                  r"([A-Z][\w&\-]*(?:\s+[A-Z][\w&\-]*)?)\b", text)
+    if m:  # "a TikTok for the Drift puffer jacket by Northpeak": the maker is the brand
+        return m.group(1)
     pats = [
         r"\b([A-Z][\w&\-]*(?:\s+(?:&\s+)?[A-Z][\w&\-]*){0,2})'s?\s+(?:new|latest|launch|first|own)\b",
         r"\b(?:for|from|by|with|at)\s+([A-Z][\w&\-]*(?:\s+(?:&\s+)?[A-Z][\w&\-]*){0,2})(?:'s?\b|\s+(?=[a-z]))",
@@ -548,6 +552,12 @@ def _analyze_sentence(s: str, an: BriefAnalysis) -> None:
                 an.product, an.product_is_new = rest, new
             _analyze_body(body, an, list_context=True)
             return
+        if not _HAS_VERB.search(head) and not re.search(r"\b[a-z]{3,}(?:s|ed)\s+(?:the|a|an|his|her|their|to|on|in)\b", head) \
+                and ((an.brand and an.brand.lower() in head.lower())
+                     or re.match(r"^(?:the|our)\s+(?:new|latest|all-new)\b", head, re.I)):
+            _lead_subject(head, an, product_lead=True)  # "The new Ford Ranger hybrid: tows 3,500 kg, ..."
+            _analyze_body(body, an, list_context=True)
+            return
         if re.match(r"^[A-Z]", head) and len(head.split()) >= 4:  # story sentence before a benefit list
             _analyze_clause(head, an)
             _analyze_body(body, an, list_context=True)
@@ -618,10 +628,18 @@ def _lead_subject(subject: str, an: BriefAnalysis, *, announce: bool = False, pr
             an.product = _strip(_relative_fact(appos.group(2), an))
         return
     subject = _relative_fact(subject, an)
+    if an.brand:  # "the Drift puffer jacket by Northpeak": the maker is the brand, said in the CTA
+        subject = re.sub(r"\s+(?:by|from)\s+" + re.escape(an.brand) + r"$", "", subject)
     date = _EVENT_DATE.search(subject)
     if date and word_count_simple(subject[:date.start()]) >= 1:  # "the Dunmore City Marathon on 12 April"
         head = _strip(subject[:date.start()])
-        an.facts.append(f"{head[:1].upper() + head[1:]} {'are' if _plural_head(head) else 'is'} {date.group(0).strip()}")
+        opening = re.match(r"^(.+?)\s+(?:opening|launch|launching|reopening)$", head, re.I)
+        if opening:  # "a new neighbourhood bakery opening on Saturday" → "A new neighbourhood bakery opens on Saturday"
+            head = opening.group(1)
+            an.facts.append(f"{head[:1].upper() + head[1:]} {'open' if _plural_head(head) else 'opens'} "
+                            f"{date.group(0).strip()}")
+        else:
+            an.facts.append(f"{head[:1].upper() + head[1:]} {'are' if _plural_head(head) else 'is'} {date.group(0).strip()}")
         subject = head
     subject = re.split(r"\s*,\s*|\s+(?:that|which|in|on (?:tiktok|instagram|youtube))\s+", subject, maxsplit=1)[0]
     if not subject:
@@ -635,7 +653,7 @@ def _lead_subject(subject: str, an: BriefAnalysis, *, announce: bool = False, pr
     looks_product = bool(re.search(r"\b(our|new|latest|[A-Z][\w&\-]*'s?)\b|'s?\s", subject)) or (
         an.brand is not None and an.brand.lower() in subject.lower()) or product_lead
     gerund = re.match(r"^[a-z]+ing\b", subject)
-    if re.search(r"\b(journey|story|history|life|quest|mission|rise|legacy|adventure|tale|origins?)\b"
+    if re.search(r"(?<!-)\b(journey|story|history|life|quest|mission|rise|legacy|adventure|tale|origins?)\b"
                  r"(?:\s+(?:to|of|from|in|with)\b.*)?$", subject, re.I):
         gerund = gerund or re.match(r".", subject)  # "the founder's ambitious journey to America" is a topic
     if announce and re.search(r"\b(day|launch|event|sale|opening|anniversary|season|week|festival|marathon|race|fair|"
@@ -696,6 +714,15 @@ def _analyze_body(body: str, an: BriefAnalysis, *, list_context: bool) -> None:
                               re.I) \
             and (_FACT_NUMBER.search(body) or len(items) >= 3):
         # a verbless list of what is on offer ("10,000 runners, a flat course along the harbour, and a 5K")
+        for it in items:
+            _analyze_clause(it, an, as_fact=True)
+        return
+    if len(items) >= 2 and all(re.match(r"^(?:[a-z]+ly\s+)?[a-z]+(?:s|es)\b", i) for i in items[1:]) \
+            and all(len(i.split()) <= 9 for i in items) \
+            and not re.match(r"^(?:a|an|the|one|two|three|his|her|their|he|she|they|i|we|you|it|my|our|your|every|each)\b",
+                             items[0], re.I) and not re.match(r"^[A-Z]\w*\s+[A-Z]", items[0]) \
+            and (_capability_facts(body, an) is None or _IMPERATIVE_FACT.match(body)):
+        # "Set up in an afternoon, syncs with Gmail and Outlook, and shows every deal on one board": one fact each
         for it in items:
             _analyze_clause(it, an, as_fact=True)
         return
@@ -807,8 +834,8 @@ def _analyze_clause(clause: str, an: BriefAnalysis, *, as_fact: bool = False, no
         an.visual_cues.append(cue)
         an.production_notes.append(c)
         return
-    aud = re.match(r"^(?:aimed at|targeting|for)\s+(?:the\s+)?([a-z][a-z\- ]{2,30})$", c, re.I)
-    if aud and (note or as_fact or re.match(r"^for\s", c, re.I)) and word_count_simple(aud.group(1)) <= 3 and re.search(
+    aud = re.match(r"^(?:aimed at|targeting|for)\s+(?:the\s+)?([a-z][a-z\- ]{2,50})$", c, re.I)
+    if aud and (note or as_fact or re.match(r"^for\s", c, re.I)) and word_count_simple(aud.group(1)) <= 5 and re.search(
             r"(s|people|folk|crowd|family)$", aud.group(1), re.I) and not _FACT_NUMBER.search(c):
         # "Upbeat, for families": who the video is for (addressed, never read as a fact)
         an.production_notes.append(c)

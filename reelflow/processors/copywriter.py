@@ -196,8 +196,9 @@ _REVEALS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"\b(?:in|within|under)\s+(?:just\s+)?\d+\s*(?:seconds?|secs?|minutes?|mins?|hours?|hrs?|days?)\b", re.I),
      "How fast?"),
     (re.compile(r"\bfor\s+\d+\s*(?:minutes?|hours?|days?|weeks?|months?|years?)\b", re.I), "How long?"),
-    (re.compile(r"\b(?:weighs?|weight)\b.*\d|\d+\s?(?:g|kg|grams?|lbs?)(?=\s*$|\s+(?:per|each|apiece)\b)", re.I),
-     "How heavy?"),  # "5 g per earbud", not "12 g protein per serving"
+    (re.compile(r"^(?!.*\b(?:tows?|towing|carr(?:y|ies)|holds?|lifts?|loads?|payload|capacity)\b)(?:.*\b(?:weighs?|weight)\b"
+                r".*\d|.*\d+\s?(?:g|kg|grams?|lbs?)(?=\s*$|\s+(?:per|each|apiece)\b))", re.I),
+     "How heavy?"),  # "5 g per earbud", not "12 g protein per serving" nor "tows 3,500 kg"  # "5 g per earbud", not "12 g protein per serving"
     (re.compile(r"(?:from|only|just|for)\s+[$€£]\s?\d", re.I), "The price?"),
 ]
 
@@ -289,7 +290,8 @@ def _fact_sentences(fact: str, an: BriefAnalysis) -> list[str]:
         return [sentence(f"{be} {f}"), sentence(f"And {be.lower()} {f}")]
     words = f.split()
     if len(words) >= 2 and (first in _PRODUCT_VERBS or (
-            re.fullmatch(r"[a-z]+[^su]s", first) and words[1].lower() in _VERB_OBJECT_START)):
+            re.fullmatch(r"[a-z]+[^su]s", first) and (words[1].lower() in _VERB_OBJECT_START
+                                                     or re.match(r"^[$€£]?\d", words[1])))):
         if pron.lower() == "they":  # "keeps drinks cold" said of water bottles: "They keep drinks cold."
             f = _base_verb(words[0]) + f[len(words[0]):]
         return [sentence(f"{pron} {f}")]  # "charges in 2 hours", "links your bank" → "It links your bank."
@@ -678,7 +680,8 @@ def _cta(an: BriefAnalysis) -> tuple[Line, str]:
         act = an.call_to_action.strip().rstrip(".!")
         act = act[:1].upper() + act[1:]
         timed = re.search(r"\b(today|now|tonight|online|soon|tomorrow|this (?:week|weekend|month|year|season|summer|"
-                          r"winter|spring|autumn|fall)|on \d|before)\b", act, re.I)
+                          r"winter|spring|autumn|fall)|on \d|before|by (?:monday|tuesday|wednesday|thursday|friday|"
+                          r"saturday|sunday|midnight|the|\d))\b", act, re.I)
         action = sentence(act if timed else f"{act} today")
         if brand and brand.lower() not in action.lower():
             return Line([f"{brand}. {action}", f"{sentence(act)} {brand} needs you." if category(an) == "charity"
@@ -686,8 +689,9 @@ def _cta(an: BriefAnalysis) -> tuple[Line, str]:
         return Line([action], "cta", 0), action
     if not brand:
         if an.product:
-            return Line([sentence(f"Try {_with_article(an.product)} today")], "cta", 0), sentence(
-                f"Try {_with_article(an.product)} today")
+            verb = "Visit" if _PLACE.search(re.split(r"\s+(?:in|on|at|for|with|near|from)\s+", an.product)[0]) else "Try"
+            return Line([sentence(f"{verb} {_with_article(an.product)} today")], "cta", 0), sentence(
+                f"{verb} {_with_article(an.product)} today")
         return Line(["See it for yourself."], "cta", 0), "See it for yourself."
     line, pill = _brand_action(an, brand)
     if an.hashtags:  # the campaign's hashtag said first ("Best Buds. Grab a Budweiser.")
@@ -695,6 +699,11 @@ def _cta(an: BriefAnalysis) -> tuple[Line, str]:
         if brand.lower().replace(" ", "") not in an.hashtags[-1].lower():
             return Line([f"{spoken} {f}" for f in line.forms]), spoken
     return line, pill
+
+
+#: A place the viewer goes to (its CTA is "Visit", not "Try").
+_PLACE = re.compile(r"\b(shop|store|restaurant|caf[eé]|bakery|bar|pub|market|boutique|gallery|museum|zoo|hotel|"
+                    r"bistro|diner|brewery|bookshop|florist)$", re.I)
 
 
 def _brand_action(an: BriefAnalysis, brand: str) -> tuple[Line, str]:
@@ -718,6 +727,9 @@ def _brand_action(an: BriefAnalysis, brand: str) -> tuple[Line, str]:
         return Line([sentence(f"See you at {brand}"), *(f"{brand}. {x}" for x in see)]), "Save the date"
     if cat == "charity":
         return Line([sentence(f"Support {brand} today")]), "Support us today"
+    if re.search(r"\b(?:hotel|inn|resort|b&b|guesthouse|lodge|retreat)\b", " ".join([brand, an.product or "",
+                                                                                     an.topic or ""]), re.I):
+        return Line([sentence(f"Book your stay at {brand} today")]), "Book your stay"
     if cat == "subscription":
         return Line([sentence(f"Start your {brand} subscription today")]), "Subscribe today"
     if cat == "service" and thing and an.product and not any(
@@ -729,8 +741,7 @@ def _brand_action(an: BriefAnalysis, brand: str) -> tuple[Line, str]:
             return Line([sentence(f"Book your {cls.group(1).lower()} at {brand} today")]), f"Book your {cls.group(1).lower()}"
         return Line([sentence(f"Call {brand} today")]), "Call today"
     place = re.split(r"\s+(?:in|on|at|for|with|near|from)\s+", an.product or "", maxsplit=1)[0]
-    if re.search(r"\b(shop|store|restaurant|caf[eé]|bakery|bar|pub|market|boutique|gallery|museum|zoo|hotel|"
-                 r"bistro|diner|brewery|bookshop|florist)$", place, re.I):
+    if _PLACE.search(place):
         return Line([sentence(f"Visit {brand} today")]), "Visit us today"  # a place is visited, not tried
     if thing:
         return Line([sentence(f"Try {thing} today")]), "Try it today"
@@ -753,14 +764,20 @@ def _hooks(an: BriefAnalysis, story: list[str]) -> list[Line]:
         meet = _meet_hook(story[0])
         if meet:
             hooks.append(Line([meet[0]], "hook", 0, hook_kind="meet", items=[meet[1]]))
-    negatives = [f for f in an.facts if re.match(r"^(no|zero|without)\s+", f, re.I)]
+    negatives = [f for f in an.facts if re.match(r"^(no|zero|without)\s+", f, re.I)
+                 and not re.search(r"\b(?:needed|required|necessary|involved|attached|asked)$", f.strip().rstrip("."), re.I)
+                 and word_count(f) <= 4]  # "no fillers" → "Tired of fillers?"; never "Tired of card needed?"
     if negatives:
         thing = re.sub(r"^(no|zero|without)\s+", "", negatives[0], flags=re.I)
         hooks.append(Line([sentence(f"Tired of {thing}?")], "hook", 0, hook_kind="you"))
     aud = _audience_phrase(an.audience)
     if aud:
         hooks.append(Line([sentence(f"{aud[0].upper() + aud[1:]}, this one's for you")], "hook", 0, hook_kind="you"))
-    if an.product:
+    opens = next((f for f in an.facts if an.product and re.match(r"^(?:a|an|the)\s+(?:new\s+)?" + re.escape(an.product)
+                                                                   + r"\s+(?:opens?|launch(?:es)?|is|are)\b", f, re.I)), None)
+    if an.product and opens:  # "A new neighbourhood bakery opens on Saturday." opens the video; no "Meet ..." before it
+        hooks.append(Line([sentence(opens)], "hook", 0, fact=opens, hook_kind="claim"))
+    elif an.product:
         p = an.product
         meet = f"Meet the new {p}" if an.product_is_new else f"Meet {_with_article(p)}"
         if an.brand and an.brand.lower() not in p.lower() and word_count(p) <= 3:
@@ -867,7 +884,9 @@ def write_copy(an: BriefAnalysis, words_target: float, *, seed: int = 0, max_lin
         forms = fact_sentences(f, an)
         if named_left and (named := _named_forms(forms, an)) != forms:
             forms, named_left = named, named_left - 1
-        one_word = len(f.split()) == 1 and not _IMPERATIVE.match(f)
+        one_word = len(f.split()) == 1 and not _IMPERATIVE.match(f) and (
+            f.lower() in _ADJ_WORDS or _PARTICIPLE.match(f) or "-" in f
+            or (_ADJ_END.match(f) and not _NOUN_END.search(f)))  # "sourdough" is a noun: said as one
         if one_word:
             adjectives.append(f)
             continue
@@ -1045,7 +1064,10 @@ def write_copy(an: BriefAnalysis, words_target: float, *, seed: int = 0, max_lin
     short_facts = [f.strip().rstrip(".") for f in an.facts if word_count(f) <= 7 and "," not in f]
     # one grammatical shape per recap: "It maps ..., it empties ..." items (said with the name as their
     # subject) or verbless items ("65 km range, folds in 3 seconds"), never "…, it climbs over rugs and quiet at 55 dB"
-    does = [f for f in short_facts if re.match(r"^it\s+\w+s\b", f, re.I)]
+    does = [f if re.match(r"^it\s", f, re.I) else f"It {f}" for f in short_facts
+            if re.match(r"^it\s+\w+s\b", f, re.I) or (re.match(r"^[a-z]+[^su\W]s\b", f) and not _NUMBERISH.match(f))]
+    short_facts = [f for f in short_facts if not (re.match(r"^it\s+\w+s\b", f, re.I)
+                                                  or (re.match(r"^[a-z]+[^su\W]s\b", f) and not _NUMBERISH.match(f)))] + does
     sentences = [f for f in short_facts if f not in does and re.match(r"^[A-Z]", f)
                  and not re.match(r"^(?:A|An|The|One|Two|Three|No|Zero)\b", f)]  # "Registration closes 1 March"
     if len(does) >= 2:
@@ -1115,11 +1137,16 @@ def write_copy(an: BriefAnalysis, words_target: float, *, seed: int = 0, max_lin
                 hook = Line([sentence(parts[0])], "hook", 0, hook_kind=hook.hook_kind)
                 body.append(Line([sentence(parts[1])], "story", 1))
 
-    seen = {hook.text.lower(), cta.text.lower()}
+    def first_sentence(t: str) -> str:
+        t = re.sub(r"^(?:And the best part\?|Here's the best part:|Plus,|Then)\s+", "", t)
+        return re.split(r"(?<=[.!?])\s+", t.strip())[0].lower()
+
+    seen = {hook.text.lower(), cta.text.lower(), first_sentence(hook.text)}
     uniq = []
-    for ln in body:
-        if ln.text.lower() not in seen:
+    for ln in body:  # a line whose first sentence was said already (the offer as the hook) is not said again
+        if ln.text.lower() not in seen and first_sentence(ln.text) not in seen:
             seen.add(ln.text.lower())
+            seen.add(first_sentence(ln.text))
             uniq.append(ln)
     body = uniq
     lines = [hook] + body + [cta]
@@ -1148,7 +1175,8 @@ def _transitions(an: BriefAnalysis, hook: Line, body: list[Line], seed: int) -> 
     out.append(("Then", cont))
     facts = [ln for ln in body if ln.beat == "benefit" and ln.fact and ln.fact != an.offer]
     plus = next((ln for ln in facts[1:] if not _LEAD_IN.match(ln.text) and "?" not in ln.text
-                 and re.match(r"^(?:It|They|It's|They're|[A-Z][a-z]+)\b", ln.text)), None)
+                 and re.match(r"^(?:It|They|It's|They're|[A-Z][a-z]+)\b", ln.text)
+                 and not re.match(r"^(?:We|Our|You|Your|Ask|Please|Help|Donate|Give)\b", ln.text)), None)
     out.append(("Plus,", plus))
     offer = next((ln for ln in body if an.offer and ln.fact == an.offer and not _LEAD_IN.match(ln.text)), None)
     out.append((pick(["And the best part?", "Here's the best part:"], seed, "best:" + (an.offer or "")), offer))

@@ -52,6 +52,8 @@ RULES: tuple[BenefitRule, ...] = (
        "Easy on your wallet.", "Great value, every time."),
     _r("lasting", r"\bkeeps?\s+(?:\w+\s+){0,2}(?:cold|hot|warm|cool|fresh|dry|charged)\b",
        "Made for your longest days.", "Ready when you are."),
+    _r("warranty", r"\bwarrant(?:y|ies)\b|\bguarantee\w*\b|\bmoney-?back\b",
+       "We've got you covered.", "Peace of mind included."),
     _r("battery", r"\b(?:battery|range|lasts?|runtime|on (?:a|one) (?:single )?charge)\b",
        "Charge less. Go further.", "Forget the charger for a while.", "Built to keep up with you."),
     _r("slow", r"\b(?:steeped|aged|fermented|slow-?\w*|proofed)\b|\b\d+-hours?\b(?!\s+(?:battery|charge|runtime))",
@@ -89,8 +91,6 @@ RULES: tuple[BenefitRule, ...] = (
        "Everyone's welcome.", "No experience needed."),
     _r("quiet", r"\bquiet\w*\b|\bsilent\w*\b|\b\d+\s?dB\b|\bwhisper\w*\b",
        "You'll hardly hear it.", "All the work, none of the noise."),
-    _r("warranty", r"\bwarrant(?:y|ies)\b|\bguarantee\w*\b|\bmoney-?back\b",
-       "We've got you covered.", "Peace of mind included."),
     _r("automatic", r"\bautomatic\w*\b|\bauto-\w+\b|\breminders?\b|\balerts?\b|\bsorts?\b|\breports?\b|"
        r"\bin your inbox\b|\bsummar(?:y|ies)\b|\bitself\b|\badjusts\b|\btranscribes\b|\bmaps your\b|"
        r"\bdetects\b|\blearns your\b",
@@ -103,6 +103,28 @@ RULES: tuple[BenefitRule, ...] = (
        "Bring your friends.", "A night you'll remember."),
     _r("safety", r"\bbrak\w+\b|\bsafe\w*\b|\bsecur\w*\b|\bprotect\w*\b|\bencrypt\w*\b",
        "Peace of mind, every time.", "Safety you don't have to think about."),
+    _r("planet", r"\brecycled\b|\bupcycled\b|\beco-?\w*\b|\bsustainab\w+\b|\bcarbon[- ]neutral\b|\belectric-only\b|"
+       r"\bzero[- ]emissions?\b|\bplastic-free\b|\bcompostable\b|\brefill\w*\b",
+       "Better for the planet.", "Good for you, good for the planet."),
+    _r("dietary", r"\b(?:dairy|gluten|nut|sugar|lactose|meat)-free\b|\bvegan\b|\bplant-based\b",
+       "Something everyone can enjoy.", "Made for more of the table."),
+    _r("taste", r"\bnotes of\b|\bflavou?r(?:ed|ful)?\b|\btasting\b|\bcreamy\b|\bcrispy\b|\bcrunchy\b|\bjuicy\b",
+       "Taste it for yourself.", "One sip and you'll see."),
+    _r("power", r"\btows?\b|\btowing\b|\bhauls?\b|\bpayload\b|\bhorsepower\b|\btorque\b|\b\d+\s?hp\b",
+       "Ready for the heavy lifting.", "Built for the big jobs."),
+    _r("integration", r"\bsyncs? with\b|\bintegrates? with\b|\bworks with\b|\bconnects? (?:to|with)\b|\bexports? to\b|"
+       r"\bimports? from\b",
+       "It fits right into how you work.", "No more switching between apps."),
+    _r("schedule", r"\b(?:evening|weekend|saturday|sunday|late|early)(?:\s+and\s+\w+)?\s+(?:appointments|opening|classes|"
+       r"sessions|hours)\b|\bopen (?:daily|every day|seven days)\b",
+       "On your schedule.", "Whenever suits you."),
+    _r("gentle", r"\bgentle\b|\bnervous\b|\banxious\b|\bpatient\b(?!s)|\bcaring\b",
+       "Care that puts you at ease.", "No rush, no pressure."),
+    _r("pets", r"\b(?:dogs?|pets?) (?:welcome|allowed|friendly)\b|\b(?:dog|pet)-friendly\b",
+       "Bring the whole pack.", "The more paws, the merrier."),
+    _r("support", r"\bcare tips\b|\bsupport team\b|\bexpert advice\b|\bhelp(?:line| desk)\b|\bcoach(?:ing|es)?\b|"
+       r"\bguides? you\b",
+       "Help whenever you need it.", "You're never on your own."),
     _r("comfort", r"\bcomfort\w*\b|\bsoft\w*\b|\bcushion\w*\b|\bbreathable\b|\bergonomic\b",
        "Feel the difference from the first moment.", "Comfort you'll notice right away."),
     _r("grip", r"\bgrip\w*\b|\btraction\b|\bnon-?slip\b",

@@ -1064,23 +1064,16 @@ def write_copy(an: BriefAnalysis, words_target: float, *, seed: int = 0, max_lin
     short_facts = [f.strip().rstrip(".") for f in an.facts if word_count(f) <= 7 and "," not in f]
     # one grammatical shape per recap: "It maps ..., it empties ..." items (said with the name as their
     # subject) or verbless items ("65 km range, folds in 3 seconds"), never "…, it climbs over rugs and quiet at 55 dB"
-    does = [f if re.match(r"^it\s", f, re.I) else f"It {f}" for f in short_facts
-            if re.match(r"^it\s+\w+s\b", f, re.I) or (re.match(r"^[a-z]+[^su\W]s\b", f) and not _NUMBERISH.match(f))]
-    short_facts = [f for f in short_facts if not (re.match(r"^it\s+\w+s\b", f, re.I)
-                                                  or (re.match(r"^[a-z]+[^su\W]s\b", f) and not _NUMBERISH.match(f)))] + does
-    sentences = [f for f in short_facts if f not in does and re.match(r"^[A-Z]", f)
-                 and not re.match(r"^(?:A|An|The|One|Two|Three|No|Zero)\b", f)]  # "Registration closes 1 March"
-    if len(does) >= 2:
-        short_facts = does
-    else:
-        short_facts = [f for f in short_facts if f not in does and f not in sentences]
+    short_facts = [re.sub(r"^it\s+(?=\w+s\b)", "", f, flags=re.I) for f in short_facts]  # "It maps ..." → "maps ..."
+    short_facts = [f for f in short_facts if not re.match(r"^[A-Z]", f)
+                   or re.match(r"^(?:A|An|The|One|Two|Three|No|Zero)\b", f)]  # "Registration closes 1 March" is a sentence
     recap_name = _list_name(an)
     if recap and total() < words_target * 0.8 and len(short_facts) >= 3 and recap_name \
             and not any(ln.text.startswith(f"{recap_name}:") or "That's" in ln.text for ln in body):
         its = [x[:1].lower() + x[1:] if re.match(r"^[A-Z][a-z]+\b", x) and x.split()[0] not in (an.brand or "")
                else x for x in short_facts[:4]]  # "Tickets from $12" → "tickets from $12"; names stay
-        if all(re.match(r"^it\s+\w+s\b", x, re.I) for x in its):  # "Quill transcribes meetings, tags ... and exports ..."
-            its = [x[3:] for x in its]
+        if all(re.match(r"^[a-z]+[^su\W]s\b", x) and not _NUMBERISH.match(x) for x in its):
+            # every item is what it does: the name is their subject ("Quill transcribes meetings, tags ... and exports ...")
             recap_line = f"{recap_name} {', '.join(its[:-1])} and {its[-1]}."
         else:
             recap_line = f"{recap_name}: {', '.join(its[:-1])} and {its[-1]}."

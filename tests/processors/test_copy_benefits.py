@@ -28,7 +28,15 @@ def _benefits(text: str) -> list[str]:
     ("12 g protein per serving", None),       # grams of protein are no weight to carry
     ("warm light for late study nights", None),  # light as in a lamp's light
     ("no added sugar", None),
-    ("sugar-free", None),                     # a "-free" compound is no free offer
+    ("sugar-free", "dietary"),                # a "-free" compound is no free offer: it is a diet
+    ("made from 12 recycled bottles", "planet"),
+    ("notes of blueberry and jasmine", "taste"),
+    ("tows 3,500 kg", "power"),
+    ("syncs with Gmail and Outlook", "integration"),
+    ("evening and Saturday appointments", "schedule"),
+    ("gentle care for nervous patients", "gentle"),
+    ("dogs welcome", "pets"),
+    ("every plant comes with care tips", "support"),
     ("first wash free for new customers", "free"),
     ("$25 feeds a shelter dog for two weeks", "donation"),
     ("tickets from $12, kids go free", "kids_free"),

@@ -95,7 +95,8 @@ _DIRECTIVE = re.compile(
 _QUOTE = re.compile(r"(?<![\w])['\"]((?:[^'\"\n]|(?<=\w)'(?=\w)){2,600}?)['\"](?!\w)")
 _CLOSING_CUE = re.compile(
     r"(end|ends|ending|close|closes|closing|finish\w*|tagline|slogan|message|sign[- ]?off|sign[- ]off line|"
-    r"cta|call to action|line|wrap up|wraps up|final words?|last words?|say|logo|end card|end-card|reads)\W*"
+    r"cta|call to action|line|wrap up|wraps up|final words?|last words?|say|logo|end card|end-card|"
+    r"(?:card|logo|screen|super|title|slate) reads)\W*"
     r"(?:with|on|:|of|line|is)?\W*$",
     re.I,
 )

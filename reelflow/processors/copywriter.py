@@ -877,7 +877,8 @@ def write_copy(an: BriefAnalysis, words_target: float, *, seed: int = 0, max_lin
         if an.offer and f == an.offer:
             continue
         contrast = re.split(r",\s+(?=(?:yet|but)\s)", f, maxsplit=1)
-        if len(contrast) == 2 and word_count(contrast[0]) >= 4 and word_count(contrast[1]) >= 3:
+        if len(contrast) == 2 and word_count(contrast[0]) >= 4 and word_count(contrast[1]) >= 3 \
+                and "," not in contrast[1].split(None, 2)[1]:  # "huge, yet manageable, caucus" is one noun phrase
             body.append(Line([sentence(contrast[0])], "benefit", 0, fact=contrast[0]))
             body.append(Line([sentence(contrast[1])], "benefit", 0, fact=contrast[1]))
             continue

@@ -129,31 +129,67 @@ def scene_words(utt: Utterance, offset_s: float = 0.0) -> list[WordTiming]:
 
 
 def _phrases(words: list[WordTiming], max_chars: int, max_lines: int) -> list[list[WordTiming]]:
-    """Greedy phrase grouping: fill up to the line budget; end early at sentence ends and at
-    commas once the phrase is at least half full."""
-    budget = max_chars * max_lines
-    groups: list[list[WordTiming]] = []
+    """Phrase grouping: each sentence is one caption when it fits (``max_lines`` lines of
+    ``max_chars``); a longer sentence is cut into the fewest captions that fit, balanced in length
+    (so no caption is a lone "kids." after "Free first check-up for"), preferring cuts after commas."""
+    def fits(ws: list[WordTiming]) -> bool:
+        return wrap_lines(" ".join(x.text for x in ws), max_chars, max_lines) is not None
+
+    sentences: list[list[WordTiming]] = []
     cur: list[WordTiming] = []
     for w in words:
-        cand = cur + [w]
-        text = " ".join(x.text for x in cand)
-        if cur and wrap_lines(text, max_chars, max_lines) is None:
-            groups.append(cur)
-            cur = [w]
-        else:
-            cur = cand
-        joined = " ".join(x.text for x in cur)
-        if w.text[-1:] in ".!?" or (w.text[-1:] in ",;:" and len(joined) >= budget * 0.5):
-            groups.append(cur)
+        cur.append(w)
+        if w.text[-1:] in ".!?":
+            sentences.append(cur)
             cur = []
     if cur:
-        groups.append(cur)
-    # a lone trailing word joins its predecessor when it fits
-    if len(groups) >= 2 and len(groups[-1]) == 1:
-        merged = groups[-2] + groups[-1]
-        if wrap_lines(" ".join(x.text for x in merged), max_chars, max_lines) is not None:
-            groups[-2:] = [merged]
+        sentences.append(cur)
+    groups: list[list[WordTiming]] = []
+    for sent in sentences:
+        groups.extend(_balanced(sent, fits))
     return groups
+
+
+def _balanced(ws: list[WordTiming], fits) -> list[list[WordTiming]]:
+    """``ws`` cut into the fewest contiguous groups that each ``fits``; among those, the longest
+    group as short as possible and no group a lone word where another cut avoids it, then the most
+    cuts after a comma. A word that fits nowhere on its
+    own still gets a group (it is broken later by :func:`_break_long_words`)."""
+    n = len(ws)
+    if n == 0:
+        return []
+    if fits(ws):
+        return [ws]
+    length = [len(" ".join(x.text for x in ws[i:j])) for i in range(n) for j in range(n + 1)]
+
+    def seg_len(i: int, j: int) -> int:
+        return length[i * (n + 1) + j]
+
+    ok = [[j > i and (j - i == 1 or fits(ws[i:j])) for j in range(n + 1)] for i in range(n + 1)]
+    # best[k][j]: (lone-word groups, longest group, -comma cuts) for the first j words in k groups
+    inf = (10 ** 9, 0, 0)
+    best = [[inf] * (n + 1) for _ in range(n + 1)]
+    back = [[-1] * (n + 1) for _ in range(n + 1)]
+    best[0][0] = (0, 0, 0)
+    for k in range(1, n + 1):
+        for j in range(1, n + 1):
+            for i in range(j):
+                if best[k - 1][i] == inf or not ok[i][j]:
+                    continue
+                comma = 1 if j < n and ws[j - 1].text[-1:] in ",;:" else 0
+                prev = best[k - 1][i]
+                cand = (prev[0] + (j - i == 1), max(prev[1], seg_len(i, j)), prev[2] - comma)
+                if cand < best[k][j]:
+                    best[k][j], back[k][j] = cand, i
+        if best[k][n] != inf:
+            out: list[list[WordTiming]] = []
+            j, kk = n, k
+            while kk > 0:
+                i = back[kk][j]
+                out.append(ws[i:j])
+                j, kk = i, kk - 1
+            return out[::-1]
+    return [ws]  # unreachable: one word per group always fits the "single word" rule above
 
 
 def _break_long_words(text: str, max_chars: int, max_lines: int) -> str:

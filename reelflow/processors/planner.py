@@ -30,6 +30,7 @@ from reelflow.core.models import Brief, PlannedScript, Scene, ScriptPlan, Visual
 from reelflow.processors.brief_analysis import PLATFORM_WORDS, BriefAnalysis, analyze_brief
 from reelflow.processors.copywriter import _PRODUCT_VERBS, Copy, Line, keywords_for, sentence, word_count, write_copy
 from reelflow.processors.pacing import END_MIN_S, LEAD_IN_S, VOICE_WPS, build_timeline, max_words, target_speech_s
+from reelflow.processors.motion.design import NEGATIVE_FEELING
 
 NEGATIVE_PROMPT = "text, watermark, logo distortion, blurry, low quality, deformed hands, extra limbs"
 
@@ -331,6 +332,9 @@ def _product_label(an: BriefAnalysis) -> str | None:
 def _visual(line: Line, an: BriefAnalysis, is_first: bool, is_last: bool, hero_headline: str = "") -> VisualSpec:
     text = _CONNECTIVE.sub("", line.text)  # what the scene shows: the line without its spoken lead-in
     kw = keywords_for(text)
+    if line.beat in ("benefit", "proof", "cta") and not text.rstrip().endswith("?"):
+        # "gentle care for nervous patients" shows the care, not a frightened face
+        kw = [k for k in kw if not NEGATIVE_FEELING.search(k)]
     subject = " ".join(x for x in (an.product or "", an.topic or "") if x)
     if not kw:
         kw = keywords_for(subject + " " + " ".join(an.visual_cues))

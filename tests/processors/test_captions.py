@@ -201,3 +201,18 @@ def test_a_word_wider_than_the_line_is_broken_not_refused(tmp_path) -> None:
 
     shown = "".join(re.sub(r"[^a-z]", "", c.text.lower()) for c in caps)
     assert shown == re.sub(r"[^a-z]", "", "Zephyr is dentist-approved and incomprehensibilities too.".lower())
+
+
+def test_a_sentence_too_long_for_one_caption_is_cut_in_balanced_parts(tmp_path: Path) -> None:
+    """Real Piper word timings at a vertical video's line width (16 characters): a sentence that
+    needs two captions is cut where neither part is a lone word ("Free first check-up for" +
+    "kids." read as a stutter), and a sentence that fits stays whole."""
+    lines = ["Free first check-up for kids. Nothing to lose.", "Evening and Saturday appointments. On your schedule."]
+    synth = PiperSynthesizer()
+    utts = [synth.synthesize_sync(Scene(index=i, narration=t, visual_prompt="clinic", duration_s=5), tmp_path / f"{i}.wav")
+            for i, t in enumerate(lines)]
+    caps = build_captions(utts, [0.2, 0.2 + utts[0].duration_s + 0.4], max_chars_per_line=16, max_lines=2)
+    texts = [" ".join(c.text.split()) for c in caps]
+    assert all(len(t.split()) >= 2 for t in texts), texts
+    assert "Nothing to lose." in texts and "On your schedule." in texts  # a sentence that fits is one caption
+    assert " ".join(texts) == " ".join(lines)  # every word once, in order

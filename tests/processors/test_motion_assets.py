@@ -4,6 +4,7 @@ matcher finds a fitting asset in its top 3 for hand-labelled scene texts (genera
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -169,3 +170,14 @@ def test_end_card_closes_on_the_product_shot_unless_its_own_match_is_strong(libr
     bottle = designs(["Looking for a water bottle? Meet Tidewell.", "Keeps drinks cold for 24 hours.",
                       "Try the Tidewell water bottle today."], "Tidewell")
     assert bottle[-1].assets[0].id == bottle[0].assets[0].id, (bottle[0].assets, bottle[-1].assets)
+
+
+def test_a_feeling_a_benefit_soothes_is_not_what_the_scene_shows(library):
+    """"Gentle care for nervous patients" showed a frightened face: the scene shows the care, while
+    a question that names the problem ("Tired of waiting?") may still show it."""
+    soothing = Scene(index=0, narration="Plus, gentle care for nervous patients. Care that puts you at ease.",
+                     visual_prompt="x", duration_s=3,
+                     visual=VisualSpec(kind="kinetic", headline="Gentle care for nervous patients"))
+    d = design_scenes([soothing], library)[0]
+    shown = " ".join(a.label.lower() for a in d.assets)
+    assert not re.search(r"fear|anxious|scream|worried|sweat|nervous", shown), shown

@@ -88,7 +88,9 @@ def _tag(text: str) -> str:
 
 _HEAD_END_STOP = {"a", "an", "the", "and", "or", "of", "to", "for", "with", "on", "in", "at", "your", "its", "their",
                   "from", "is", "are", "was", "be", "by", "per", "every", "each", "our", "my", "this", "that", "than",
-                  "being", "who", "which", "what", "his", "her", "some", "as", "such", "may", "will", "can"}
+                  "being", "who", "which", "what", "his", "her", "some", "as", "such", "may", "will", "can",
+                  # modifiers that need their noun ("... potted plants the same" without "day")
+                  "same", "very", "other", "own", "more", "most", "extra", "next", "few", "many", "much", "both"}
 #: Words that carry an offer: a headline never drops them ("Buy two, get one" without "free" is no offer).
 _OFFER_WORD = re.compile(r"\b(?:free|off|half price|discount|deal|bogo|(?:buy|pay for)\s+(?:\d+|one|two|three|four|five|"
                          r"six)|for the price of \w+)\b|\bsave\s+(?:up to\s+)?[$€£\d]|%", re.I)

@@ -170,6 +170,11 @@ def test_end_card_closes_on_the_product_shot_unless_its_own_match_is_strong(libr
     bottle = designs(["Looking for a water bottle? Meet Tidewell.", "Keeps drinks cold for 24 hours.",
                       "Try the Tidewell water bottle today."], "Tidewell")
     assert bottle[-1].assets[0].id == bottle[0].assets[0].id, (bottle[0].assets, bottle[-1].assets)
+    # an opening that addresses the audience shows the viewers; the close shows the product instead
+    goat = designs(["Teens and young adults, this one's for you.", "A man buys a goat from a Goat 4 Sale sign.",
+                    "Discover Doritos today."], "Doritos")
+    assert goat[0].assets and goat[1].assets
+    assert not goat[-1].assets or goat[-1].assets[0].id != goat[0].assets[0].id, (goat[0].assets, goat[-1].assets)
 
 
 def test_a_feeling_a_benefit_soothes_is_not_what_the_scene_shows(library):

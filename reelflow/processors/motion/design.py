@@ -105,6 +105,11 @@ NEGATIVE_FEELING = re.compile(r"\b(?:nervous|anxious|anxiety|scared|afraid|fear(
                                r"sad|angry|lonely|tired|bored|pain(?:ful)?|sick|neglect(?:ed)?)\b", re.I)
 
 
+#: A line that addresses the audience ("Teens and young adults, this one's for you."): its picture is
+#: the viewers, never the pack shot the end card closes on.
+_ADDRESS = re.compile(r"this one's for you|listen up|calling all", re.I)
+
+
 def _headline_from(narration: str) -> str:
     """The first clause of the narration, cut to 6 words / 40 characters."""
     first = re.split(r"(?<=[.!?;:])\s+|\s+[-–—]\s+", narration.strip())[0]
@@ -334,7 +339,8 @@ def design_scenes(scenes: Sequence[Scene], library: AssetLibrary | None, *, foot
                     d.item_assets.append(_choice(ms[0]) if ms else None)
         if d.kind == "end_card" and not (d.assets and d.assets[0].score >= END_CARD_OWN_MIN
                                          and _label_said(d.assets[0].label, scene.narration)):
-            opening = next((o for o in out if o.kind == "hero" and o.assets), None)
+            opening = next((o for o in out if o.kind == "hero" and o.assets
+                            and not _ADDRESS.search(scenes[o.index].narration)), None)  # a product, not the audience
             if opening is not None:
                 # the pack shot: the sign-off shows the subject the video opened on (a coffee cup,
                 # not a teapot matched on "try it today"), as ads close on the product

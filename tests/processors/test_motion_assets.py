@@ -171,8 +171,12 @@ def test_end_card_closes_on_the_product_shot_unless_its_own_match_is_strong(libr
                       "Try the Tidewell water bottle today."], "Tidewell")
     assert bottle[-1].assets[0].id == bottle[0].assets[0].id, (bottle[0].assets, bottle[-1].assets)
     # an opening that addresses the audience shows the viewers; the close shows the product instead
-    goat = designs(["Teens and young adults, this one's for you.", "A man buys a goat from a Goat 4 Sale sign.",
-                    "Discover Doritos today."], "Doritos")
+    specs = [VisualSpec(kind="hero", headline="Teens and young adults"), VisualSpec(kind="hero", headline="A man buys a goat"),
+             VisualSpec(kind="end_card", headline="Doritos")]
+    lines = ["Teens and young adults, this one's for you.", "A man buys a goat from a Goat 4 Sale sign.",
+             "Discover Doritos today."]
+    goat = design_scenes([Scene(index=i, narration=t, visual_prompt=t, duration_s=3, visual=v)
+                          for i, (t, v) in enumerate(zip(lines, specs, strict=True))], library, brand="Doritos")
     assert goat[0].assets and goat[1].assets
     assert not goat[-1].assets or goat[-1].assets[0].id != goat[0].assets[0].id, (goat[0].assets, goat[-1].assets)
 

@@ -74,6 +74,14 @@ TONE_WORDS = {
     "fast", "quick", "calm", "fun", "cosy", "cozy", "dramatic", "serious", "moody", "friendly",
     "happy", "sad", "quirky", "witty", "premium", "minimal", "modern", "retro", "clear", "confident",
     "punchy", "bright", "gentle", "tender", "chill", "professional", "trustworthy", "cheerful", "lively",
+    "motivating", "motivational", "luxurious", "elegant", "romantic", "curious", "family-friendly", "sleek", "cool",
+    "edgy", "sophisticated", "reassuring", "hopeful", "joyful", "sunny", "rugged", "cheeky", "earnest", "honest",
+    "authentic", "empowering", "aspirational", "gritty", "vibrant", "youthful", "soothing", "dreamy", "mysterious",
+    "suspenseful", "urgent", "optimistic", "positive", "informative", "educational", "approachable", "casual",
+    "conversational", "formal", "simple", "clean", "calming", "relaxing", "joyous", "festive", "classy", "glamorous",
+    "adventurous", "confident", "sincere", "irreverent", "dry", "deadpan", "heartening", "touching", "poignant",
+    "intimate", "nostalgic", "warmhearted", "wholesome", "fresh", "zesty", "upbeat", "hype", "hyped", "high-energy",
+    "low-key", "laid-back", "sporty", "techy", "luxury", "friendly",
 }
 _FILLER_NOTE_WORDS = {"and", "with", "very", "a", "an", "bit", "of", "feel", "vibe", "energy", "bright", "the",
                       "tone", "style", "mood", "voice", "music", "pace", "keep", "it", "in"}
@@ -283,6 +291,8 @@ def _names_only(sentence: str) -> bool:
         return False
     if sum(1 for w in words if w[:1].islower() and len(w) >= 4) >= 2:
         return False  # "FlowFix Plumbing: emergency plumbers across Bristol" describes, it does not credit
+    if re.search(r"[$€£]\s?\d|\d\s?%", sentence):
+        return False  # "Bouquets from £25.": a price is content, never a credit
     if re.search(r"\d", sentence) and re.search(r"\b[a-z]{3,}(?:es|s|ed)\b", sentence):
         return False  # "Registration closes 1 March.": a verb and a figure make a sentence, not a credit
     if len(words) == 2 and words[1].lower() in {"today", "now", "here", "online", "tonight"}:
@@ -544,12 +554,22 @@ def _analyze_sentence(s: str, an: BriefAnalysis) -> None:
                               product_lead=(lead.groupdict().get("prep") or "").lower() in {"for", "introducing", "promoting", "announcing"})
             _analyze_body(body, an, list_context=True)
             return
+        maker = re.match(r"^(.+?)\s+(?:from|by)\s+(.+)$", head)
+        if an.brand and maker and not _HAS_VERB.search(head) and len(head.split()) <= 7 and (
+                maker.group(2).lower() in an.brand.lower() or an.brand.lower() in maker.group(2).lower()):
+            # "Car insurance from Harbour: get a quote in 2 minutes, ..." — the product, then its facts
+            if not an.product and not is_production_note(maker.group(1)):
+                an.product = _strip(maker.group(1)).lower() if maker.group(1)[:1].isupper() and \
+                    not re.match(r"^[A-Z][a-z]+\s+[A-Z]", maker.group(1)) else _strip(maker.group(1))
+            _analyze_body(body, an, list_context=True)
+            return
         if an.brand and head.lower().startswith(an.brand.lower()) and len(head.split()) <= 6 \
                 and not _HAS_VERB.search(head):  # "Wagly dog food: real chicken first, no fillers"
             rest = head[len(an.brand):].strip()
             new = bool(re.match(r"^(?:'s?\s+)?(?:new|latest|all-new)\b", rest, re.I))
             rest = _strip(re.sub(r"^(?:'s?\s+)?(?:new\s+|latest\s+|all-new\s+)?", "", rest, flags=re.I))
-            if rest and rest[:1].islower() and not an.product and not is_production_note(rest):
+            if rest and (rest[:1].islower() or re.fullmatch(r"[A-Z]{2,5}s?", rest)) and not an.product \
+                    and not is_production_note(rest):  # "dog food", "VPN"
                 an.product, an.product_is_new = rest, new
             _analyze_body(body, an, list_context=True)
             return
@@ -680,7 +700,7 @@ def _analyze_body(body: str, an: BriefAnalysis, *, list_context: bool) -> None:
         _directive(m.group(2), an)
         return
     items = _split_list(body)
-    if list_context and len(items) >= 2 and all(len(i.split()) <= 9 for i in items):
+    if list_context and len(items) >= 2 and all(len(i.split()) <= (12 if len(items) >= 3 else 9) for i in items):
         for it in items:  # a benefit list: each item is a fact, a tone word or a direction
             _analyze_clause(it, an, as_fact=True)
         return
@@ -708,7 +728,9 @@ def _analyze_body(body: str, an: BriefAnalysis, *, list_context: bool) -> None:
         return
     if len(items) >= 2 and all(len(i.split()) <= 7 for i in items) and not _HAS_VERB.search(body) \
             and not re.match(r"^(?:it|they|we|he|she|i|you)\s", body, re.I) \
-            and (re.match(r"^(?:[$€£]?\d|(?:a|an|the|no|zero|free|all|one|two|three|four|five)\b|[a-z])", items[0])
+            and (re.match(r"^(?:[$€£]?\d|(?:a|an|the|no|zero|free|all|one|two|three|four|five|new|fresh|extra|"
+                          r"unlimited|same-day|next-day|\w+-\w+)\b|[a-z])", items[0], re.I if re.match(
+                              r"^(?:New|Fresh|Free|Extra|Unlimited)\b", items[0]) else 0)
                  or len(items[0].split()) <= 2) \
             and not any(re.match(r"^(?:such as|like|including|and more|many more)\b", i, re.I) for i in items) \
             and not re.search(r"\b[a-z]{3,}(?:s|ed)\s+(?:the|a|an|his|her|their|its|to|on|in|at|with|from|into)\b", body,

@@ -325,7 +325,8 @@ def fill_devices(an: BriefAnalysis, lines: list[str], *, seed: int, audience: st
     if an.brand and an.product_name and an.product_name.lower() != an.brand.lower() \
             and _norm(an.product_name) not in _norm(lines[-1]) and len(an.product_name.split()) <= 4 \
             and all(w[:1].isupper() or w[:1].isdigit() for w in an.product_name.split()) \
-            and "'" not in an.product_name:  # a product *name* ("TrailFox Grip"), not a phrase
+            and "'" not in an.product_name and re.search(r"[A-Z]", an.product_name) \
+            and not re.match(r"^\d", an.product_name):  # a product *name* ("TrailFox Grip"), not "12-week"
         pn = an.product_name
         name = pn if an.brand.lower() in pn.lower() else f"{pn}, from {an.brand}"
         add("brand", f"{_cap(name)}.", "cta_prefix")

@@ -581,6 +581,8 @@ _CATEGORIES: list[tuple[str, re.Pattern[str]]] = [
                          r"tour dates?)\b", re.I)),
     ("app", re.compile(r"\b(app|apps|software|platform|saas|download)\b", re.I)),
     ("subscription", re.compile(r"\b(subscriptions?|subscribe|membership|every month|monthly box|box every)\b", re.I)),
+    ("insurance", re.compile(r"\b(insurance|insurer|cover for|quote)\b", re.I)),
+    ("course", re.compile(r"\b(bootcamp|course|courses|workshop|degree|diploma|certificate programme|academy)\b", re.I)),
     ("car", re.compile(r"\b(car|cars|suv|sedan|hatchback|hybrid|pickup truck|truck|vehicle|crossover|coupe|ev|driving|braking|"
                        r"test drive)\b", re.I)),
     ("service", re.compile(r"\b(plumb\w+|electrician\w*|cleaning|cleaners?|repairs?|salon|barber\w*|studio|clinic|"
@@ -730,6 +732,10 @@ def _brand_action(an: BriefAnalysis, brand: str) -> tuple[Line, str]:
     if re.search(r"\b(?:hotel|inn|resort|b&b|guesthouse|lodge|retreat)\b", " ".join([brand, an.product or "",
                                                                                      an.topic or ""]), re.I):
         return Line([sentence(f"Book your stay at {brand} today")]), "Book your stay"
+    if cat == "insurance":
+        return Line([sentence(f"Get your {brand} quote today")]), "Get a quote"
+    if cat == "course":
+        return Line([sentence(f"Sign up with {brand} today")]), "Sign up today"
     if cat == "subscription":
         return Line([sentence(f"Start your {brand} subscription today")]), "Subscribe today"
     if cat == "service" and thing and an.product and not any(
@@ -741,8 +747,10 @@ def _brand_action(an: BriefAnalysis, brand: str) -> tuple[Line, str]:
             return Line([sentence(f"Book your {cls.group(1).lower()} at {brand} today")]), f"Book your {cls.group(1).lower()}"
         return Line([sentence(f"Call {brand} today")]), "Call today"
     place = re.split(r"\s+(?:in|on|at|for|with|near|from)\s+", an.product or "", maxsplit=1)[0]
-    if _PLACE.search(place):
+    if _PLACE.search(place) or _PLACE.search(brand):
         return Line([sentence(f"Visit {brand} today")]), "Visit us today"  # a place is visited, not tried
+    if re.search(r"\border (?:by|before|online|now|today)\b|\bnext-day delivery\b", text, re.I) and not thing:
+        return Line([sentence(f"Order from {brand} today")]), "Order today"  # a shop that delivers
     if thing:
         return Line([sentence(f"Try {thing} today")]), "Try it today"
     if cat == "drink":
@@ -750,6 +758,13 @@ def _brand_action(an: BriefAnalysis, brand: str) -> tuple[Line, str]:
     if cat == "food":
         return Line([sentence(f"Grab some {brand} today")]), "Grab some today"
     return Line([sentence(f"Discover {brand} today")]), "Discover more"
+
+
+#: What people are tired of: a "no X" fact opens with "Tired of X?" only for these ("no logs" is a VPN's
+#: privacy promise, not a pain).
+_PAIN = (r"(?:fees?|charges?|contracts?|waiting|wait|queues?|ads|hassle|paperwork|forms|fuss|setup|stress|mess|noise|"
+         r"crowds|traffic|fillers|additives|surprises|hidden costs?|call-out fees?|commitment|lock-ins?|jargon|"
+         r"subscriptions?|tangles|leaks|spills|smudges|clutter|bills)")
 
 
 def _hooks(an: BriefAnalysis, story: list[str]) -> list[Line]:
@@ -764,9 +779,8 @@ def _hooks(an: BriefAnalysis, story: list[str]) -> list[Line]:
         meet = _meet_hook(story[0])
         if meet:
             hooks.append(Line([meet[0]], "hook", 0, hook_kind="meet", items=[meet[1]]))
-    negatives = [f for f in an.facts if re.match(r"^(no|zero|without)\s+", f, re.I)
-                 and not re.search(r"\b(?:needed|required|necessary|involved|attached|asked)$", f.strip().rstrip("."), re.I)
-                 and word_count(f) <= 4]  # "no fillers" → "Tired of fillers?"; never "Tired of card needed?"
+    negatives = [f for f in an.facts if re.match(r"^(?:no|zero|without)\s+(?:\w+\s+)?" + _PAIN + r"$", f.strip().rstrip("."),
+                                                 re.I)]  # "no monthly fees" → "Tired of monthly fees?"; never "Tired of logs?"
     if negatives:
         thing = re.sub(r"^(no|zero|without)\s+", "", negatives[0], flags=re.I)
         hooks.append(Line([sentence(f"Tired of {thing}?")], "hook", 0, hook_kind="you"))

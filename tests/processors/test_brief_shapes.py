@@ -16,6 +16,7 @@ import pytest
 
 from reelflow.core.models import Brief
 from reelflow.processors.brief_analysis import analyze_brief
+from reelflow.processors.copywriter import _hooks, story_beats
 from reelflow.processors.planner import TemplatePlanner, check_plan
 
 PLANNER = TemplatePlanner()
@@ -132,3 +133,49 @@ def test_brand_and_product_before_a_colon(text: str, product: str, new: bool) ->
     assert (an.product, an.product_is_new) == (product, new)
     assert an.offer is None  # "dairy-free" is no offer
     assert not _BROKEN.search(" ".join(_spoken(brief)))
+
+
+def test_a_header_with_the_maker_and_a_long_list_of_what_it_gives() -> None:
+    brief = Brief(brand="Harbour Insurance", duration_s=30,
+                  text="Car insurance from Harbour: get a quote in 2 minutes, claims handled by real people 24/7, and "
+                       "save up to 15% when you bundle home and car. Friendly, trustworthy. Audience: drivers aged 25-50.")
+    an = analyze_brief(brief)
+    assert an.product == "car insurance"
+    assert an.facts == ["get a quote in 2 minutes", "claims handled by real people 24/7",
+                        "save up to 15% when you bundle home and car"]
+    lines = _spoken(brief)
+    assert lines[-1] == "Get your Harbour Insurance quote today."  # insurance is quoted, never test-driven
+
+
+@pytest.mark.parametrize("tone", ["Motivating.", "Romantic, elegant.", "Curious, family-friendly.", "Clean, simple tone."])
+def test_tone_words_are_never_spoken(tone: str) -> None:
+    brief = Brief(brand="CodeCamp", duration_s=20, text=f"CodeCamp's 12-week web development bootcamp: taught by senior "
+                                                         f"engineers, part-time evening option. {tone}")
+    spoken = " ".join(_spoken(brief)).lower()
+    for word in re.findall(r"[a-z\-]+", tone.lower()):
+        if word != "tone":
+            assert not re.search(r"\b" + re.escape(word) + r"\b", spoken), (word, spoken)
+
+
+def test_no_x_opens_with_tired_of_x_only_for_a_pain() -> None:
+    vpn = Brief(brand="ShieldLink", duration_s=15, text="ShieldLink VPN: one tap to connect, no logs, servers in 60 "
+                                                       "countries. 30-day money-back guarantee.")
+    assert analyze_brief(vpn).product == "VPN"
+    assert not any(ln.startswith("Tired of") for ln in _spoken(vpn))  # "no logs" is a promise, not a pain
+    bank = Brief(brand="Bolt Bank", duration_s=20, text="Bolt Bank: open an account in 5 minutes, no monthly fees. Modern.")
+    an = analyze_brief(bank)
+    assert "Tired of monthly fees?" in [h.text for h in _hooks(an, story_beats(an.story))]
+
+
+def test_a_price_and_a_list_of_new_things_are_content() -> None:
+    flowers = Brief(brand="Petal Post", duration_s=20,
+                    text="Petal Post delivers fresh flowers the next day anywhere in the UK. Bouquets from £25. Order by "
+                         "10pm for next-day delivery. Romantic, elegant. For Valentine's Day.")
+    assert "Bouquets from £25" in analyze_brief(flowers).facts
+    assert _spoken(flowers)[-1] == "Order from Petal Post today."
+    museum = Brief(brand="Northgate Museum", duration_s=30,
+                   text="The Northgate Museum reopens on 3 May after a two-year renovation. New dinosaur hall, a hands-on "
+                        "science lab for kids, and free entry every first Sunday. Curious, family-friendly.")
+    an = analyze_brief(museum)
+    assert {"New dinosaur hall", "a hands-on science lab for kids", "free entry every first Sunday"} <= set(an.facts)
+    assert _spoken(museum)[-1] == "Visit Northgate Museum today."

@@ -78,10 +78,11 @@ TONE_WORDS = {
     "edgy", "sophisticated", "reassuring", "hopeful", "joyful", "sunny", "rugged", "cheeky", "earnest", "honest",
     "authentic", "empowering", "aspirational", "gritty", "vibrant", "youthful", "soothing", "dreamy", "mysterious",
     "suspenseful", "urgent", "optimistic", "positive", "informative", "educational", "approachable", "casual",
-    "conversational", "formal", "simple", "clean", "calming", "relaxing", "joyous", "festive", "classy", "glamorous",
-    "adventurous", "confident", "sincere", "irreverent", "dry", "deadpan", "heartening", "touching", "poignant",
-    "intimate", "nostalgic", "warmhearted", "wholesome", "fresh", "zesty", "upbeat", "hype", "hyped", "high-energy",
-    "low-key", "laid-back", "sporty", "techy", "luxury", "friendly",
+    "conversational", "formal", "calming", "relaxing", "joyous", "festive", "classy", "glamorous",
+    "adventurous", "sincere", "irreverent", "deadpan", "heartening", "touching", "poignant",
+    "intimate", "warmhearted", "wholesome", "zesty", "high-energy", "low-key", "laid-back",
+    # not here, though briefs use them as tone: words that are also product facts ("fresh", "clean",
+    # "simple", "cool", "dry", "honest", "luxury": "Fresh, simple." may be what the product is)
 }
 _FILLER_NOTE_WORDS = {"and", "with", "very", "a", "an", "bit", "of", "feel", "vibe", "energy", "bright", "the",
                       "tone", "style", "mood", "voice", "music", "pace", "keep", "it", "in"}

@@ -3,15 +3,22 @@
 What is found (each as written in the brief, never invented):
 
 - ``brand``: the structured ``Brief.brand`` field wins; else a capitalised name before ``'s new``
-  / ``for X's`` / ``Announce X's`` in the text; else none (the copy then names no brand and the run
-  report warns).
-- ``product``: ``our new X`` / ``Brand's new X`` / ``ad for Brand X: ...``.
+  / ``for X's`` / ``Announce X's`` in the text, a possessive business name ("for Nonna's Kitchen,"),
+  or the maker in "for the Drift puffer jacket by Northpeak"; else none (the copy then names no
+  brand and the run report warns).
+- ``product``: ``our new X`` / ``Brand's new X`` / ``ad for Brand X: ...`` / ``Launch of the X`` /
+  ``X from Brand: ...`` / ``Brand X: ...`` (a lower-case phrase or an acronym: "dog food", "VPN");
+  a relative clause of the product ("a desk lamp that adjusts colour temperature") is a fact.
 - ``facts``: the list after the header colon ("crackly crust, baked at 4am daily, first loaf free
-  for new members"), sentences with numbers, and the content of directives ("Mention the first
-  ride is free", "highlight X") — each kept whole.
+  for new members"), sentences with numbers, verbless lists of what is on offer ("10,000 runners,
+  a flat course, and a 5K"), what the product does said with it as the subject ("It maps your home,
+  empties itself ..." → one fact per verb phrase; "Brightroof installs solar panels in one day"),
+  an event's date ("the Dunmore City Marathon on 12 April" → "... is on 12 April"), and the
+  content of directives ("Mention the first ride is free", "highlight X") — each kept whole.
 - ``offer``: the fact that is an offer (free, % off, discount, trial, save).
 - ``closing_line`` / ``required_lines``: quoted text cued by end/close/finish/tagline/slogan/
-  message/sign-off ("close with 'X'", "Tagline 'X'", "message 'X'") — spoken verbatim, last.
+  message/sign-off/logo/end card ("close with 'X'", "Tagline 'X'", "End on the logo: 'X'") —
+  spoken verbatim, last.
 - ``story``: narrative clauses ("A puppy gets lost far from the farm and finds its way home ...").
 - ``production_notes``: everything that must never be spoken: durations, platforms, aspect,
   "vertical", "video", tone and audience statements, shot/edit directions ("fast cuts", "end card",

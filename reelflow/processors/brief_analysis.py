@@ -53,8 +53,11 @@ PRODUCTION_WORDS = {
     "footage", "vertical", "landscape", "square", "frame", "frames", "beats", "pov", "cameo", "narrator",
     "visuals", "visual", "celebrity-led", "slapstick", "comedy", "film", "trailer", "explainer", "brief",
     "tiktok", "instagram", "youtube", "shorts", "tone", "audience", "cinematic", "format", "aspect",
-    "duration", "subtitles", "captions", "cta", "end-card", "animation", "build",
+    "duration", "subtitles", "captions", "cta", "end-card", "animation",
 }
+#: "Build" as a direction ("emotional build", "a slow build to the reveal"), not "we build homes".
+_BUILD_NOTE = re.compile(r"(?:emotional|slow|tension|steady|big|gradual|music(?:al)?)\s+build|build-?up|"
+                         r"build(?:s|ing)?\s+to\s+(?:a|the)\s+(?:reveal|payoff|climax|punchline|crescendo)", re.I)
 #: Production words that are also everyday content words: not a note in these phrases
 #: ("live music", "gift card", "a flu shot", "build your budget", "a film festival").
 _LENGTH_WORDS = {"in", "under", "within", "about", "around", "max", "maximum", "roughly", "approx", "exactly", "just",
@@ -276,7 +279,7 @@ def is_production_note(clause: str) -> bool:
     toks = _tokens(c)
     if not toks:
         return True
-    if _DIRECTION_START.match(c) or _ASPECT.search(c) or _CUT_NOTE.search(c):
+    if _DIRECTION_START.match(c) or _ASPECT.search(c) or _CUT_NOTE.search(c) or _BUILD_NOTE.search(c):
         return True
     dur = _DURATION.search(c)
     if dur and (re.search(r"\d\s*-\s*s", dur.group(0), re.I) or dur.group(0).lower().endswith("long")
@@ -407,6 +410,95 @@ def _product_from(phrase: str, brand: str | None) -> tuple[str | None, bool]:
 # ---------------------------------------------------------------------------------------------
 
 
+#: Labels of a structured brief ("Product: X", "Key messages:" + bullets, "CTA: ...") → what they hold.
+_SECTION_KIND = {
+    "brand": "brand", "client": "brand", "company": "brand",
+    "product": "product", "service": "product", "subject": "product",
+    "key messages": "facts", "key message": "facts", "messages": "facts", "message": "facts", "key facts": "facts",
+    "facts": "facts", "features": "facts", "key features": "facts", "benefits": "facts", "key benefits": "facts",
+    "usp": "facts", "usps": "facts", "key points": "facts", "points": "facts", "selling points": "facts",
+    "highlights": "facts", "details": "facts", "what to say": "facts", "include": "facts", "mention": "facts",
+    "must mention": "facts", "proof points": "facts",
+    "offer": "offer", "promo": "offer", "promotion": "offer", "deal": "offer",
+    "cta": "cta", "call to action": "cta", "action": "cta",
+    "tagline": "closing", "slogan": "closing", "closing line": "closing", "end line": "closing", "sign-off": "closing",
+    "end card": "closing", "must say": "closing", "mandatory line": "closing",
+    "tone": "tone", "mood": "tone", "style": "tone", "voice": "tone", "tone of voice": "tone",
+    "audience": "audience", "target audience": "audience", "target": "audience", "for": "audience",
+    "duration": "note", "length": "note", "platform": "note", "platforms": "note", "format": "note",
+    "aspect": "note", "aspect ratio": "note", "music": "note", "visuals": "note", "visual": "note", "notes": "note",
+    "objective": "note", "goal": "note", "title": "note", "campaign": "note", "deadline": "note", "budget": "note",
+    "deliverables": "note", "hashtags": "note", "hashtag": "note", "language": "note", "channel": "note",
+}
+_SECTION_LINE = re.compile(r"^\s*(?P<label>[A-Za-z][A-Za-z /\-]{1,24}?)\s*:\s*(?P<value>.*)$")
+_BULLET = re.compile(r"^\s*(?:[-•*–]|\d{1,2}[.)])\s+(?P<item>\S.*)$")
+
+
+def labelled_sections(text: str) -> tuple[str, list[tuple[str, list[str]]]]:
+    """Split a structured brief into its labelled sections and the free text left.
+
+    A line "Label: value" whose label is a known brief field (:data:`_SECTION_KIND`: product,
+    key messages, CTA, tagline, tone, audience, ...) starts a section; its value and the bullet
+    lines ("- zero sugar", "• 4 flavours", "1. ...") under it are the section's items. Other lines
+    stay in the free text, in order. A brief with no such label comes back unchanged.
+
+    Returns:
+        (free text, [(label lower-cased, items), ...]).
+    """
+    lines = text.splitlines()
+    if not any((m := _SECTION_LINE.match(ln)) and m.group("label").strip().lower() in _SECTION_KIND for ln in lines):
+        return text, []
+    free: list[str] = []
+    sections: list[tuple[str, list[str]]] = []
+    current: list[str] | None = None
+    for ln in lines:
+        m = _SECTION_LINE.match(ln)
+        label = m.group("label").strip().lower() if m else ""
+        if m and label in _SECTION_KIND:
+            current = [m.group("value").strip()] if m.group("value").strip() else []
+            sections.append((label, current))
+            continue
+        b = _BULLET.match(ln)
+        if b and current is not None:
+            current.append(b.group("item").strip())
+            continue
+        current = None
+        free.append(ln)
+    return "\n".join(free), sections
+
+
+def _apply_sections(sections: list[tuple[str, list[str]]], an: BriefAnalysis) -> None:
+    """Route the labelled sections of :func:`labelled_sections` into ``an`` (free text is analysed
+    as usual): facts and offers are key facts, the CTA is the brief's own ask, a tagline is the
+    closing line, tone/audience fill their fields, every other label is a production note."""
+    for label, items in sections:
+        kind = _SECTION_KIND[label]
+        joined = ", ".join(_strip(i) for i in items if _strip(i))
+        if kind == "product" and joined:
+            _lead_subject(_strip(items[0]), an, product_lead=True)
+        elif kind in ("facts", "offer"):
+            for it in items:
+                for part in (_split_list(it) if "," in it and len(it.split()) <= 16 else [it]):
+                    if _strip(part):
+                        _analyze_clause(part, an, as_fact=True)
+                        if kind == "offer" and an.offer is None:
+                            an.offer = _strip(part)
+        elif kind == "cta" and joined:
+            an.call_to_action = an.call_to_action or _strip(items[0])
+        elif kind == "closing" and joined:
+            line = _strip(items[0].strip("'\""))
+            an.closing_line = an.closing_line or line
+            an.required_lines.append(line)
+        elif kind == "tone":
+            an.tone_words += [t for t in _tokens(joined) if t in TONE_WORDS and t not in an.tone_words]
+            an.production_notes.append(f"{label}: {joined}")
+        elif kind == "audience" and joined:
+            an.audience = an.audience or joined
+            an.production_notes.append(f"{label}: {joined}")
+        elif kind in ("note", "brand"):
+            an.production_notes.append(f"{label}: {joined}")
+
+
 def analyze_brief(brief: Brief) -> BriefAnalysis:
     """Parse ``brief`` into a :class:`BriefAnalysis` (deterministic, no I/O, no model).
 
@@ -417,13 +509,17 @@ def analyze_brief(brief: Brief) -> BriefAnalysis:
     an = BriefAnalysis(language=brief.language)
     an.hashtags = [h for h in dict.fromkeys(m.group(1) for m in _HASHTAG.finditer(raw))
                    if not _META_HASHTAG.search(h)]
+    raw, sections = labelled_sections(raw)
     text = _URL.sub(" ", raw)
     text = _HASHTAG.sub(" ", text)  # hashtags are kept in ``hashtags`` (metadata, end card), never spoken
     text = re.sub(r"\.{2,}", ". ", text)
 
-    # ---- brand: the structured field wins
+    # ---- brand: the structured field wins, then a "Brand:" line
+    labelled_brand = next((v[0] for k, v in sections if _SECTION_KIND.get(k) == "brand" and v), None)
     if brief.brand:
         an.brand, an.brand_source = brief.brand.strip(), "field"
+    elif labelled_brand:
+        an.brand, an.brand_source = _strip(labelled_brand), "text"
     else:
         found = _find_brand_in_text(text)
         if found:
@@ -464,6 +560,7 @@ def analyze_brief(brief: Brief) -> BriefAnalysis:
             return " "
         return phrase
     text = _QUOTE.sub(take_quote, text)
+    _apply_sections(sections, an)
 
     # ---- sentences
     lines = []
@@ -487,7 +584,8 @@ def analyze_brief(brief: Brief) -> BriefAnalysis:
             an.production_notes.append(s)
             continue
         if _META_SENTENCE.search(s) and not an.facts and not an.story and not _header_split(s) \
-                and not (_LEAD.match(s) and not re.search(r"super ?bowl|youtube|http|subscribe", s, re.I)) \
+                and not (_LEAD.match(s) and not re.search(r"super ?bowl|youtube\.com|youtu\.be|youtube (?:channel|video|"
+                                                          r"upload)|http|subscribe", s, re.I)) \
                 and not (_META_LEAD.match(s) and not _META_SENTENCE.search(s[_META_LEAD.match(s).end():])):
             an.production_notes.append(s)
             first = False
@@ -511,6 +609,9 @@ def analyze_brief(brief: Brief) -> BriefAnalysis:
                 an.numbers.append(num)
     if an.offer is None:
         an.offer = next((f for f in an.facts if _OFFER.search(f)), None)
+    if an.offer and re.search(r"\bsave\b", an.offer, re.I) and not re.search(r"(?<![-\w])free\b|%\s*off", an.offer, re.I):
+        # "save up to 70% on your bill" is a benefit; "Free home survey" is the offer the viewer can take
+        an.offer = next((f for f in an.facts if re.search(r"(?<![-\w])free\b", f, re.I)), an.offer)
     an.facts = list(dict.fromkeys(an.facts))
     an.story = list(dict.fromkeys(an.story))
     if an.product_only:
@@ -747,6 +848,16 @@ def _analyze_body(body: str, an: BriefAnalysis, *, list_context: bool) -> None:
         # a verbless list of what is on offer ("10,000 runners, a flat course along the harbour, and a 5K")
         for it in items:
             _analyze_clause(it, an, as_fact=True)
+        return
+    every = re.match(r"^(?:every|each)\s+[a-z\-]+\s+(?:is|has|comes|gets)\b", items[0], re.I) if items else None
+    if every and len(items) >= 2 and all(re.match(r"^(?:[a-z]+ly\s+)?[a-z]+(?:s|es)\b", i) for i in items[1:]) \
+            and all(len(i.split()) <= 12 for i in items):
+        # "Every home is built from ..., uses 70% less energy ..., and comes with ...": one fact each
+        an.facts.append(items[0])
+        for it in items[1:]:
+            an.facts.append(f"It {it}")
+            if _OFFER.search(it) and an.offer is None:
+                an.offer = f"It {it}"
         return
     if len(items) >= 2 and all(re.match(r"^(?:[a-z]+ly\s+)?[a-z]+(?:s|es)\b", i) for i in items[1:]) \
             and all(len(i.split()) <= 9 for i in items) \

@@ -73,7 +73,7 @@ RULES: tuple[BenefitRule, ...] = (
        r"\bslow-\w+\b|\bsmall[- ]batch\b",
        "Made fresh, the way it should be.", "You can taste the care in every bite."),
     _r("local", r"\blocal\w*\b|\bfarm-fresh\b|\borganic\b|\bseasonal\b",
-       "Real ingredients, grown with care.", "You can taste where it comes from."),
+       "Local, the way it should be.", "Proudly local."),
     _r("social_proof", r"\b(?:trusted|loved|used|chosen)\s+by\b|\b\d[\d,.]*\+?\s*(?:k\s+)?(?:happy\s+)?(?:customers|"
        r"homeowners|users|members|families|clients|fans|subscribers|riders|drivers|firms|companies|businesses|teams)\b",
        "You're in good hands.", "Join the club."),

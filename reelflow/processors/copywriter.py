@@ -427,7 +427,8 @@ def story_beats(story: list[str]) -> list[str]:
             det, np = subj
             subject = np if det == "pron" else f"the {np}" if det in {"a", "an", "one", "two", "three", "four", "five",
                                                                           "the"} else f"{det} {np}"
-        parts = re.split(r",?\s+(?:and then|then|and)\s+(?=(?:\w+s|will|can|try|find|put|raid)\b)|,\s+(?=yet\b|but\b)", s)
+        parts = re.split(r",?\s+(?:and then|then|and)\s+(?=(?:\w+s|will|can|try|find|put|raid)\b)|,\s+(?=yet\b|but\b)|"
+                         r",\s+and\s+(?=(?:[\w\-]+\s+){1,3}(?:he|she|they)\s+\w+)", s)
         parts = [p.strip(" ,") for p in parts if p and p.strip(" ,")]
         if len(parts) > 1 and all(word_count(p) >= 4 for p in parts):
             out = [parts[0]]
@@ -732,6 +733,13 @@ def _brand_action(an: BriefAnalysis, brand: str) -> tuple[Line, str]:
     if re.search(r"\b(?:hotel|inn|resort|b&b|guesthouse|lodge|retreat)\b", " ".join([brand, an.product or "",
                                                                                      an.topic or ""]), re.I):
         return Line([sentence(f"Book your stay at {brand} today")]), "Book your stay"
+    bookable = re.fullmatch(r"(?:a\s+)?((?:[\w\-]+\s+){0,2}free\s+(?:[\w\-]+\s+){0,2}(consultation|survey|trial|quote|check-up|"
+                            r"assessment|session|class|lesson|demo|fitting|tasting))", (an.offer or "").strip().rstrip("."), re.I)
+    if bookable and cat not in ("charity", "event"):
+        # "Free design consultation" → "Book your free design consultation with Tallwood today."
+        what = bookable.group(1)[:1].lower() + bookable.group(1)[1:]
+        verb = "Start" if bookable.group(2).lower() in ("trial", "demo") else "Book"
+        return Line([sentence(f"{verb} your {what} with {brand} today")]), f"{verb} your {bookable.group(2).lower()}"
     if cat == "insurance":
         return Line([sentence(f"Get your {brand} quote today")]), "Get a quote"
     if cat == "course":
@@ -1145,9 +1153,10 @@ def write_copy(an: BriefAnalysis, words_target: float, *, seed: int = 0, max_lin
                 hook = Line([sentence(parts[0])], "hook", 0, hook_kind=hook.hook_kind)
                 body.append(Line([sentence(parts[1])], "story", 1))
 
-    def first_sentence(t: str) -> str:
-        t = re.sub(r"^(?:And the best part\?|Here's the best part:|Plus,|Then)\s+", "", t)
-        return re.split(r"(?<=[.!?])\s+", t.strip())[0].lower()
+    def first_sentence(t: str) -> str:  # "The first charge is free" and "Your first charge is free" say one thing
+        t = re.sub(r"^(?:And the best part\?|Here's the best part:|Plus,|Then|And)\s+", "", t)
+        first = re.split(r"(?<=[.!?])\s+", t.strip())[0].lower()
+        return re.sub(r"^(?:the|your|our)\s+", "", first)
 
     seen = {hook.text.lower(), cta.text.lower(), first_sentence(hook.text)}
     uniq = []

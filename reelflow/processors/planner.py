@@ -523,6 +523,12 @@ class TemplatePlanner:
         if not re.search(r"[A-Za-z]{2}", brief.text):
             raise InputError("brief text has no words to build a script from",
                              hint="describe the product, offer or story in words")
+        if not (brief.language or "en").lower().startswith("en"):
+            # the offline copywriter's rules and the bundled Piper voice are English: a Spanish brief
+            # would come out as English copy around Spanish fragments, so it is refused, not guessed
+            raise InputError(f"the offline copywriter writes English only, got language={brief.language!r}",
+                             hint="set OPENAI_API_KEY (and HUME_API_KEY for the voice) to write and speak other "
+                                  "languages, or pass --language en with an English brief")
         an = analyze_brief(brief)
         if not an.has_content and not (an.brand and an.brand_source == "field" and an.hashtags):
             notes = "; ".join(an.production_notes[:3]) or brief.text[:60]

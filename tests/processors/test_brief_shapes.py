@@ -179,3 +179,39 @@ def test_a_price_and_a_list_of_new_things_are_content() -> None:
     an = analyze_brief(museum)
     assert {"New dinosaur hall", "a hands-on science lab for kids", "free entry every first Sunday"} <= set(an.facts)
     assert _spoken(museum)[-1] == "Visit Northgate Museum today."
+
+
+def test_a_structured_brief_with_labels_and_bullets() -> None:
+    brief = Brief(brand="Zest", duration_s=30, text="Product: Zest electrolyte tablets\nKey messages:\n- zero sugar\n"
+                                                    "- dissolves in 60 seconds\n- 4 flavours\nCTA: Shop at zest.com\n"
+                                                    "Tone: energetic")
+    an = analyze_brief(brief)
+    assert an.product == "electrolyte tablets"
+    assert an.facts == ["zero sugar", "dissolves in 60 seconds", "4 flavours"]
+    assert an.call_to_action == "Shop at zest.com" and an.tone_words == ["energetic"]
+    spoken = " ".join(_spoken(brief))
+    assert "energetic" not in spoken.lower() and "key messages" not in spoken.lower()
+    assert spoken.endswith("Shop at zest.com today.")
+
+
+def test_a_brief_in_another_language_is_refused_by_the_offline_copywriter() -> None:
+    from reelflow.core.errors import InputError
+
+    brief = Brief(brand="Sol", duration_s=15, language="es",
+                  text="Anuncio de 15 segundos para Sol, la crema solar con SPF 50. Resistente al agua, sin perfume.")
+    with pytest.raises(InputError, match="English only") as err:
+        PLANNER.plan(brief)
+    assert "OPENAI_API_KEY" in (err.value.hint or "")
+
+
+def test_every_x_is_with_a_list_of_verbs_and_a_free_consultation_cta() -> None:
+    brief = Brief(brand="Tallwood", duration_s=60,
+                  text="60-second YouTube explainer for Tallwood, a timber-frame home builder. We design and build "
+                       "energy-efficient homes in 16 weeks. Every home is built from sustainably sourced timber, uses "
+                       "70% less energy than a standard build, and comes with a 10-year structural warranty. Free design "
+                       "consultation. Professional, warm.")
+    an = analyze_brief(brief)
+    assert "We design and build energy-efficient homes in 16 weeks" in an.facts  # "build" here is no edit direction
+    assert {"It uses 70% less energy than a standard build", "It comes with a 10-year structural warranty"} <= set(an.facts)
+    assert an.offer == "Free design consultation"
+    assert _spoken(brief)[-1] == "Book your free design consultation with Tallwood today."

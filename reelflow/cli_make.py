@@ -251,13 +251,17 @@ def register(app: typer.Typer) -> None:
 
 def _precheck(briefs: list[Brief]) -> list[Brief]:
     """Refuse bad briefs before Prefect starts (only production notes; a required line too long
-    for the duration): one brief → :class:`InputError` (exit 2); several → the bad ones are
+    for the duration; a non-English brief with no remote copywriter configured): one brief → :class:`InputError` (exit 2); several → the bad ones are
     reported and skipped. Brief warnings (e.g. no brand) are printed."""
+    from reelflow.core.settings import load_settings
     from reelflow.processors.planner import TemplatePlanner
 
+    remote_writer = load_settings().openai.api_key is not None
     good = []
     for brief in briefs:
         try:
+            if not remote_writer and not (brief.language or "en").lower().startswith("en"):
+                TemplatePlanner().plan(brief)  # raises: the offline copywriter writes English only
             analysis = TemplatePlanner().analyze(brief)
         except InputError as exc:
             if len(briefs) == 1:

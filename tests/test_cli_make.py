@@ -27,6 +27,9 @@ def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
         (["make", "A launch video for our trail shoe", "--aspect", "4:3"], "aspect"),
         (["make"], "either a brief TEXT or --brief-file"),
         (["make", "--brief-file", "/nonexistent/briefs.jsonl"], "not found"),
+        # no OPENAI_API_KEY here: the offline copywriter writes English only, said before any work
+        (["make", "Anuncio de 15 segundos para Sol, la crema solar con SPF 50.", "--language", "es", "--brand", "Sol"],
+         "English only"),
     ],
 )
 def test_bad_input_exits_2(args, needle):

@@ -523,12 +523,6 @@ class TemplatePlanner:
         if not re.search(r"[A-Za-z]{2}", brief.text):
             raise InputError("brief text has no words to build a script from",
                              hint="describe the product, offer or story in words")
-        if not (brief.language or "en").lower().startswith("en"):
-            # the offline copywriter's rules and the bundled Piper voice are English: a Spanish brief
-            # would come out as English copy around Spanish fragments, so it is refused, not guessed
-            raise InputError(f"the offline copywriter writes English only, got language={brief.language!r}",
-                             hint="set OPENAI_API_KEY (and HUME_API_KEY for the voice) to write and speak other "
-                                  "languages, or pass --language en with an English brief")
         an = analyze_brief(brief)
         if not an.has_content and not (an.brand and an.brand_source == "field" and an.hashtags):
             notes = "; ".join(an.production_notes[:3]) or brief.text[:60]
@@ -555,8 +549,16 @@ class TemplatePlanner:
         default :data:`reelflow.processors.pacing.VOICE_WPS`.
 
         Raises:
-            InputError: see :meth:`analyze`.
+            InputError: see :meth:`analyze`; or the brief's language is not English (the offline
+                copywriter writes English only).
         """
+        if not (brief.language or "en").lower().startswith("en"):
+            # the offline copywriter's rules and the bundled Piper voice are English: a Spanish brief
+            # would come out as English copy around Spanish fragments, so it is refused, not guessed
+            # (the analysis alone still runs for any language: it checks an LLM's plan)
+            raise InputError(f"the offline copywriter writes English only, got language={brief.language!r}",
+                             hint="set OPENAI_API_KEY (and HUME_API_KEY for the voice) to write and speak other "
+                                  "languages, or pass --language en with an English brief")
         an = self.analyze(brief)
         n_est = max(3, min(8, round(brief.duration_s / 5)))
         want_s = speech_s if speech_s is not None else target_speech_s(brief.duration_s, n_est)

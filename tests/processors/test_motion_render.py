@@ -11,7 +11,7 @@ from reelflow.core.models import Scene, VisualSpec, WordTiming
 from reelflow.processors.motion.design import AssetChoice, SceneDesign, derive_visual
 from reelflow.processors.motion.layout import layout_for
 from reelflow.processors.motion.palette import contrast, palette_for, parse_color
-from reelflow.processors.motion.render import MotionScene, MotionSpec, iter_frames, scene_frame_counts
+from reelflow.processors.motion.render import MotionScene, MotionSpec, iter_frames, scene_frame_counts, yuv420p_to_rgb
 
 from pathlib import Path
 
@@ -89,7 +89,7 @@ def test_frames_move_every_second_and_count_matches_the_timeline():
         width=360, height=640, fps=30, palette=palette_for(None, "inspiring").to_json(), brand="Northwind",
         call_to_action="Cheer her on",
     )
-    frames = [np.frombuffer(b, np.uint8).reshape(640, 360, 3) for b in iter_frames(spec)]
+    frames = [yuv420p_to_rgb(b, 360, 640) for b in iter_frames(spec)]
     assert len(frames) == sum(scene_frame_counts(spec)) == round(6.5 * 30)
     for k in range(0, len(frames) - 30, 15):  # no static stretch over 1 s
         diffs = [np.abs(frames[k].astype(int) - frames[j].astype(int)).mean() for j in range(k + 1, k + 31)]

@@ -160,7 +160,11 @@ class YuvFrame:
 
     def tobytes(self) -> bytes:
         """The frame as raw ``yuv420p`` (``W·H·3/2`` bytes: Y, then Cb, then Cr)."""
-        return self.y.tobytes() + self.u.tobytes() + self.v.tobytes()
+        return b"".join(self.planes())
+
+    def planes(self) -> tuple[bytes, bytes, bytes]:
+        """The raw Y, Cb and Cr planes (written one after another they are the ``yuv420p`` frame)."""
+        return self.y.tobytes(), self.u.tobytes(), self.v.tobytes()
 
     @classmethod
     def from_planes(cls, y: Image.Image, u: Image.Image, v: Image.Image, top: int = 0, left: int = 0,
@@ -1046,6 +1050,13 @@ def iter_frames(spec: MotionSpec, scene_range: range | None = None) -> Iterator[
     Raises:
         ValueError: ``spec.width`` or ``spec.height`` is odd (4:2:0 needs even sizes).
     """
+    for planes in iter_frame_planes(spec, scene_range):
+        yield b"".join(planes)
+
+
+def iter_frame_planes(spec: MotionSpec, scene_range: range | None = None) -> Iterator[tuple[bytes, bytes, bytes]]:
+    """As :func:`iter_frames`, each frame as its three planes (Y, Cb, Cr), not joined: a pipe
+    writer sends them one after another without a copy of the whole frame."""
     if spec.width % 2 or spec.height % 2:
         raise ValueError(f"frame size {spec.width}x{spec.height}: yuv420p needs an even width and height")
     ctx = make_context(spec)
@@ -1054,6 +1065,6 @@ def iter_frames(spec: MotionSpec, scene_range: range | None = None) -> Iterator[
         r = SceneRenderer(ctx, spec.scenes[i], i)
         try:
             for f in range(counts[i]):
-                yield r.frame(f / spec.fps, f).tobytes()
+                yield r.frame(f / spec.fps, f).planes()
         finally:
             r.close()

@@ -214,7 +214,10 @@ class Sprite:
         self._cache = _Lru(160)  # scale key → RGBA
         self._luma = _Lru(160)  # scale key → (Y, A)
         self._chroma = _Lru(240)  # (scale key, x parity, y parity) → (Cb, Cr, A at half size)
-        self._alpha = _Lru(240)  # (plane key, fade step) → faded alpha
+        # (plane key, fade step) → faded alpha: small sprites (particles: many sizes × fades ×
+        # parities) keep more entries, within ~4 M pixels
+        w, h = self.img.size
+        self._alpha = _Lru(max(240, min(4000, 4_000_000 // max(1, w * h))))
 
     @property
     def size(self) -> tuple[int, int]:
@@ -271,8 +274,11 @@ class Sprite:
         key = (plane_key, a)
         m = self._alpha.get(key)
         if m is None:
-            m = self._alpha.put(key, alpha_plane.point([v * a // 20 for v in range(256)]))
+            m = self._alpha.put(key, alpha_plane.point(_FADE_LUTS[a]))
         return m
+
+
+_FADE_LUTS = [[v * a // 20 for v in range(256)] for a in range(21)]  # alpha × a/20, per fade step
 
 
 def paste(frame: YuvFrame, sprite: Sprite, cx: float, cy: float, scale: float = 1.0, alpha: float = 1.0) -> None:

@@ -134,10 +134,10 @@ def text_sprite(text: str, fnt: ImageFont.FreeTypeFont, fill: tuple[int, int, in
 
 # BT.601 limited range ("tv"), the conversion libswscale applied to the RGB frames before they
 # were drawn in YUV (so colours are unchanged): Y 16..235, Cb/Cr 16..240 (ITU-R BT.601-7, 2.5.3).
-# Pillow's matrix conversion truncates, hence the +0.5 in each offset.
-_Y_MATRIX = (0.299 * 219 / 255, 0.587 * 219 / 255, 0.114 * 219 / 255, 16.5)
-_CB_MATRIX = (-0.168736 * 224 / 255, -0.331264 * 224 / 255, 0.5 * 224 / 255, 128.5)
-_CR_MATRIX = (0.5 * 224 / 255, -0.418688 * 224 / 255, -0.081312 * 224 / 255, 128.5)
+# Pillow's matrix conversion rounds to the nearest integer.
+_Y_MATRIX = (0.299 * 219 / 255, 0.587 * 219 / 255, 0.114 * 219 / 255, 16.0)
+_CB_MATRIX = (-0.168736 * 224 / 255, -0.331264 * 224 / 255, 0.5 * 224 / 255, 128.0)
+_CR_MATRIX = (0.5 * 224 / 255, -0.418688 * 224 / 255, -0.081312 * 224 / 255, 128.0)
 
 
 def rgb_planes(rgb: Image.Image) -> tuple[Image.Image, Image.Image, Image.Image]:

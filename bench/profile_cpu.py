@@ -24,6 +24,7 @@ so the per-location table sums to less than the process total printed above it.
 from __future__ import annotations
 
 import collections
+import logging
 import os
 import resource
 import sys
@@ -100,15 +101,105 @@ class Sampler:
                 print(f"{s:6d}  {sum(row.values()):5.2f}  {busiest}", file=out)
 
 
+def _subprocess_kind(cmd: list[str]) -> str:
+    """A short name for a subprocess of ``reelflow make`` (ffmpeg runs named by what they do)."""
+    line = " ".join(cmd)
+    if "uvicorn" in line or ("prefect" in line and "server" in line):
+        return "prefect server"
+    if "ffmpeg" not in (cmd[0] if cmd else ""):
+        return line[:50]
+    for needle, name in (("pipe:0", "ffmpeg motion encode (x264 + libass)"), ("alimiter", "ffmpeg limiter"),
+                         ("amix", "ffmpeg mix"), ("anull", "ffmpeg mix"), ("keyframes.rgb", "ffmpeg keyframes"),
+                         ("-c:a aac", "ffmpeg AAC encode"), ("-c copy", "ffmpeg mux"), ("-f f32le", "ffmpeg decode audio"),
+                         ("-f s16le", "ffmpeg decode audio")):
+        if needle in line:
+            return name
+    return "ffmpeg other"
+
+
+class ProcessPoller:
+    """``psutil`` polling of this process's subprocess tree: CPU seconds and wall span per kind."""
+
+    def __init__(self, t0: float, interval_s: float = 0.1) -> None:
+        import psutil
+
+        self.t0, self.interval_s = t0, interval_s
+        self.me = psutil.Process()
+        self.seen: dict[tuple[int, float], list] = {}  # (pid, create time) → [kind, cpu s, first s, last s]
+        self.seconds: dict[int, collections.Counter] = collections.defaultdict(collections.Counter)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="process-poller", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        import psutil
+
+        while not self._stop.wait(self.interval_s):
+            now = time.perf_counter() - self.t0
+            for p in self.me.children(recursive=True):
+                try:
+                    key = (p.pid, p.create_time())
+                    t = p.cpu_times()
+                    if key not in self.seen:
+                        self.seen[key] = [_subprocess_kind(p.cmdline()), 0.0, now, now]
+                    row = self.seen[key]
+                    self.seconds[int(now)][row[0]] += t.user + t.system - row[1]
+                    row[1], row[3] = t.user + t.system, now
+                except psutil.Error:
+                    continue
+
+    def report(self, out) -> None:
+        """Stop and print CPU seconds per kind and each process's wall span (last CPU reading
+        before it ended: short runs may be missed or under-counted)."""
+        self._stop.set()
+        self._thread.join(timeout=2)
+        by: collections.Counter = collections.Counter()
+        for kind, cpu, _a, _b in self.seen.values():
+            by[kind] += cpu
+        print("\nsubprocesses (psutil, polled every 0.1 s):", file=out)
+        for kind, cpu in by.most_common():
+            print(f"  {cpu:7.2f} s  {kind}", file=out)
+        print("  wall spans:", file=out)
+        for kind, cpu, a, b in sorted(self.seen.values(), key=lambda r: r[2]):
+            print(f"    {a:6.1f} - {b:6.1f} s  {cpu:6.2f} CPU s  {kind}", file=out)
+        print("\nsecond  subprocess CPU s", file=out)
+        for s in sorted(self.seconds):
+            row = self.seconds[s]
+            print(f"{s:6d}  " + ", ".join(f"{k} {v:.2f}" for k, v in row.most_common(3) if v > 0.005), file=out)
+
+
+class TaskTimes:
+    """Wall time (since ``t0``) at which each Prefect task run reported its final state, read from
+    the log records ``reelflow make``'s progress bar receives."""
+
+    def __init__(self, t0: float) -> None:
+        self.t0, self.rows = t0, []
+
+    def hook(self) -> None:
+        from reelflow import cli_make
+
+        emit = cli_make._TaskProgress.emit
+
+        def recording_emit(handler, record: logging.LogRecord) -> None:
+            if "Finished in state" in record.getMessage():
+                self.rows.append((time.perf_counter() - self.t0, getattr(record, "task_run_name", "") or record.name))
+            emit(handler, record)
+
+        cli_make._TaskProgress.emit = recording_emit
+
+
 def profile_make(args: list[str]) -> None:
     """``reelflow make ARGS`` in this process, profiled."""
-    sampler = Sampler().start()
     t0 = time.perf_counter()
+    sampler = Sampler().start()
+    poller = ProcessPoller(t0)
+    tasks = TaskTimes(t0)
     from reelflow._cli_common import prepare_environment
 
     prepare_environment()
     from reelflow import cli
 
+    tasks.hook()
     cli._register()
     try:
         cli.app(["make", *args], standalone_mode=False)
@@ -118,6 +209,10 @@ def profile_make(args: list[str]) -> None:
     sampler.stop()
     print(f"\n== reelflow make: wall {wall:.1f} s, load average {os.getloadavg()[0]:.1f} ==")
     sampler.report(sys.stdout)
+    poller.report(sys.stdout)
+    print("\ntask runs finished at (s since start):", file=sys.stdout)
+    for at, name in tasks.rows:
+        print(f"  {at:6.1f}  {name}", file=sys.stdout)
 
 
 _WORKER_HOOK = (

@@ -179,7 +179,8 @@ class Runtime:
 
     def warm_up(self) -> None:
         """Load what a local run needs (encoder, song index, bed library, Piper voice, footage
-        embeddings) so the first tasks find it in memory. Remote adapters load nothing."""
+        embeddings, the loudness meter's modules) so the first tasks find it in memory. Remote
+        adapters load nothing."""
         from reelflow.processors.clip_renderer import LocalClipRenderer
         from reelflow.processors.local_tts import PiperSynthesizer, load_voice
 
@@ -190,6 +191,9 @@ class Runtime:
             self.clips.footage_embeddings()
         if isinstance(self.tts, PiperSynthesizer):
             load_voice()
+        from reelflow.processors import loudness
+
+        loudness.preload()
 
     def providers(self) -> dict[str, str]:
         """Provider name per part, for metadata."""

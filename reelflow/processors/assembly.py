@@ -480,15 +480,16 @@ def build_video_args(spec: AssemblySpec, audio_path: Path | None, out_path: Path
 
 
 def build_motion_args(spec: AssemblySpec, out_path: Path, *, captions: str | None, fonts: str | None) -> list[str]:
-    """ffmpeg arguments of the one-pass motion encode: raw RGB frames on stdin → captions (libass)
-    → x264 High yuv420p, no audio (muxed afterwards without re-encoding)."""
+    """ffmpeg arguments of the one-pass motion encode: raw yuv420p frames on stdin (drawn in the
+    output's pixel format: no conversion) → captions (libass) → x264 High yuv420p, no audio (muxed
+    afterwards without re-encoding)."""
     post = []
     if captions:
         post.append(f"subtitles=filename={captions}" + (f":fontsdir={fonts}" if fonts else ""))
     post.append("format=yuv420p")
     return [
-        "-loglevel", "error", "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{spec.width}x{spec.height}",
-        "-r", str(spec.fps), "-i", "pipe:0", "-vf", ",".join(post), "-an",
+        "-loglevel", "error", "-f", "rawvideo", "-pix_fmt", "yuv420p", "-color_range", "tv",
+        "-s", f"{spec.width}x{spec.height}", "-r", str(spec.fps), "-i", "pipe:0", "-vf", ",".join(post), "-an",
         "-c:v", "libx264", "-preset", spec.x264_preset, "-crf", str(spec.crf),
         "-profile:v", "high", "-pix_fmt", "yuv420p", "-color_range", "tv", "-r", str(spec.fps),
         *(["-force_key_frames", ",".join(_f(t) for t in spec.keyframe_times_s)] if spec.keyframe_times_s else []),
@@ -504,7 +505,7 @@ def keyframe_indices(spec: AssemblySpec) -> list[int]:
 
 def write_drawn_keyframes(spec: AssemblySpec, frames: list[bytes], out_dir: Path, *, captions: str | None,
                           fonts: str | None, cwd: Path) -> list[Path]:
-    """JPEGs of drawn RGB ``frames`` (one per ``spec.keyframe_times_s``) with the captions burned as
+    """JPEGs of drawn ``frames`` (raw yuv420p, one per ``spec.keyframe_times_s``) with the captions burned as
     the encode burns them: one ffmpeg run, each frame stamped with its time (``setpts``) so libass
     draws the caption shown then. Written atomically as ``out_dir/frame_000.jpg`` ….
 
@@ -512,7 +513,7 @@ def write_drawn_keyframes(spec: AssemblySpec, frames: list[bytes], out_dir: Path
         ProcessingError: ffmpeg failed.
     """
     out_dir.mkdir(parents=True, exist_ok=True)
-    raw = cwd / "keyframes.rgb"
+    raw = cwd / "keyframes.yuv"
     raw.write_bytes(b"".join(frames))
     idx = keyframe_indices(spec)
     expr = "0"
@@ -539,8 +540,8 @@ def write_drawn_keyframes(spec: AssemblySpec, frames: list[bytes], out_dir: Path
 
 def _run_keyframes_ffmpeg(spec: AssemblySpec, post: list[str], tmp_dir: Path, cwd: Path) -> None:
     run_ffmpeg(
-        ["-loglevel", "error", "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{spec.width}x{spec.height}",
-         "-framerate", "1000", "-i", "keyframes.rgb", "-vf", ",".join(post), "-fps_mode", "passthrough",
+        ["-loglevel", "error", "-f", "rawvideo", "-pix_fmt", "yuv420p", "-color_range", "tv",
+         "-s", f"{spec.width}x{spec.height}", "-framerate", "1000", "-i", "keyframes.yuv", "-vf", ",".join(post), "-fps_mode", "passthrough",
          "-q:v", "2", "-f", "image2", str(tmp_dir / "frame_%03d.jpg")],
         what="write the keyframes", timeout_s=spec.timeout_s, cwd=cwd,
     )
@@ -552,7 +553,7 @@ def encode_motion(spec: AssemblySpec, out_path: Path, *, captions: str | None, f
 
     Frames are drawn in a worker thread (Pillow releases the GIL in its C loops) while this thread
     writes the previous ones to ffmpeg's stdin, so drawing, the pipe and x264's own threads overlap.
-    ``keep``: frame index → ``None`` for frames to keep; filled with their RGB bytes as they pass.
+    ``keep``: frame index → ``None`` for frames to keep; filled with their yuv420p bytes as they pass.
 
     Returns:
         Frames written.
@@ -565,20 +566,21 @@ def encode_motion(spec: AssemblySpec, out_path: Path, *, captions: str | None, f
     import threading
 
     from reelflow.core.errors import ProcessingError
-    from reelflow.processors.motion.render import iter_frames
+    from reelflow.processors.motion.render import iter_frame_planes
 
     assert spec.motion is not None
     cmd = [ffmpeg_exe(), "-hide_banner", "-y", *build_motion_args(spec, out_path, captions=captions, fonts=fonts)]
     env = {k: v for k, v in os.environ.items() if k != "MALLOC_TRIM_THRESHOLD_"}
     proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                             cwd=cwd, env=env)
+    _widen_pipe(proc.stdin)
     frames: queue.Queue = queue.Queue(maxsize=6)
     errors: list[BaseException] = []
     stop = threading.Event()
 
     def draw() -> None:
         try:
-            for buf in iter_frames(spec.motion):
+            for buf in iter_frame_planes(spec.motion):
                 while not stop.is_set():
                     try:
                         frames.put(buf, timeout=0.5)
@@ -607,8 +609,9 @@ def encode_motion(spec: AssemblySpec, out_path: Path, *, captions: str | None, f
                 break
             if written < want:
                 if keep is not None and written in keep:
-                    keep[written] = buf
-                proc.stdin.write(buf)
+                    keep[written] = b"".join(buf)
+                for plane in buf:
+                    proc.stdin.write(plane)
                 written += 1
         proc.stdin.close()
         proc.wait(timeout=spec.timeout_s)
@@ -632,6 +635,24 @@ def encode_motion(spec: AssemblySpec, out_path: Path, *, captions: str | None, f
 
 
 STDERR_TAIL = 2000
+
+
+def _widen_pipe(stream: object, size: int = 1 << 20) -> None:
+    """Grow a pipe's kernel buffer (Linux ``F_SETPIPE_SZ``, default 64 KiB) towards ``size`` bytes,
+    as far as ``/proc/sys/fs/pipe-max-size`` allows: a 3 MB frame then crosses in a few writes
+    instead of ~50 writer/reader wake-ups. No-op where unsupported."""
+    import fcntl
+
+    setsz = getattr(fcntl, "F_SETPIPE_SZ", 1031)
+    try:
+        fd = stream.fileno()  # type: ignore[attr-defined]
+        try:
+            limit = int(Path("/proc/sys/fs/pipe-max-size").read_text())
+        except (OSError, ValueError):
+            limit = size
+        fcntl.fcntl(fd, setsz, min(size, limit))
+    except (OSError, ValueError, AttributeError):
+        pass
 
 
 def assemble(spec: AssemblySpec, out_path: Path | str) -> AssemblyResult:

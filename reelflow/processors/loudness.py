@@ -87,6 +87,14 @@ def decode_audio(path: Path | str, max_seconds: float | None = None) -> tuple[np
     return np.ascontiguousarray(data), int(rate)
 
 
+def preload() -> None:
+    """Import the meter's modules (``pyloudnorm``, ``scipy.signal``: ~0.7 s of CPU) now, e.g. while
+    a run waits for its orchestration, rather than in the first measurement, which in
+    ``reelflow make`` runs beside the video encode and competes with it for the cores."""
+    import pyloudnorm  # noqa: F401
+    from scipy.signal import resample_poly  # noqa: F401
+
+
 def true_peak_dbtp(samples: np.ndarray, sample_rate: int) -> float:
     """True peak in dBTP by oversampling (BS.1770-4 Annex 2).
 

@@ -11,7 +11,7 @@ from reelflow.core.models import Scene, VisualSpec, WordTiming
 from reelflow.processors.motion.design import AssetChoice, SceneDesign, derive_visual
 from reelflow.processors.motion.layout import layout_for
 from reelflow.processors.motion.palette import contrast, palette_for, parse_color
-from reelflow.processors.motion.render import MotionScene, MotionSpec, iter_frames, scene_frame_counts
+from reelflow.processors.motion.render import MotionScene, MotionSpec, iter_frames, scene_frame_counts, yuv420p_to_rgb
 
 from pathlib import Path
 
@@ -89,7 +89,7 @@ def test_frames_move_every_second_and_count_matches_the_timeline():
         width=360, height=640, fps=30, palette=palette_for(None, "inspiring").to_json(), brand="Northwind",
         call_to_action="Cheer her on",
     )
-    frames = [np.frombuffer(b, np.uint8).reshape(640, 360, 3) for b in iter_frames(spec)]
+    frames = [yuv420p_to_rgb(b, 360, 640) for b in iter_frames(spec)]
     assert len(frames) == sum(scene_frame_counts(spec)) == round(6.5 * 30)
     for k in range(0, len(frames) - 30, 15):  # no static stretch over 1 s
         diffs = [np.abs(frames[k].astype(int) - frames[j].astype(int)).mean() for j in range(k + 1, k + 31)]
@@ -106,3 +106,33 @@ def test_frames_move_every_second_and_count_matches_the_timeline():
     accent = np.array(parse_color(spec.palette["accent"], "accent"))
     stat0 = frames[75].astype(int)
     assert (np.abs(stat0 - accent).sum(axis=2) < 40).sum() > 200
+
+
+def test_frames_are_drawn_in_the_colours_swscale_gave_the_rgb_frames():
+    """The planes drawn in YUV match ffmpeg's own rgb24 → yuv420p conversion (BT.601 limited), so
+    drawing in YUV changes no colour: luma equal up to rounding, chroma means within half a step."""
+    import subprocess
+
+    from PIL import Image
+
+    from reelflow.processors.media import ffmpeg_exe
+    from reelflow.processors.motion.render import rgb_planes
+
+    W, H = 320, 240
+    yy, xx = np.mgrid[0:H, 0:W]
+    rgb = np.stack([xx * 255 / W, yy * 255 / H, (xx + yy) * 127 / (W + H) + 60], -1).astype(np.uint8)
+    rgb[50:120, 40:200] = (230, 40, 90)
+    out = subprocess.run([ffmpeg_exe(), "-v", "error", "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{W}x{H}", "-i", "-",
+                          "-vf", "format=yuv420p", "-f", "rawvideo", "-"], input=rgb.tobytes(), capture_output=True,
+                         check=True).stdout
+    n = W * H
+    ref = [np.frombuffer(out, np.uint8, n).reshape(H, W), np.frombuffer(out, np.uint8, n // 4, n).reshape(H // 2, W // 2),
+           np.frombuffer(out, np.uint8, n // 4, n + n // 4).reshape(H // 2, W // 2)]
+    ours = [np.asarray(p) for p in rgb_planes(Image.fromarray(rgb))]
+    dy = ours[0].astype(int) - ref[0]
+    assert np.abs(dy).max() <= 1 and (dy == 0).mean() > 0.98
+    for a, b in zip(ours[1:], ref[1:], strict=True):
+        assert abs((a.astype(int) - b).mean()) < 0.5
+    # and back: a drawn frame reads as the RGB it was drawn from (chroma at half resolution)
+    back = yuv420p_to_rgb(b"".join(p.tobytes() for p in rgb_planes(Image.fromarray(rgb))), W, H).astype(int)
+    assert np.abs(back[60:110, 50:190] - np.array([230, 40, 90])).max() <= 3

@@ -1,4 +1,4 @@
-"""Frame drawing of the motion-design scenes (Pillow + numpy), one RGB frame at a time.
+"""Frame drawing of the motion-design scenes (Pillow + numpy), one yuv420p frame at a time.
 
 Every scene is drawn over a background prepared once per scene (a two-stop gradient in the
 video's palette with soft glows, a little taller than the frame) that pans slowly, so no stretch
@@ -132,20 +132,102 @@ def text_sprite(text: str, fnt: ImageFont.FreeTypeFont, fill: tuple[int, int, in
     return out
 
 
+# BT.601 limited range ("tv"), the conversion libswscale applied to the RGB frames before they
+# were drawn in YUV (so colours are unchanged): Y 16..235, Cb/Cr 16..240 (ITU-R BT.601-7, 2.5.3).
+# Pillow's matrix conversion rounds to the nearest integer.
+_Y_MATRIX = (0.299 * 219 / 255, 0.587 * 219 / 255, 0.114 * 219 / 255, 16.0)
+_CB_MATRIX = (-0.168736 * 224 / 255, -0.331264 * 224 / 255, 0.5 * 224 / 255, 128.0)
+_CR_MATRIX = (0.5 * 224 / 255, -0.418688 * 224 / 255, -0.081312 * 224 / 255, 128.0)
+
+
+def rgb_planes(rgb: Image.Image) -> tuple[Image.Image, Image.Image, Image.Image]:
+    """``(Y, Cb, Cr)`` planes ("L" images) of an opaque RGB image: Y full size, Cb/Cr half size
+    (rounded up), each the mean of a 2×2 block (4:2:0), BT.601 limited range."""
+    rgb = rgb if rgb.mode == "RGB" else rgb.convert("RGB")
+    half = rgb.reduce(2)
+    return rgb.convert("L", _Y_MATRIX), half.convert("L", _CB_MATRIX), half.convert("L", _CR_MATRIX)
+
+
+@dataclass
+class YuvFrame:
+    """A frame being drawn, as yuv420p planes: ``y`` W×H, ``u`` (Cb) and ``v`` (Cr) W/2×H/2
+    (Pillow "L" images, BT.601 limited range). Drawing in YUV spares the encode a colour
+    conversion of every frame and halves the bytes piped to it."""
+
+    y: Image.Image
+    u: Image.Image
+    v: Image.Image
+
+    def tobytes(self) -> bytes:
+        """The frame as raw ``yuv420p`` (``W·H·3/2`` bytes: Y, then Cb, then Cr)."""
+        return b"".join(self.planes())
+
+    def planes(self) -> tuple[bytes, bytes, bytes]:
+        """The raw Y, Cb and Cr planes (written one after another they are the ``yuv420p`` frame)."""
+        return self.y.tobytes(), self.u.tobytes(), self.v.tobytes()
+
+    @classmethod
+    def from_planes(cls, y: Image.Image, u: Image.Image, v: Image.Image, top: int = 0, left: int = 0,
+                    size: tuple[int, int] | None = None) -> YuvFrame:
+        """A ``size`` (W, H; default the planes' own) window of larger planes at luma ``(left, top)``
+        (copied: drawing on the frame leaves the planes untouched). Odd offsets place the chroma
+        window at ``(left // 2, top // 2)``."""
+        W, H = size or y.size
+        cl, ct = left // 2, top // 2
+        return cls(y.crop((left, top, left + W, top + H)), u.crop((cl, ct, cl + W // 2, ct + H // 2)),
+                   v.crop((cl, ct, cl + W // 2, ct + H // 2)))
+
+
+def yuv420p_to_rgb(buf: bytes, width: int, height: int) -> np.ndarray:
+    """uint8 ``[height, width, 3]`` RGB of one raw ``yuv420p`` frame (BT.601 limited range,
+    chroma repeated 2×2): to look at or test drawn frames."""
+    n = width * height
+    y = np.frombuffer(buf, np.uint8, n).reshape(height, width).astype(np.float32) - 16
+    c = np.frombuffer(buf, np.uint8, n // 2, n).reshape(2, height // 2, width // 2).astype(np.float32) - 128
+    cb, cr = (np.repeat(np.repeat(p, 2, axis=0), 2, axis=1) for p in c)
+    y *= 255 / 219
+    cb *= 255 / 224
+    cr *= 255 / 224
+    rgb = np.stack([y + 1.402 * cr, y - 0.344136 * cb - 0.714136 * cr, y + 1.772 * cb], axis=-1)
+    return np.clip(rgb + 0.5, 0, 255).astype(np.uint8)
+
+
+class _Lru(dict):
+    """A dict that forgets its oldest entries past ``limit`` (insertion order)."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__()
+        self.limit = limit
+
+    def put(self, key, value):
+        if len(self) >= self.limit:
+            del self[next(iter(self))]
+        self[key] = value
+        return value
+
+
 class Sprite:
-    """An RGBA image with cached scaled copies (scale quantised to 1 %)."""
+    """An RGBA image with cached scaled copies (scale quantised to 1 %) and their yuv420p planes."""
 
     def __init__(self, img: Image.Image) -> None:
         self.img = img if img.mode == "RGBA" else img.convert("RGBA")
-        self._cache: dict[int, Image.Image] = {}
-        self._alpha: dict[tuple[int, int], Image.Image] = {}
+        self._cache = _Lru(160)  # scale key → RGBA
+        self._luma = _Lru(160)  # scale key → (Y, A)
+        self._chroma = _Lru(240)  # (scale key, x parity, y parity) → (Cb, Cr, A at half size)
+        # (plane key, fade step) → faded alpha: small sprites (particles: many sizes × fades ×
+        # parities) keep more entries, within ~4 M pixels
+        w, h = self.img.size
+        self._alpha = _Lru(max(240, min(4000, 4_000_000 // max(1, w * h))))
 
     @property
     def size(self) -> tuple[int, int]:
         return self.img.size
 
     def scaled(self, s: float) -> Image.Image:
-        key = max(1, int(round(s * 100)))
+        """The sprite at scale ``s`` (BILINEAR; cached per 1 %)."""
+        return self._scaled(max(1, int(round(s * 100))))
+
+    def _scaled(self, key: int) -> Image.Image:
         im = self._cache.get(key)
         if im is None:
             if key == 100:
@@ -154,30 +236,65 @@ class Sprite:
                 w, h = self.img.size
                 im = self.img.resize((max(1, round(w * key / 100)), max(1, round(h * key / 100))),
                                      Image.Resampling.BILINEAR)
-            if len(self._cache) < 160:
-                self._cache[key] = im
+            self._cache.put(key, im)
         return im
 
-    def mask(self, im: Image.Image, alpha: float) -> Image.Image:
+    def luma(self, key: int) -> tuple[Image.Image, Image.Image]:
+        """(Y, alpha) of the sprite at scale ``key`` %."""
+        got = self._luma.get(key)
+        if got is None:
+            im = self._scaled(key)
+            got = self._luma.put(key, (im.convert("RGB").convert("L", _Y_MATRIX), im.getchannel("A")))
+        return got
+
+    def chroma(self, key: int, px: int, py: int) -> tuple[Image.Image, Image.Image, Image.Image]:
+        """(Cb, Cr, alpha) at half size of the sprite at scale ``key`` % placed ``px``, ``py`` (0/1)
+        luma pixels right of / below an even position: each 2×2 block's colour is its alpha-weighted
+        mean and its alpha the block mean, so the 4:2:0 composite equals the subsampled RGB one."""
+        ck = (key, px, py)
+        got = self._chroma.get(ck)
+        if got is None:
+            im = self._scaled(key)
+            w, h = im.size
+            if px or py or w % 2 or h % 2:
+                pad = Image.new("RGBA", (w + px + (w + px) % 2, h + py + (h + py) % 2), (0, 0, 0, 0))
+                pad.paste(im, (px, py))
+                im = pad
+            half = im.convert("RGBa").reduce(2).convert("RGBA")
+            rgb = half.convert("RGB")
+            got = self._chroma.put(ck, (rgb.convert("L", _CB_MATRIX), rgb.convert("L", _CR_MATRIX),
+                                        half.getchannel("A")))
+        return got
+
+    def faded(self, plane_key: tuple, alpha_plane: Image.Image, alpha: float) -> Image.Image:
+        """``alpha_plane`` scaled by ``alpha`` (quantised to 5 % steps; cached)."""
         a = int(round(clamp(alpha) * 20))
-        key = (id(im), a)
+        if a >= 20:
+            return alpha_plane
+        key = (plane_key, a)
         m = self._alpha.get(key)
         if m is None:
-            m = im.getchannel("A")
-            if a < 20:
-                m = m.point([v * a // 20 for v in range(256)])
-            if len(self._alpha) < 200:
-                self._alpha[key] = m
+            m = self._alpha.put(key, alpha_plane.point(_FADE_LUTS[a]))
         return m
 
 
-def paste(frame: Image.Image, sprite: Sprite, cx: float, cy: float, scale: float = 1.0, alpha: float = 1.0) -> None:
+_FADE_LUTS = [[v * a // 20 for v in range(256)] for a in range(21)]  # alpha × a/20, per fade step
+
+
+def paste(frame: YuvFrame, sprite: Sprite, cx: float, cy: float, scale: float = 1.0, alpha: float = 1.0) -> None:
     """Paste ``sprite`` centred at ``(cx, cy)``, scaled and faded; no-op when invisible."""
     if alpha <= 0.02 or scale <= 0.02:
         return
-    im = sprite.scaled(scale)
-    w, h = im.size
-    frame.paste(im, (int(round(cx - w / 2)), int(round(cy - h / 2))), sprite.mask(im, alpha))
+    key = max(1, int(round(scale * 100)))
+    y, a = sprite.luma(key)
+    w, h = y.size
+    x0, y0 = int(round(cx - w / 2)), int(round(cy - h / 2))
+    frame.y.paste(y, (x0, y0), sprite.faded((key,), a, alpha))
+    px, py = x0 & 1, y0 & 1
+    cb, cr, a2 = sprite.chroma(key, px, py)
+    m2 = sprite.faded((key, px, py), a2, alpha)
+    frame.u.paste(cb, (x0 >> 1, y0 >> 1), m2)
+    frame.v.paste(cr, (x0 >> 1, y0 >> 1), m2)
 
 
 @lru_cache(maxsize=256)
@@ -347,16 +464,16 @@ class _Ctx:
 
 # --------------------------------------------------------------------------- scene renderers
 class SceneRenderer:
-    """Draws one scene; :meth:`frame` returns the RGB frame at scene time ``t`` (seconds)."""
+    """Draws one scene; :meth:`frame` returns the frame (:class:`YuvFrame`) at scene time ``t`` (seconds)."""
 
     def __init__(self, ctx: _Ctx, scene: MotionScene, index: int) -> None:
         self.ctx, self.scene, self.index = ctx, scene, index
         self.d = scene.design
         self.dur = scene.duration_s
-        self.bg = make_background(ctx.W, ctx.H, ctx.pal, index)
+        self.bg = rgb_planes(Image.fromarray(make_background(ctx.W, ctx.H, ctx.pal, index), "RGB"))
         self.items: list = []  # (kind, data)
         self.video: _VideoSource | None = None
-        self.still: np.ndarray | None = None
+        self.still: tuple[Image.Image, Image.Image, Image.Image] | None = None  # yuv planes
         rng = np.random.default_rng(7 + index)
         self.particles = [(rng.uniform(0, 1), rng.uniform(0, 1), rng.uniform(0.04, 0.09), rng.uniform(0.5, 1.2))
                           for _ in range(14)]
@@ -369,7 +486,7 @@ class SceneRenderer:
             if path.suffix.lower() in (".mp4", ".mov", ".webm", ".mkv", ".m4v"):
                 self.video = _VideoSource(str(path), ctx.W, ctx.H, ctx.fps, self.dur)
             else:
-                self.still = _cover(path, ctx.W, ctx.H, 1.12)
+                self.still = rgb_planes(Image.fromarray(_cover(path, ctx.W, ctx.H, 1.12), "RGB"))
         self.kind = kind
         getattr(self, f"_prep_{kind}", self._prep_kinetic)()
 
@@ -622,27 +739,27 @@ class SceneRenderer:
             self.items.append(("pill", (Sprite(pill), cx, top + h_cta / 2, 0.55)))
 
     # ---------------------------------------------------------------- drawing
-    def frame(self, t: float, fi: int) -> Image.Image:
+    def frame(self, t: float, fi: int) -> YuvFrame:
         ctx = self.ctx
         W, H = ctx.W, ctx.H
         if self.video is not None:
-            frame = Image.fromarray(self.video.next_frame(), "RGB")
+            frame = self.video.next_frame()
         elif self.still is not None:
-            sh, sw = self.still.shape[:2]
+            sw, sh = self.still[0].size
             p = t / self.dur
             ox = int((sw - W) * (0.5 + 0.5 * math.sin(p * math.pi - math.pi / 2) * (1 if self.index % 2 else -1)) )
             oy = int((sh - H) * (0.35 + 0.3 * p))
-            frame = Image.fromarray(self.still[oy : oy + H, ox : ox + W], "RGB")
+            frame = YuvFrame.from_planes(*self.still, oy, ox, (W, H))
         else:
             off = int(PAN_PX / 2 + PAN_PX / 2 * math.sin(2 * math.pi * (t / 9.0) + self.index))
-            frame = Image.fromarray(self.bg[off : off + H], "RGB")
+            frame = YuvFrame.from_planes(*self.bg, off, 0, (W, H))
             self._particles(frame, t)
         ta = t + ENTRY_LEAD_S
         for kind, data in self.items:
             getattr(self, f"_draw_{kind}")(frame, ta, data)
         return frame
 
-    def _particles(self, frame: Image.Image, t: float) -> None:
+    def _particles(self, frame: YuvFrame, t: float) -> None:
         ctx = self.ctx
         dot = ctx.dot
         if dot is None:
@@ -652,7 +769,7 @@ class SceneRenderer:
             x = px * ctx.W + 12 * math.sin(t * 1.3 + px * 9)
             paste(frame, dot, x, y, size, 0.35 + 0.25 * math.sin(t * 2 + py * 7))
 
-    def _draw_word(self, frame: Image.Image, t: float, w: _Word) -> None:
+    def _draw_word(self, frame: YuvFrame, t: float, w: _Word) -> None:
         dt = t - w.t
         if dt < 0 or t >= w.t_end:
             return
@@ -664,7 +781,7 @@ class SceneRenderer:
         drift = -4 * math.sin(t * 1.6 + w.cx * 0.01)
         paste(frame, w.sprite, w.cx, w.cy + (1 - ease_out_cubic(p)) * 30 + drift, s, clamp(p * 1.8))
 
-    def _draw_hero(self, frame: Image.Image, t: float, data) -> None:
+    def _draw_hero(self, frame: YuvFrame, t: float, data) -> None:
         sprite, cx, cy, t0, amp = data
         dt = t - t0
         if dt < 0:
@@ -674,7 +791,7 @@ class SceneRenderer:
         y = cy + amp * 16 * math.sin(t * 2.4)
         paste(frame, sprite, cx, y, max(0.05, s), clamp(p * 2.5))
 
-    def _draw_shadow(self, frame: Image.Image, t: float, data) -> None:
+    def _draw_shadow(self, frame: YuvFrame, t: float, data) -> None:
         cx, cy, px = data
         key = ("shadow", px)
         sp = self.ctx.cache.get(key)
@@ -689,7 +806,7 @@ class SceneRenderer:
         k = 0.92 - 0.06 * math.sin(t * 2.4)
         paste(frame, sp, cx, cy, k, clamp(t / 0.45))
 
-    def _draw_orbit(self, frame: Image.Image, t: float, data) -> None:
+    def _draw_orbit(self, frame: YuvFrame, t: float, data) -> None:
         sprite, cx, cy, t0, k = data
         dt = t - t0
         if dt < 0:
@@ -699,7 +816,7 @@ class SceneRenderer:
         ph = t * 1.7 + k * 2.1
         paste(frame, sprite, cx + 14 * math.cos(ph), cy + 18 * math.sin(ph), max(0.05, s), clamp(p * 2))
 
-    def _draw_sparkles(self, frame: Image.Image, t: float, data) -> None:
+    def _draw_sparkles(self, frame: YuvFrame, t: float, data) -> None:
         cx, cy, px = data
         sp = self.ctx.spark
         if sp is None or t < 0.3:
@@ -711,7 +828,7 @@ class SceneRenderer:
             paste(frame, sp, cx + r * math.cos(ang), cy + r * math.sin(ang) * 0.8 - ph * 40, 0.5 + 0.6 * (1 - ph),
                   math.sin(ph * math.pi))
 
-    def _draw_icon(self, frame: Image.Image, t: float, data) -> None:
+    def _draw_icon(self, frame: YuvFrame, t: float, data) -> None:
         sprite, cx, cy, t0, k = data
         dt = t - t0
         if dt < 0:
@@ -720,7 +837,7 @@ class SceneRenderer:
         s = ease_out_back(p, 2.4) if p < 1 else 1.0
         paste(frame, sprite, cx, cy - 8 * math.sin(t * 3 + k * 0.7), max(0.05, s), clamp(p * 3))
 
-    def _draw_row(self, frame: Image.Image, t: float, data) -> None:
+    def _draw_row(self, frame: YuvFrame, t: float, data) -> None:
         sprite, cx, cy, t0 = data
         dt = t - t0
         if dt < 0:
@@ -728,7 +845,7 @@ class SceneRenderer:
         p = ease_out_cubic(dt / 0.35)
         paste(frame, sprite, cx + (1 - p) * 120 + 3 * math.sin(t * 2 + cy), cy, 1.0, p)
 
-    def _draw_pill(self, frame: Image.Image, t: float, data) -> None:
+    def _draw_pill(self, frame: YuvFrame, t: float, data) -> None:
         sprite, cx, cy, t0 = data
         dt = t - t0
         if dt < 0:
@@ -737,7 +854,7 @@ class SceneRenderer:
         s = ease_out_back(p) if p < 1 else 1.0 + 0.04 * math.sin((dt - 0.4) * 4.2)
         paste(frame, sprite, cx, cy, max(0.05, s), clamp(p * 2))
 
-    def _draw_card(self, frame: Image.Image, t: float, data) -> None:
+    def _draw_card(self, frame: YuvFrame, t: float, data) -> None:
         x0, y0, x1, y1 = (int(v) for v in data)
         key = ("card", x0, y0, x1, y1)
         sp = self.ctx.cache.get(key)
@@ -748,7 +865,7 @@ class SceneRenderer:
             sp = self.ctx.cache[key] = Sprite(im)
         paste(frame, sp, (x0 + x1) / 2, (y0 + y1) / 2, 1.0, clamp(t / 0.3))
 
-    def _draw_stat(self, frame: Image.Image, t: float, _data) -> None:
+    def _draw_stat(self, frame: YuvFrame, t: float, _data) -> None:
         p = ease_out_cubic((t - 0.1) / 0.9)
         try:
             target = float(self.stat_num.replace(",", ""))
@@ -867,33 +984,37 @@ def _cover(path: Path, W: int, H: int, zoom: float) -> np.ndarray:
 
 
 class _VideoSource:
-    """Frames of a video file fitted to W×H at ``fps`` (looped), decoded by ffmpeg into RGB."""
+    """Frames of a video file fitted to W×H at ``fps`` (looped), decoded by ffmpeg into yuv420p
+    (BT.601 limited range, as the frames are drawn)."""
 
     def __init__(self, path: str, W: int, H: int, fps: int, duration_s: float) -> None:
         from reelflow.processors.media import ffmpeg_exe
 
         self.W, self.H = W, H
-        self.frame_bytes = W * H * 3
+        self.frame_bytes = W * H * 3 // 2
         n = math.ceil(duration_s * fps) + 2
-        vf = (f"crop=w='min(iw,ih*{W}/{H})':h='min(ih,iw*{H}/{W})',scale={W}:{H}:flags=bicubic,"
-              f"fps={fps},format=rgb24")
+        vf = (f"crop=w='min(iw,ih*{W}/{H})':h='min(ih,iw*{H}/{W})',scale={W}:{H}:flags=bicubic:"
+              f"out_color_matrix=bt601:out_range=tv,fps={fps},format=yuv420p")
         self.proc = subprocess.Popen(
             [ffmpeg_exe(), "-loglevel", "error", "-stream_loop", "-1", "-i", path, "-vf", vf, "-frames:v", str(n),
-             "-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:1"],
+             "-f", "rawvideo", "-pix_fmt", "yuv420p", "pipe:1"],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE,
         )
-        self.last: np.ndarray | None = None
+        self.last: bytes | None = None
 
-    def next_frame(self) -> np.ndarray:
+    def next_frame(self) -> YuvFrame:
+        """The next frame (a fresh copy to draw on); the last one again once the clip has ended."""
         assert self.proc.stdout is not None
         buf = self.proc.stdout.read(self.frame_bytes)
         if buf is None or len(buf) < self.frame_bytes:
             if self.last is None:
                 err = self.proc.stderr.read().decode(errors="replace")[-400:] if self.proc.stderr else ""
                 raise ProcessingError(f"could not decode video frames: {err}", hint="check the clip/footage file")
-            return self.last
-        self.last = np.frombuffer(buf, np.uint8).reshape(self.H, self.W, 3)
-        return self.last
+            buf = self.last
+        self.last = buf
+        W, H, n = self.W, self.H, self.W * self.H
+        return YuvFrame(Image.frombytes("L", (W, H), buf[:n]), Image.frombytes("L", (W // 2, H // 2), buf[n:n + n // 4]),
+                        Image.frombytes("L", (W // 2, H // 2), buf[n + n // 4:]))
 
     def close(self) -> None:
         try:
@@ -929,13 +1050,27 @@ def scene_frame_counts(spec: MotionSpec) -> list[int]:
 
 
 def iter_frames(spec: MotionSpec, scene_range: range | None = None) -> Iterator[bytes]:
-    """RGB24 frames (``width·height·3`` bytes each) of the scenes in ``scene_range`` (default all)."""
+    """Raw ``yuv420p`` frames (``width·height·3/2`` bytes each: Y, Cb, Cr planes; BT.601 limited
+    range) of the scenes in ``scene_range`` (default all); :func:`yuv420p_to_rgb` converts one.
+
+    Raises:
+        ValueError: ``spec.width`` or ``spec.height`` is odd (4:2:0 needs even sizes).
+    """
+    for planes in iter_frame_planes(spec, scene_range):
+        yield b"".join(planes)
+
+
+def iter_frame_planes(spec: MotionSpec, scene_range: range | None = None) -> Iterator[tuple[bytes, bytes, bytes]]:
+    """As :func:`iter_frames`, each frame as its three planes (Y, Cb, Cr), not joined: a pipe
+    writer sends them one after another without a copy of the whole frame."""
+    if spec.width % 2 or spec.height % 2:
+        raise ValueError(f"frame size {spec.width}x{spec.height}: yuv420p needs an even width and height")
     ctx = make_context(spec)
     counts = scene_frame_counts(spec)
     for i in scene_range if scene_range is not None else range(len(spec.scenes)):
         r = SceneRenderer(ctx, spec.scenes[i], i)
         try:
             for f in range(counts[i]):
-                yield r.frame(f / spec.fps, f).tobytes()
+                yield r.frame(f / spec.fps, f).planes()
         finally:
             r.close()

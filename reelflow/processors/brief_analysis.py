@@ -683,8 +683,7 @@ def _analyze_sentence(s: str, an: BriefAnalysis) -> None:
             _analyze_body(body, an, list_context=True)
             return
         if not _HAS_VERB.search(head) and not re.search(r"\b[a-z]{3,}(?:s|ed)\s+(?:the|a|an|his|her|their|to|on|in)\b", head) \
-                and ((an.brand and an.brand.lower() in head.lower())
-                     or re.match(r"^(?:the|our)\s+(?:new|latest|all-new)\b", head, re.I)):
+                and re.match(r"^(?:the|our)\s+(?:new|latest|all-new)\b", head, re.I):
             _lead_subject(head, an, product_lead=True)  # "The new Ford Ranger hybrid: tows 3,500 kg, ..."
             _analyze_body(body, an, list_context=True)
             return

@@ -90,7 +90,25 @@ _HEAD_END_STOP = {"a", "an", "the", "and", "or", "of", "to", "for", "with", "on"
                   "from", "is", "are", "was", "be", "by", "per", "every", "each", "our", "my", "this", "that", "than",
                   "being", "who", "which", "what", "his", "her", "some", "as", "such", "may", "will", "can",
                   # modifiers that need their noun ("... potted plants the same" without "day")
-                  "same", "very", "other", "own", "more", "most", "extra", "next", "few", "many", "much", "both"}
+                  "same", "very", "other", "own", "more", "most", "extra", "next", "few", "many", "much", "both",
+                  "so", "nothing", "because", "but", "if", "when", "while", "than", "into", "onto", "about"}
+
+
+def _item_text(item: str, limit: int = 28) -> str:
+    """A list card's text: ``item`` whole when it fits ``limit`` characters, else its first words up
+    to the limit without a dangling "so"/"the"/"of" ("ingredients pre-portioned so nothing goes to
+    waste" → "ingredients pre-portioned"), never cut mid-word."""
+    item = item.strip().rstrip(".")
+    if len(item) <= limit:
+        return item
+    words: list[str] = []
+    for w in item.split():
+        if len(" ".join([*words, w])) > limit:
+            break
+        words.append(w)
+    while len(words) > 1 and words[-1].lower().strip(",;:") in _HEAD_END_STOP:
+        words.pop()
+    return " ".join(words).rstrip(",;:-") or item[:limit]
 #: Words that carry an offer: a headline never drops them ("Buy two, get one" without "free" is no offer).
 _OFFER_WORD = re.compile(r"\b(?:free|off|half price|discount|deal|bogo|(?:buy|pay for)\s+(?:\d+|one|two|three|four|five|"
                          r"six)|for the price of \w+)\b|\bsave\s+(?:up to\s+)?[$€£\d]|%", re.I)
@@ -360,7 +378,7 @@ def _visual(line: Line, an: BriefAnalysis, is_first: bool, is_last: bool, hero_h
         return VisualSpec(kind="stat", headline=_headline(text, fact=line.fact), keywords=kw, stat_value=value[:12],
                           stat_label=label)
     if line.items and len(line.items) >= 2:
-        items = [i[:28] for i in line.items[:4]]
+        items = [_item_text(i) for i in line.items[:4]]
         return VisualSpec(kind="list", headline=_list_headline(an, hero_headline), keywords=kw, items=items)
     if is_first and (an.product or an.brand):
         return VisualSpec(kind="hero", headline=_headline(_product_label(an) or text), keywords=kw)

@@ -190,3 +190,12 @@ def test_a_feeling_a_benefit_soothes_is_not_what_the_scene_shows(library):
     d = design_scenes([soothing], library)[0]
     shown = " ".join(a.label.lower() for a in d.assets)
     assert not re.search(r"fear|anxious|scream|worried|sweat|nervous", shown), shown
+
+
+def test_the_terms_of_an_offer_name_nothing_to_show(library):
+    """"Skip any week. No strings attached." matched a skier and a mountain in a meal-kit video: the
+    actions and terms of an offer are not things to picture, so the line is typography."""
+    line = Scene(index=0, narration="Skip any week. No strings attached.", visual_prompt="x", duration_s=3,
+                 visual=VisualSpec(kind="kinetic", headline="Skip any week"))
+    d = design_scenes([line], library)[0]
+    assert not any(re.search(r"ski|mountain|violin|guitar", a.label) for a in d.assets), d.assets

@@ -113,7 +113,11 @@ _STOP = frozenset(
     "those your you our we us my me i he she they them their his her not no yes so than then too very just can "
     "will would could should may might must do does did done has have had get gets got into over under up down out "
     "off about more most less all any each every some such only own same other new now here there when where who "
-    "what which how why one two also even ever still yet back make makes made take takes way ways".split()
+    "what which how why one two also even ever still yet back make makes made take takes way ways "
+    # actions and terms of an offer name nothing to show ("Skip any week." matched a skier, "No strings
+    # attached." a violin): the line's things are matched, not its verbs
+    "skip skips pause cancel try book order join start stop pick choose enjoy discover visit call shop grab "
+    "download sign register donate support meet find strings attached anytime today".split()
 )
 
 

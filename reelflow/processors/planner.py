@@ -288,6 +288,10 @@ def _stat(text: str, *, names: tuple[str, ...] = ()) -> tuple[str, str] | None:
         price = priced.group("price") + (priced.group("per") or "")  # as said: "$5 a month"
         return (price, _cap_label(label)) if len(label) <= 28 and len(price) <= 12 else None
     after_clause = re.split(r"[,;:.!?]", rest, maxsplit=1)[0]
+    paid = re.match(r"^\s+(?:pays|covers|buys|funds)\s+for\s+(?P<what>(?:[\w'\-]+\s+){0,3}?[\w'\-]+?)"
+                    r"(?=\s+(?:for|in|on|at|every|each|per|a\s+(?:day|week|month|year))\b|\s*$)", after_clause)
+    if paid and value[:1] in "$€£" and len(paid.group("what")) <= 28:
+        return value, _cap_label(paid.group("what"))  # "$50 pays for a family's water for a year" → "A family's water"
     before_all = body[:m.start()]
     before_clause = re.split(r"[,;:.!?]\s", before_all)[-1]
     after_words = re.findall(r"[A-Za-z][\w\-/']*", after_clause)

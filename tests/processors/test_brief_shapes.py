@@ -215,3 +215,13 @@ def test_every_x_is_with_a_list_of_verbs_and_a_free_consultation_cta() -> None:
     assert {"It uses 70% less energy than a standard build", "It comes with a 10-year structural warranty"} <= set(an.facts)
     assert an.offer == "Free design consultation"
     assert _spoken(brief)[-1] == "Book your free design consultation with Tallwood today."
+
+
+def test_a_donation_stat_card_says_what_the_money_pays_for() -> None:
+    brief = Brief(brand="Clear Water Trust", duration_s=30,
+                  text="Clear Water Trust builds wells in rural villages. One well serves 500 people for 20 years. $50 "
+                       "pays for a family's water for a year. Hopeful, warm. Ask viewers to donate.")
+    plan = PLANNER.plan(brief)
+    stats = {s.visual.stat_value: s.visual.stat_label for s in plan.scenes if s.visual.kind == "stat"}
+    assert stats.get("$50") == "A family's water", stats  # was the verb alone: "Pays"
+    assert plan.scenes[-1].narration == "Donate. Clear Water Trust needs you."

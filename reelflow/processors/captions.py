@@ -150,10 +150,16 @@ def _phrases(words: list[WordTiming], max_chars: int, max_lines: int) -> list[li
     return groups
 
 
+#: Words a caption should not end on when the sentence goes on ("Meet Spoke & Chain, the" / "bike ...").
+_DANGLING = frozenset("the a an of to in on for and or with at by from your our its their my his her is are "
+                      "was were be than as".split())
+
+
 def _balanced(ws: list[WordTiming], fits) -> list[list[WordTiming]]:
-    """``ws`` cut into the fewest contiguous groups that each ``fits``; among those, the longest
-    group as short as possible and no group a lone word where another cut avoids it, then the most
-    cuts after a comma. A word that fits nowhere on its
+    """``ws`` cut into the fewest contiguous groups that each ``fits`` (one more when that avoids a
+    lone word or a group ending on "the"/"of"/"and"); among those, no lone word and no dangling
+    end where another cut avoids it, the longest group as short as possible, then the most cuts
+    after a comma. A word that fits nowhere on its
     own still gets a group (it is broken later by :func:`_break_long_words`)."""
     n = len(ws)
     if n == 0:
@@ -166,11 +172,11 @@ def _balanced(ws: list[WordTiming], fits) -> list[list[WordTiming]]:
         return length[i * (n + 1) + j]
 
     ok = [[j > i and (j - i == 1 or fits(ws[i:j])) for j in range(n + 1)] for i in range(n + 1)]
-    # best[k][j]: (lone-word groups, longest group, -comma cuts) for the first j words in k groups
-    inf = (10 ** 9, 0, 0)
+    # best[k][j]: (lone-word groups, groups ending on "the"/"of"/..., longest group, -comma cuts)
+    inf = (10 ** 9, 0, 0, 0)
     best = [[inf] * (n + 1) for _ in range(n + 1)]
     back = [[-1] * (n + 1) for _ in range(n + 1)]
-    best[0][0] = (0, 0, 0)
+    best[0][0] = (0, 0, 0, 0)
     for k in range(1, n + 1):
         for j in range(1, n + 1):
             for i in range(j):
@@ -178,18 +184,24 @@ def _balanced(ws: list[WordTiming], fits) -> list[list[WordTiming]]:
                     continue
                 comma = 1 if j < n and ws[j - 1].text[-1:] in ",;:" else 0
                 prev = best[k - 1][i]
-                cand = (prev[0] + (j - i == 1), max(prev[1], seg_len(i, j)), prev[2] - comma)
+                dangling = j < n and ws[j - 1].text.lower().strip(",.;:") in _DANGLING
+                cand = (prev[0] + (j - i == 1), prev[1] + dangling, max(prev[2], seg_len(i, j)), prev[3] - comma)
                 if cand < best[k][j]:
                     best[k][j], back[k][j] = cand, i
-        if best[k][n] != inf:
-            out: list[list[WordTiming]] = []
-            j, kk = n, k
-            while kk > 0:
-                i = back[kk][j]
-                out.append(ws[i:j])
-                j, kk = i, kk - 1
-            return out[::-1]
-    return [ws]  # unreachable: one word per group always fits the "single word" rule above
+    ks = [k for k in range(1, n + 1) if best[k][n] != inf]
+    if not ks:
+        return [ws]  # unreachable: one word per group always fits the "single word" rule above
+    # the fewest captions, unless one more caption avoids a lone word or a dangling "the"
+    k = ks[0]
+    if len(ks) > 1 and best[ks[1]][n][:2] < best[k][n][:2] and ks[1] == k + 1:
+        k = ks[1]
+    out: list[list[WordTiming]] = []
+    j, kk = n, k
+    while kk > 0:
+        i = back[kk][j]
+        out.append(ws[i:j])
+        j, kk = i, kk - 1
+    return out[::-1]
 
 
 def _break_long_words(text: str, max_chars: int, max_lines: int) -> str:

@@ -251,8 +251,9 @@ def register(app: typer.Typer) -> None:
 
 def _precheck(briefs: list[Brief]) -> list[Brief]:
     """Refuse bad briefs before Prefect starts (only production notes; a required line too long
-    for the duration; a non-English brief with no remote copywriter configured): one brief → :class:`InputError` (exit 2); several → the bad ones are
-    reported and skipped. Brief warnings (e.g. no brand) are printed."""
+    for the duration; a non-English brief with no remote copywriter configured): one brief →
+    :class:`InputError` (exit 2); several → the bad ones are reported and skipped. Brief warnings
+    (e.g. no brand) are printed."""
     from reelflow.core.settings import load_settings
     from reelflow.processors.planner import TemplatePlanner
 

@@ -159,8 +159,8 @@ def _balanced(ws: list[WordTiming], fits) -> list[list[WordTiming]]:
     """``ws`` cut into the fewest contiguous groups that each ``fits`` (one more when that avoids a
     lone word or a group ending on "the"/"of"/"and"); among those, no lone word and no dangling
     end where another cut avoids it, the longest group as short as possible, then the most cuts
-    after a comma. A word that fits nowhere on its
-    own still gets a group (it is broken later by :func:`_break_long_words`)."""
+    after a comma. A word that fits nowhere on its own still gets a group (it is broken later by
+    :func:`_break_long_words`)."""
     n = len(ws)
     if n == 0:
         return []

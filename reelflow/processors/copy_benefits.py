@@ -4,7 +4,9 @@
 waiting, more doing."; after "Kids go free." comes "Bring the whole family.". Each rule here
 matches one *kind* of fact (speed, battery life, weight, weather, price, a free offer, freshness,
 an endorsement, automation, delivery, opening hours, a donation, volunteering, an event's
-programme, safety, comfort, grip, size) and gives two or three phrasings of its benefit. A
+programme, safety, comfort, grip, size, a warranty, flexible terms, a deadline, beginners welcome,
+quietness, the planet, a diet, taste, towing power, working with other tools, a schedule, gentle
+care, pets, support) and gives two or three phrasings of its benefit. A
 benefit line only restates what its fact already says, in the viewer's terms: it adds no number,
 no spec, no comparison and no competitor, and it is said once, right after the fact it explains
 (in the same scene), so it never floats free as stock filler ("Quality you can feel.").

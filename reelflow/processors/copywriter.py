@@ -198,7 +198,7 @@ _REVEALS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"\bfor\s+\d+\s*(?:minutes?|hours?|days?|weeks?|months?|years?)\b", re.I), "How long?"),
     (re.compile(r"^(?!.*\b(?:tows?|towing|carr(?:y|ies)|holds?|lifts?|loads?|payload|capacity)\b)(?:.*\b(?:weighs?|weight)\b"
                 r".*\d|.*\d+\s?(?:g|kg|grams?|lbs?)(?=\s*$|\s+(?:per|each|apiece)\b))", re.I),
-     "How heavy?"),  # "5 g per earbud", not "12 g protein per serving" nor "tows 3,500 kg"  # "5 g per earbud", not "12 g protein per serving"
+     "How heavy?"),  # "5 g per earbud", not "12 g protein per serving" nor "tows 3,500 kg"
     (re.compile(r"(?:from|only|just|for)\s+[$€£]\s?\d", re.I), "The price?"),
 ]
 
@@ -1107,7 +1107,7 @@ def write_copy(an: BriefAnalysis, words_target: float, *, seed: int = 0, max_lin
     # discovers ...", "Plus, it weighs 300 g.", "And the best part? Your first ride is free.") — they
     # order what is said and add no claim; at most one of each, never on a line that already leads in
     if total() < words_target * 0.9:
-        for prefix, pick_line in _transitions(an, hook, body, seed):
+        for prefix, pick_line in _transitions(an, body, seed):
             if total() >= words_target * 0.9 or pick_line is None:
                 continue
             if total() + word_count(prefix) > words_target:
@@ -1177,7 +1177,7 @@ _LEAD_IN = re.compile(r"^(?:and|but|then|so|plus|yet|or|now|picture|imagine|reme
                       r"looking|that's|this is|here's)\b", re.I)
 
 
-def _transitions(an: BriefAnalysis, hook: Line, body: list[Line], seed: int) -> list[tuple[str, Line | None]]:
+def _transitions(an: BriefAnalysis, body: list[Line], seed: int) -> list[tuple[str, Line | None]]:
     """Connective lead-ins for lines already in the copy, best first: (prefix, line it goes before).
 
     - "Then" before a story beat that continues the one before it with the same subject restored

@@ -29,8 +29,8 @@ from reelflow.core.errors import InputError
 from reelflow.core.models import Brief, PlannedScript, Scene, ScriptPlan, VisualSpec
 from reelflow.processors.brief_analysis import PLATFORM_WORDS, BriefAnalysis, analyze_brief
 from reelflow.processors.copywriter import _PRODUCT_VERBS, Copy, Line, keywords_for, sentence, word_count, write_copy
-from reelflow.processors.pacing import END_MIN_S, LEAD_IN_S, VOICE_WPS, build_timeline, max_words, target_speech_s
 from reelflow.processors.motion.design import NEGATIVE_FEELING
+from reelflow.processors.pacing import END_MIN_S, LEAD_IN_S, VOICE_WPS, build_timeline, max_words, target_speech_s
 
 NEGATIVE_PROMPT = "text, watermark, logo distortion, blurry, low quality, deformed hands, extra limbs"
 
@@ -91,7 +91,7 @@ _HEAD_END_STOP = {"a", "an", "the", "and", "or", "of", "to", "for", "with", "on"
                   "being", "who", "which", "what", "his", "her", "some", "as", "such", "may", "will", "can",
                   # modifiers that need their noun ("... potted plants the same" without "day")
                   "same", "very", "other", "own", "more", "most", "extra", "next", "few", "many", "much", "both",
-                  "so", "nothing", "because", "but", "if", "when", "while", "than", "into", "onto", "about"}
+                  "so", "nothing", "because", "but", "if", "when", "while", "into", "onto", "about"}
 
 
 def _item_text(item: str, limit: int = 28) -> str:
@@ -109,6 +109,8 @@ def _item_text(item: str, limit: int = 28) -> str:
     while len(words) > 1 and words[-1].lower().strip(",;:") in _HEAD_END_STOP:
         words.pop()
     return " ".join(words).rstrip(",;:-") or item[:limit]
+
+
 #: Words that carry an offer: a headline never drops them ("Buy two, get one" without "free" is no offer).
 _OFFER_WORD = re.compile(r"\b(?:free|off|half price|discount|deal|bogo|(?:buy|pay for)\s+(?:\d+|one|two|three|four|five|"
                          r"six)|for the price of \w+)\b|\bsave\s+(?:up to\s+)?[$€£\d]|%", re.I)

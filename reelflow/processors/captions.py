@@ -130,8 +130,8 @@ def scene_words(utt: Utterance, offset_s: float = 0.0) -> list[WordTiming]:
 
 def _phrases(words: list[WordTiming], max_chars: int, max_lines: int) -> list[list[WordTiming]]:
     """Phrase grouping: each sentence is one caption when it fits (``max_lines`` lines of
-    ``max_chars``); a longer sentence is cut into the fewest captions that fit, balanced in length
-    (so no caption is a lone "kids." after "Free first check-up for"), preferring cuts after commas."""
+    ``max_chars``); a longer sentence is cut into the fewest captions that fit, at commas where it
+    can, else balanced in length (so no caption is a lone "kids." after "Free first check-up for")."""
     def fits(ws: list[WordTiming]) -> bool:
         return wrap_lines(" ".join(x.text for x in ws), max_chars, max_lines) is not None
 
@@ -152,14 +152,16 @@ def _phrases(words: list[WordTiming], max_chars: int, max_lines: int) -> list[li
 
 #: Words a caption should not end on when the sentence goes on ("Meet Spoke & Chain, the" / "bike ...").
 _DANGLING = frozenset("the a an of to in on for and or with at by from your our its their my his her is are "
-                      "was were be than as".split())
+                      "was were be than as this that these those every each no some any so but if when who which "
+                      "not very".split())
 
 
 def _balanced(ws: list[WordTiming], fits) -> list[list[WordTiming]]:
     """``ws`` cut into the fewest contiguous groups that each ``fits`` (one more when that avoids a
     lone word or a group ending on "the"/"of"/"and"); among those, no lone word and no dangling
-    end where another cut avoids it, the longest group as short as possible, then the most cuts
-    after a comma. A word that fits nowhere on its own still gets a group (it is broken later by
+    end where another cut avoids it, then the most cuts after a comma (a phrase boundary reads
+    better than an even split: "Sports fans," / "this one's for you."), then the longest group as
+    short as possible. A word that fits nowhere on its own still gets a group (it is broken later by
     :func:`_break_long_words`)."""
     n = len(ws)
     if n == 0:
@@ -172,7 +174,7 @@ def _balanced(ws: list[WordTiming], fits) -> list[list[WordTiming]]:
         return length[i * (n + 1) + j]
 
     ok = [[j > i and (j - i == 1 or fits(ws[i:j])) for j in range(n + 1)] for i in range(n + 1)]
-    # best[k][j]: (lone-word groups, groups ending on "the"/"of"/..., longest group, -comma cuts)
+    # best[k][j]: (lone-word groups, groups ending on "the"/"of"/..., -comma cuts, longest group)
     inf = (10 ** 9, 0, 0, 0)
     best = [[inf] * (n + 1) for _ in range(n + 1)]
     back = [[-1] * (n + 1) for _ in range(n + 1)]
@@ -185,7 +187,7 @@ def _balanced(ws: list[WordTiming], fits) -> list[list[WordTiming]]:
                 comma = 1 if j < n and ws[j - 1].text[-1:] in ",;:" else 0
                 prev = best[k - 1][i]
                 dangling = j < n and ws[j - 1].text.lower().strip(",.;:") in _DANGLING
-                cand = (prev[0] + (j - i == 1), prev[1] + dangling, max(prev[2], seg_len(i, j)), prev[3] - comma)
+                cand = (prev[0] + (j - i == 1), prev[1] + dangling, prev[2] - comma, max(prev[3], seg_len(i, j)))
                 if cand < best[k][j]:
                     best[k][j], back[k][j] = cand, i
     ks = [k for k in range(1, n + 1) if best[k][n] != inf]

@@ -209,7 +209,7 @@ def test_a_sentence_too_long_for_one_caption_is_cut_in_balanced_parts(tmp_path: 
     needs two captions is cut where neither part is a lone word ("Free first check-up for" +
     "kids." read as a stutter), and a sentence that fits stays whole."""
     lines = ["Free first check-up for kids. Nothing to lose.", "Evening and Saturday appointments. On your schedule.",
-             "Meet Spoke & Chain, the bike repair shop in Leeds."]
+             "Meet Spoke & Chain, the bike repair shop in Leeds.", "Sports fans, this one's for you."]
     synth = PiperSynthesizer()
     utts = [synth.synthesize_sync(Scene(index=i, narration=t, visual_prompt="clinic", duration_s=5), tmp_path / f"{i}.wav")
             for i, t in enumerate(lines)]
@@ -219,6 +219,7 @@ def test_a_sentence_too_long_for_one_caption_is_cut_in_balanced_parts(tmp_path: 
     caps = build_captions(utts, starts, max_chars_per_line=14, max_lines=2)
     texts = [" ".join(c.text.split()) for c in caps]
     assert all(len(t.split()) >= 2 for t in texts), texts
-    assert not any(re.search(r"\b(?:the|a|an|of|for)$", t) for t in texts), texts  # "Meet Spoke & Chain, the" / ...
+    assert not any(re.search(r"\b(?:the|a|an|of|for|this)$", t) for t in texts), texts  # "Meet Spoke & Chain, the" / ...
+    assert "Sports fans," in texts, texts  # a cut at the comma, not "Sports fans, this" / "one's for you."
     assert "Nothing to lose." in texts and "On your schedule." in texts  # a sentence that fits is one caption
     assert " ".join(texts) == " ".join(lines)  # every word once, in order

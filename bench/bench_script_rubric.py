@@ -10,7 +10,7 @@ speech coverage, longest silence, first-word time, total-duration error — then
 Baseline in the same run: the same briefs timed the old way (each line in a scene of
 ``0.15 s + speech + 0.35 s``, or the planner's estimate when longer) to show the coverage gain.
 
-    .venv/bin/python bench/bench_script_rubric.py [--superbowl 40] [--json out.json]
+    .venv/bin/python bench/bench_script_rubric.py [--superbowl 40] [--own] [--fresh] [--json out.json]
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from briefs_set import OWN_FACTS, example_briefs, own_briefs, superbowl_briefs  # noqa: E402
+from briefs_set import OWN_FACTS, example_briefs, fresh_briefs, own_briefs, superbowl_briefs  # noqa: E402
 
 from reelflow.core.errors import InputError  # noqa: E402
 from reelflow.core.models import ScriptPlan, Utterance  # noqa: E402
@@ -86,7 +86,11 @@ def main() -> None:
     ap.add_argument("--json", type=Path, default=None, help="also write the rows here")
     ap.add_argument("--scripts", action="store_true", help="print each spoken script")
     ap.add_argument("--own", action="store_true",
-                    help="also score the 10 briefs written outside ../shared/ (bench/briefs_set.py OWN_BRIEFS)")
+                    help="also score the 20 briefs written outside ../shared/ (bench/briefs_set.py OWN_BRIEFS)")
+    ap.add_argument("--fresh", action="store_true",
+                    help="also score bench/fresh_briefs.jsonl: 42 briefs written outside ../shared/ in five rounds, "
+                         "each read line by line to find copy defects (labelled forms, events, places, stories, "
+                         "one non-English brief that is refused); a regression set for brief shapes")
     args = ap.parse_args()
 
     planner = TemplatePlanner()
@@ -100,7 +104,7 @@ def main() -> None:
         sb = superbowl_briefs(n=10_000)
         briefs = example_briefs()
         accepted_sb = 0
-        for brief in briefs + sb + (own_briefs() if args.own else []):
+        for brief in briefs + sb + (own_briefs() if args.own else []) + (fresh_briefs() if args.fresh else []):
             is_sb = (brief.id or "").startswith("superbowl-")
             if is_sb and accepted_sb >= args.superbowl:
                 continue
@@ -131,7 +135,8 @@ def main() -> None:
                 print(f"      | {line}")
     n = len(rows)
     print("-" * len(hdr))
-    ex = [r for r in rows if not r.brief_id.startswith(("superbowl-", "own-"))]
+    ex = [r for r in rows if not r.brief_id.startswith(("superbowl-", "own-", "fresh-"))]
+    fresh = [r for r in rows if r.brief_id.startswith("fresh-")]
     sbr = [r for r in rows if r.brief_id.startswith("superbowl-")]
     own = [r for r in rows if r.brief_id.startswith("own-")]
 
@@ -155,6 +160,7 @@ def main() -> None:
     totals("examples", ex)
     totals("super bowl", sbr)
     totals("own (not in shared)", own)
+    totals("fresh (bench/fresh_briefs.jsonl)", fresh)
     totals("all", rows)
     print(f"baseline (old layout, same utterances): coverage mean {sum(base_cov) / max(1, n) * 100:.1f}% "
           f"vs {sum(r.coverage for r in rows) / max(1, n) * 100:.1f}% now "

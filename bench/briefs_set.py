@@ -144,3 +144,10 @@ OWN_FACTS: dict[str, list[str]] = {
 def own_briefs() -> list[Brief]:
     """:data:`OWN_BRIEFS` as :class:`Brief` objects."""
     return [Brief.model_validate(r) for r in OWN_BRIEFS]
+
+
+def fresh_briefs(path: Path = Path(__file__).resolve().parent / "fresh_briefs.jsonl") -> list[Brief]:
+    """The 42 briefs of ``bench/fresh_briefs.jsonl`` (products, services, places, events, charities,
+    stories, a labelled form and a Spanish brief), written outside ``../shared/`` to find copy
+    defects; scored for speech coverage and the rubric's rules (no hand-written facts)."""
+    return [Brief.model_validate(r) for r in _jsonl(path)]

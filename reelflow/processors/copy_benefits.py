@@ -6,7 +6,7 @@ matches one *kind* of fact (speed, battery life, weight, weather, price, a free 
 an endorsement, automation, delivery, opening hours, a donation, volunteering, an event's
 programme, safety, comfort, grip, size, a warranty, flexible terms, a deadline, beginners welcome,
 quietness, the planet, a diet, taste, towing power, working with other tools, a schedule, gentle
-care, pets, support) and gives two or three phrasings of its benefit. A
+care, pets, support, a long service life) and gives two or three phrasings of its benefit. A
 benefit line only restates what its fact already says, in the viewer's terms: it adds no number,
 no spec, no comparison and no competitor, and it is said once, right after the fact it explains
 (in the same scene), so it never floats free as stock filler ("Quality you can feel.").
@@ -56,6 +56,8 @@ RULES: tuple[BenefitRule, ...] = (
        "Made for your longest days.", "Ready when you are."),
     _r("warranty", r"\bwarrant(?:y|ies)\b|\bguarantee\w*\b|\bmoney-?back\b",
        "We've got you covered.", "Peace of mind included."),
+    _r("long_life", r"\blasts?\s+(?:up to\s+|for\s+)?(?:\d+|a|one|two|three|six|twelve)\s*(?:weeks?|months?|years?)\b",
+       "Set it and forget it.", "Fewer replacements, less hassle."),
     _r("battery", r"\b(?:battery|range|lasts?|runtime|on (?:a|one) (?:single )?charge)\b",
        "Charge less. Go further.", "Forget the charger for a while.", "Built to keep up with you."),
     _r("slow", r"\b(?:steeped|aged|fermented|slow-?\w*|proofed)\b|\b\d+-hours?\b(?!\s+(?:battery|charge|runtime))",

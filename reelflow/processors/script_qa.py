@@ -73,7 +73,9 @@ def score_script(brief_id: str, plan: ScriptPlan, analysis: BriefAnalysis, timel
     """
     spoken = norm(" ".join(s.narration for s in plan.scenes))
     want = facts if facts is not None else analysis.facts
-    said = sum(1 for f in want if norm(f) and norm(f) in spoken)
+    # a fact the analysis wrote with a pronoun subject ("It adjusts colour temperature ...") may be said
+    # with the product's name instead ("The Lumen lamp adjusts ..."): its predicate is the fact
+    said = sum(1 for f in want if norm(f) and re.sub(r"^(?:it|they|we)\s+", "", norm(f)) in spoken)
     close = closing if closing is not None else analysis.closing_line
     first_word = timeline.first_word_s + (utterances[0].words[0].start_s if utterances and utterances[0].words else 0.0)
     return ScriptScore(

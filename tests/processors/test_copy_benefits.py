@@ -32,6 +32,7 @@ def _benefits(text: str) -> list[str]:
     ("made from 12 recycled bottles", "planet"),
     ("notes of blueberry and jasmine", "taste"),
     ("tows 3,500 kg", "power"),
+    ("each filter lasts 2 months", "long_life"),   # a filter's life, not a battery ("Charge less. Go further.")
     ("syncs with Gmail and Outlook", "integration"),
     ("evening and Saturday appointments", "schedule"),
     ("gentle care for nervous patients", "gentle"),

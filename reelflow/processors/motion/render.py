@@ -158,10 +158,6 @@ class YuvFrame:
     u: Image.Image
     v: Image.Image
 
-    def tobytes(self) -> bytes:
-        """The frame as raw ``yuv420p`` (``W·H·3/2`` bytes: Y, then Cb, then Cr)."""
-        return b"".join(self.planes())
-
     def planes(self) -> tuple[bytes, bytes, bytes]:
         """The raw Y, Cb and Cr planes (written one after another they are the ``yuv420p`` frame)."""
         return self.y.tobytes(), self.u.tobytes(), self.v.tobytes()
@@ -192,8 +188,9 @@ def yuv420p_to_rgb(buf: bytes, width: int, height: int) -> np.ndarray:
     return np.clip(rgb + 0.5, 0, 255).astype(np.uint8)
 
 
-class _Lru(dict):
-    """A dict that forgets its oldest entries past ``limit`` (insertion order)."""
+class _Fifo(dict):
+    """A dict that forgets its oldest entries past ``limit`` (first in, first out: a lookup does not
+    refresh an entry)."""
 
     def __init__(self, limit: int) -> None:
         super().__init__()
@@ -211,13 +208,13 @@ class Sprite:
 
     def __init__(self, img: Image.Image) -> None:
         self.img = img if img.mode == "RGBA" else img.convert("RGBA")
-        self._cache = _Lru(160)  # scale key → RGBA
-        self._luma = _Lru(160)  # scale key → (Y, A)
-        self._chroma = _Lru(240)  # (scale key, x parity, y parity) → (Cb, Cr, A at half size)
+        self._cache = _Fifo(160)  # scale key → RGBA
+        self._luma = _Fifo(160)  # scale key → (Y, A)
+        self._chroma = _Fifo(240)  # (scale key, x parity, y parity) → (Cb, Cr, A at half size)
         # (plane key, fade step) → faded alpha: small sprites (particles: many sizes × fades ×
         # parities) keep more entries, within ~4 M pixels
         w, h = self.img.size
-        self._alpha = _Lru(max(240, min(4000, 4_000_000 // max(1, w * h))))
+        self._alpha = _Fifo(max(240, min(4000, 4_000_000 // max(1, w * h))))
 
     @property
     def size(self) -> tuple[int, int]:

@@ -261,8 +261,8 @@ def _precheck(briefs: list[Brief]) -> list[Brief]:
     good = []
     for brief in briefs:
         try:
-            if not remote_writer and not (brief.language or "en").lower().startswith("en"):
-                TemplatePlanner().plan(brief)  # raises: the offline copywriter writes English only
+            if not remote_writer:
+                TemplatePlanner.check_language(brief)
             analysis = TemplatePlanner().analyze(brief)
         except InputError as exc:
             if len(briefs) == 1:

@@ -29,7 +29,7 @@ from reelflow.core.errors import InputError
 from reelflow.core.models import Brief, PlannedScript, Scene, ScriptPlan, VisualSpec
 from reelflow.processors.brief_analysis import PLATFORM_WORDS, BriefAnalysis, analyze_brief
 from reelflow.processors.copywriter import _PRODUCT_VERBS, Copy, Line, keywords_for, sentence, word_count, write_copy
-from reelflow.processors.motion.design import NEGATIVE_FEELING
+from reelflow.processors.motion.assets import NEGATIVE_FEELING
 from reelflow.processors.pacing import END_MIN_S, LEAD_IN_S, VOICE_WPS, build_timeline, max_words, target_speech_s
 
 NEGATIVE_PROMPT = "text, watermark, logo distortion, blurry, low quality, deformed hands, extra limbs"
@@ -537,6 +537,20 @@ class TemplatePlanner:
         """:class:`core.ports.ScriptRules`: :func:`repair_lengths`."""
         return repair_lengths(data)
 
+    @staticmethod
+    def check_language(brief: Brief) -> None:
+        """Refuse a brief this planner cannot write: its rules and the bundled Piper voice are
+        English, so a Spanish brief would come out as English copy around Spanish fragments (the
+        analysis alone still runs for any language: it checks an LLM's plan).
+
+        Raises:
+            InputError: ``brief.language`` is not English; the hint names the remote planner's key.
+        """
+        if not (brief.language or "en").lower().startswith("en"):
+            raise InputError(f"the offline copywriter writes English only, got language={brief.language!r}",
+                             hint="set OPENAI_API_KEY (and HUME_API_KEY for the voice) to write and speak other "
+                                  "languages, or pass --language en with an English brief")
+
     def analyze(self, brief: Brief) -> BriefAnalysis:
         """Step 1: :func:`analyze_brief`, refusing briefs with nothing to say.
 
@@ -576,13 +590,7 @@ class TemplatePlanner:
             InputError: see :meth:`analyze`; or the brief's language is not English (the offline
                 copywriter writes English only).
         """
-        if not (brief.language or "en").lower().startswith("en"):
-            # the offline copywriter's rules and the bundled Piper voice are English: a Spanish brief
-            # would come out as English copy around Spanish fragments, so it is refused, not guessed
-            # (the analysis alone still runs for any language: it checks an LLM's plan)
-            raise InputError(f"the offline copywriter writes English only, got language={brief.language!r}",
-                             hint="set OPENAI_API_KEY (and HUME_API_KEY for the voice) to write and speak other "
-                                  "languages, or pass --language en with an English brief")
+        self.check_language(brief)
         an = self.analyze(brief)
         n_est = max(3, min(8, round(brief.duration_s / 5)))
         want_s = speech_s if speech_s is not None else target_speech_s(brief.duration_s, n_est)

@@ -121,6 +121,12 @@ _STOP = frozenset(
 )
 
 
+#: Feelings a line mentions to soothe them ("gentle care for nervous patients"): never what its
+#: scene shows, unless the line asks about the problem ("Tired of waiting?").
+NEGATIVE_FEELING = re.compile(r"\b(?:nervous|anxious|anxiety|scared|afraid|fear(?:ful)?|worried|worry|stress(?:ed|ful)?|"
+                              r"sad|angry|lonely|tired|bored|pain(?:ful)?|sick|neglect(?:ed)?)\b", re.I)
+
+
 @dataclass(frozen=True)
 class Asset:
     """One vendored graphic (a row of the manifest)."""

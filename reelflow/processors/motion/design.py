@@ -17,7 +17,13 @@ from collections.abc import Sequence
 from pydantic import BaseModel, Field
 
 from reelflow.core.models import Scene, VisualSpec
-from reelflow.processors.motion.assets import MATCH_THRESHOLD, AssetLibrary, AssetMatch, content_words
+from reelflow.processors.motion.assets import (
+    MATCH_THRESHOLD,
+    NEGATIVE_FEELING,
+    AssetLibrary,
+    AssetMatch,
+    content_words,
+)
 
 #: An end card shows its own matched asset only at or above this score; else brand + call to action only.
 END_CARD_THRESHOLD = 0.55
@@ -98,11 +104,6 @@ def _short(text: str, max_words: int = 6, max_chars: int = 40) -> str:
     while cut and len(out) > 2 and out[-1].lower().strip(",;:") in _DANGLING:
         out.pop()
     return " ".join(out).rstrip(",;:")
-
-
-#: Feelings a line mentions to soothe them; never what its scene shows (a benefit line).
-NEGATIVE_FEELING = re.compile(r"\b(?:nervous|anxious|anxiety|scared|afraid|fear(?:ful)?|worried|worry|stress(?:ed|ful)?|"
-                               r"sad|angry|lonely|tired|bored|pain(?:ful)?|sick|neglect(?:ed)?)\b", re.I)
 
 
 #: A line that addresses the audience ("Teens and young adults, this one's for you."): its picture is
@@ -280,16 +281,17 @@ def design_scenes(scenes: Sequence[Scene], library: AssetLibrary | None, *, foot
         kw = [k for k in (list(v.keywords) or content_words(scene.narration)[:8]) if _norm_word(k) not in brand_words]
         narration = _strip_brand(scene.narration, brand_words)
         head = v.headline or (v.stat_label if v.kind == "stat" else "") or _headline_from(scene.narration)
-        if not scene.narration.split(".")[0].rstrip().endswith("?"):
-            # a feeling a line soothes ("gentle care for nervous patients") is not what it shows:
-            # no frightened face; a question ("Tired of waiting?") may show the problem
+        # a feeling a line soothes ("gentle care for nervous patients") is not what it shows: no
+        # frightened face; a question ("Tired of waiting?") may show the problem
+        soothing = not scene.narration.split(".")[0].rstrip().endswith("?")
+        if soothing:
             kw = [k for k in kw if not NEGATIVE_FEELING.search(k)]
             narration = NEGATIVE_FEELING.sub(" ", narration)
         if library is not None:
             # what the on-screen words name comes first: the picture fits the headline even when
             # the planner's keywords drift ("paper lanterns" → a lantern, not a whale)
             shown = _strip_brand(head, brand_words).strip()
-            if not scene.narration.split(".")[0].rstrip().endswith("?"):
+            if soothing:
                 shown = " ".join(NEGATIVE_FEELING.sub(" ", shown).split())
             if shown and any(library.names_an_asset(w) for w in content_words(shown)) and shown not in kw:
                 kw = [shown, *kw][:8]
@@ -306,7 +308,7 @@ def design_scenes(scenes: Sequence[Scene], library: AssetLibrary | None, *, foot
             d.kind = "hero"
         if library is not None and d.kind != "photo":
             head_m = _strip_brand(head, brand_words)
-            if not scene.narration.split(".")[0].rstrip().endswith("?"):
+            if soothing:
                 head_m = " ".join(NEGATIVE_FEELING.sub(" ", head_m).split())
             context = narration if head_m.lower() in narration.lower() else f"{head_m}. {narration}"
             if v.kind == "stat":
